@@ -1,0 +1,26 @@
+# accelsim: `make demo` runs the main job, `make test` runs the whole suite; both build .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-nojit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev,results,onnx]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/accelsim demo --out out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests notebooks --nbmake
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -n 2 tests -m "not slow" -p no:randomly
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

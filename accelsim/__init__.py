@@ -1,0 +1,1 @@
+"""accelsim: hardware-accelerator simulator and performance modeler."""

@@ -1,0 +1,17 @@
+"""Device configuration: schemas per kind, YAML loading with line numbers, `extends:`, overrides."""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+from pydantic import Field, TypeAdapter
+
+from accelsim.config.fpga import FpgaConfig
+from accelsim.config.gpu import GpuConfig
+from accelsim.config.npu import NpuConfig
+from accelsim.config.systolic import SystolicConfig
+
+DeviceConfig = Annotated[Union[GpuConfig, SystolicConfig, FpgaConfig, NpuConfig],
+                         Field(discriminator="kind")]
+DEVICE_ADAPTER: TypeAdapter = TypeAdapter(DeviceConfig)
+KINDS = ("gpu", "systolic", "fpga", "npu")

@@ -1,0 +1,52 @@
+"""Schema blocks shared by every device kind."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from accelsim.config.types import Bandwidth, Bytes, Fraction, Power, Strict
+
+
+class Memory(Strict):
+    """Off-chip memory (HBM, DDR, LPDDR): capacity and peak bandwidth."""
+
+    type: str = "DRAM"
+    capacity: Bytes | None = None
+    bandwidth: Bandwidth
+    efficiency: Fraction = 1.0   # achievable fraction of peak bandwidth (streaming benchmarks)
+
+
+class PowerSpec(Strict):
+    """Board/chip power: thermal design power and idle (static) power."""
+
+    tdp: Power | None = None
+    idle: Power = 0.0
+
+
+class EnergyOverrides(Strict):
+    """Per-device energy entries in picojoules that replace the scaled 45 nm defaults."""
+
+    mac_pj: dict[str, float] = Field(default_factory=dict)   # precision -> pJ per MAC
+    sram_pj_per_byte: float | None = Field(default=None, gt=0)
+    dram_pj_per_byte: float | None = Field(default=None, gt=0)
+    register_pj_per_byte: float | None = Field(default=None, gt=0)
+
+
+class DeviceBase(Strict):
+    """Fields every device has: identity, process node, off-chip memory, power, price."""
+
+    name: str
+    source: str = ""
+    process_nm: float = Field(default=45.0, gt=0)
+    memory: Memory
+    power: PowerSpec = PowerSpec()
+    energy: EnergyOverrides = EnergyOverrides()
+    price_per_hour: float | None = Field(default=None, ge=0)   # USD per device-hour (cloud list price)
+
+    def peak_flops(self, precision: str) -> float:
+        """Peak dense FLOP/s at `precision` (0 if the device cannot compute at it)."""
+        raise NotImplementedError
+
+    def supports(self, precision: str) -> bool:
+        """Whether the device computes natively at `precision`."""
+        return self.peak_flops(precision) > 0

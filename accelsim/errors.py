@@ -1,0 +1,35 @@
+"""Errors a user can cause: each renders as one line naming file, line and key."""
+
+from __future__ import annotations
+
+
+class AccelsimError(Exception):
+    """Base class for user-facing errors; the CLI prints the message and exits 2."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 key: str | None = None):
+        self.message = message
+        self.file = file
+        self.line = line
+        self.key = key
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """One line: `file:line: key: message` with the parts that are known."""
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.message}"
+
+
+class ConfigError(AccelsimError):
+    """A device or interconnect description is malformed or invalid."""
+
+
+class WorkloadError(AccelsimError):
+    """A workload (zoo name, YAML, CSV, ONNX, HF config) is malformed or unknown."""
+
+
+class UsageError(AccelsimError):
+    """A command-line argument or API argument is invalid."""

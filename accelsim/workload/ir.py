@@ -1,0 +1,167 @@
+"""The workload IR: an op enum, tensors, ops and a graph, all immutable."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+BYTES_PER_ELEMENT = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
+                     "int32": 4.0, "int16": 2.0, "int8": 1.0, "int4": 0.5}
+PRECISIONS = tuple(BYTES_PER_ELEMENT)
+
+
+class OpKind(str, Enum):
+    """What an op computes; the device models cost each kind differently."""
+
+    CONV2D = "conv2d"            # direct/grouped/depthwise convolution, seen as `groups` GEMMs
+    MATMUL = "matmul"            # linear layer or batched matmul (attention scores, context)
+    ELEMENTWISE = "elementwise"  # activations, residual adds, bias, scaling, dropout
+    NORM = "norm"                # batch/layer/RMS normalization
+    SOFTMAX = "softmax"
+    POOL = "pool"                # max/avg/global pooling
+    EMBEDDING = "embedding"      # table lookup (gather)
+    OPTIMIZER = "optimizer"      # parameter update (SGD-momentum, Adam)
+
+
+class Phase(str, Enum):
+    """Where in a step an op belongs."""
+
+    FORWARD = "forward"
+    RECOMPUTE = "recompute"      # forward re-run for activation checkpointing
+    DGRAD = "dgrad"              # backward, gradient with respect to the input
+    WGRAD = "wgrad"              # backward, gradient with respect to the weights
+    OPTIMIZER = "optimizer"
+    PREFILL = "prefill"          # LLM serving: the prompt
+    DECODE = "decode"            # LLM serving: one generated token
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A named tensor: shape in elements and a dtype from BYTES_PER_ELEMENT."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "fp16"
+
+    @property
+    def elements(self) -> int:
+        """Number of elements."""
+        return math.prod(self.shape)
+
+    @property
+    def bytes(self) -> float:
+        """Size in bytes at the tensor's dtype."""
+        return self.elements * BYTES_PER_ELEMENT[self.dtype]
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """`count` independent (m x k) @ (k x n) products; P=m, K=k, N=n in SCALE-Sim terms."""
+
+    m: int
+    n: int
+    k: int
+    count: int = 1
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of all `count` products."""
+        return self.m * self.n * self.k * self.count
+
+
+@dataclass(frozen=True)
+class Op:
+    """One layer-level operation: its GEMM view (if any), its tensors and its scalar work."""
+
+    name: str
+    kind: OpKind
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+    weights: tuple[Tensor, ...] = ()
+    gemm: Gemm | None = None
+    vector_flops: int = 0            # non-MAC arithmetic (activations, norms, softmax, updates)
+    phase: Phase = Phase.FORWARD
+    precision: str = "fp16"
+    deps: tuple[str, ...] = ()       # names of ops whose outputs this op reads
+    attrs: tuple[tuple[str, object], ...] = ()   # kind-specific details (kernel, stride, groups)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates (0 for ops without a GEMM view)."""
+        return self.gemm.macs if self.gemm else 0
+
+    @property
+    def flops(self) -> int:
+        """FLOPs = 2 x MACs + vector FLOPs."""
+        return 2 * self.macs + self.vector_flops
+
+    @property
+    def input_bytes(self) -> float:
+        """Bytes of activation inputs."""
+        return sum(t.bytes for t in self.inputs)
+
+    @property
+    def output_bytes(self) -> float:
+        """Bytes of outputs."""
+        return sum(t.bytes for t in self.outputs)
+
+    @property
+    def weight_bytes(self) -> float:
+        """Bytes of parameters read."""
+        return sum(t.bytes for t in self.weights)
+
+    @property
+    def params(self) -> int:
+        """Number of parameter elements."""
+        return sum(t.elements for t in self.weights)
+
+    def attr(self, key: str, default: object = None) -> object:
+        """Look up a kind-specific attribute."""
+        return dict(self.attrs).get(key, default)
+
+    def with_(self, **changes) -> Op:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A network as ops in execution order, with the model's parameter count and metadata."""
+
+    name: str
+    ops: tuple[Op, ...]
+    batch: int = 1
+    meta: tuple[tuple[str, object], ...] = field(default=())
+
+    @property
+    def params(self) -> int:
+        """Distinct parameters (tied weights counted once, by tensor name)."""
+        seen: dict[str, int] = {}
+        for op in self.ops:
+            for w in op.weights:
+                seen.setdefault(w.name, w.elements)
+        return sum(seen.values())
+
+    @property
+    def param_bytes(self) -> float:
+        """Bytes of distinct parameters at their dtype."""
+        seen: dict[str, float] = {}
+        for op in self.ops:
+            for w in op.weights:
+                seen.setdefault(w.name, w.bytes)
+        return sum(seen.values())
+
+    @property
+    def macs(self) -> int:
+        """Total multiply-accumulates."""
+        return sum(op.macs for op in self.ops)
+
+    @property
+    def flops(self) -> int:
+        """Total FLOPs."""
+        return sum(op.flops for op in self.ops)
+
+    def info(self, key: str, default: object = None) -> object:
+        """Look up a metadata entry (e.g. 'family', 'seq_len', 'layers', 'hidden')."""
+        return dict(self.meta).get(key, default)
