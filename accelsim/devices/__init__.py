@@ -1,0 +1,44 @@
+"""Device cost models by kind, behind one call: cost(op, device) -> OpCost."""
+
+from __future__ import annotations
+
+import warnings
+
+from accelsim.devices.base import OpCost
+from accelsim.devices.roofline import roofline_cost
+from accelsim.workload.ir import Op
+
+# Preference order when a device lacks the requested precision.
+FALLBACK_ORDER = ("bf16", "fp16", "int8", "fp32", "tf32", "fp8", "int16", "int4")
+
+
+def _model(kind: str):
+    """The cost function of a device kind: accelsim.devices.<kind>.cost."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"accelsim.devices.{kind}").cost
+    except ModuleNotFoundError:
+        return roofline_cost
+
+
+def cost(op: Op, device) -> OpCost:
+    """Cost of one op on one device, dispatched by the device's kind."""
+    return _model(device.kind)(op, device)
+
+
+def effective_precision(device, requested: str) -> str:
+    """`requested` if the device computes at it, else the first supported fallback (with a warning)."""
+    if device.supports(requested):
+        return requested
+    fallback = preferred_precision(device)
+    warnings.warn(f"{device.name} has no {requested} support; running at {fallback}", stacklevel=2)
+    return fallback
+
+
+def preferred_precision(device) -> str:
+    """The device's natural precision: the first of FALLBACK_ORDER it supports."""
+    for candidate in FALLBACK_ORDER:
+        if device.supports(candidate):
+            return candidate
+    raise ValueError(f"{device.name} supports none of {FALLBACK_ORDER}")

@@ -1,0 +1,84 @@
+"""The public API: load a device and a workload, simulate a run, get a Result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from accelsim.devices import cost, effective_precision, preferred_precision
+from accelsim.devices.base import Energy
+from accelsim.engine.analytic import schedule
+from accelsim.errors import UsageError
+from accelsim.report.result import Result
+from accelsim.workload.ir import Graph
+
+MODES = ("inference", "training")
+
+
+def load_device(spec, overrides: Sequence[str] = ()):
+    """A validated device config from a bundled name, a YAML path or a config object."""
+    from accelsim.config.loader import load_device as load
+
+    if isinstance(spec, str):
+        return load(spec, overrides)
+    if overrides:
+        raise UsageError("overrides apply only to devices given by name or path", key="overrides")
+    return spec
+
+
+def load_workload(spec, *, batch: int = 1, precision: str = "fp16", **params) -> Graph:
+    """A network Graph from a zoo name or a file path (SCALE-Sim CSV, YAML)."""
+    from accelsim.workload.loader import load_workload as load
+
+    if isinstance(spec, Graph):
+        return spec
+    return load(spec, batch=batch, precision=precision, **params)
+
+
+def build_trace(graph: Graph, mode: str, *, optimizer: str = "adam", checkpoint: bool = False):
+    """The inference or training trace of a graph."""
+    if mode == "inference":
+        from accelsim.workload.trace import inference_trace
+
+        return inference_trace(graph)
+    if mode == "training":
+        from accelsim.workload.training import training_trace
+
+        return training_trace(graph, optimizer=optimizer, checkpoint=checkpoint)
+    raise UsageError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}", key="mode")
+
+
+def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
+             precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
+             checkpoint: bool = False, **workload_params) -> Result:
+    """Simulate `workload` (name, path or Graph) on `device` (name, path or config)."""
+    if batch < 1:
+        raise UsageError(f"batch must be >= 1, got {batch}", key="batch")
+    device = load_device(device, overrides)
+    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
+    trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
+    costs = [cost(op, device) for op in trace.ops]
+    layers = schedule(trace.ops, costs)
+    latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
+    energy = Energy(*(sum(getattr(c.energy, part) for c in costs)
+                      for part in ("compute", "onchip", "offchip", "static")))
+    samples = graph.batch
+    totals = {
+        "params": graph.params,
+        "flops": sum(c.flops for c in costs),
+        "macs": sum(c.macs for c in costs),
+        "dram_bytes": sum(c.dram_bytes for c in costs),
+        "latency_s": latency,
+        "energy_j": energy.total,
+        "energy_breakdown_j": {"compute": energy.compute, "onchip": energy.onchip,
+                               "offchip": energy.offchip, "static": energy.static},
+        "peak_memory_bytes": trace.memory.total,
+        "samples_per_step": samples,
+        "throughput": samples / latency if latency > 0 else 0.0,
+        "average_power_w": energy.total / latency if latency > 0 else 0.0,
+        "fits_in_memory": (device.memory.capacity is None
+                           or trace.memory.total <= device.memory.capacity),
+    }
+    return Result(workload=graph.name, device=device.name, device_kind=device.kind, mode=mode,
+                  precision=precision, batch=graph.batch, layers=layers, totals=totals,
+                  memory=trace.memory.as_dict())

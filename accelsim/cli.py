@@ -1,0 +1,180 @@
+"""The accelsim command line. Heavy imports (numba kernels, matplotlib, pandas) live inside commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import click
+
+from accelsim.errors import AccelsimError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _emit_json(data) -> None:
+    """Print a JSON document to stdout."""
+    click.echo(json.dumps(data, indent=2))
+
+
+def _workload_params(params: tuple[str, ...]) -> dict:
+    """Parse --param key=value pairs (values as YAML scalars: numbers stay numbers)."""
+    import yaml
+
+    out = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--param")
+        out[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    return out
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="accelsim")
+def cli() -> None:
+    """Simulate neural networks on GPUs, systolic arrays, FPGAs and NPUs.
+
+    \b
+    Examples:
+      accelsim list devices
+      accelsim run resnet50 --device a100
+      accelsim run gpt2 --device tpu_v4 --mode training --batch 8
+      accelsim run resnet50 --device a100 --set memory.bandwidth="4 TB/s" --json
+    """
+
+
+@cli.command()
+@click.argument("workload")
+@click.option("--device", "-d", required=True, help="Bundled device name or YAML path.")
+@click.option("--mode", type=click.Choice(["inference", "training"]), default="inference",
+              show_default=True)
+@click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--precision", "-p", default=None, help="fp32, tf32, bf16, fp16, fp8, int8, int4.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help='Override a device field, e.g. --set memory.bandwidth="3 TB/s".')
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Workload parameter, e.g. --param seq_len=512 or --param image_size=160.")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
+@click.option("--checkpoint", is_flag=True, help="Activation checkpointing (training).")
+@click.option("--layers", type=int, default=None, help="Show only the first N layers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
+def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, layers,
+        as_json):
+    """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
+
+    \b
+    Examples:
+      accelsim run resnet50 --device a100 --batch 64
+      accelsim run bert_base --device tpu_v4 --mode training --param seq_len=512
+      accelsim run workloads/scalesim/Resnet50.csv --device scalesim_32x32 --set array.dataflow=ws
+    """
+    from accelsim.api import simulate
+    from accelsim.report.tables import print_result
+
+    result = simulate(workload, device, mode=mode, batch=batch, precision=precision,
+                      overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
+                      **_workload_params(params))
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        print_result(result, limit=layers)
+
+
+@cli.command(name="list")
+@click.argument("what", type=click.Choice(["devices", "workloads"]), default="devices")
+@click.option("--json", "as_json", is_flag=True)
+def list_(what, as_json):
+    """List bundled devices or zoo workloads."""
+    from accelsim.report.tables import console, table
+
+    if what == "devices":
+        from accelsim.config.loader import list_devices
+
+        rows = [list(row) for row in list_devices()]
+        columns = ("name", "kind", "device")
+    else:
+        from accelsim.workload.zoo import describe_zoo
+
+        rows = [list(row) for row in describe_zoo()]
+        columns = ("name", "family", "description")
+    if as_json:
+        _emit_json([dict(zip(columns, row)) for row in rows])
+        return
+    out = console()
+    out.print(table(f"bundled {what}", columns, rows, terminal=out.is_terminal))
+
+
+@cli.command()
+@click.argument("device")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--json", "as_json", is_flag=True)
+def show(device, overrides, as_json):
+    """Show a device's resolved configuration (after extends and --set)."""
+    import yaml
+
+    from accelsim.config.loader import describe, load_device
+
+    data = describe(load_device(device, overrides))
+    if as_json:
+        _emit_json(data)
+    else:
+        click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+
+
+@cli.command()
+def schema():
+    """Print the JSON Schema of device YAML files."""
+    from accelsim.config.loader import device_json_schema
+
+    _emit_json(device_json_schema())
+
+
+@cli.command()
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Measurements CSV (default: the bundled reference measurements).")
+@click.option("--json", "as_json", is_flag=True)
+def validate(csv_path, as_json):
+    """Compare predictions with published measurements and print the errors."""
+    from accelsim.calibrate.validate import print_report, validate as run_validation
+
+    report = run_validation(csv_path)
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        print_report(report)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
+def demo(out_dir):
+    """The main job: bundled networks on one device of each kind, inference and training."""
+    from accelsim.report.demo import run_demo
+
+    run_demo(out_dir)
+
+
+def main(argv=None) -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    warnings.showwarning = lambda message, *_args, **_kw: click.echo(f"warning: {message}", err=True)
+    try:
+        cli.main(args=argv, prog_name="accelsim", standalone_mode=False)
+    except AccelsimError as exc:
+        click.echo(f"accelsim: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("accelsim: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        hint = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        click.echo(f"accelsim: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Results as plain data with a documented, versioned JSON form.
+
+JSON contract (schema_version 1):
+  {"schema_version": 1, "workload": str, "device": str, "device_kind": str, "mode": str,
+   "precision": str, "batch": int,
+   "totals": {"params", "flops", "macs", "dram_bytes", "latency_s", "energy_j", "peak_memory_bytes",
+              "throughput" (samples/s), "samples_per_step", "average_power_w", "energy_breakdown_j",
+              ... mode-specific entries},
+   "memory": {"weights", "gradients", "optimizer_state", "activations", ...} (bytes),
+   "layers": [{"name", "phase", "kind", "flops", "macs", "dram_bytes", "latency_s", "energy_j",
+               "bound", "cycles" (only where the device model counts cycles), "unit", "start_s",
+               "compute_s", "memory_s"}]}
+FLOPs = 2 x MACs (+ non-MAC vector FLOPs); bytes are bytes; seconds, joules and watts throughout.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One op's cost in the context of a run."""
+
+    name: str
+    phase: str
+    kind: str
+    flops: int
+    macs: int
+    dram_bytes: float
+    latency_s: float
+    energy_j: float
+    bound: str
+    cycles: int | None = None
+    unit: str = ""
+    start_s: float = 0.0
+    compute_s: float = 0.0
+    memory_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict; `cycles` only where the model counts cycles."""
+        out = asdict(self)
+        if self.cycles is None:
+            del out["cycles"]
+        return out
+
+
+@dataclass(frozen=True)
+class Result:
+    """A whole run: per-layer results, totals and the memory breakdown."""
+
+    workload: str
+    device: str
+    device_kind: str
+    mode: str
+    precision: str
+    batch: int
+    layers: tuple[LayerResult, ...]
+    totals: dict
+    memory: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The versioned JSON object (see module docstring)."""
+        return {"schema_version": SCHEMA_VERSION, "workload": self.workload, "device": self.device,
+                "device_kind": self.device_kind, "mode": self.mode, "precision": self.precision,
+                "batch": self.batch, "totals": self.totals, "memory": self.memory,
+                "layers": [layer.to_dict() for layer in self.layers]}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Serialize with to_dict()."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def __getitem__(self, key: str):
+        """Shortcut to a total: result["latency_s"]."""
+        return self.totals[key]

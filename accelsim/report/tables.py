@@ -1,0 +1,78 @@
+"""Rich tables of results: rich on a terminal, plain ASCII when piped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from accelsim.report.result import Result
+from accelsim.units import fmt, fmt_bytes
+
+
+def console():
+    """A rich console; plain (no colour, ASCII boxes) when stdout is not a terminal."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False, width=None)
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *, terminal: bool):
+    """A rich Table with right-aligned numeric columns after the first."""
+    from rich import box
+    from rich.table import Table
+
+    out = Table(title=title, box=box.SIMPLE_HEAVY if terminal else box.ASCII, show_lines=False)
+    for i, name in enumerate(columns):
+        out.add_column(name, justify="left" if i == 0 else "right", no_wrap=i == 0)
+    for row in rows:
+        out.add_row(*row)
+    return out
+
+
+def _seconds(value: float) -> str:
+    """Seconds with an SI prefix."""
+    return fmt(value, "s")
+
+
+def layer_rows(result: Result, limit: int | None = None) -> list[list[str]]:
+    """One row per layer: name, phase, kind, FLOPs, DRAM, latency, share, energy, bound, cycles."""
+    total = result.totals["latency_s"] or 1.0
+    rows = []
+    for layer in result.layers[:limit]:
+        rows.append([layer.name, layer.phase, layer.kind, fmt(layer.flops, "FLOP"),
+                     fmt_bytes(layer.dram_bytes), _seconds(layer.latency_s),
+                     f"{100 * layer.latency_s / total:.1f}%", fmt(layer.energy_j, "J"), layer.bound,
+                     "" if layer.cycles is None else f"{layer.cycles:,}"])
+    return rows
+
+
+LAYER_COLUMNS = ("layer", "phase", "kind", "FLOPs", "DRAM", "latency", "share", "energy", "bound",
+                 "cycles")
+SUMMARY_COLUMNS = ("workload", "device", "mode", "prec", "batch", "latency", "throughput", "energy",
+                   "power", "FLOPs", "DRAM", "peak mem")
+
+
+def summary_row(result: Result) -> list[str]:
+    """One line per run with the headline numbers."""
+    t = result.totals
+    return [result.workload, result.device, result.mode, result.precision, str(result.batch),
+            _seconds(t["latency_s"]), f"{t['throughput']:,.1f}/s", fmt(t["energy_j"], "J"),
+            fmt(t["average_power_w"], "W"), fmt(t["flops"], "FLOP"), fmt_bytes(t["dram_bytes"]),
+            fmt_bytes(t["peak_memory_bytes"])]
+
+
+def print_result(result: Result, *, limit: int | None = None) -> None:
+    """Per-layer table then the totals line."""
+    out = console()
+    terminal = out.is_terminal
+    title = f"{result.workload} on {result.device} ({result.mode}, {result.precision}, batch {result.batch})"
+    out.print(table(title, LAYER_COLUMNS, layer_rows(result, limit), terminal=terminal))
+    out.print(table("totals", SUMMARY_COLUMNS, [summary_row(result)], terminal=terminal))
+    memory = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in result.memory.items())
+    out.print(f"memory: {memory}")
+
+
+def print_summary(results: Sequence[Result], title: str) -> None:
+    """One table with a row per run."""
+    out = console()
+    out.print(table(title, SUMMARY_COLUMNS, [summary_row(r) for r in results],
+                    terminal=out.is_terminal))
