@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 
 from accelsim.devices import cost, effective_precision, preferred_precision
 from accelsim.devices.base import Energy
@@ -62,7 +63,7 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
     latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
     energy = Energy(*(sum(getattr(c.energy, part) for c in costs)
                       for part in ("compute", "onchip", "offchip", "static")))
-    samples = graph.batch
+    samples = trace.samples_per_step
     totals = {
         "params": graph.params,
         "flops": sum(c.flops for c in costs),
@@ -79,6 +80,9 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
         "fits_in_memory": (device.memory.capacity is None
                            or trace.memory.total <= device.memory.capacity),
     }
+    if trace.tokens_per_step:
+        totals["tokens_per_step"] = trace.tokens_per_step
+        totals["tokens_per_s"] = trace.tokens_per_step / latency if latency > 0 else 0.0
     return Result(workload=graph.name, device=device.name, device_kind=device.kind, mode=mode,
                   precision=precision, batch=graph.batch, layers=layers, totals=totals,
-                  memory=trace.memory.as_dict())
+                  memory=asdict(trace.memory))

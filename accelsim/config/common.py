@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from accelsim.config.types import Bandwidth, Bytes, Fraction, Power, Strict
+from accelsim.config.types import Bandwidth, Bytes, Count, Fraction, Power, Strict
 
 
 class Memory(Strict):
@@ -30,6 +30,22 @@ class EnergyOverrides(Strict):
     sram_pj_per_byte: float | None = Field(default=None, gt=0)
     dram_pj_per_byte: float | None = Field(default=None, gt=0)
     register_pj_per_byte: float | None = Field(default=None, gt=0)
+    noc_pj_per_byte: float | None = Field(default=None, gt=0)    # inter-PE links
+
+
+class MacArray(Strict):
+    """A MAC array's parallelism per cycle: output pixels x input channels x output channels."""
+
+    pixels: Count = 1
+    in_channels: Count = 1
+    out_channels: Count = 1
+    depthwise_pixels: Count | None = None    # pixels per cycle in depthwise convs (None: `pixels`)
+    channel_augmentation: bool = False       # pack kernel-width taps into idle input channels
+
+    @property
+    def macs(self) -> int:
+        """MACs per cycle when every lane is busy."""
+        return self.pixels * self.in_channels * self.out_channels
 
 
 class DeviceBase(Strict):

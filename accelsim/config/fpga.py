@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from accelsim.config.common import DeviceBase
-from accelsim.config.types import Bytes, Count, Frequency, Strict
+from pydantic import model_validator
+
+from accelsim.config.common import DeviceBase, MacArray
+from accelsim.config.types import Bandwidth, Bytes, Count, Frequency, Seconds, Strict
 
 
 class Dpu(Strict):
@@ -13,16 +15,45 @@ class Dpu(Strict):
 
     cores: Count = 1
     ops_per_cycle: Count
+    array: MacArray | None = None            # None: an ideal array with no channel quantisation
+    feature_buffer: Bytes | None = None      # activation banks per core (None: half of `bram`)
+    port_bandwidth: Bandwidth | None = None  # one core's AXI data ports (None: no cap below DDR)
+    layer_overhead: Seconds = 0.0            # fixed time per layer (instruction fetch, setup)
+
+    @model_validator(mode="after")
+    def _array_matches_peak(self) -> Dpu:
+        """The array's lanes must add up to `ops_per_cycle`."""
+        if self.array is not None and 2 * self.array.macs != self.ops_per_cycle:
+            raise ValueError(f"array gives {2 * self.array.macs} ops/cycle, "
+                             f"ops_per_cycle says {self.ops_per_cycle}")
+        return self
 
 
 class FpgaConfig(DeviceBase):
-    """An FPGA running a DPU-style overlay."""
+    """An FPGA running a DPU-style overlay; `bram` is the on-chip buffer of one DPU core."""
 
     kind: Literal["fpga"]
     clock: Frequency
     dpu: Dpu
     bram: Bytes
     precisions: tuple[str, ...] = ("int8",)
+
+    @model_validator(mode="after")
+    def _feature_buffer_fits(self) -> FpgaConfig:
+        """The activation banks are part of the core's BRAM."""
+        if self.dpu.feature_buffer is not None and self.dpu.feature_buffer >= self.bram:
+            raise ValueError("dpu.feature_buffer must be smaller than bram")
+        return self
+
+    @property
+    def feature_buffer(self) -> float:
+        """Bytes of one core's activation (image) banks."""
+        return self.dpu.feature_buffer if self.dpu.feature_buffer is not None else self.bram / 2
+
+    @property
+    def weight_buffer(self) -> float:
+        """Bytes of one core's weight banks: the rest of its BRAM."""
+        return self.bram - self.feature_buffer
 
     def peak_flops(self, precision: str) -> float:
         """cores x ops/cycle x clock at a supported precision."""

@@ -1,4 +1,4 @@
-"""GPU schema: SMs, tensor-core peaks per precision, L2, HBM, launch overhead."""
+"""GPU schema: SMs, tensor-core peaks per precision, GEMM tiles, L2, HBM, launch overhead."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from pydantic import Field
 from accelsim.config.common import DeviceBase
 from accelsim.config.types import Bandwidth, Bytes, Count, FlopRate, Fraction, Frequency, Seconds, Strict
 
+# CUTLASS-style threadblock tiles (M x N) that a GEMM library picks among per problem shape.
+DEFAULT_TILES = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128), (64, 64))
+
 
 class Cache(Strict):
-    """An on-chip cache level."""
+    """An on-chip cache level: capacity and achievable bandwidth to the SMs."""
 
     size: Bytes
     bandwidth: Bandwidth | None = None
@@ -20,23 +23,39 @@ class Cache(Strict):
 class GpuEfficiency(Strict):
     """Achievable fractions of peak, each with its source in the YAML."""
 
-    compute: Fraction = 1.0
-    memory: Fraction = 1.0
+    compute: Fraction = 1.0                                     # best large-GEMM fraction of `peak`
+    per_precision: dict[str, Fraction] = Field(default_factory=dict)   # `compute` where it differs
+    vector: Fraction = 1.0                                      # CUDA-core fraction, non-GEMM math
+
+    def gemm(self, precision: str) -> float:
+        """Achievable fraction of the dense peak for GEMMs at `precision`."""
+        return self.per_precision.get(precision, self.compute)
 
 
 class GpuConfig(DeviceBase):
-    """A GPU: streaming multiprocessors with tensor cores and HBM."""
+    """A GPU: streaming multiprocessors with tensor cores and HBM.
+
+    `peak["fp32"]` is the CUDA-core (non-tensor) fp32 rate; non-GEMM math runs at it. HBM's
+    achievable fraction of peak bandwidth is `memory.efficiency`.
+    """
 
     kind: Literal["gpu"]
     clock: Frequency
     sms: Count
     peak: dict[str, FlopRate]                      # dense peak per precision (fp32, tf32, fp16, ...)
-    sparsity_2_4: bool = False
+    sparsity_2_4: bool = False                     # tensor cores double throughput on 2:4 sparse weights
     l2: Cache | None = None
     launch_overhead: Seconds = 0.0
+    tiles: tuple[tuple[Count, Count], ...] = DEFAULT_TILES   # GEMM threadblock tiles (M, N)
+    tiles_per_sm: Count = 1                        # threadblocks of a GEMM resident per SM at once
     efficiency: GpuEfficiency = GpuEfficiency()
     extra: dict[str, float] = Field(default_factory=dict)
 
     def peak_flops(self, precision: str) -> float:
         """Peak dense FLOP/s from the datasheet table."""
         return self.peak.get(precision, 0.0)
+
+    @property
+    def vector_flops(self) -> float:
+        """CUDA-core FLOP/s for non-GEMM math: the fp32 peak (the slowest listed rate if absent)."""
+        return self.peak.get("fp32") or min(self.peak.values())

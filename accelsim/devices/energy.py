@@ -1,31 +1,86 @@
-"""Energy per op: MACs, on-chip and off-chip bytes priced from the 45 nm tables, plus static power.
+"""Energy per op by component: MACs (compute), registers/SRAM (on-chip), DRAM (off-chip), static.
 
-Defaults come from Horowitz (ISSCC 2014, 45 nm, 0.9 V), as in ../shared/reference/energy_45nm.csv:
-a MAC is one multiply plus one add at the accumulator's width; SRAM costs 10/20/100 pJ per 64-bit
-access at 8 KB/32 KB/1 MB; DRAM 1300-2600 pJ per 64-bit access. Logic and SRAM energies are scaled to
-the device's process node linearly in feature size (E(node) = E45 * node / 45), the first-order
-Dennard rule used by e.g. Accelergy's technology scaling; DRAM energy is an interface cost and is not
-scaled. Every entry can be overridden per device in YAML (`energy:`), in picojoules.
+Defaults are the 45 nm figures of Horowitz (ISSCC 2014) in ../shared/reference/energy_45nm.csv:
+- a MAC is one multiply plus one accumulate-add (integers accumulate in int32, fp16/bf16/fp8 in fp16,
+  tf32/fp32 in fp32); widths the paper does not list scale the multiplier with width squared (array
+  multiplier area), e.g. int16 mult = int8 mult x 4, fp64 MAC = fp32 MAC x 4;
+- SRAM costs 10/20/100 pJ per 64-bit access at 8 KB/32 KB/1 MB, interpolated log-linearly in size and
+  clamped at 1 MB (larger arrays are built of banks of at most that size);
+- registers and inter-PE links follow the Eyeriss ladder (Chen et al., ISCA 2016): register file 1x,
+  inter-PE 2x, global buffer 6x, DRAM 200x the energy of one 16-bit MAC, per 16-bit access.
+Scaling rule: logic and SRAM energies scale linearly with the process node, E(node) = E45 x node / 45
+(switched capacitance shrinks with feature size while supply voltage has stayed near 0.8-1 V since
+45 nm; the first-order rule of Accelergy's technology scaling). Off-chip energy is an interface cost
+set by the memory type (DRAM_PJ_PER_BIT), not by the logic node. Every entry can be overridden per
+device in YAML (`energy:` block, picojoules).
 """
 
 from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
 
 from accelsim.devices.base import Energy
 from accelsim.workload.ir import Op
 
 PJ = 1e-12
-# pJ per MAC at 45 nm: multiply + accumulate-add (int8 accumulates in int32).
-MAC_PJ_45NM = {"int4": 0.1, "int8": 0.2 + 0.1, "int16": 0.8 + 0.1, "int32": 3.1 + 0.1,
-               "fp8": 0.55 + 0.4, "fp16": 1.1 + 0.4, "bf16": 1.1 + 0.4, "tf32": 1.1 + 0.9,
-               "fp32": 3.7 + 0.9, "fp64": 4 * (3.7 + 0.9)}
-VECTOR_FLOP_PJ_45NM = 0.9          # one fp32 add (Horowitz 2014)
-SRAM_PJ_PER_BYTE_45NM = ((8 * 1024, 10 / 8), (32 * 1024, 20 / 8), (1024 * 1024, 100 / 8))
-DRAM_PJ_PER_BYTE = 1950 / 8        # midpoint of 1300-2600 pJ per 64-bit access
 REFERENCE_NM = 45.0
+
+# Horowitz ISSCC 2014, 45 nm 0.9 V: pJ per operation, keyed like energy_45nm.csv.
+HOROWITZ_OP_PJ = {"int8 add": 0.03, "int8 mult": 0.2, "int32 add": 0.1, "int32 mult": 3.1,
+                  "fp16 add": 0.4, "fp16 mult": 1.1, "fp32 add": 0.9, "fp32 mult": 3.7}
+# Horowitz ISSCC 2014: pJ per 64-bit SRAM read by array size in bytes.
+HOROWITZ_SRAM_PJ_PER_64BIT = {8 * 1024: 10.0, 32 * 1024: 20.0, 1024 * 1024: 100.0}
+# Horowitz ISSCC 2014: pJ per 64-bit DRAM access (a DDR3-class interface), low and high end.
+HOROWITZ_DRAM_PJ_PER_64BIT = (1300.0, 2600.0)
+# Chen et al. ISCA 2016 (Eyeriss): access energy relative to one 16-bit MAC.
+EYERISS_LADDER = {"register": 1.0, "inter_pe": 2.0, "global_buffer": 6.0, "dram": 200.0}
+
+
+def _mac(mult: float, add: str) -> float:
+    """One MAC: a multiply plus an accumulate-add of the named Horowitz width."""
+    return mult + HOROWITZ_OP_PJ[f"{add} add"]
+
+
+_OP = HOROWITZ_OP_PJ
+MAC_PJ_45NM = {
+    "int4": _mac(_OP["int8 mult"] / 4, "int32"),
+    "int8": _mac(_OP["int8 mult"], "int32"),
+    "int16": _mac(_OP["int8 mult"] * 4, "int32"),
+    "int32": _mac(_OP["int32 mult"], "int32"),
+    "fp8": _mac(_OP["fp16 mult"] / 4, "fp16"),
+    "fp16": _mac(_OP["fp16 mult"], "fp16"),
+    "bf16": _mac(_OP["fp16 mult"], "fp16"),
+    "tf32": _mac(_OP["fp16 mult"], "fp32"),       # tf32 has fp16's 10-bit mantissa
+    "fp32": _mac(_OP["fp32 mult"], "fp32"),
+    "fp64": _mac(_OP["fp32 mult"], "fp32") * 4,
+}
+VECTOR_FLOP_PJ_45NM = _OP["fp32 add"]            # one non-MAC FLOP: an fp32 add
+
+_DDR3_PJ_PER_BIT = sum(HOROWITZ_DRAM_PJ_PER_64BIT) / 2 / 64
+_HBM2_PJ_PER_BIT = 3.9        # O'Connor et al., "Fine-Grained DRAM", MICRO 2017
+# pJ per bit moved off chip, by memory type. Measured anchors: DDR3 (Horowitz 2014 midpoint), HBM2
+# (O'Connor et al. 2017), GDDR5 14 pJ/bit (O'Connor et al. 2017, Fig. 1). Other types scale their
+# family's anchor by (core supply voltage / anchor's)^2 (CV^2), with JEDEC supply voltages:
+# DDR3 1.5 V (JESD79-3), DDR4 1.2 V (JESD79-4), LPDDR4 VDD2 1.1 V (JESD209-4), LPDDR5 VDD2H 1.05 V
+# (JESD209-5), HBM2/HBM2e 1.2 V (JESD235), HBM3 1.1 V (JESD238).
+DRAM_PJ_PER_BIT = {
+    "DDR3": _DDR3_PJ_PER_BIT,
+    "DDR4": _DDR3_PJ_PER_BIT * (1.2 / 1.5) ** 2,
+    "LPDDR4": _DDR3_PJ_PER_BIT * (1.1 / 1.5) ** 2,
+    "LPDDR5": _DDR3_PJ_PER_BIT * (1.05 / 1.5) ** 2,
+    "GDDR5": 14.0,
+    "HBM2": _HBM2_PJ_PER_BIT,
+    "HBM2E": _HBM2_PJ_PER_BIT,
+    "HBM3": _HBM2_PJ_PER_BIT * (1.1 / 1.2) ** 2,
+}
+DEFAULT_DRAM_TYPE = "DDR3"    # unknown or generic "DRAM": the Horowitz figure
 
 
 def node_scale(device) -> float:
-    """Logic/SRAM energy scale factor from 45 nm to the device's process node."""
+    """Logic/SRAM energy scale factor from 45 nm to the device's process node (linear in node)."""
     return device.process_nm / REFERENCE_NM
 
 
@@ -38,33 +93,59 @@ def mac_pj(device, precision: str) -> float:
 
 
 def sram_pj_per_byte(device, sram_bytes: float = 1024 * 1024) -> float:
-    """Energy per byte of an SRAM access of a given array size (log-linear between table rows)."""
+    """Energy per byte of an SRAM access for an array of `sram_bytes` (log-linear between rows)."""
     if device.energy.sram_pj_per_byte is not None:
         return device.energy.sram_pj_per_byte
-    import math
+    sizes = sorted(HOROWITZ_SRAM_PJ_PER_64BIT)
+    pj_per_64bit = np.interp(math.log(sram_bytes), [math.log(s) for s in sizes],
+                             [HOROWITZ_SRAM_PJ_PER_64BIT[s] for s in sizes])
+    return float(pj_per_64bit) / 8 * node_scale(device)
 
-    rows = SRAM_PJ_PER_BYTE_45NM
-    size = min(max(sram_bytes, rows[0][0]), rows[-1][0])
-    for (s0, e0), (s1, e1) in zip(rows, rows[1:]):
-        if size <= s1:
-            t = math.log(size / s0) / math.log(s1 / s0)
-            return (e0 + t * (e1 - e0)) * node_scale(device)
-    return rows[-1][1] * node_scale(device)
+
+def _ladder_pj_per_byte(device, level: str) -> float:
+    """Eyeriss-ladder energy per byte of `level`: multiples of a 16-bit MAC per 2-byte access."""
+    return EYERISS_LADDER[level] * mac_pj(device, "int16") / 2
+
+
+def register_pj_per_byte(device) -> float:
+    """Energy per byte of a PE register-file access (YAML override first)."""
+    if device.energy.register_pj_per_byte is not None:
+        return device.energy.register_pj_per_byte
+    return _ladder_pj_per_byte(device, "register")
+
+
+def noc_pj_per_byte(device) -> float:
+    """Energy per byte moved between PEs over the array's network (YAML override first)."""
+    if device.energy.noc_pj_per_byte is not None:
+        return device.energy.noc_pj_per_byte
+    return _ladder_pj_per_byte(device, "inter_pe")
+
+
+def dram_type(device) -> str:
+    """The DRAM_PJ_PER_BIT key for the device's memory type ("HBM2e" -> "HBM2E"; unknown -> DDR3)."""
+    key = re.sub(r"[^A-Z0-9]", "", device.memory.type.upper())
+    return key if key in DRAM_PJ_PER_BIT else DEFAULT_DRAM_TYPE
 
 
 def dram_pj_per_byte(device) -> float:
-    """Energy per byte of off-chip memory traffic (YAML override first)."""
+    """Energy per byte of off-chip traffic, by memory type (YAML override first)."""
     if device.energy.dram_pj_per_byte is not None:
         return device.energy.dram_pj_per_byte
-    return DRAM_PJ_PER_BYTE
+    return DRAM_PJ_PER_BIT[dram_type(device)] * 8
 
 
-def op_energy(device, op: Op, *, dram_bytes: float, onchip_bytes: float, latency_s: float) -> Energy:
-    """Energy of one op from its MACs, vector FLOPs, traffic and the device's idle power."""
-    compute = op.macs * mac_pj(device, op.precision) + op.vector_flops * VECTOR_FLOP_PJ_45NM * node_scale(device)
-    return Energy(
-        compute=compute * PJ,
-        onchip=onchip_bytes * sram_pj_per_byte(device) * PJ,
-        offchip=dram_bytes * dram_pj_per_byte(device) * PJ,
-        static=device.power.idle * latency_s,
-    )
+def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float, onchip_bytes: float = 0.0,
+              sram_size: float = 1024 * 1024, register_bytes: float = 0.0,
+              noc_bytes: float = 0.0) -> Energy:
+    """Energy of one op: its MACs and vector FLOPs, bytes per memory level, and idle power x time.
+
+    `onchip_bytes` are SRAM accesses priced for an array of `sram_size` bytes; `register_bytes` and
+    `noc_bytes` are PE register-file and inter-PE traffic (spatial arrays that count them).
+    """
+    compute = (op.macs * mac_pj(device, op.precision)
+               + op.vector_flops * VECTOR_FLOP_PJ_45NM * node_scale(device))
+    onchip = (onchip_bytes * sram_pj_per_byte(device, sram_size)
+              + register_bytes * register_pj_per_byte(device) + noc_bytes * noc_pj_per_byte(device))
+    return Energy(compute=compute * PJ, onchip=onchip * PJ,
+                  offchip=dram_bytes * dram_pj_per_byte(device) * PJ,
+                  static=device.power.idle * latency_s)

@@ -1,0 +1,227 @@
+"""Predictions against published measurements: signed error per row, median and worst |error|.
+
+The measurements live in one place, ../shared/reference/measurements_public.csv next to the repo
+(or any CSV with the same columns, via `csv_path`). CASES says how each row id is modelled: device,
+workload, precision, batch. A row whose measurement a device parameter was taken from is reported
+as "fitted" and left out of the error summary; a row accelsim cannot model yet is "not modelled"
+with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from accelsim import units
+from accelsim.errors import AccelsimError, UsageError
+
+REFERENCE_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "measurements_public.csv"
+SQUARE_SIZES = range(256, 16384 + 1, 256)      # search space of "best achievable square GEMM"
+OFFLINE_BATCH = 256                            # MLPerf offline: a batch large enough to amortize
+SQUAD_MEAN_TOKENS = round(384 * (1 - 0.54))    # SQuAD v1.1 at max length 384 is 54% padding
+
+
+@dataclass(frozen=True)
+class Case:
+    """How accelsim models one measurement row."""
+
+    kind: str                    # device kind, for per-kind summaries
+    device: str                  # bundled device name
+    workload: str                # "gemm MxNxK", "best square gemm" or a zoo name
+    precision: str
+    batch: int = 1
+    params: tuple[tuple[str, object], ...] = ()   # zoo builder parameters
+    only: str = ""               # keep only ops of this OpKind value (e.g. "conv2d")
+    fitted: str = ""             # the device parameter taken from this very row, if any
+    note: str = ""
+
+
+CASES: dict[str, Case] = {
+    "P01": Case("gpu", "v100", "gemm 4096x7000x4096", "fp16"),
+    "P02": Case("gpu", "v100", "gemm 4096x7000x4096", "fp32"),
+    "P03": Case("gpu", "a100", "best square gemm", "bf16",
+                fitted="a100 efficiency.compute = 271.2/312 is this measurement",
+                note=f"max over square GEMMs {SQUARE_SIZES.start}..{SQUARE_SIZES.stop - 1} "
+                     f"step {SQUARE_SIZES.step}"),
+    "P04": Case("gpu", "a100", "gemm 8192x8192x8192", "fp16"),
+    "P05": Case("gpu", "a100", "resnet50", "int8", batch=OFFLINE_BATCH),
+    "P06": Case("gpu", "a100", "bert_large", "int8", batch=OFFLINE_BATCH,
+                params=(("seq_len", SQUAD_MEAN_TOKENS),),
+                note=f"padding-free: mean {SQUAD_MEAN_TOKENS} tokens (SQuAD v1.1 at 384 is 54% "
+                     "padding, OpenReview 3nzKUh9a4M)"),
+    "P07": Case("npu", "jetson_orin", "resnet50", "int8"),
+    "P08": Case("npu", "coral_edgetpu", "mobilenet_v2", "int8"),
+    "P09": Case("fpga", "zcu102_dpu", "resnet50", "int8"),
+    "P10": Case("systolic", "eyeriss", "alexnet", "int16", batch=4, only="conv2d"),
+}
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """One measurement row: what was measured, what accelsim predicts, and the signed error."""
+
+    id: str
+    kind: str
+    device: str
+    workload: str
+    metric: str
+    unit: str
+    measured: float
+    predicted: float | None      # in the row's unit
+    error_pct: float | None      # 100 * (predicted - measured) / measured
+    status: str                  # "validated", "fitted" or "not modelled"
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Error statistics over validated rows."""
+
+    rows: int
+    median_abs_error_pct: float | None
+    worst_abs_error_pct: float | None
+    worst_id: str | None
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """All rows of a measurements file with their predictions."""
+
+    csv_path: str
+    rows: tuple[RowResult, ...]
+
+    def summary(self, ids=None, kind: str | None = None) -> Summary:
+        """Median and worst |error| over validated rows (optionally only `ids` or one `kind`)."""
+        rows = [r for r in self.rows if r.status == "validated"
+                and (ids is None or r.id in ids) and (kind is None or r.kind == kind)]
+        if not rows:
+            return Summary(0, None, None, None)
+        worst = max(rows, key=lambda r: abs(r.error_pct))
+        return Summary(len(rows), statistics.median(abs(r.error_pct) for r in rows),
+                       abs(worst.error_pct), worst.id)
+
+    def to_dict(self) -> dict:
+        """JSON object: the CSV path, every row, and summaries overall and per device kind."""
+        kinds = sorted({r.kind for r in self.rows if r.status == "validated"})
+        return {"csv": self.csv_path, "rows": [r.to_dict() for r in self.rows],
+                "summary": self.summary().to_dict(),
+                "summary_by_kind": {k: self.summary(kind=k).to_dict() for k in kinds}}
+
+
+def validate(csv_path: str | Path | None = None) -> ValidationReport:
+    """Model every row of the measurements CSV (default: the shared reference file)."""
+    path = Path(csv_path) if csv_path is not None else REFERENCE_CSV
+    if not path.is_file():
+        raise UsageError(f"no measurements CSV at {path}; pass one with --csv", key="csv")
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    missing = {"id", "device", "workload", "metric", "value", "unit"} - set(rows[0] if rows else {})
+    if missing:
+        raise UsageError(f"{path}: missing columns {', '.join(sorted(missing))}", key="csv")
+    return ValidationReport(str(path), tuple(_row_result(row) for row in rows))
+
+
+def _row_result(row: dict) -> RowResult:
+    """Predict one CSV row and compare."""
+    case = CASES.get(row["id"])
+    measured = float(row["value"])
+    base = RowResult(id=row["id"], kind=case.kind if case else "", device=row["device"],
+                     workload=row["workload"], metric=row["metric"], unit=row["unit"],
+                     measured=measured, predicted=None, error_pct=None, status="not modelled")
+    if case is None:
+        return replace(base, note="not modelled: no entry in accelsim.calibrate.validate.CASES")
+    try:
+        predicted_si = predict(case, row["metric"])
+    except (AccelsimError, ImportError, NotImplementedError) as exc:
+        return replace(base, note=f"not modelled: {exc}")
+    predicted = predicted_si * measured / to_si(measured, row["unit"])
+    error = 100.0 * (predicted - measured) / measured
+    note = "; ".join(part for part in (case.fitted and f"fitted: {case.fitted}", case.note) if part)
+    return replace(base, predicted=predicted, error_pct=error,
+                   status="fitted" if case.fitted else "validated", note=note)
+
+
+def to_si(value: float, unit: str) -> float:
+    """A CSV value in SI: ms -> s, TFLOP/s -> FLOP/s; samples/s and frames/s stay as they are."""
+    head = unit.split()[0]
+    if head.endswith(("samples/s", "frames/s")):
+        return value
+    for family in ("time", "flops"):
+        try:
+            return units.parse(f"{value} {head}", family)
+        except units.UnitError:
+            continue
+    raise UsageError(f"unknown unit {unit!r}", key="unit")
+
+
+def predict(case: Case, metric: str) -> float:
+    """The predicted metric in SI units: seconds for latency, FLOP/s or samples/s for throughput."""
+    from accelsim.api import load_device
+
+    device = load_device(case.device)
+    if case.workload.startswith("gemm "):
+        m, n, k = (int(x) for x in case.workload.split()[1].split("x"))
+        return _gemm_metric(device, m, n, k, case.precision, metric)
+    if case.workload == "best square gemm":
+        return max(_gemm_metric(device, s, s, s, case.precision, "throughput") for s in SQUARE_SIZES)
+    return _network_metric(device, case, metric)
+
+
+def gemm_op(m: int, n: int, k: int, precision: str):
+    """A single (m x k) @ (k x n) GEMM with its operands and result at `precision`."""
+    from accelsim.workload.ir import Gemm, Op, OpKind, Tensor
+
+    return Op(name=f"gemm_{m}x{n}x{k}", kind=OpKind.MATMUL,
+              inputs=(Tensor("a", (m, k), precision),), outputs=(Tensor("c", (m, n), precision),),
+              weights=(Tensor("b", (k, n), precision),), gemm=Gemm(m, n, k), precision=precision)
+
+
+def _gemm_metric(device, m: int, n: int, k: int, precision: str, metric: str) -> float:
+    """Latency (s) or FLOP/s of one GEMM."""
+    from accelsim.devices import cost
+
+    op = gemm_op(m, n, k, precision)
+    latency = cost(op, device).latency_s
+    return latency if metric.startswith("latency") else op.flops / latency
+
+
+def _network_metric(device, case: Case, metric: str) -> float:
+    """Latency (s) or samples/s of a zoo network, optionally restricted to one op kind."""
+    from accelsim.api import load_workload, simulate
+
+    graph = load_workload(case.workload, batch=case.batch, precision=case.precision,
+                          **dict(case.params))
+    if case.only:
+        graph = replace(graph, name=f"{graph.name} ({case.only} only)",
+                        ops=tuple(op for op in graph.ops if op.kind.value == case.only))
+    result = simulate(graph, device, batch=case.batch, precision=case.precision)
+    return result.totals["latency_s" if metric.startswith("latency") else "throughput"]
+
+
+def print_report(report: ValidationReport) -> None:
+    """A table of rows (measured, predicted, error, status) and the summary line."""
+    from accelsim.report.tables import console, table
+
+    out = console()
+    rows = [[r.id, r.device, r.workload, r.metric, f"{r.measured:g} {r.unit}",
+             "" if r.predicted is None else f"{r.predicted:.4g}",
+             "" if r.error_pct is None else f"{r.error_pct:+.1f}%", r.status, r.note]
+            for r in report.rows]
+    columns = ("id", "device", "workload", "metric", "measured", "predicted", "error", "status", "note")
+    out.print(table(f"validation against {report.csv_path}", columns, rows, terminal=out.is_terminal))
+    for label, summary in [("all", report.summary())] + [
+            (kind, report.summary(kind=kind)) for kind in sorted({r.kind for r in report.rows if r.kind})]:
+        if summary.rows:
+            out.print(f"{label}: {summary.rows} validated rows, median |error| "
+                      f"{summary.median_abs_error_pct:.1f}%, worst {summary.worst_abs_error_pct:.1f}% "
+                      f"({summary.worst_id})")

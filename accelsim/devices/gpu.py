@@ -1,0 +1,116 @@
+"""GPU cost model: GEMM-like ops as tiled waves over the SMs, everything else streamed through HBM.
+
+Every op pays the device's kernel launch overhead on top of its work. GEMMs (linear layers, batched
+attention matmuls, convolutions as implicit GEMMs on `op.gemm`) run on the tensor cores at
+peak x achievable efficiency for the op's precision, in waves of threadblock tiles (the library picks
+the fastest tile), overlapped with their L2 and DRAM traffic; 2:4-sparse ops double the tensor rate
+where the device supports it. A GEMM too thin for tiles (a matrix-vector product, memory-bound even
+untiled) runs as a CUDA-core streaming kernel when that beats the tiled plan. Elementwise, normalization, softmax, pooling, embedding
+and optimizer ops stream their tensors at the achievable HBM bandwidth and do their arithmetic at
+the CUDA-core fp32 rate.
+"""
+
+from __future__ import annotations
+
+from accelsim.config.gpu import GpuConfig
+from accelsim.devices.base import OpCost
+from accelsim.devices.energy import op_energy
+from accelsim.kernels import gpu as tiling
+from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
+
+CUDA_CORE_PRECISIONS = ("fp32", "fp64")   # GEMMs at these precisions run on CUDA cores, not tensor cores
+
+
+def cost(op: Op, device: GpuConfig) -> OpCost:
+    """Cost of one op on one GPU."""
+    if op.gemm is not None and op.macs > 0:
+        return _gemm_cost(op, device)
+    return _stream_cost(op, device)
+
+
+def dram_bandwidth(device: GpuConfig) -> float:
+    """Achievable HBM bandwidth in bytes/s."""
+    return device.memory.bandwidth * device.memory.efficiency
+
+
+def vector_rate(device: GpuConfig) -> float:
+    """Achievable CUDA-core FLOP/s for non-GEMM math."""
+    return device.vector_flops * device.efficiency.vector
+
+
+def gemm_rate(op: Op, device: GpuConfig) -> tuple[float, str]:
+    """Achievable GEMM FLOP/s at the op's precision and the unit that delivers it."""
+    peak = device.peak_flops(op.precision)
+    if peak <= 0:
+        return vector_rate(device), "cuda"
+    rate = peak * device.efficiency.gemm(op.precision)
+    if op.precision in CUDA_CORE_PRECISIONS:
+        return rate, "cuda"
+    if op.attr("sparsity") == "2:4" and device.sparsity_2_4:
+        rate *= 2.0
+    return rate, "tensor"
+
+
+def gemm_operands(op: Op) -> tuple[float, float]:
+    """DRAM bytes of the A (activation) and B (weight, or second input) operands."""
+    if op.weights:
+        return op.input_bytes, op.weight_bytes
+    first = op.inputs[0].bytes if op.inputs else 0.0
+    return first, op.input_bytes - first
+
+
+def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
+    """Tiled GEMM on tensor cores (or CUDA cores when that is faster)."""
+    rate, unit = gemm_rate(op, device)
+    a_bytes, b_bytes = gemm_operands(op)
+    c_bytes = op.output_bytes
+    bandwidth = dram_bandwidth(device)
+    g = op.gemm
+    plan = tiling.best_tile(
+        g.m, g.n, g.k, g.count, device.tiles, slots=device.sms * device.tiles_per_sm,
+        slot_flops=rate / (device.sms * device.tiles_per_sm),
+        elem_bytes=BYTES_PER_ELEMENT[op.precision], a_bytes=a_bytes, b_bytes=b_bytes,
+        c_bytes=c_bytes, l2_size=device.l2.size if device.l2 else 0.0,
+        l2_bw=(device.l2.bandwidth or 0.0) if device.l2 else 0.0, dram_bw=bandwidth)
+    epilogue_s = op.vector_flops / vector_rate(device)
+    compute_s = plan[tiling.COMPUTE_S] + epilogue_s
+    reads = plan[tiling.DRAM_READ_BYTES]
+    l2_s = plan[tiling.L2_BYTES] / device.l2.bandwidth if device.l2 and device.l2.bandwidth else 0.0
+    memory_s = max((reads + c_bytes) / bandwidth, l2_s)
+    onchip = plan[tiling.L2_BYTES]
+    simt_compute_s = op.flops / vector_rate(device)
+    simt_memory_s = (a_bytes + b_bytes + c_bytes) / bandwidth
+    if simt_compute_s <= simt_memory_s < max(compute_s, memory_s):
+        compute_s, memory_s, reads, unit = simt_compute_s, simt_memory_s, a_bytes + b_bytes, "cuda"
+        onchip = reads + c_bytes
+    return _finish(op, device, compute_s, memory_s, reads, c_bytes, onchip, unit)
+
+
+def _stream_cost(op: Op, device: GpuConfig) -> OpCost:
+    """An op that streams its tensors through HBM once, with CUDA-core arithmetic."""
+    if op.kind is OpKind.EMBEDDING:
+        reads = op.input_bytes + op.output_bytes     # indices plus the gathered rows, not the table
+    else:
+        reads = op.input_bytes + op.weight_bytes
+    writes = op.output_bytes
+    compute_s = op.flops / vector_rate(device)
+    memory_s = (reads + writes) / dram_bandwidth(device)
+    return _finish(op, device, compute_s, memory_s, reads, writes, reads + writes, "cuda")
+
+
+def _finish(op: Op, device: GpuConfig, compute_s: float, memory_s: float, reads: float,
+            writes: float, onchip: float, unit: str) -> OpCost:
+    """OpCost from the overlapped compute and memory times plus the launch overhead."""
+    work_s = max(compute_s, memory_s)
+    latency = device.launch_overhead + work_s
+    if device.launch_overhead > work_s:
+        bound = "overhead"
+    else:
+        bound = "compute" if compute_s >= memory_s else "memory"
+    return OpCost(
+        flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
+        dram_write_bytes=writes, bound=bound,
+        energy=op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
+                         latency_s=latency),
+        onchip_bytes=onchip, cycles=round(latency * device.clock), compute_s=compute_s,
+        memory_s=memory_s, unit=unit)

@@ -1,0 +1,253 @@
+"""Training step = forward + backward (dgrad, wgrad) + optimizer update, and the memory each needs.
+
+Why training costs about 3x inference: every GEMM Y = X W (m x n x k MACs) has two backward GEMMs of the
+same size, dX = dY W^T (dgrad) and dW = X^T dY (wgrad). The first layer needs no dgrad (nobody wants the
+gradient of the input data), so a network costs 3x its forward MACs minus its first layer's.
+
+Why it takes far more memory: the step holds the weights, their gradients, optimizer state (Adam keeps
+two fp32 moments and, in mixed precision, an fp32 master copy: 16 bytes per parameter in all, ZeRO,
+Rajbhandari et al. 2020, section 3.1), and every activation the backward pass reads.
+
+Activation checkpointing keeps only the activations at segment boundaries and re-runs each segment's
+forward (Phase.RECOMPUTE) just before its backward: activation memory drops to boundaries + one segment,
+FLOPs grow by one forward (Megatron-LM's 96 B s l h^2 instead of 72, Narayanan et al. 2021).
+
+Conventions of this model:
+- A dgrad op is emitted for every op that reads a tensor produced by another op; a wgrad op for every
+  op with weights. Backward ops are named "<forward name>.dgrad" / ".wgrad" and run in reverse order.
+- A weightless batched matmul C = A B (attention) has two dgrad GEMMs, dA = dC B^T and dB = A^T dC, of
+  equal size; they are folded into one DGRAD op whose Gemm has count x 2.
+- Non-GEMM backward arithmetic is BACKWARD_VECTOR_FACTOR x the forward vector FLOPs; weight gradients of
+  non-GEMM ops (norm scale/shift, biases) cost 2 FLOPs per output element (multiply and accumulate),
+  of embeddings 1 (a scatter-add of the output gradient into the table).
+- One OPTIMIZER op per forward op that first owns a weight tensor (tied weights update once).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from accelsim.errors import UsageError
+from accelsim.workload.ir import BYTES_PER_ELEMENT, Gemm, Graph, Op, OpKind, Phase, Tensor
+from accelsim.workload.trace import MemoryBreakdown, Trace, live_ranges, step_sizes
+
+STATE_DTYPE = "fp32"     # optimizer moments and master weights (mixed-precision training)
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """An update rule: the fp32 state tensors it keeps per weight and its FLOPs per parameter."""
+
+    states: tuple[str, ...]
+    flops_per_param: int
+
+
+OPTIMIZERS = {
+    # m = b1 m + (1-b1) g (3), v = b2 v + (1-b2) g^2 (4), w -= lr m / (sqrt(v) + eps) (5)
+    "adam": Optimizer(states=("exp_avg", "exp_avg_sq"), flops_per_param=12),
+    # SGD with momentum: v = mu v + g (2), w -= lr v (2)
+    "sgd": Optimizer(states=("momentum_buffer",), flops_per_param=4),
+}
+
+BACKWARD_VECTOR_FACTOR = {
+    OpKind.ELEMENTWISE: 1,   # d(relu), d(add): one op per element, like the forward
+    OpKind.POOL: 1,          # route or spread the gradient back over the window
+    OpKind.NORM: 2,          # gradient through mean and variance re-reads the input
+    OpKind.SOFTMAX: 2,       # dx = y * (dy - sum(dy * y))
+}
+GEMM_KINDS = (OpKind.MATMUL, OpKind.CONV2D)
+
+
+def grad(t: Tensor) -> Tensor:
+    """The gradient of a tensor: same shape and dtype."""
+    return Tensor(f"{t.name}.grad", t.shape, t.dtype)
+
+
+def saved_for_backward(op: Op) -> tuple[Tensor, ...]:
+    """Activations the backward of `op` reads, so the forward must keep them.
+
+    GEMMs keep their inputs (wgrad needs X; attention dgrad needs both operands), norms and pools their
+    input, embeddings their indices, softmax and one-input elementwise ops (ReLU, GELU: same size
+    either way) their output; residual adds keep nothing.
+    """
+    if op.kind in GEMM_KINDS or op.kind in (OpKind.NORM, OpKind.POOL, OpKind.EMBEDDING):
+        return op.inputs
+    if op.kind is OpKind.SOFTMAX or (op.kind is OpKind.ELEMENTWISE and len(op.inputs) == 1):
+        return op.outputs
+    return ()
+
+
+def dgrad_op(op: Op, produced: set[str], deps: tuple[str, ...]) -> Op:
+    """Gradient with respect to the inputs: dX = dY W^T for GEMMs, vector work for the rest."""
+    gemm, reads = op.gemm, saved_for_backward(op)
+    if gemm and op.weights:
+        gemm, reads = Gemm(m=gemm.m, n=gemm.k, k=gemm.n, count=gemm.count), ()   # reads dY and W only
+    elif gemm:
+        gemm = Gemm(m=gemm.m, n=gemm.k, k=gemm.n, count=gemm.count * 2)   # dA and dB, equal size
+    reads = tuple(grad(t) for t in op.outputs) + reads
+    return op.with_(name=f"{op.name}.dgrad", phase=Phase.DGRAD, gemm=gemm, inputs=reads,
+                    outputs=tuple(grad(t) for t in op.inputs if t.name in produced),
+                    vector_flops=BACKWARD_VECTOR_FACTOR.get(op.kind, 0) * op.vector_flops, deps=deps)
+
+
+def wgrad_op(op: Op, deps: tuple[str, ...]) -> Op:
+    """Gradient with respect to the weights: dW = X^T dY for GEMMs, a reduction for the rest."""
+    if op.gemm:
+        gemm = Gemm(m=op.gemm.k, n=op.gemm.n, k=op.gemm.m, count=op.gemm.count)
+        vector = op.vector_flops                    # bias gradient: a reduction the size of the bias add
+    else:
+        gemm, per_output = None, 1 if op.kind is OpKind.EMBEDDING else 2
+        vector = per_output * sum(t.elements for t in op.outputs)
+    reads = tuple(grad(t) for t in op.outputs) + saved_for_backward(op)
+    return op.with_(name=f"{op.name}.wgrad", phase=Phase.WGRAD, gemm=gemm, inputs=reads, weights=(),
+                    outputs=tuple(grad(w) for w in op.weights), vector_flops=vector, deps=deps)
+
+
+def _state(w: Tensor, role: str) -> Tensor:
+    """An fp32 optimizer-side copy of a weight (master copy or moment)."""
+    return Tensor(f"{w.name}.{role}", w.shape, STATE_DTYPE)
+
+
+def optimizer_op(name: str, weights: tuple[Tensor, ...], rule: Optimizer, master: bool,
+                 deps: tuple[str, ...]) -> Op:
+    """Update `weights` from their gradients; reads and writes the weights, master copies and moments."""
+    roles = (("master",) if master else ()) + rule.states
+    state = tuple(_state(w, role) for w in weights for role in roles)
+    params = sum(w.elements for w in weights)
+    return Op(name=f"{name}.optimizer", kind=OpKind.OPTIMIZER, phase=Phase.OPTIMIZER,
+              inputs=tuple(grad(w) for w in weights) + state, outputs=weights + state, weights=weights,
+              vector_flops=rule.flops_per_param * params, deps=deps,
+              precision=STATE_DTYPE if master else weights[0].dtype)
+
+
+def optimizer_ops(forward: tuple[Op, ...], rule: Optimizer, master: bool) -> tuple[Op, ...]:
+    """One update per op that first owns weights, after every wgrad that writes those gradients."""
+    writers: dict[str, list[str]] = {}
+    for op in forward:
+        for w in op.weights:
+            writers.setdefault(w.name, []).append(f"{op.name}.wgrad")
+    ops, seen = [], set()
+    for op in forward:
+        owned = tuple(w for w in op.weights if w.name not in seen)
+        seen.update(w.name for w in owned)
+        if owned:
+            deps = tuple(dict.fromkeys(d for w in owned for d in writers[w.name]))
+            ops.append(optimizer_op(op.name, owned, rule, master, deps))
+    return tuple(ops)
+
+
+def layer_cuts(ops: tuple[Op, ...]) -> list[int]:
+    """Op indices that exactly one produced activation crosses on its way to a later op.
+
+    Such a point is a layer boundary (a residual stream between blocks, a chain between layers):
+    keeping that one tensor is enough to re-run everything after it. Network inputs are always kept.
+    """
+    delta = [0] * (len(ops) + 1)
+    for first, last, _ in live_ranges(ops).values():
+        if 0 <= first < last:
+            delta[first + 1] += 1
+            delta[last + 1] -= 1
+    cuts, crossing = [], 0
+    for i in range(1, len(ops)):
+        crossing += delta[i]
+        if crossing == 1:
+            cuts.append(i)
+    return cuts
+
+
+def segment_starts(cuts: list[int], checkpoint: bool | str | int) -> list[int]:
+    """Op indices that start checkpoint segments: every k-th layer boundary (k = sqrt(#units) or given)."""
+    if checkpoint is True or checkpoint == "sqrt":
+        per_segment = max(1, round(math.sqrt(len(cuts) + 1)))
+    elif isinstance(checkpoint, int) and not isinstance(checkpoint, bool) and checkpoint >= 1:
+        per_segment = checkpoint
+    else:
+        raise UsageError(f"expected False, True, 'sqrt' or a positive int, got {checkpoint!r}",
+                         key="checkpoint")
+    return [0] + cuts[per_segment - 1::per_segment]
+
+
+def _segments(ops: tuple[Op, ...], starts: list[int]) -> list[tuple[Op, ...]]:
+    """The ops of each segment, in forward order."""
+    return [ops[a:b] for a, b in zip(starts, starts[1:] + [len(ops)])]
+
+
+def _saved_bytes(ops: tuple[Op, ...], skip: dict[str, float]) -> float:
+    """Bytes of the distinct activations that the backward of `ops` reads, except those in `skip`."""
+    saved = {t.name: t.bytes for op in ops for t in saved_for_backward(op)}
+    return sum(size for name, size in saved.items() if name not in skip)
+
+
+def activation_bytes(ops: tuple[Op, ...], starts: list[int]) -> float:
+    """Activations kept for backward: all of them, or network inputs + segment boundaries + the
+    largest segment's (re-created by its recompute while its backward runs)."""
+    if len(starts) == 1:
+        return _saved_bytes(ops, {})
+    kept = {name: size for name, (first, last, size) in live_ranges(ops).items()
+            if first < 0 or any(first < s <= last for s in starts[1:])}
+    return sum(kept.values()) + max(_saved_bytes(segment, kept) for segment in _segments(ops, starts))
+
+
+def backward_ops(forward: tuple[Op, ...], starts: list[int]) -> tuple[Op, ...]:
+    """Backward ops in reverse order; with several segments, each is recomputed just before its backward."""
+    recompute = len(starts) > 1
+    produced = {t.name for op in forward for t in op.outputs}
+    consumers: dict[str, list[str]] = {}
+    for op in forward:
+        for t in op.inputs:
+            consumers.setdefault(t.name, []).append(f"{op.name}.dgrad")
+    ops = []
+    for segment in reversed(_segments(forward, starts)):
+        if recompute:
+            ops += _recompute_ops(segment)
+        for op in reversed(segment):
+            source = f"{op.name}.recompute" if recompute else op.name
+            deps = tuple(dict.fromkeys(c for t in op.outputs for c in consumers.get(t.name, ()))) + (source,)
+            if any(t.name in produced for t in op.inputs):
+                ops.append(dgrad_op(op, produced, deps))
+            if op.weights:
+                ops.append(wgrad_op(op, deps))
+    return tuple(ops)
+
+
+def _recompute_ops(segment: tuple[Op, ...]) -> list[Op]:
+    """Forward copies of a segment; deps inside the segment point at the copies."""
+    inside = {op.name for op in segment}
+    return [op.with_(name=f"{op.name}.recompute", phase=Phase.RECOMPUTE,
+                     deps=tuple(f"{d}.recompute" if d in inside else d for d in op.deps))
+            for op in segment]
+
+
+def _weights(graph: Graph) -> dict[str, Tensor]:
+    """Distinct weight tensors by name (tied weights once)."""
+    return {w.name: w for op in graph.ops for w in op.weights}
+
+
+def training_memory(graph: Graph, rule: Optimizer, master: bool, starts: list[int]) -> MemoryBreakdown:
+    """Weights, same-dtype gradients, fp32 master copy + moments per parameter, kept activations."""
+    weights = _weights(graph).values()
+    params = sum(w.elements for w in weights)
+    state_per_param = BYTES_PER_ELEMENT[STATE_DTYPE] * (len(rule.states) + master)
+    return MemoryBreakdown(weights=sum(w.bytes for w in weights), gradients=sum(w.bytes for w in weights),
+                           optimizer_state=state_per_param * params,
+                           activations=activation_bytes(graph.ops, starts))
+
+
+def training_trace(graph: Graph, optimizer: str = "adam", checkpoint: bool | str | int = False,
+                   master_weights: bool | None = None) -> Trace:
+    """Forward, backward (dgrad + wgrad) and optimizer update of one step, with its memory.
+
+    checkpoint: False, True or "sqrt" (segments of ~sqrt(#layer units) units), or units per segment.
+    master_weights: keep fp32 master copies; by default when any weight is stored in under 4 bytes.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise UsageError(f"unknown optimizer {optimizer!r}; expected one of {sorted(OPTIMIZERS)}",
+                         key="optimizer")
+    rule = OPTIMIZERS[optimizer]
+    if master_weights is None:
+        master_weights = any(BYTES_PER_ELEMENT[w.dtype] < 4 for w in _weights(graph).values())
+    starts = segment_starts(layer_cuts(graph.ops), checkpoint) if checkpoint else [0]
+    ops = graph.ops + backward_ops(graph.ops, starts) + optimizer_ops(graph.ops, rule, master_weights)
+    return Trace(name=graph.name, mode="training", ops=ops, **step_sizes(graph),
+                 memory=training_memory(graph, rule, master_weights, starts))
