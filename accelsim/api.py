@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from accelsim.devices import cost, effective_precision, preferred_precision
+from accelsim.devices import cost_all, effective_precision, preferred_precision
 from accelsim.devices.base import Energy
 from accelsim.engine.analytic import schedule
 from accelsim.errors import UsageError
@@ -28,10 +28,10 @@ def load_device(spec, overrides: Sequence[str] = ()):
 
 def load_workload(spec, *, batch: int = 1, precision: str = "fp16", **params) -> Graph:
     """A network Graph from a zoo name or a file path (SCALE-Sim CSV, YAML)."""
-    from accelsim.workload.loader import load_workload as load
-
     if isinstance(spec, Graph):
         return spec
+    from accelsim.workload.loader import load_workload as load
+
     return load(spec, batch=batch, precision=precision, **params)
 
 
@@ -58,7 +58,7 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
     precision = effective_precision(device, precision) if precision else preferred_precision(device)
     graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
     trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
-    costs = [cost(op, device) for op in trace.ops]
+    costs = cost_all(trace.ops, device)
     layers = schedule(trace.ops, costs)
     latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
     energy = Energy(*(sum(getattr(c.energy, part) for c in costs)

@@ -1,7 +1,19 @@
 """Inference traces on hand-built graphs whose numbers are worked out by hand below."""
 
+import csv
+from pathlib import Path
+
 from accelsim.workload.ir import Gemm, Graph, Op, OpKind, Tensor
 from accelsim.workload.trace import MemoryBreakdown, inference_trace, peak_live_bytes
+from accelsim.workload.zoo import build
+
+MODEL_STATS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "model_stats.csv"
+
+
+def stats(model_prefix: str) -> dict[str, str]:
+    """The model_stats.csv row whose model starts with `model_prefix`."""
+    with MODEL_STATS.open() as f:
+        return next(row for row in csv.DictReader(f) if row["model"].startswith(model_prefix))
 
 
 def linear(name: str, x: Tensor, out: int, dep: str | None = None, dtype: str = "fp16") -> Op:
@@ -12,10 +24,10 @@ def linear(name: str, x: Tensor, out: int, dep: str | None = None, dtype: str = 
               precision=dtype, deps=(dep,) if dep else ())
 
 
-def unary(name: str, x: Tensor, dep: str, kind: OpKind = OpKind.ELEMENTWISE) -> Op:
-    """A one-input elementwise op (ReLU) at one FLOP per element."""
+def unary(name: str, x: Tensor, dep: str, kind: OpKind = OpKind.ELEMENTWISE, fn: str = "relu") -> Op:
+    """A one-input op (ReLU by default) at one FLOP per element."""
     return Op(name, kind, inputs=(x,), outputs=(Tensor(f"{name}.out", x.shape, x.dtype),),
-              vector_flops=x.elements, precision=x.dtype, deps=(dep,))
+              vector_flops=x.elements, precision=x.dtype, deps=(dep,), attrs=(("fn", fn),))
 
 
 def mlp(widths=(64, 128, 128, 10), batch: int = 8, dtype: str = "fp16", relu_last: bool = False) -> Graph:
@@ -44,11 +56,23 @@ def tiny_resnet() -> Graph:
     relu = unary("relu", c1.outputs[0], "conv1")
     c2 = conv("conv2", relu.outputs[0], 4, "relu")
     add = Op("add", OpKind.ELEMENTWISE, inputs=(relu.outputs[0], c2.outputs[0]),
-             outputs=(Tensor("add.out", (1, 4, 8, 8)),), vector_flops=256, deps=("relu", "conv2"))
+             outputs=(Tensor("add.out", (1, 4, 8, 8)),), vector_flops=256, deps=("relu", "conv2"),
+             attrs=(("fn", "add"),))
     pool = Op("pool", OpKind.POOL, inputs=add.outputs, outputs=(Tensor("pool.out", (1, 4)),),
-              vector_flops=256, deps=("add",))
+              vector_flops=256, deps=("add",), attrs=(("mode", "avg"),))
     fc = linear("fc", pool.outputs[0], 2, "pool")
     return Graph("tiny_resnet", (c1, relu, c2, add, pool, fc), batch=1)
+
+
+def fused_qkv() -> Graph:
+    """x (4x8) -> qkv (4x24) -> scores reads views q and k -> context reads scores and view v."""
+    qkv = linear("qkv", Tensor("x", (4, 8)), 24)
+    q, k, v = (Tensor(f"qkv.out:{part}", (4, 8)) for part in "qkv")
+    scores = Op("scores", OpKind.MATMUL, inputs=(q, k), outputs=(Tensor("scores.out", (4, 4)),),
+                gemm=Gemm(m=4, n=4, k=8), deps=("qkv",))
+    context = Op("context", OpKind.MATMUL, inputs=(scores.outputs[0], v),
+                 outputs=(Tensor("ctx.out", (4, 8)),), gemm=Gemm(m=4, n=8, k=4), deps=("scores", "qkv"))
+    return Graph("fused_qkv", (qkv, scores, context))
 
 
 def test_inference_trace_keeps_forward_ops_and_counts_weights():
@@ -89,3 +113,13 @@ def test_step_sizes_count_samples_or_tokens():
     seq = Graph("seq", mlp().ops, batch=8, meta=(("seq_len", 128),))
     trace = inference_trace(seq)
     assert (trace.items_per_step, trace.item) == (8 * 128, "tokens")
+
+
+def test_views_keep_their_tensor_alive():
+    # qkv.out (192 B) lives until the view v is read by context: 192 + scores 32 + ctx 64 at the end.
+    assert peak_live_bytes(fused_qkv().ops) == 192 + 32 + 64
+
+
+def test_resnet50_weights_are_two_bytes_per_published_param():
+    params = int(stats("ResNet-50")["params"])
+    assert inference_trace(build("resnet50")).memory.weights == 2 * params

@@ -23,10 +23,14 @@ _EXPECTED = {"int_type": "an integer", "int_parsing": "an integer", "int_from_fl
 
 def config_error(exc: ValidationError, data: dict, model: type[BaseModel],
                  skip: int = 0) -> ConfigError:
-    """The first problem of `exc` (by file line) as a ConfigError; `skip` drops leading loc parts."""
+    """The first problem of `exc` as a ConfigError; `skip` drops leading loc parts.
+
+    Problems are ordered by line, except that missing keys come last: a misspelt key shows up
+    as both an unknown key and a missing one, and the unknown key is the one to report.
+    """
     problems = sorted((_problem(err, err["loc"][skip:], data, model) for err in exc.errors()),
-                      key=lambda p: (p[0].line is None, p[0].line or 0))
-    origin, key, message = problems[0]
+                      key=lambda p: (p[3], p[0].line is None, p[0].line or 0))
+    origin, key, message, _ = problems[0]
     if len(problems) > 1:
         more = len(problems) - 1
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
@@ -47,11 +51,12 @@ def did_you_mean(word: object, choices: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _problem(err: dict, loc: tuple, data: dict, model: type[BaseModel]) -> tuple[Origin, str, str]:
-    """(origin, key path, message) of one pydantic error."""
+def _problem(err: dict, loc: tuple, data: dict,
+             model: type[BaseModel]) -> tuple[Origin, str, str, bool]:
+    """(origin, key path, message, is-a-missing-key) of one pydantic error."""
     origin = locate(data, loc) or Origin("", None)
     raw = lookup(data, loc, _MISSING)
-    return origin, key_path(loc), _message(err, loc, raw, model)
+    return origin, key_path(loc), _message(err, loc, raw, model), err["type"] == "missing"
 
 
 def _message(err: dict, loc: tuple, raw: object, model: type[BaseModel]) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from accelsim.config.common import DeviceBase
-from accelsim.config.types import Bandwidth, Bytes, Count, FlopRate, Frequency, Strict
+from accelsim.config.common import DeviceBase, MacArray
+from accelsim.config.types import Bandwidth, Bytes, Count, FlopRate, Frequency, Seconds, Strict
 
 DEFAULT_NPU_OPS = ("conv2d", "matmul", "elementwise", "pool", "norm")
 
@@ -17,6 +17,7 @@ class Host(Strict):
 
     flops: FlopRate
     link_bandwidth: Bandwidth
+    invoke_overhead: Seconds = 0.0     # fixed host+driver time per inference (runtime call, sync)
 
 
 class NpuConfig(DeviceBase):
@@ -25,10 +26,20 @@ class NpuConfig(DeviceBase):
     kind: Literal["npu"]
     clock: Frequency
     macs_per_cycle: dict[str, Count]               # per precision, e.g. {int8: 4096, fp16: 1024}
+    array: MacArray | None = None                  # lane shape at the widest precision (None: ideal)
     sram: Bytes
     supported_ops: tuple[str, ...] = DEFAULT_NPU_OPS
     host: Host
+    layer_overhead: Seconds = 0.0                  # fixed time per op run on the NPU
     extra: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _array_matches_peak(self) -> NpuConfig:
+        """The array's lanes must equal the largest MACs/cycle entry."""
+        if self.array is not None and self.array.macs != max(self.macs_per_cycle.values()):
+            raise ValueError(f"array has {self.array.macs} MAC lanes, macs_per_cycle peaks at "
+                             f"{max(self.macs_per_cycle.values())}")
+        return self
 
     def peak_flops(self, precision: str) -> float:
         """2 x MACs/cycle x clock at a supported precision."""

@@ -17,17 +17,18 @@ class Array(Strict):
 
 
 class Sram(Strict):
-    """On-chip scratchpads for the three operands, as in a SCALE-Sim config."""
+    """On-chip scratchpads for the three operands of one core, shared equally by its arrays."""
 
     ifmap: Bytes
     filter: Bytes
     ofmap: Bytes
+    double_buffered: bool = True   # half of each SRAM holds the working set, half prefetches (SCALE-Sim)
 
 
 class VectorUnit(Strict):
     """The unit that runs non-matmul ops (activations, norms, pooling)."""
 
-    flops_per_cycle: Count = 128
+    flops_per_cycle: Count = 128   # per core
 
 
 class SystolicConfig(DeviceBase):
@@ -40,6 +41,7 @@ class SystolicConfig(DeviceBase):
     cores: Count = 1
     precisions: tuple[str, ...] = ("int8",)
     sram: Sram
+    shared_sram: Bytes | None = None   # on-chip memory shared by all cores behind `sram` (TPU v4 CMEM)
     vector: VectorUnit = VectorUnit()
 
     @property

@@ -16,7 +16,7 @@ def _unit(family: str):
             return units.parse(value, family)
         except units.UnitError as exc:
             raise ValueError(str(exc)) from None
-    return BeforeValidator(convert)
+    return BeforeValidator(convert, json_schema_input_type=float | str)   # schema: number or unit string
 
 
 Bytes = Annotated[float, _unit("bytes"), Field(gt=0)]

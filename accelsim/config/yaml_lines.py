@@ -26,6 +26,12 @@ class YamlMap(dict):
         self.origin = origin
         self.where: dict = {}
 
+    def without(self, key: object) -> YamlMap:
+        """A copy without `key` (and its origin)."""
+        copy = YamlMap({k: v for k, v in self.items() if k != key}, origin=self.origin)
+        copy.where = {k: v for k, v in self.where.items() if k != key}
+        return copy
+
 
 class YamlList(list):
     """A list that remembers the origin of each item (`where`) and of itself (`origin`)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 from accelsim.devices.base import OpCost
 from accelsim.devices.roofline import roofline_cost
@@ -25,6 +26,18 @@ def _model(kind: str):
 def cost(op: Op, device) -> OpCost:
     """Cost of one op on one device, dispatched by the device's kind."""
     return _model(device.kind)(op, device)
+
+
+def cost_all(ops: Sequence[Op], device) -> list[OpCost]:
+    """Costs of a run's ops in order: a kind with whole-run state (an NPU's weight cache) plans it
+    in its own `costs(ops, device)`; the others are costed op by op."""
+    import importlib
+
+    try:
+        plan = getattr(importlib.import_module(f"accelsim.devices.{device.kind}"), "costs", None)
+    except ModuleNotFoundError:
+        plan = None
+    return list(plan(ops, device)) if plan else [cost(op, device) for op in ops]
 
 
 def effective_precision(device, requested: str) -> str:

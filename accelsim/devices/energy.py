@@ -122,9 +122,12 @@ def noc_pj_per_byte(device) -> float:
 
 
 def dram_type(device) -> str:
-    """The DRAM_PJ_PER_BIT key for the device's memory type ("HBM2e" -> "HBM2E"; unknown -> DDR3)."""
-    key = re.sub(r"[^A-Z0-9]", "", device.memory.type.upper())
-    return key if key in DRAM_PJ_PER_BIT else DEFAULT_DRAM_TYPE
+    """The DRAM_PJ_PER_BIT key that starts the memory type's first word ("HBM2e" -> "HBM2E",
+    "LPDDR5X" -> "LPDDR5"); DEFAULT_DRAM_TYPE when none does."""
+    words = device.memory.type.upper().split()
+    word = re.sub(r"[^A-Z0-9]", "", words[0]) if words else ""
+    matches = [key for key in DRAM_PJ_PER_BIT if word.startswith(key)]
+    return max(matches, key=len) if matches else DEFAULT_DRAM_TYPE
 
 
 def dram_pj_per_byte(device) -> float:

@@ -10,9 +10,11 @@ from accelsim.units import fmt, fmt_bytes
 
 def console():
     """A rich console; plain (no colour, ASCII boxes) when stdout is not a terminal."""
+    import sys
+
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False, width=None)
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 250)
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *, terminal: bool):

@@ -3,6 +3,9 @@
 Inference is the forward graph as it is. Its memory is the weights plus the peak of live activations
 while walking the ops in order: a tensor is live from the op that produces it (or from the start, for
 network inputs) until its last consumer. Training traces are built in `training.py`.
+
+A tensor named "a:part" is a view of part of tensor "a" (how the zoo slices q, k and v out of one
+fused projection): it is stored in "a" and keeps "a" alive.
 """
 
 from __future__ import annotations
@@ -10,9 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.workload.ir import Graph, Op, Phase
-
-MODES = ("inference", "training")
-
 
 @dataclass(frozen=True)
 class MemoryBreakdown:
@@ -35,7 +35,7 @@ class Trace:
     """One step of a workload: ops in a valid execution order (deps name earlier ops) and its memory."""
 
     name: str
-    mode: str                        # one of MODES
+    mode: str                        # "inference" or "training"
     ops: tuple[Op, ...]
     memory: MemoryBreakdown
     batch: int
@@ -70,13 +70,18 @@ class Trace:
         return out
 
 
+def storage(name: str) -> str:
+    """The tensor that holds `name`'s data: "a" for a view "a:part", the name itself otherwise."""
+    return name.partition(":")[0]
+
+
 def live_ranges(ops: tuple[Op, ...]) -> dict[str, tuple[int, int, float]]:
-    """Activation name -> (producer index or -1 for network inputs, last consumer index, bytes)."""
+    """Stored activation -> (producer index or -1 for network inputs, last consumer index, bytes)."""
     ranges: dict[str, tuple[int, int, float]] = {}
     for i, op in enumerate(ops):
         for t in op.inputs:
-            first = ranges[t.name][0] if t.name in ranges else -1
-            ranges[t.name] = (first, i, t.bytes)
+            first, _, size = ranges.get(storage(t.name), (-1, i, t.bytes))
+            ranges[storage(t.name)] = (first, i, size)
         for t in op.outputs:
             ranges.setdefault(t.name, (i, i, t.bytes))
     return ranges

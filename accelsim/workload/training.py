@@ -19,8 +19,13 @@ Conventions of this model:
   equal size; they are folded into one DGRAD op whose Gemm has count x 2.
 - Non-GEMM backward arithmetic is BACKWARD_VECTOR_FACTOR x the forward vector FLOPs; weight gradients of
   non-GEMM ops (norm scale/shift, biases) cost 2 FLOPs per output element (multiply and accumulate),
-  of embeddings 1 (a scatter-add of the output gradient into the table).
+  of embeddings 1 (a scatter-add of the output gradient into the table). A GEMM's own vector FLOPs
+  (bias add, score scaling) are charged once more: to its wgrad if it has weights, else to its dgrad.
 - One OPTIMIZER op per forward op that first owns a weight tensor (tied weights update once).
+- Activation memory counts what the backward reads (`saved_for_backward`), each tensor once; the
+  transient gradient buffers of the backward pass are not counted.
+- Checkpoint segments start at layer boundaries (`layer_cuts`); every segment is recomputed, the last
+  one too, as Megatron-LM's full recompute does.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from dataclasses import dataclass
 
 from accelsim.errors import UsageError
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Gemm, Graph, Op, OpKind, Phase, Tensor
-from accelsim.workload.trace import MemoryBreakdown, Trace, live_ranges, step_sizes
+from accelsim.workload.trace import MemoryBreakdown, Trace, live_ranges, step_sizes, storage
 
 STATE_DTYPE = "fp32"     # optimizer moments and master weights (mixed-precision training)
 
@@ -56,39 +61,45 @@ BACKWARD_VECTOR_FACTOR = {
     OpKind.NORM: 2,          # gradient through mean and variance re-reads the input
     OpKind.SOFTMAX: 2,       # dx = y * (dy - sum(dy * y))
 }
-GEMM_KINDS = (OpKind.MATMUL, OpKind.CONV2D)
+KEEPS_OUTPUT = ("relu", "relu6", "sigmoid", "tanh")   # elementwise fns whose derivative follows from y
+KEEPS_NOTHING = ("add", "rope", "scale")              # linear in their inputs: dy is all they need
 
 
 def grad(t: Tensor) -> Tensor:
-    """The gradient of a tensor: same shape and dtype."""
-    return Tensor(f"{t.name}.grad", t.shape, t.dtype)
+    """The gradient of a tensor (of a view "a:part": "a.grad:part"), same shape and dtype."""
+    base, colon, part = t.name.partition(":")
+    return Tensor(f"{base}.grad{colon}{part}", t.shape, t.dtype)
 
 
 def saved_for_backward(op: Op) -> tuple[Tensor, ...]:
     """Activations the backward of `op` reads, so the forward must keep them.
 
-    GEMMs keep their inputs (wgrad needs X; attention dgrad needs both operands), norms and pools their
-    input, embeddings their indices, softmax and one-input elementwise ops (ReLU, GELU: same size
-    either way) their output; residual adds keep nothing.
+    Softmax, ReLU, sigmoid and tanh keep their output; adds, RoPE and average pools keep nothing; the
+    rest keep their inputs: GEMMs (wgrad needs X, attention dgrad both operands), norms, max pools,
+    embeddings (their indices), GELU, SiLU, products and unknown elementwise functions.
     """
-    if op.kind in GEMM_KINDS or op.kind in (OpKind.NORM, OpKind.POOL, OpKind.EMBEDDING):
-        return op.inputs
-    if op.kind is OpKind.SOFTMAX or (op.kind is OpKind.ELEMENTWISE and len(op.inputs) == 1):
+    fn = op.attr("fn")
+    if op.kind is OpKind.SOFTMAX or (op.kind is OpKind.ELEMENTWISE and fn in KEEPS_OUTPUT):
         return op.outputs
-    return ()
+    if (op.kind is OpKind.ELEMENTWISE and fn in KEEPS_NOTHING) or (
+            op.kind is OpKind.POOL and op.attr("mode") == "avg"):
+        return ()
+    return op.inputs
 
 
 def dgrad_op(op: Op, produced: set[str], deps: tuple[str, ...]) -> Op:
     """Gradient with respect to the inputs: dX = dY W^T for GEMMs, vector work for the rest."""
     gemm, reads = op.gemm, saved_for_backward(op)
+    vector = BACKWARD_VECTOR_FACTOR.get(op.kind, 0) * op.vector_flops
     if gemm and op.weights:
         gemm, reads = Gemm(m=gemm.m, n=gemm.k, k=gemm.n, count=gemm.count), ()   # reads dY and W only
     elif gemm:
         gemm = Gemm(m=gemm.m, n=gemm.k, k=gemm.n, count=gemm.count * 2)   # dA and dB, equal size
+        vector = op.vector_flops                                          # the scaling, applied to dC
     reads = tuple(grad(t) for t in op.outputs) + reads
     return op.with_(name=f"{op.name}.dgrad", phase=Phase.DGRAD, gemm=gemm, inputs=reads,
-                    outputs=tuple(grad(t) for t in op.inputs if t.name in produced),
-                    vector_flops=BACKWARD_VECTOR_FACTOR.get(op.kind, 0) * op.vector_flops, deps=deps)
+                    outputs=tuple(grad(t) for t in op.inputs if storage(t.name) in produced),
+                    vector_flops=vector, deps=deps)
 
 
 def wgrad_op(op: Op, deps: tuple[str, ...]) -> Op:
@@ -176,7 +187,7 @@ def _segments(ops: tuple[Op, ...], starts: list[int]) -> list[tuple[Op, ...]]:
 def _saved_bytes(ops: tuple[Op, ...], skip: dict[str, float]) -> float:
     """Bytes of the distinct activations that the backward of `ops` reads, except those in `skip`."""
     saved = {t.name: t.bytes for op in ops for t in saved_for_backward(op)}
-    return sum(size for name, size in saved.items() if name not in skip)
+    return sum(size for name, size in saved.items() if storage(name) not in skip)
 
 
 def activation_bytes(ops: tuple[Op, ...], starts: list[int]) -> float:
@@ -196,7 +207,7 @@ def backward_ops(forward: tuple[Op, ...], starts: list[int]) -> tuple[Op, ...]:
     consumers: dict[str, list[str]] = {}
     for op in forward:
         for t in op.inputs:
-            consumers.setdefault(t.name, []).append(f"{op.name}.dgrad")
+            consumers.setdefault(storage(t.name), []).append(f"{op.name}.dgrad")
     ops = []
     for segment in reversed(_segments(forward, starts)):
         if recompute:
@@ -204,7 +215,7 @@ def backward_ops(forward: tuple[Op, ...], starts: list[int]) -> tuple[Op, ...]:
         for op in reversed(segment):
             source = f"{op.name}.recompute" if recompute else op.name
             deps = tuple(dict.fromkeys(c for t in op.outputs for c in consumers.get(t.name, ()))) + (source,)
-            if any(t.name in produced for t in op.inputs):
+            if any(storage(t.name) in produced for t in op.inputs):
                 ops.append(dgrad_op(op, produced, deps))
             if op.weights:
                 ops.append(wgrad_op(op, deps))
@@ -228,7 +239,7 @@ def training_memory(graph: Graph, rule: Optimizer, master: bool, starts: list[in
     """Weights, same-dtype gradients, fp32 master copy + moments per parameter, kept activations."""
     weights = _weights(graph).values()
     params = sum(w.elements for w in weights)
-    state_per_param = BYTES_PER_ELEMENT[STATE_DTYPE] * (len(rule.states) + master)
+    state_per_param = BYTES_PER_ELEMENT[STATE_DTYPE] * (len(rule.states) + int(master))
     return MemoryBreakdown(weights=sum(w.bytes for w in weights), gradients=sum(w.bytes for w in weights),
                            optimizer_state=state_per_param * params,
                            activations=activation_bytes(graph.ops, starts))

@@ -1,0 +1,68 @@
+"""The network zoo: `build(name, batch=1, precision="fp16", **params)` returns an IR Graph."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Callable
+
+from accelsim.errors import WorkloadError
+from accelsim.workload.ir import PRECISIONS, Graph
+from accelsim.workload.zoo.cnn import alexnet, facedet, mobilenet_v2, resnet50, vgg16
+from accelsim.workload.zoo.llm import gpt2, gpt3_175b, llama2_7b
+from accelsim.workload.zoo.transformers import bert_base, distilbert, vit_b16
+
+ZOO: dict[str, Callable[..., Graph]] = {
+    fn.__name__: fn
+    for fn in (resnet50, alexnet, vgg16, mobilenet_v2, facedet, bert_base, distilbert, vit_b16,
+               gpt2, llama2_7b, gpt3_175b)
+}
+
+FAMILY_OF_MODULE = {"cnn": "cnn", "transformers": "encoder", "llm": "decoder"}
+
+
+def describe_zoo() -> list[tuple[str, str, str]]:
+    """(name, family, first docstring line) of every zoo network, without building them."""
+    return [(name, FAMILY_OF_MODULE[fn.__module__.rsplit(".", 1)[-1]], inspect.getdoc(fn).splitlines()[0])
+            for name, fn in ZOO.items()]
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """' (did you mean X?)' for the closest choice, or ''."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def params_of(name: str) -> dict[str, object]:
+    """The parameters a zoo network accepts, with their defaults."""
+    return {p.name: p.default for p in inspect.signature(ZOO[name]).parameters.values()}
+
+
+def check_positive(key: str, value: object) -> None:
+    """Reject anything but an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise WorkloadError(f"must be a positive integer, got {value!r}", key=key)
+
+
+def check_precision(precision: object) -> None:
+    """Reject a precision that is not in ir.PRECISIONS."""
+    if precision not in PRECISIONS:
+        raise WorkloadError(f"unknown precision {precision!r}{did_you_mean(str(precision), PRECISIONS)}",
+                            key="precision")
+
+
+def build(name: str, batch: int = 1, precision: str = "fp16", **params: object) -> Graph:
+    """Build zoo network `name` (case-insensitive, '-' accepted for '_')."""
+    key = name.strip().lower().replace("-", "_")
+    if key not in ZOO:
+        raise WorkloadError(f"unknown network {name!r}{did_you_mean(key, list(ZOO))}; "
+                            f"known: {', '.join(ZOO)}", key="workload")
+    accepted = params_of(key)
+    for param, value in {"batch": batch, **params}.items():
+        if param not in accepted:
+            hint = did_you_mean(param, list(accepted))
+            raise WorkloadError(f"{key} takes no parameter {param!r}{hint}; it takes {', '.join(accepted)}",
+                                key=param)
+        check_positive(param, value)
+    check_precision(precision)
+    return ZOO[key](batch=batch, precision=precision, **params)

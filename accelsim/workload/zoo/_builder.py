@@ -196,9 +196,9 @@ class NetBuilder:
                          vector_flops=window * b * c * out_hw[0] * out_hw[1], mode=mode,
                          in_hw=(h, w), out_hw=tuple(out_hw))
 
-    def embedding(self, name: str, ids: Act, num: int, dim: int) -> Act:
+    def embedding(self, name: str, ids: Act, num_embeddings: int, dim: int) -> Act:
         """Table lookup: reads only the gathered rows, which are the output."""
-        table = self.weight(f"{name}.weight", (num, dim))
+        table = self.weight(f"{name}.weight", (num_embeddings, dim))
         return self.emit(name, OpKind.EMBEDDING, (ids,), (*ids.shape, dim), (table,))
 
     def table(self, name: str) -> Tensor:

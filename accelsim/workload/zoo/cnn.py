@@ -18,7 +18,7 @@ def _classifier(b: NetBuilder, x: Act, widths: tuple[int, ...]) -> Act:
     x = b.view(x, (b.batch, x.tensor.elements // b.batch))
     for i, width in enumerate(widths, start=6):
         x = b.linear(f"fc{i}", x, width)
-        if width != widths[-1] or i - 6 < len(widths) - 1:
+        if i < 5 + len(widths):
             x = b.activation(f"relu{i}", x, "relu")
     return x
 
@@ -119,7 +119,6 @@ def mobilenet_v2(batch: int = 1, precision: str = "fp16", image_size: int = 224)
 BLAZEFACE_BACKBONE1 = ((24, 24, 1), (24, 28, 1), (28, 32, 2), (32, 36, 1), (36, 42, 1),
                        (42, 48, 2), (48, 56, 1), (56, 64, 1), (64, 72, 1), (72, 80, 1), (80, 88, 1))
 BLAZEFACE_BACKBONE2 = ((88, 96, 2), (96, 96, 1), (96, 96, 1), (96, 96, 1), (96, 96, 1))
-BLAZEFACE_ANCHORS = {"8": 2, "16": 6}   # anchors per cell on the 16x16 ("8") and 8x8 ("16") grids
 
 
 def _blaze_block(b: NetBuilder, name: str, x: Act, out: int, stride: int) -> Act:
@@ -144,8 +143,7 @@ def facedet(batch: int = 1, precision: str = "fp16", image_size: int = 128) -> G
     fine = x
     for i, (_, out, stride) in enumerate(BLAZEFACE_BACKBONE2):
         x = _blaze_block(b, f"backbone2.{i}.", x, out, stride)
-    for grid, features in (("8", fine), ("16", x)):
-        anchors = BLAZEFACE_ANCHORS[grid]
+    for grid, features, anchors in (("8", fine, 2), ("16", x, 6)):   # anchors per cell
         b.conv2d(f"classifier_{grid}", features, anchors, 1, bias=True)
         b.conv2d(f"regressor_{grid}", features, anchors * 16, 1, bias=True)
     return b.graph(family="cnn", image_size=image_size)

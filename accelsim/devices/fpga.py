@@ -1,0 +1,110 @@
+"""FPGA cost model: a DPUCZDX8G-like engine of `cores` DPU cores sharing one DDR.
+
+Per layer and frame (Xilinx PG338): the conv GEMM is tiled onto the array's pixel x input-channel x
+output-channel lanes (ceil quantisation, see mapping.array_cycles); the core's BRAM holds weight and
+activation tiles, and when neither operand fits the cheaper loop order re-reads the other from DDR
+(mapping.dram_traffic); loads, compute and stores of double-buffered tiles overlap, so a layer takes
+max(compute, memory) plus one tile of the faster stream (mapping.pipelined), plus `layer_overhead`.
+
+Multi-core throughput: the cores run independent frames (Vitis AI runs one frame per core thread),
+so an op over a batch of B frames runs ceil(B / cores) rounds, each with up to `cores` frames at once;
+while k cores are busy each gets 1/k of the DDR bandwidth (capped by its own AXI ports). Report
+multi-core throughput as batch / latency at a batch that is a multiple of `cores` (batch = cores is
+the steady state of the Vitis AI multi-thread benchmark); batch 1 gives single-frame latency.
+
+BatchNorm and single-input activations are fused into the producing conv by the Vitis AI compiler
+(PG338: "substantial optimizations including layer fusion") and cost nothing here; residual adds,
+pooling and other ops run on the misc engine at one element per pixel x channel lane per cycle,
+streaming their operands through DDR.
+"""
+
+from __future__ import annotations
+
+import math
+
+from accelsim.config.fpga import FpgaConfig
+from accelsim.devices.base import Energy, OpCost
+from accelsim.devices.energy import op_energy
+from accelsim.devices.mapping import (array_cycles, dram_traffic, fused_cost, fused_into_producer,
+                                     layer_shape, pipelined, tiles)
+from accelsim.workload.ir import BYTES_PER_ELEMENT, Op
+
+# Dynamic energy of FPGA fabric relative to a standard-cell ASIC at the same node, for designs that
+# use the hard DSP and block-RAM tiles: about 7x (Kuon & Rose, "Measuring the gap between FPGAs and
+# ASICs", IEEE TCAD 2007; about 14x for logic-only designs). Applied to compute and on-chip energy.
+FPGA_DYNAMIC_ENERGY_FACTOR = 7.0
+BRAM36_BYTES = 36 * 1024 // 8      # one UltraScale block RAM (UG573); BRAM energy is priced per block
+
+
+def _frames(op: Op) -> int:
+    """Independent frames in the op: the leading dimension of its output (1 if it has none)."""
+    shape = layer_shape(op)
+    if shape is not None:
+        return shape.frames
+    out = op.outputs[0].shape if op.outputs else ()
+    return out[0] if len(out) >= 2 and out[0] >= 1 else 1
+
+
+def _core_bandwidth(device: FpgaConfig, active_cores: int) -> float:
+    """DDR bandwidth one core gets while `active_cores` cores stream at once."""
+    shared = device.memory.bandwidth * device.memory.efficiency / active_cores
+    port = device.dpu.port_bandwidth
+    return min(shared, port) if port is not None else shared
+
+
+def _rounds(frames: int, cores: int) -> list[tuple[int, int]]:
+    """(busy cores, rounds) groups for `frames` frames spread over `cores` cores."""
+    full, rest = divmod(frames, cores)
+    return [(active, count) for active, count in ((cores, full), (rest, 1)) if active and count]
+
+
+def _per_frame(op: Op, device: FpgaConfig, frames: int) -> tuple[int, float, float, float, int]:
+    """(cycles, DRAM bytes, output bytes, BRAM bytes, tiles) of one frame of `op`."""
+    weights = op.weight_bytes
+    inputs, outputs = op.input_bytes / frames, op.output_bytes / frames
+    array = device.dpu.array
+    lanes = device.dpu.ops_per_cycle // 2
+    shape = layer_shape(op)
+    if shape is None:
+        elements = max(sum(t.elements for t in op.inputs), sum(t.elements for t in op.outputs))
+        element_lanes = array.pixels * array.in_channels if array else lanes
+        return math.ceil(elements / frames / element_lanes), inputs + outputs, outputs, 0.0, 1
+    cycles = array_cycles(shape, array, lanes)
+    traffic = dram_traffic(weights, inputs, outputs, device.weight_buffer, device.feature_buffer)
+    if array is None:
+        bram = weights + inputs + outputs
+    else:   # an input byte feeds out_channels lanes, a weight byte feeds `pixels` lanes
+        element = BYTES_PER_ELEMENT.get(op.precision, 1.0)
+        bram = shape.macs * (1 / array.out_channels + 1 / array.pixels) * element + outputs
+    return (cycles, traffic, outputs, bram,
+            tiles(weights, inputs, device.weight_buffer, device.feature_buffer))
+
+
+def cost(op: Op, device: FpgaConfig) -> OpCost:
+    """Cost of `op` on the DPU, its frames spread over the cores."""
+    if fused_into_producer(op):
+        return fused_cost(op)
+    frames = _frames(op)
+    cycles, traffic, outputs, bram, tile_count = _per_frame(op, device, frames)
+    latency = compute_s = memory_s = 0.0
+    for active, rounds in _rounds(frames, device.dpu.cores):
+        frame_compute = cycles / device.clock
+        frame_memory = traffic / _core_bandwidth(device, active)
+        frame = pipelined(frame_compute, frame_memory, tile_count) + device.dpu.layer_overhead
+        latency += rounds * frame
+        compute_s += rounds * frame_compute
+        memory_s += rounds * frame_memory
+    if device.dpu.layer_overhead > max(compute_s, memory_s):
+        bound = "overhead"
+    else:
+        bound = "compute" if compute_s >= memory_s else "memory"
+    energy = op_energy(device, op, dram_bytes=frames * traffic, onchip_bytes=frames * bram,
+                       sram_size=BRAM36_BYTES, latency_s=latency)
+    return OpCost(
+        flops=op.flops, macs=op.macs, latency_s=latency,
+        dram_read_bytes=frames * (traffic - outputs), dram_write_bytes=frames * outputs,
+        bound=bound, energy=Energy(compute=energy.compute * FPGA_DYNAMIC_ENERGY_FACTOR,
+                                   onchip=energy.onchip * FPGA_DYNAMIC_ENERGY_FACTOR,
+                                   offchip=energy.offchip, static=energy.static),
+        onchip_bytes=frames * bram, cycles=round(latency * device.clock),
+        compute_s=compute_s, memory_s=memory_s, unit="dpu")

@@ -1,0 +1,154 @@
+"""Mobile/edge NPU cost model: an int8 MAC array with a small SRAM and a host CPU behind a link.
+
+- Compute: the layer's pixels and channels are quantised onto the array's lanes (mapping.array_cycles,
+  batch frames packed into the pixel lanes), slowed by macs_per_cycle[widest] / macs_per_cycle[p] at
+  narrower-throughput precisions; non-MAC ops use the pixel x output-channel lanes, one FLOP per
+  lane per cycle. BatchNorm and activations are fused into their producer.
+- SRAM: weights are cached in execution order until the SRAM, less the largest activation working set,
+  is full (the Edge TPU compiler's parameter caching); the rest are streamed from off-chip memory on
+  every inference. Activations stay on chip when an op's inputs and outputs fit beside the cached
+  weights; graph inputs are read from and final outputs written to off-chip memory.
+- Host fallback: ops whose kind is not in `supported_ops` run on the host CPU at host.flops, their
+  inputs and outputs crossing host.link_bandwidth both ways (unit "host").
+- Time: max(compute, memory) per op plus `layer_overhead`; host.invoke_overhead once per inference.
+- Energy: bottom-up components (energy.op_energy); with power.tdp set, the NPU draws tdp while it
+  runs an op and power.idle otherwise, the dynamic part (tdp - idle) split over compute/on-chip/
+  off-chip in the bottom-up proportions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from accelsim.config.npu import NpuConfig
+from accelsim.devices.base import Energy, OpCost
+from accelsim.devices.energy import op_energy
+from accelsim.devices.mapping import array_cycles, fused_cost, fused_into_producer, layer_shape
+from accelsim.errors import UsageError
+from accelsim.workload.ir import Op
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one op's data lives for one inference."""
+
+    weights_cached: bool = True
+    activations_on_chip: bool = True
+    offchip_inputs: float = 0.0      # bytes of graph inputs read from off-chip memory
+    offchip_outputs: float = 0.0     # bytes of final outputs written to off-chip memory
+    first: bool = False              # the op that pays the per-inference overhead
+
+
+def _working_set(op: Op) -> float:
+    """Activation bytes an op needs on chip at once."""
+    return op.input_bytes + op.output_bytes
+
+
+def place(ops: Sequence[Op], device: NpuConfig) -> list[Placement]:
+    """Cache weights in execution order and keep activations on chip where they fit."""
+    produced = {t.name for op in ops for t in op.outputs}
+    consumed = {t.name for op in ops for t in op.inputs}
+    working = max((_working_set(op) for op in ops), default=0.0)
+    budget = device.sram - working
+    cached: dict[str, bool] = {}
+    used = 0.0
+    for op in ops:
+        for w in op.weights:
+            if w.name not in cached:
+                cached[w.name] = used + w.bytes <= budget
+                used += w.bytes if cached[w.name] else 0.0
+    return [Placement(
+        weights_cached=all(cached[w.name] for w in op.weights),
+        activations_on_chip=_working_set(op) <= device.sram - used,
+        offchip_inputs=sum(t.bytes for t in op.inputs if t.name not in produced),
+        offchip_outputs=sum(t.bytes for t in op.outputs if t.name not in consumed),
+        first=i == 0) for i, op in enumerate(ops)]
+
+
+def _npu_cycles(op: Op, device: NpuConfig) -> int:
+    """Array cycles of `op` at its precision."""
+    widest = max(device.macs_per_cycle.values())
+    rate = device.macs_per_cycle.get(op.precision, 0)
+    if rate == 0:
+        raise UsageError(f"{device.name} has no {op.precision} MACs; it computes at "
+                         f"{', '.join(device.macs_per_cycle)}", key="precision")
+    shape = layer_shape(op)
+    array = device.array
+    if shape is None:
+        lanes = array.pixels * array.out_channels if array else widest
+        work = max(op.vector_flops, max((t.elements for t in op.outputs), default=0))
+        cycles = math.ceil(work / lanes)
+    else:
+        packed = replace(shape, frames=1, out_h=shape.frames * shape.out_h)
+        cycles = array_cycles(packed, array, widest)
+    return math.ceil(cycles * widest / rate)
+
+
+def _host_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
+    """An op the NPU cannot run: to the host and back over the link, computed on the host CPU."""
+    link = op.input_bytes + op.output_bytes
+    compute_s = op.flops / device.host.flops
+    memory_s = link / device.host.link_bandwidth
+    overhead = device.host.invoke_overhead if placement.first else 0.0
+    latency = compute_s + memory_s + overhead
+    return OpCost(flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=op.input_bytes,
+                  dram_write_bytes=op.output_bytes,
+                  bound="compute" if compute_s >= memory_s else "memory",
+                  energy=op_energy(device, op, dram_bytes=link, latency_s=latency),
+                  compute_s=compute_s, memory_s=memory_s, unit="host")
+
+
+def _active_power(device: NpuConfig, energy: Energy, busy_s: float) -> Energy:
+    """Rescale the dynamic components so they sum to (tdp - idle) x busy time."""
+    dynamic = energy.compute + energy.onchip + energy.offchip
+    if device.power.tdp is None or dynamic == 0:
+        return energy
+    scale = max(device.power.tdp - device.power.idle, 0.0) * busy_s / dynamic
+    return replace(energy, compute=energy.compute * scale, onchip=energy.onchip * scale,
+                   offchip=energy.offchip * scale)
+
+
+def _npu_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
+    """An op on the NPU array."""
+    cycles = _npu_cycles(op, device)
+    reads = placement.offchip_inputs + (0.0 if placement.weights_cached else op.weight_bytes)
+    writes = placement.offchip_outputs
+    if not placement.activations_on_chip:
+        reads, writes = reads + op.input_bytes, writes + op.output_bytes
+    compute_s = cycles / device.clock
+    memory_s = (reads + writes) / (device.memory.bandwidth * device.memory.efficiency)
+    overhead = device.layer_overhead + (device.host.invoke_overhead if placement.first else 0.0)
+    work_s = max(compute_s, memory_s)
+    latency = work_s + overhead
+    if overhead > work_s:
+        bound = "overhead"
+    else:
+        bound = "compute" if compute_s >= memory_s else "memory"
+    onchip = op.input_bytes + op.output_bytes + op.weight_bytes
+    energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
+                       sram_size=device.sram, latency_s=latency)
+    return OpCost(flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
+                  dram_write_bytes=writes, bound=bound,
+                  energy=_active_power(device, energy, work_s), onchip_bytes=onchip,
+                  cycles=cycles, compute_s=compute_s, memory_s=memory_s, unit="npu")
+
+
+def _op_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
+    """Route one placed op to the host, to nothing (fused) or to the array."""
+    if op.kind.value not in device.supported_ops:
+        return _host_cost(op, device, placement)
+    if fused_into_producer(op):
+        return fused_cost(op)
+    return _npu_cost(op, device, placement)
+
+
+def costs(ops: Sequence[Op], device: NpuConfig) -> list[OpCost]:
+    """Costs of one inference's ops in order, with weights cached and activations placed."""
+    return [_op_cost(op, device, p) for op, p in zip(ops, place(ops, device))]
+
+
+def cost(op: Op, device: NpuConfig) -> OpCost:
+    """Cost of `op` run on its own: inputs from and outputs to off-chip memory, one invocation."""
+    return costs((op,), device)[0]

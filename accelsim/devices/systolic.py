@@ -1,0 +1,107 @@
+"""Systolic-array cost model (TPU-style chips, Eyeriss, SCALE-Sim configs).
+
+GEMM-like ops (convolutions as implicit GEMMs, linear layers, batched matmuls) run on the chip's
+cores x arrays_per_core arrays with SCALE-Sim v2 timing and the memory model documented in
+accelsim.kernels.systolic: each core's SRAMs are split evenly over its arrays (and halved when
+double-buffered), DRAM delivers memory.bandwidth * efficiency / clock bytes per cycle, operands are
+priced at the op's precision (or at GEMM size where the op carries no tensors), and
+latency = (compute cycles + stall cycles) / clock, with SCALE-Sim's cycle count. A grouped
+convolution's `count` GEMMs are dealt to groups of arrays and run back to back on each. A GEMM's
+vector epilogue (bias, activation) is pipelined behind the array on the vector unit, so the op takes
+the longer of the two.
+
+Every other op runs on the vector unit (flops_per_cycle per core, on all cores) and streams its
+tensors through DRAM once (an embedding reads its indices and the gathered rows, not the table):
+cycles = max(ceil(vector FLOPs / FLOPs per cycle), DRAM bytes / bytes per cycle).
+"""
+
+from __future__ import annotations
+
+import math
+
+from accelsim.config.systolic import SystolicConfig
+from accelsim.devices.base import OpCost
+from accelsim.devices.energy import op_energy
+from accelsim.errors import UsageError
+from accelsim.kernels import systolic as kernel
+from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
+
+
+def cost(op: Op, device: SystolicConfig) -> OpCost:
+    """Cost of one op on one systolic-array chip."""
+    if op.precision not in device.precisions:
+        raise UsageError(f"{device.name} does not compute at {op.precision} "
+                         f"(supported: {', '.join(device.precisions)})", key="precision")
+    if op.gemm is not None and op.macs > 0:
+        return _array_cost(op, device)
+    return _vector_cost(op, device)
+
+
+def bytes_per_cycle(device: SystolicConfig) -> float:
+    """Achievable DRAM bytes per clock cycle."""
+    return device.memory.bandwidth * device.memory.efficiency / device.clock
+
+
+def vector_cycles(op: Op, device: SystolicConfig) -> int:
+    """Cycles of the op's vector FLOPs on the vector units of all cores."""
+    return math.ceil(op.vector_flops / (device.vector.flops_per_cycle * device.cores))
+
+
+def design_row(device: SystolicConfig) -> tuple[list[int], list[float]]:
+    """The device as one kernel design point: [rows, cols, dataflow, arrays] and its memory row."""
+    usable = (0.5 if device.sram.double_buffered else 1.0) / device.arrays_per_core
+    design = [device.array.rows, device.array.cols, kernel.DATAFLOWS.index(device.array.dataflow),
+              device.cores * device.arrays_per_core]
+    memory = [device.sram.ifmap * usable, device.sram.filter * usable, device.sram.ofmap * usable,
+              bytes_per_cycle(device)]
+    return design, memory
+
+
+def operand_bytes(op: Op) -> list[float]:
+    """DRAM bytes of a GEMM's ifmap (A), filter (B) and output, and bytes per element."""
+    g = op.gemm
+    elem = BYTES_PER_ELEMENT[op.precision]
+    if op.weights:
+        a, b = op.input_bytes, op.weight_bytes
+    else:
+        a = op.inputs[0].bytes if op.inputs else 0.0
+        b = op.input_bytes - a
+    return [a or g.m * g.k * g.count * elem, b or g.k * g.n * g.count * elem,
+            op.output_bytes or g.m * g.n * g.count * elem, elem]
+
+
+def _array_cost(op: Op, device: SystolicConfig) -> OpCost:
+    """A GEMM-like op on the systolic arrays."""
+    g = op.gemm
+    design, memory = design_row(device)
+    p = kernel.plan([g.m, g.n, g.k, g.count], operand_bytes(op), design, memory)
+    compute = max(int(p.cycles[0, 0]), vector_cycles(op, device))
+    reads, writes = float(p.dram_read[0, 0]), float(p.dram_write[0, 0])
+    return _finish(op, device, compute, int(p.stall_cycles[0, 0]), reads, writes,
+                   float(p.sram_bytes[0, 0]), "array")
+
+
+def _vector_cost(op: Op, device: SystolicConfig) -> OpCost:
+    """A non-GEMM op on the vector unit, streaming its tensors through DRAM once."""
+    if op.kind is OpKind.EMBEDDING:
+        reads = op.input_bytes + op.output_bytes
+    else:
+        reads = op.input_bytes + op.weight_bytes
+    writes = op.output_bytes
+    compute = vector_cycles(op, device)
+    memory = math.ceil((reads + writes) / bytes_per_cycle(device))
+    return _finish(op, device, compute, max(0, memory - compute), reads, writes, reads + writes,
+                   "vector")
+
+
+def _finish(op: Op, device: SystolicConfig, compute: int, stalls: int, reads: float, writes: float,
+            onchip: float, unit: str) -> OpCost:
+    """OpCost from compute and stall cycles and the traffic."""
+    latency = (compute + stalls) / device.clock
+    return OpCost(
+        flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
+        dram_write_bytes=writes, bound="compute" if stalls == 0 else "memory",
+        energy=op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
+                         latency_s=latency),
+        onchip_bytes=onchip, cycles=compute + stalls, compute_s=compute / device.clock,
+        memory_s=(reads + writes) / (device.memory.bandwidth * device.memory.efficiency), unit=unit)

@@ -1,0 +1,147 @@
+"""Resources of the event engine: compute units with lanes, and processor-shared transfer channels."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import NamedTuple
+
+import simpy
+
+# Relative slack under which a transfer counts as finished at its op's own latency event, so float
+# rounding never costs an extra event (nor more than 1e-12 x the current time).
+TOLERANCE = 1e-12
+
+
+class Busy(NamedTuple):
+    """One op holding one lane of a resource over [start_s, end_s)."""
+
+    resource: str
+    lane: int
+    op: int          # index of the op in trace order
+    start_s: float
+    end_s: float
+
+
+class Lanes:
+    """Lane numbers of a resource: the lowest free one is taken, so lane counts stay minimal."""
+
+    __slots__ = ("free", "count")
+
+    def __init__(self, count: int = 0):
+        self.free = list(range(count))
+        self.count = count
+
+    def take(self) -> int:
+        """The lowest free lane (a new one if none is free)."""
+        if self.free:
+            return heapq.heappop(self.free)
+        self.count += 1
+        return self.count - 1
+
+    def give(self, lane: int) -> None:
+        """Return a lane."""
+        heapq.heappush(self.free, lane)
+
+
+class Unit:
+    """A compute unit with `capacity` lanes, each running one op at a time; ready ops wait in trace order."""
+
+    __slots__ = ("name", "lanes", "ready")
+
+    def __init__(self, name: str, capacity: int):
+        if capacity < 1:
+            raise ValueError(f"unit {name!r} needs capacity >= 1, got {capacity}")
+        self.name = name
+        self.lanes = Lanes(capacity)
+        self.ready: list[int] = []      # heap of op indices
+
+    def next_op(self) -> tuple[int, int] | None:
+        """(op, lane) for the first ready op if a lane is free, else None."""
+        if self.ready and self.lanes.free:
+            return heapq.heappop(self.ready), self.lanes.take()
+        return None
+
+
+class Channel:
+    """A transfer path (off-chip memory, host link) that n concurrent transfers share equally.
+
+    Work is in seconds at the full bandwidth (an OpCost's memory_s). The channel keeps virtual time:
+    the work each active transfer has received, which grows at 1/n per second; a transfer that joins
+    at virtual time v with work w ends when virtual time reaches v + w. Finished transfers are
+    collected whenever the channel is touched; a wake-up event is scheduled only when a transfer's end
+    changes someone else's rate (n >= 2) or outlasts its own op's latency, so a lone transfer that
+    ends inside its op costs no event at all.
+    """
+
+    def __init__(self, env: simpy.Environment, name: str, done: Callable[[int], None]):
+        self.env = env
+        self.name = name
+        self.done = done                 # called with the op index when its transfer ends
+        self.clock = 0.0                 # real time of the last update
+        self.virtual = 0.0
+        self.flows: list[tuple[float, int, float, int, float]] = []  # (end virtual, op, floor, lane, start)
+        self.lanes = Lanes()
+        self.version = 0                 # only the latest wake-up counts
+        self.busy: list[Busy] = []
+
+    def join(self, op: int, work: float, floor: float) -> None:
+        """Start a transfer of `work` seconds for `op`, whose own latency ends at `floor`."""
+        finished = self._update()
+        now = self.env.now
+        heapq.heappush(self.flows, (self.virtual + work, op, floor, self.lanes.take(), now))
+        self._arm()
+        self._report(finished)
+
+    def poll(self) -> None:
+        """Collect transfers that have ended by now (the pending wake-up stays valid if none has)."""
+        finished = self._update()
+        if finished:
+            self._arm()
+        self._report(finished)
+
+    def _update(self) -> list[int]:
+        """Advance virtual time to now, popping transfers that ended on the way."""
+        now = self.env.now
+        flows = self.flows
+        finished = []
+        while flows:
+            end_virtual, op, _, lane, start = flows[0]
+            end = self.clock + (end_virtual - self.virtual) * len(flows)
+            if end > now + TOLERANCE * now:
+                break
+            heapq.heappop(flows)
+            end = min(end, now)
+            self.clock, self.virtual = end, end_virtual
+            self.lanes.give(lane)
+            self.busy.append(Busy(self.name, lane, op, start, end))
+            finished.append(op)
+        if flows:
+            self.virtual += (now - self.clock) / len(flows)
+        self.clock = now
+        return finished
+
+    def _arm(self) -> None:
+        """Schedule a wake-up at the next transfer end if anyone but that transfer's op needs it."""
+        self.version += 1
+        if not self.flows:
+            return
+        end_virtual, _, floor, _, _ = self.flows[0]
+        delay = max((end_virtual - self.virtual) * len(self.flows), 0.0)
+        if len(self.flows) == 1 and self.clock + delay <= floor + TOLERANCE * floor:
+            return
+        wake = self.env.timeout(delay, self.version)
+        wake.callbacks.append(self._wake)
+
+    def _wake(self, event: simpy.Event) -> None:
+        """A scheduled wake-up: collect ended transfers unless a later change superseded it."""
+        if event.value == self.version:
+            finished = self._update()
+            self._arm()
+            self._report(finished)
+
+    def _report(self, finished: list[int]) -> None:
+        """Tell the engine which transfers ended (after the channel's own state is consistent)."""
+        for op in finished:
+            self.done(op)
+

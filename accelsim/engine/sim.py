@@ -1,0 +1,192 @@
+"""The discrete-event engine: ops run as their dependencies allow, on the units the device has, sharing
+off-chip memory bandwidth with whatever else runs at the same time.
+
+Model:
+- Resources. Each op needs one lane of its compute unit (OpCost.unit, "" -> "compute"; one lane per
+  unit unless `capacity` says more) for its whole run, and moves memory_s seconds' worth of traffic
+  (time at full bandwidth) over a channel: the host link for ops on the "host" unit, off-chip memory
+  for all others. Channels are processor-shared: n concurrent transfers each get 1/n of the bandwidth.
+- Dependencies. The trace's ops form a DAG through Op.deps. An op is ready when every op it depends on
+  has ended; ready ops take free lanes in trace order. `serial=True` adds a dependency on the previous
+  op, so ops run one at a time in trace order (a single in-order stream, as the analytic engine assumes).
+- Time. An op that starts at t ends at max(t + latency_s, end of its transfer): alone, its transfer ends
+  within latency_s (memory_s <= latency_s under any overlap rule, max or sum; larger memory_s is capped),
+  so it takes exactly latency_s and the cost model's overlap of compute and memory is authoritative.
+  Under contention its transfer slows, and the op is stretched only by the part the slowdown exceeds
+  its own latency. A single chain of ops therefore reproduces analytic.schedule; concurrent
+  memory-bound streams of b1 and b2 bytes on bandwidth W all end by (b1 + b2) / W.
+- Events. One simpy timeout per op (its latency), plus one wake-up per change in a channel's set of
+  transfers while two or more overlap: never per cycle, byte or tile.
+- Not modelled: prefetch (a transfer starting before its op holds its unit) -- OpCost does not say how
+  much of latency_s remains once the data is on chip; kernel launch queues; more than one device.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import simpy
+
+from accelsim.devices.base import OpCost
+from accelsim.engine.analytic import layer_result
+from accelsim.engine.resources import Busy, Channel, Unit
+from accelsim.errors import WorkloadError
+from accelsim.report.result import LayerResult
+from accelsim.workload.ir import Op
+
+MEMORY = "memory"         # the device's off-chip memory channel
+HOST_LINK = "host_link"   # the link to the host, used by ops on the "host" unit
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A simulated run: per-op results in trace order and the busy intervals of every resource lane."""
+
+    layers: tuple[LayerResult, ...]
+    busy: tuple[Busy, ...]
+    makespan_s: float
+
+
+def unit_name(cost: OpCost) -> str:
+    """The compute unit an op occupies."""
+    return cost.unit or "compute"
+
+
+def channel_name(cost: OpCost) -> str:
+    """The channel an op's off-chip traffic crosses."""
+    return HOST_LINK if cost.unit == "host" else MEMORY
+
+
+def dependency_graph(ops: Sequence[Op], serial: bool = False) -> tuple[list[list[int]], list[int]]:
+    """(children of each op, number of ops each op waits for), by op index."""
+    index = {op.name: i for i, op in enumerate(ops)}
+    if len(index) != len(ops):
+        dup = next(op.name for i, op in enumerate(ops) if index[op.name] != i)
+        raise WorkloadError(f"two ops are named {dup!r}; the event engine needs unique names", key="ops")
+    children: list[list[int]] = [[] for _ in ops]
+    waits = [0] * len(ops)
+    for i, op in enumerate(ops):
+        unknown = [d for d in op.deps if d not in index]
+        if unknown:
+            raise WorkloadError(f"op {op.name!r} depends on unknown op {unknown[0]!r}", key="deps")
+        parents = {index[d] for d in op.deps}
+        if serial and i:
+            parents.add(i - 1)
+        for p in parents:
+            children[p].append(i)
+        waits[i] = len(parents)
+    return children, waits
+
+
+class _Run:
+    """One simulation: state by op index, resources by name."""
+
+    def __init__(self, ops: Sequence[Op], costs: Sequence[OpCost], serial: bool,
+                 capacity: Mapping[str, int]):
+        self.env = simpy.Environment()
+        self.ops, self.costs = ops, costs
+        self.children, self.waits = dependency_graph(ops, serial)
+        self.units: dict[str, Unit] = {}
+        self.channels: dict[str, Channel] = {}
+        self.unit_of = [self._unit(unit_name(c), capacity) for c in costs]
+        self.channel_of = [self._channel(channel_name(c)) for c in costs]
+        n = len(ops)
+        self.start = [0.0] * n
+        self.end: list[float | None] = [None] * n
+        self.lane = [0] * n
+        self.parts = [0] * n          # latency and transfer still to end, per running op
+        self.busy: list[Busy] = []
+
+    def _unit(self, name: str, capacity: Mapping[str, int]) -> Unit:
+        """The unit called `name`, created on first use."""
+        if name not in self.units:
+            self.units[name] = Unit(name, capacity.get(name, 1))
+        return self.units[name]
+
+    def _channel(self, name: str) -> Channel:
+        """The channel called `name`, created on first use."""
+        if name not in self.channels:
+            self.channels[name] = Channel(self.env, name, self._part_done)
+        return self.channels[name]
+
+    def timeline(self) -> Timeline:
+        """Run to completion and collect the results."""
+        for i, waits in enumerate(self.waits):
+            if waits == 0:
+                self.unit_of[i].ready.append(i)
+        for unit in self.units.values():
+            heapq.heapify(unit.ready)
+            self._dispatch(unit)
+        self.env.run()
+        stuck = [op.name for op, end in zip(self.ops, self.end) if end is None]
+        if stuck:
+            raise WorkloadError(f"dependency cycle: {len(stuck)} ops never became ready, "
+                                f"e.g. {stuck[0]!r}", key="deps")
+        layers = tuple(layer_result(op, cost, start, end - start)
+                       for op, cost, start, end in zip(self.ops, self.costs, self.start, self.end))
+        busy = self.busy + [b for channel in self.channels.values() for b in channel.busy]
+        return Timeline(layers=layers, busy=tuple(busy), makespan_s=max(self.end, default=0.0))
+
+    def _dispatch(self, unit: Unit) -> None:
+        """Start ready ops on the unit's free lanes."""
+        while (started := unit.next_op()) is not None:
+            self._begin(*started)
+
+    def _begin(self, i: int, lane: int) -> None:
+        """Op i takes `lane` of its unit now: its latency starts, and its transfer if it has one."""
+        now = self.env.now
+        cost = self.costs[i]
+        latency = cost.latency_s
+        work = min(cost.memory_s, latency)
+        self.start[i], self.lane[i] = now, lane
+        self.parts[i] = 2 if work > 0 else 1
+        floor = self.env.timeout(latency, i)
+        floor.callbacks.append(self._latency_done)
+        if work > 0:
+            self.channel_of[i].join(i, work, now + latency)
+
+    def _latency_done(self, event: simpy.Event) -> None:
+        """Op i's own latency has passed; it ends now unless its transfer is still running."""
+        i = event.value
+        if self.parts[i] == 2:
+            self.channel_of[i].poll()
+        self._part_done(i)
+
+    def _part_done(self, i: int) -> None:
+        """One of op i's parts (latency, transfer) ended; the op ends with the later one."""
+        self.parts[i] -= 1
+        if self.parts[i] == 0:
+            self._finish(i)
+
+    def _finish(self, i: int) -> None:
+        """Op i ends now: free its lane, wake its children, start what can start."""
+        now = self.env.now
+        self.end[i] = now
+        unit = self.unit_of[i]
+        unit.lanes.give(self.lane[i])
+        self.busy.append(Busy(unit.name, self.lane[i], i, self.start[i], now))
+        woken = []
+        for child in self.children[i]:
+            self.waits[child] -= 1
+            if self.waits[child] == 0:
+                heapq.heappush(self.unit_of[child].ready, child)
+                woken.append(self.unit_of[child])
+        self._dispatch(unit)
+        for other in woken:
+            self._dispatch(other)
+
+
+def run(ops: Sequence[Op], costs: Sequence[OpCost], *, serial: bool = False,
+        capacity: Mapping[str, int] | None = None) -> Timeline:
+    """Simulate ops (trace order, deps by name) with their costs; `capacity`: lanes per unit (default 1)."""
+    if len(ops) != len(costs):
+        raise ValueError(f"{len(ops)} ops but {len(costs)} costs")
+    return _Run(ops, costs, serial, capacity or {}).timeline()
+
+
+def schedule(ops: Sequence[Op], costs: Sequence[OpCost], *, serial: bool = False,
+             capacity: Mapping[str, int] | None = None) -> tuple[LayerResult, ...]:
+    """Per-layer results placed by the simulation: a drop-in for analytic.schedule."""
+    return run(ops, costs, serial=serial, capacity=capacity).layers

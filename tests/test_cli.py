@@ -1,0 +1,98 @@
+"""The command line end to end: JSON contract, tables, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from accelsim.cli import main
+
+
+def invoke(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_run_json_has_the_documented_contract(capsys):
+    code, out, _ = invoke(capsys, "run", "resnet50", "--device", "a100", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema_version"] == 1
+    for key in ("params", "flops", "macs", "dram_bytes", "latency_s", "energy_j",
+                "peak_memory_bytes"):
+        assert key in data["totals"]
+    assert data["totals"]["params"] == 25_557_032
+    assert data["totals"]["flops"] >= 2 * data["totals"]["macs"]
+    for layer in data["layers"]:
+        assert {"name", "phase", "flops", "macs", "dram_bytes", "latency_s", "energy_j",
+                "bound"} <= set(layer)
+        assert layer["bound"] in ("compute", "memory", "overhead")
+
+
+def test_run_training_has_backward_phases(capsys):
+    code, out, _ = invoke(capsys, "run", "mobilenet_v2", "--device", "tpu_v4", "--mode",
+                          "training", "--batch", "4", "--json")
+    assert code == 0
+    phases = {layer["phase"] for layer in json.loads(out)["layers"]}
+    assert {"forward", "dgrad", "wgrad", "optimizer"} <= phases
+
+
+def test_systolic_layers_report_cycles(capsys):
+    code, out, _ = invoke(capsys, "run", "workloads/scalesim/alexnet.csv", "--device",
+                          "scalesim_32x32", "--json")
+    assert code == 0
+    assert all(isinstance(layer["cycles"], int) for layer in json.loads(out)["layers"])
+
+
+def test_set_override_changes_the_answer(capsys):
+    base = json.loads(invoke(capsys, "run", "gpt2", "--device", "a100", "--json")[1])
+    slow = json.loads(invoke(capsys, "run", "gpt2", "--device", "a100", "--json",
+                             "--set", "memory.bandwidth=100 GB/s")[1])
+    assert slow["totals"]["latency_s"] > base["totals"]["latency_s"]
+
+
+def test_table_output_names_layers_and_totals(capsys):
+    code, out, _ = invoke(capsys, "run", "resnet50", "--device", "a100", "--layers", "5")
+    assert code == 0
+    assert "totals" in out and "conv1" in out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("run", "resnet51", "--device", "a100"), "resnet50"),
+    (("run", "resnet50", "--device", "a1000"), "a100"),
+    (("run", "resnet50", "--device", "a100", "--set", "memory.bandwdith=1 TB/s"), "bandwidth"),
+    (("run", "resnet50", "--device", "a100", "--set", "memory.bandwidth=fast"), "memory.bandwidth"),
+    (("run", "resnet50", "--device", "a100", "--batch", "0"), "batch"),
+    (("run", "resnet50", "--device", "a100", "--mode", "sleep"), "mode"),
+    (("run", "resnet50", "--device", "/nonexistent/dev.yaml"), "/nonexistent/dev.yaml"),
+    (("run", "/nonexistent/net.csv", "--device", "a100"), "/nonexistent/net.csv"),
+    (("run", "resnet50", "--device", "a100", "--param", "image_size"), "--param"),
+    (("show", "tpu_v5"), "tpu_v4"),
+    (("frobnicate",), "frobnicate"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, args, fragment):
+    code, out, err = invoke(capsys, *args)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert fragment in lines[0]
+    assert "Traceback" not in err
+
+
+def test_list_show_schema(capsys):
+    code, out, _ = invoke(capsys, "list", "devices", "--json")
+    assert code == 0
+    kinds = {row["kind"] for row in json.loads(out)}
+    assert kinds == {"gpu", "systolic", "fpga", "npu"}
+    code, out, _ = invoke(capsys, "show", "a100", "--json")
+    assert code == 0 and json.loads(out)["kind"] == "gpu"
+    code, out, _ = invoke(capsys, "schema")
+    assert code == 0 and ("oneOf" in out or "anyOf" in out)
