@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -13,13 +14,14 @@ from accelsim.report.result import Result
 from accelsim.workload.ir import Graph
 
 MODES = ("inference", "training")
+ENGINES = ("analytic", "event")
 
 
 def load_device(spec, overrides: Sequence[str] = ()):
     """A validated device config from a bundled name, a YAML path or a config object."""
     from accelsim.config.loader import load_device as load
 
-    if isinstance(spec, str):
+    if isinstance(spec, (str, os.PathLike)):
         return load(spec, overrides)
     if overrides:
         raise UsageError("overrides apply only to devices given by name or path", key="overrides")
@@ -50,16 +52,28 @@ def build_trace(graph: Graph, mode: str, *, optimizer: str = "adam", checkpoint:
 
 def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
              precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
-             checkpoint: bool = False, **workload_params) -> Result:
-    """Simulate `workload` (name, path or Graph) on `device` (name, path or config)."""
+             checkpoint: bool = False, engine: str = "analytic", **workload_params) -> Result:
+    """Simulate `workload` (name, path or Graph) on `device` (name, path or config).
+
+    engine: "analytic" (ops back to back in trace order) or "event" (simpy: independent ops overlap
+    on different units and share off-chip bandwidth; see accelsim.engine.sim).
+    """
     if batch < 1:
         raise UsageError(f"batch must be >= 1, got {batch}", key="batch")
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}",
+                         key="engine")
     device = load_device(device, overrides)
     precision = effective_precision(device, precision) if precision else preferred_precision(device)
     graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
     trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
     costs = cost_all(trace.ops, device)
-    layers = schedule(trace.ops, costs)
+    if engine == "event":
+        from accelsim.engine.sim import schedule as simulate_events
+
+        layers = simulate_events(trace.ops, costs)
+    else:
+        layers = schedule(trace.ops, costs)
     latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
     energy = Energy(*(sum(getattr(c.energy, part) for c in costs)
                       for part in ("compute", "onchip", "offchip", "static")))

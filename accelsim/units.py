@@ -10,14 +10,15 @@ _BINARY = {"Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi": 2.0
 
 # unit family -> (accepted base-unit spellings, example shown in error messages)
 FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {
-    "bytes": (("B", "byte", "bytes"), '"40 MiB"'),
-    "frequency": (("Hz",), '"1.41 GHz"'),
-    "bandwidth": (("B/s", "Bps"), '"900 GB/s"'),
-    "power": (("W",), '"400 W"'),
-    "time": (("s", "sec"), '"4 us"'),
-    "flops": (("FLOP/s", "FLOPS", "OP/s", "OPS", "flop/s", "flops", "op/s", "ops"), '"312 TFLOP/s"'),
-    "energy": (("J",), '"3.7 pJ"'),
-    "bits": (("b", "bit", "bits"), '"64 bit"'),
+    "bytes": (("B", "byte", "bytes"), 'a size like "40 MiB"'),
+    "frequency": (("Hz",), 'a frequency like "1.41 GHz"'),
+    "bandwidth": (("B/s", "Bps"), 'a bandwidth like "900 GB/s"'),
+    "power": (("W",), 'a power like "400 W"'),
+    "time": (("s", "sec"), 'a time like "4 us"'),
+    "flops": (("FLOP/s", "FLOPS", "OP/s", "OPS", "flop/s", "flops", "op/s", "ops"),
+              'a compute rate like "312 TFLOP/s"'),
+    "energy": (("J",), 'an energy like "3.7 pJ"'),
+    "bits": (("b", "bit", "bits"), 'a bit count like "64 bit"'),
 }
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -31,15 +32,15 @@ class UnitError(ValueError):
 def parse(value: object, family: str) -> float:
     """Convert a number or a unit string of `family` (see FAMILIES) to an SI float."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a {family} like {FAMILIES[family][1]}, got {value!r}")
+        raise UnitError(f"expected {FAMILIES[family][1]}, got {value!r}")
     if isinstance(value, (int, float)):
         return float(value)
     if not isinstance(value, str):
-        raise UnitError(f"expected a {family} like {FAMILIES[family][1]}, got {value!r}")
+        raise UnitError(f"expected {FAMILIES[family][1]}, got {value!r}")
     match = _PATTERN.match(value)
     scale = _unit_scale(match.group(2), family) if match else None
     if scale is None:
-        raise UnitError(f"expected a {family} like {FAMILIES[family][1]}, got {value!r}")
+        raise UnitError(f"expected {FAMILIES[family][1]}, got {value!r}")
     return float(match.group(1)) * scale
 
 

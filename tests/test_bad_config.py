@@ -215,3 +215,8 @@ def test_set_into_a_scalar():
 def test_set_leaves_yaml_errors_at_their_line():
     spec = write("dev.yaml", edit("  rows: 32", "  rows: -1"))
     assert_at(error(spec, ("array.cols=16",)), "dev.yaml", 5, "array.rows", "must be >= 1")
+
+
+def test_python_tags_are_refused_as_in_safe_load():
+    spec = write("dev.yaml", GOOD + "source: !!python/object/apply:os.getcwd []\n")
+    assert_at(error(spec), "dev.yaml", 14, None, "invalid YAML", "python/object/apply")

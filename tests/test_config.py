@@ -8,12 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from accelsim.config import KINDS
 from accelsim.config.loader import (bundled_configs, describe, device_json_schema, hw_configs_dir,
                                     list_devices, load_device)
+from accelsim.config.yaml_lines import parse_yaml
 
-BUNDLED = sorted(bundled_configs())
+BUNDLED = sorted(bundled_configs())                # every YAML under hw_configs/
+DEVICES = sorted(name for name, paths in bundled_configs().items()
+                 if paths[0].relative_to(hw_configs_dir()).parts[0] in KINDS)
 NUMBER_LINE = re.compile(r"^\s*[\w-]+:\s*\.?\d")   # a key whose value starts with a digit
 
 
@@ -30,8 +34,8 @@ def _scalesim_cfg(reference_dir: Path, name: str) -> configparser.SectionProxy:
     return parser["architecture_presets"]
 
 
-@pytest.mark.parametrize("name", BUNDLED)
-def test_every_bundled_config_loads(name):
+@pytest.mark.parametrize("name", DEVICES)
+def test_every_bundled_device_loads(name):
     device = load_device(name)
     assert device.kind in KINDS
     assert device.name and device.source
@@ -52,6 +56,7 @@ def test_every_number_in_bundled_yaml_has_a_source_comment(name):
 
 def test_list_devices_covers_every_kind():
     rows = list_devices()
+    assert sorted(name for name, _, _ in rows) == DEVICES
     assert {kind for _, kind, _ in rows} == set(KINDS)
     assert {name for name, _, _ in rows} >= {"v100", "a100", "h100", "tpu_v1", "tpu_v4", "eyeriss",
                                              "scalesim_32x32", "scalesim_google", "zcu102_dpu",
@@ -83,7 +88,8 @@ def test_scalesim_configs_match_their_cfg_files(reference_dir, name, cfg):
 def test_gpus_match_devices_public_csv(reference_dir, name, device_row):
     row = _devices_csv(reference_dir)[device_row]
     device = load_device(name)
-    assert device.peak_flops("fp16") == pytest.approx(float(row["peak_dense_tflops_fp16_bf16"]) * 1e12)
+    fp16 = float(row["peak_dense_tflops_fp16_bf16"]) * 1e12
+    assert device.peak_flops("fp16") == pytest.approx(fp16)
     assert device.peak_flops("fp32") == pytest.approx(float(row["peak_tflops_fp32"]) * 1e12)
     if row["peak_tops_int8"]:
         assert device.peak_flops("int8") == pytest.approx(float(row["peak_tops_int8"]) * 1e12)
@@ -117,7 +123,7 @@ def test_tpus_match_devices_public_csv(reference_dir, name, device_row, precisio
     assert device.power.tdp == float(row["tdp_w"])
 
 
-def test_tpu_v4_layout_and_on_chip_memories(reference_dir):
+def test_tpu_v4_layout_and_on_chip_memories():
     tpu = load_device("tpu_v4")
     assert (tpu.cores, tpu.arrays_per_core, tpu.array.rows, tpu.array.cols) == (2, 4, 128, 128)
     assert tpu.supports("bf16") and tpu.supports("int8") and not tpu.supports("fp32")
@@ -145,8 +151,8 @@ def test_fpga_and_npus_match_devices_public_csv(reference_dir):
     dpu_row = rows["Xilinx ZCU102 + DPUCZDX8G B4096 x3"]
     assert dpu.dpu.cores == 3 and dpu.dpu.ops_per_cycle == 4096
     assert dpu.peak_flops("int8") == pytest.approx(3 * 4096 * 281e6)
-    assert dpu.peak_flops("int8") == pytest.approx(float(dpu_row["peak_tops_int8"].strip("~")) * 1e12,
-                                                   rel=0.05)
+    approx_tops = float(dpu_row["peak_tops_int8"].strip("~")) * 1e12   # "~3.6" at "~0.3" GHz
+    assert dpu.peak_flops("int8") == pytest.approx(approx_tops, rel=0.05)
     assert dpu.memory.bandwidth == pytest.approx(float(dpu_row["mem_bw_gb_s"]) * 1e9)
     coral = load_device("coral_edgetpu")
     coral_row = rows["Google Coral Edge TPU"]
@@ -157,7 +163,8 @@ def test_fpga_and_npus_match_devices_public_csv(reference_dir):
     orin_row = rows["NVIDIA Jetson AGX Orin 64GB"]
     dla, gpu = load_device("jetson_orin_dla"), load_device("jetson_orin")
     sparse_total = float(orin_row["peak_tops_int8"].split()[0]) * 1e12   # GPU + DLA, 2:4 sparse
-    assert 2 * (dla.peak_flops("int8") + gpu.peak_flops("int8")) == pytest.approx(sparse_total, rel=0.01)
+    dense_total = dla.peak_flops("int8") + gpu.peak_flops("int8")
+    assert 2 * dense_total == pytest.approx(sparse_total, rel=0.01)
     assert dla.memory.bandwidth == pytest.approx(float(orin_row["mem_bw_gb_s"]) * 1e9)
 
 
@@ -190,7 +197,8 @@ def test_extends_relative_path_chain(tmp_path):
 
 def test_set_overrides_parse_values_as_yaml():
     device = load_device("scalesim_32x32", ["array.dataflow=ws", "array.rows=64",
-                                            "memory.bandwidth=3 TB/s"])
+                                            "memory.bandwidth=3 TB/s", "clock=1e9"])
+    assert device.clock == 1e9                  # YAML reads 1e9 as a string; units parse it
     assert device.array.dataflow == "ws"
     assert device.array.rows == 64
     assert device.memory.bandwidth == 3e12
@@ -223,3 +231,19 @@ def test_json_schema_accepts_unit_strings_and_extends():
     gpu = schema["$defs"]["GpuConfig"]
     assert "extends" in gpu["properties"]
     assert {"type": "string"} in gpu["properties"]["clock"]["anyOf"]
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\nb: [1, 2.5, '3', 1e9, 0x10, yes, null]\nc: {d: 3 TB/s}\n",
+    "base: &b\n  x: 1\n  y: 2\nother:\n  <<: *b\n  y: 3\nmore:\n  <<: [*b, {x: 9, z: 1}]\n",
+    "- 1\n- [2, 3]\n",
+])
+def test_line_aware_loader_has_safe_load_semantics(text):
+    assert parse_yaml(text, "t.yaml") == yaml.safe_load(text)
+
+
+def test_line_aware_loader_records_key_and_item_lines():
+    data = parse_yaml("a: 1\nb:\n  c: 2\n  d:\n    - x\n    - y\n", "t.yaml")
+    assert data.where["b"] == ("t.yaml", 2)
+    assert data["b"].where["c"] == ("t.yaml", 3)
+    assert data["b"]["d"].where[1] == ("t.yaml", 6)

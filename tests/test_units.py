@@ -74,11 +74,11 @@ def test_fmt_bytes_uses_binary_prefixes():
     assert units.fmt_bytes(512) == "512 B"
 
 
-@pytest.mark.parametrize("text, family", [
-    ("40 MiB", "bytes"), ("1.41 GHz", "frequency"), ("278 mW", "power"), ("2.04 TB/s", "bandwidth"),
+@pytest.mark.parametrize("value, family, show", [
+    (1.41e9, "frequency", lambda v: units.fmt(v, "Hz")),
+    (0.278, "power", lambda v: units.fmt(v, "W")),
+    (2.039e12, "bandwidth", lambda v: units.fmt(v, "B/s")),
+    (40 * 2**20, "bytes", units.fmt_bytes),
 ])
-def test_formatted_values_parse_back(text, family):
-    unit = {"bytes": "B", "frequency": "Hz", "power": "W", "bandwidth": "B/s"}[family]
-    value = units.parse(text, family)
-    shown = units.fmt_bytes(value) if family == "bytes" else units.fmt(value, unit)
-    assert units.parse(shown, family) == pytest.approx(value, rel=1e-3)
+def test_formatted_values_parse_back(value, family, show):
+    assert units.parse(show(value), family) == pytest.approx(value, rel=1e-3)

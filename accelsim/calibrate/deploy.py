@@ -56,8 +56,9 @@ def bert_large(batch: int = 1, precision: str = "fp16", seq_len: int = 384) -> G
     b = NetBuilder("bert_large", batch, precision)
     tables = (("word", (batch, seq_len), BERT_VOCAB), ("position", (seq_len,), BERT_MAX_POSITIONS),
               ("token_type", (batch, seq_len), 2))
-    terms = [b.embedding(f"embeddings.{name}", b.input(shape, f"{name}_ids", "int32"), rows, spec.hidden)
-             for name, shape, rows in tables]
-    x = transformer_stack(b, "encoder", b.norm("embeddings.norm", b.add("embeddings.add", *terms)), spec)
+    terms = [b.embedding(f"embeddings.{name}", b.input(shape, f"{name}_ids", "int32"), rows,
+                         spec.hidden) for name, shape, rows in tables]
+    x = b.norm("embeddings.norm", b.add("embeddings.add", *terms))
+    x = transformer_stack(b, "encoder", x, spec)
     b.linear("qa_outputs", x, 2)                   # start and end logits per token
     return b.graph(**spec.meta("encoder", seq_len, BERT_VOCAB))

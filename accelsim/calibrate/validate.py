@@ -2,10 +2,10 @@
 
 The measurements live in one place, ../shared/reference/measurements_public.csv next to the repo
 (or any CSV with the same columns, via `csv_path`). CASES says how each row id is modelled: device,
-workload, precision, batch. Networks run as the measured systems deployed them, with GEMM epilogues
-fused (see deploy.py). A row whose measurement a device parameter was taken from is reported
-as "fitted" and left out of the error summary; a row accelsim cannot model yet is "not modelled"
-with the reason.
+workload, precision, batch. GPU networks run as TensorRT deployed them, with GEMM epilogues fused
+(deploy.py; the NPU and FPGA models fuse inside their cost models). A row that a device parameter
+was taken from is reported as "fitted" and left out of the error summary; a row accelsim cannot
+model yet is "not modelled", with the reason.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 from accelsim import units
 from accelsim.errors import AccelsimError, UsageError
 
-REFERENCE_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "measurements_public.csv"
+REFERENCE_CSV = (Path(__file__).resolve().parents[3] / "shared" / "reference"
+                 / "measurements_public.csv")
 SQUARE_SIZES = range(256, 16384 + 1, 256)      # search space of "best achievable square GEMM"
 OFFLINE_BATCH = 256                            # MLPerf offline: a batch large enough to amortize
 SQUAD_MEAN_TOKENS = round(384 * (1 - 0.54))    # SQuAD v1.1 at max length 384 is 54% padding
@@ -36,6 +37,7 @@ class Case:
     batch: int = 1
     params: tuple[tuple[str, object], ...] = ()   # zoo builder parameters
     only: str = ""               # keep only ops of this OpKind value (e.g. "conv2d")
+    fuse: bool = False           # fold GEMM epilogues first (deploy.fuse_epilogues)
     fitted: str = ""             # the device parameter taken from this very row, if any
     note: str = ""
 
@@ -48,14 +50,16 @@ CASES: dict[str, Case] = {
                 note=f"max over square GEMMs {SQUARE_SIZES.start}..{SQUARE_SIZES.stop - 1} "
                      f"step {SQUARE_SIZES.step}"),
     "P04": Case("gpu", "a100", "gemm 8192x8192x8192", "fp16"),
-    "P05": Case("gpu", "a100", "resnet50", "int8", batch=OFFLINE_BATCH),
-    "P06": Case("gpu", "a100", "bert_large", "int8", batch=OFFLINE_BATCH,
+    "P05": Case("gpu", "a100", "resnet50", "int8", batch=OFFLINE_BATCH, fuse=True,
+                note="TensorRT layer fusion"),
+    "P06": Case("gpu", "a100", "bert_large", "int8", batch=OFFLINE_BATCH, fuse=True,
                 params=(("seq_len", SQUAD_MEAN_TOKENS),),
-                note=f"padding-free: mean {SQUAD_MEAN_TOKENS} tokens (SQuAD v1.1 at 384 is 54% "
-                     "padding, OpenReview 3nzKUh9a4M)"),
+                note=f"TensorRT layer fusion; padding-free: mean {SQUAD_MEAN_TOKENS} tokens "
+                     "(SQuAD v1.1 at 384 is 54% padding, OpenReview 3nzKUh9a4M)"),
     "P07": Case("npu", "jetson_orin", "resnet50", "int8"),
     "P08": Case("npu", "coral_edgetpu", "mobilenet_v2", "int8"),
-    "P09": Case("fpga", "zcu102_dpu", "resnet50", "int8"),
+    "P09": Case("fpga", "zcu102_dpu", "resnet50", "int8", batch=3,
+                note="one frame per DPU core, as the Vitis AI multi-thread benchmark runs"),
     "P10": Case("systolic", "eyeriss", "alexnet", "int16", batch=4, only="conv2d"),
 }
 
@@ -178,7 +182,8 @@ def predict(case: Case, metric: str) -> float:
         m, n, k = (int(x) for x in case.workload.split()[1].split("x"))
         return _gemm_metric(device, m, n, k, case.precision, metric)
     if case.workload == "best square gemm":
-        return max(_gemm_metric(device, s, s, s, case.precision, "throughput") for s in SQUARE_SIZES)
+        return max(_gemm_metric(device, size, size, size, case.precision, "throughput")
+                   for size in SQUARE_SIZES)
     return _network_metric(device, case, metric)
 
 
@@ -201,7 +206,7 @@ def _gemm_metric(device, m: int, n: int, k: int, precision: str, metric: str) ->
 
 
 def _network_metric(device, case: Case, metric: str) -> float:
-    """Latency (s) or samples/s of a network as deployed (epilogues fused), optionally one op kind."""
+    """Latency (s) or samples/s of a zoo network, optionally fused or restricted to one op kind."""
     from accelsim.api import load_workload, simulate
     from accelsim.calibrate.deploy import bert_large, fuse_epilogues
 
@@ -210,7 +215,9 @@ def _network_metric(device, case: Case, metric: str) -> float:
     if case.only:
         graph = replace(graph, name=f"{graph.name} ({case.only} only)",
                         ops=tuple(op for op in graph.ops if op.kind.value == case.only))
-    result = simulate(fuse_epilogues(graph), device, batch=case.batch, precision=case.precision)
+    if case.fuse:
+        graph = fuse_epilogues(graph)
+    result = simulate(graph, device, batch=case.batch, precision=case.precision)
     return result.totals["latency_s" if metric.startswith("latency") else "throughput"]
 
 
@@ -223,13 +230,14 @@ def print_report(report: ValidationReport) -> None:
              "" if r.predicted is None else f"{r.predicted:.4g}",
              "" if r.error_pct is None else f"{r.error_pct:+.1f}%", r.status] for r in report.rows]
     columns = ("id", "modelled as", "metric", "measured", "predicted", "error", "status")
-    out.print(table(f"validation against {report.csv_path}", columns, rows, terminal=out.is_terminal))
+    title = f"validation against {report.csv_path}"
+    out.print(table(title, columns, rows, terminal=out.is_terminal))
     for r in report.rows:
         if r.note:
             out.print(f"{r.id}: {r.note}")
     kinds = sorted({r.kind for r in report.rows if r.status == "validated"})
-    for label, summary in [("all", report.summary())] + [(k, report.summary(kind=k)) for k in kinds]:
-        if summary.rows:
-            out.print(f"{label}: {summary.rows} validated rows, median |error| "
-                      f"{summary.median_abs_error_pct:.1f}%, worst {summary.worst_abs_error_pct:.1f}% "
-                      f"({summary.worst_id})")
+    for label, s in [("all", report.summary())] + [(k, report.summary(kind=k)) for k in kinds]:
+        if s.rows:
+            out.print(f"{label}: {s.rows} validated rows, median |error| "
+                      f"{s.median_abs_error_pct:.1f}%, worst {s.worst_abs_error_pct:.1f}% "
+                      f"({s.worst_id})")

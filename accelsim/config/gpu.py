@@ -23,9 +23,9 @@ class Cache(Strict):
 class GpuEfficiency(Strict):
     """Achievable fractions of peak, each with its source in the YAML."""
 
-    compute: Fraction = 1.0                                     # best large-GEMM fraction of `peak`
+    compute: Fraction = 1.0          # best large-GEMM fraction of `peak`
     per_precision: dict[str, Fraction] = Field(default_factory=dict)   # `compute` where it differs
-    vector: Fraction = 1.0                                      # CUDA-core fraction, non-GEMM math
+    vector: Fraction = 1.0           # CUDA-core fraction for non-GEMM math
 
     def gemm(self, precision: str) -> float:
         """Achievable fraction of the dense peak for GEMMs at `precision`."""
@@ -42,11 +42,11 @@ class GpuConfig(DeviceBase):
     kind: Literal["gpu"]
     clock: Frequency
     sms: Count
-    peak: dict[str, FlopRate]                      # dense peak per precision (fp32, tf32, fp16, ...)
-    sparsity_2_4: bool = False                     # tensor cores double throughput on 2:4 sparse weights
+    peak: dict[str, FlopRate] = Field(min_length=1)   # dense peak per precision (fp32, fp16, ...)
+    sparsity_2_4: bool = False                     # 2:4 sparse weights double tensor throughput
     l2: Cache | None = None
     launch_overhead: Seconds = 0.0
-    tiles: tuple[tuple[Count, Count], ...] = DEFAULT_TILES   # GEMM threadblock tiles (M, N)
+    tiles: tuple[tuple[Count, Count], ...] = Field(DEFAULT_TILES, min_length=1)   # (M, N) tiles
     tiles_per_sm: Count = 1                        # threadblocks of a GEMM resident per SM at once
     efficiency: GpuEfficiency = GpuEfficiency()
     extra: dict[str, float] = Field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Load device YAMLs: bundled names or paths, `extends:` inheritance, --set overrides, validation."""
+"""Load device YAMLs: bundled names or paths, `extends:` inheritance, --set overrides, checks."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from accelsim.workload.ir import PRECISIONS
 
 ENV_VAR = "ACCELSIM_HW_CONFIGS"
 YAML_SUFFIXES = (".yaml", ".yml")
+NON_DEVICE_DIRS = ("interconnect",)   # hw_configs/ folders of other configs (accelsim.config.interconnect)
 # kind -> schema class, read off the DeviceConfig union
 SCHEMAS = {get_args(cls.model_fields["kind"].annotation)[0]: cls
            for cls in get_args(get_args(DeviceConfig)[0])}
@@ -31,17 +32,21 @@ def hw_configs_dir() -> Path:
     return Path(override) if override else Path(__file__).resolve().parents[2] / "hw_configs"
 
 
-def bundled_configs() -> dict[str, list[Path]]:
-    """Bundled YAML files by stem (a list, so that a duplicated stem can be reported)."""
-    return dict(_index(str(hw_configs_dir())))
+def bundled_configs(subdir: str | None = None) -> dict[str, list[Path]]:
+    """Bundled YAML files by stem (a list, so that a duplicated stem can be reported): devices, or
+    the non-device configs under hw_configs/<subdir> (one of NON_DEVICE_DIRS)."""
+    if subdir:
+        return dict(_index(str(hw_configs_dir() / subdir), ()))
+    return dict(_index(str(hw_configs_dir()), NON_DEVICE_DIRS))
 
 
-@functools.lru_cache(maxsize=4)
-def _index(root: str) -> tuple[tuple[str, list[Path]], ...]:
-    """(stem, paths) of every YAML file under `root`, sorted by stem."""
+@functools.lru_cache(maxsize=8)
+def _index(root: str, skip: tuple[str, ...]) -> tuple[tuple[str, list[Path]], ...]:
+    """(stem, paths) of every YAML file under `root` outside its `skip` folders, sorted by stem."""
     found: dict[str, list[Path]] = {}
     for path in sorted(Path(root).rglob("*")):
-        if path.suffix in YAML_SUFFIXES and path.is_file():
+        if path.suffix in YAML_SUFFIXES and path.is_file() and \
+                path.relative_to(root).parts[0] not in skip:
             found.setdefault(path.stem, []).append(path)
     return tuple(sorted(found.items()))
 
@@ -178,7 +183,7 @@ def device_json_schema() -> dict:
         if "kind" in definition.get("properties", {}):
             definition["properties"]["extends"] = {
                 "type": "string",
-                "description": "bundled device name or YAML path (relative to this file) to inherit"}
+                "description": "bundled device name or YAML path (relative to this file)"}
     return schema
 
 

@@ -1,4 +1,4 @@
-"""YAML with line numbers: safe_load semantics, plus the file and line of every key and list item."""
+"""YAML with line numbers: safe_load semantics, plus the file and line of each key and list item."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from accelsim.errors import ConfigError
 
 
 class Origin(NamedTuple):
-    """Where a value came from: a file name as shown to the user and a 1-based line (None if unknown)."""
+    """Where a value came from: the file as shown to the user and a 1-based line (None: unknown)."""
 
     file: str
     line: int | None
@@ -52,19 +52,26 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> YamlMap:
-    """A YamlMap with the line of every key; a repeated key is an error, not a silent overwrite."""
+    """A YamlMap with the line of every key; a key repeated in one mapping is an error.
+
+    Keys brought in by a `<<: *anchor` merge may be overridden, as in yaml.safe_load.
+    """
+    own = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
+    merged = len(node.value) - own
     data = YamlMap(origin=loader._origin(node))
-    for key_node, value_node in node.value:
+    own_keys: set = set()
+    for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, Hashable):
             raise yaml.constructor.ConstructorError(None, None, "found an unhashable key",
                                                     key_node.start_mark)
-        if key in data:
-            first = data.where[key].line
+        if key in own_keys:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first defined at line {first})",
+                None, None, f"duplicate key {key!r} (first defined at line {data.where[key].line})",
                 key_node.start_mark)
+        if index >= merged:
+            own_keys.add(key)
         data[key] = loader.construct_object(value_node, deep=True)
         data.where[key] = loader._origin(key_node)
     return data

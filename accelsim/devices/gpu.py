@@ -5,9 +5,9 @@ attention matmuls, convolutions as implicit GEMMs on `op.gemm`) run on the tenso
 peak x achievable efficiency for the op's precision, in waves of threadblock tiles (the library picks
 the fastest tile), overlapped with their L2 and DRAM traffic; 2:4-sparse ops double the tensor rate
 where the device supports it. A GEMM too thin for tiles (a matrix-vector product, memory-bound even
-untiled) runs as a CUDA-core streaming kernel when that beats the tiled plan. Elementwise, normalization, softmax, pooling, embedding
-and optimizer ops stream their tensors at the achievable HBM bandwidth and do their arithmetic at
-the CUDA-core fp32 rate.
+untiled) runs as a CUDA-core streaming kernel when that is no slower than the tiled plan.
+Elementwise, normalization, softmax, pooling, embedding and optimizer ops stream their tensors at
+the achievable HBM bandwidth and do their arithmetic at the CUDA-core fp32 rate.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from accelsim.devices.energy import op_energy
 from accelsim.kernels import gpu as tiling
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
 
-CUDA_CORE_PRECISIONS = ("fp32", "fp64")   # GEMMs at these precisions run on CUDA cores, not tensor cores
+CUDA_CORE_PRECISIONS = ("fp32", "fp64")   # GEMMs at these run on CUDA cores, not tensor cores
 
 
 def cost(op: Op, device: GpuConfig) -> OpCost:
@@ -65,22 +65,21 @@ def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
     a_bytes, b_bytes = gemm_operands(op)
     c_bytes = op.output_bytes
     bandwidth = dram_bandwidth(device)
+    slots = device.sms * device.tiles_per_sm
+    l2_size = device.l2.size if device.l2 else 0.0
+    l2_bw = device.l2.bandwidth if device.l2 and device.l2.bandwidth else 0.0
     g = op.gemm
-    plan = tiling.best_tile(
-        g.m, g.n, g.k, g.count, device.tiles, slots=device.sms * device.tiles_per_sm,
-        slot_flops=rate / (device.sms * device.tiles_per_sm),
-        elem_bytes=BYTES_PER_ELEMENT[op.precision], a_bytes=a_bytes, b_bytes=b_bytes,
-        c_bytes=c_bytes, l2_size=device.l2.size if device.l2 else 0.0,
-        l2_bw=(device.l2.bandwidth or 0.0) if device.l2 else 0.0, dram_bw=bandwidth)
-    epilogue_s = op.vector_flops / vector_rate(device)
-    compute_s = plan[tiling.COMPUTE_S] + epilogue_s
-    reads = plan[tiling.DRAM_READ_BYTES]
-    l2_s = plan[tiling.L2_BYTES] / device.l2.bandwidth if device.l2 and device.l2.bandwidth else 0.0
-    memory_s = max((reads + c_bytes) / bandwidth, l2_s)
-    onchip = plan[tiling.L2_BYTES]
+    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=slots,
+                            slot_flops=rate / slots, elem_bytes=BYTES_PER_ELEMENT[op.precision],
+                            a_bytes=a_bytes, b_bytes=b_bytes, c_bytes=c_bytes, l2_size=l2_size,
+                            l2_bw=l2_bw, dram_bw=bandwidth)
+    compute_s = float(plan[tiling.COMPUTE_S]) + op.vector_flops / vector_rate(device)
+    reads = float(plan[tiling.DRAM_READ_BYTES])
+    onchip = float(plan[tiling.L2_BYTES])
+    memory_s = max((reads + c_bytes) / bandwidth, onchip / l2_bw if l2_bw else 0.0)
     simt_compute_s = op.flops / vector_rate(device)
     simt_memory_s = (a_bytes + b_bytes + c_bytes) / bandwidth
-    if simt_compute_s <= simt_memory_s < max(compute_s, memory_s):
+    if simt_compute_s <= simt_memory_s <= max(compute_s, memory_s):
         compute_s, memory_s, reads, unit = simt_compute_s, simt_memory_s, a_bytes + b_bytes, "cuda"
         onchip = reads + c_bytes
     return _finish(op, device, compute_s, memory_s, reads, c_bytes, onchip, unit)

@@ -4,10 +4,11 @@
   batch frames packed into the pixel lanes), slowed by macs_per_cycle[widest] / macs_per_cycle[p] at
   narrower-throughput precisions; non-MAC ops use the pixel x output-channel lanes, one FLOP per
   lane per cycle. BatchNorm and activations are fused into their producer.
-- SRAM: weights are cached in execution order until the SRAM, less the largest activation working set,
-  is full (the Edge TPU compiler's parameter caching); the rest are streamed from off-chip memory on
-  every inference. Activations stay on chip when an op's inputs and outputs fit beside the cached
-  weights; graph inputs are read from and final outputs written to off-chip memory.
+- SRAM: weights are cached in execution order until the SRAM, less room for the largest activation
+  working set that fits in it, is full (the Edge TPU compiler's parameter caching); the rest stream
+  from off-chip memory on every inference. Activations stay on chip when an op's inputs and outputs
+  fit beside the cached weights (graph inputs are read from and final outputs written to off-chip
+  memory); otherwise the op reads its inputs from and writes its outputs to off-chip memory.
 - Host fallback: ops whose kind is not in `supported_ops` run on the host CPU at host.flops, their
   inputs and outputs crossing host.link_bandwidth both ways (unit "host").
 - Time: max(compute, memory) per op plus `layer_overhead`; host.invoke_overhead once per inference.
@@ -50,8 +51,8 @@ def place(ops: Sequence[Op], device: NpuConfig) -> list[Placement]:
     """Cache weights in execution order and keep activations on chip where they fit."""
     produced = {t.name for op in ops for t in op.outputs}
     consumed = {t.name for op in ops for t in op.inputs}
-    working = max((_working_set(op) for op in ops), default=0.0)
-    budget = device.sram - working
+    fitting = [_working_set(op) for op in ops if _working_set(op) <= device.sram]
+    budget = device.sram - max(fitting, default=0.0)
     cached: dict[str, bool] = {}
     used = 0.0
     for op in ops:
@@ -113,10 +114,11 @@ def _active_power(device: NpuConfig, energy: Energy, busy_s: float) -> Energy:
 def _npu_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
     """An op on the NPU array."""
     cycles = _npu_cycles(op, device)
-    reads = placement.offchip_inputs + (0.0 if placement.weights_cached else op.weight_bytes)
-    writes = placement.offchip_outputs
-    if not placement.activations_on_chip:
-        reads, writes = reads + op.input_bytes, writes + op.output_bytes
+    if placement.activations_on_chip:
+        reads, writes = placement.offchip_inputs, placement.offchip_outputs
+    else:
+        reads, writes = op.input_bytes, op.output_bytes
+    reads += 0.0 if placement.weights_cached else op.weight_bytes
     compute_s = cycles / device.clock
     memory_s = (reads + writes) / (device.memory.bandwidth * device.memory.efficiency)
     overhead = device.layer_overhead + (device.host.invoke_overhead if placement.first else 0.0)

@@ -3,16 +3,16 @@
 GEMM-like ops (convolutions as implicit GEMMs, linear layers, batched matmuls) run on the chip's
 cores x arrays_per_core arrays with SCALE-Sim v2 timing and the memory model documented in
 accelsim.kernels.systolic: each core's SRAMs are split evenly over its arrays (and halved when
-double-buffered), DRAM delivers memory.bandwidth * efficiency / clock bytes per cycle, operands are
-priced at the op's precision (or at GEMM size where the op carries no tensors), and
+double-buffered), DRAM delivers memory.bandwidth * efficiency / clock bytes per cycle, operands
+weigh their tensors' bytes (GEMM size at the op's precision where the op carries no tensors), and
 latency = (compute cycles + stall cycles) / clock, with SCALE-Sim's cycle count. A grouped
 convolution's `count` GEMMs are dealt to groups of arrays and run back to back on each. A GEMM's
 vector epilogue (bias, activation) is pipelined behind the array on the vector unit, so the op takes
 the longer of the two.
 
-Every other op runs on the vector unit (flops_per_cycle per core, on all cores) and streams its
-tensors through DRAM once (an embedding reads its indices and the gathered rows, not the table):
-cycles = max(ceil(vector FLOPs / FLOPs per cycle), DRAM bytes / bytes per cycle).
+Every other op runs on the vector unit (flops_per_cycle per core, on all cores, at any precision)
+and streams its tensors through DRAM once (an embedding reads its indices and the gathered rows,
+not the table): cycles = max(ceil(vector FLOPs / FLOPs per cycle), DRAM bytes / bytes per cycle).
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
 
 
 def cost(op: Op, device: SystolicConfig) -> OpCost:
-    """Cost of one op on one systolic-array chip."""
+    """Cost of one op on one systolic-array chip (GEMMs need a precision the arrays support)."""
+    if op.gemm is None or op.macs == 0:
+        return _vector_cost(op, device)
     if op.precision not in device.precisions:
-        raise UsageError(f"{device.name} does not compute at {op.precision} "
+        raise UsageError(f"{device.name} arrays do not compute at {op.precision} "
                          f"(supported: {', '.join(device.precisions)})", key="precision")
-    if op.gemm is not None and op.macs > 0:
-        return _array_cost(op, device)
-    return _vector_cost(op, device)
+    return _array_cost(op, device)
 
 
 def bytes_per_cycle(device: SystolicConfig) -> float:

@@ -29,7 +29,7 @@ class Lanes:
     __slots__ = ("free", "count")
 
     def __init__(self, count: int = 0):
-        self.free = list(range(count))
+        self.free = list(range(count))   # a heap
         self.count = count
 
     def take(self) -> int:
@@ -39,28 +39,18 @@ class Lanes:
         self.count += 1
         return self.count - 1
 
-    def give(self, lane: int) -> None:
-        """Return a lane."""
-        heapq.heappush(self.free, lane)
-
 
 class Unit:
     """A compute unit with `capacity` lanes, each running one op at a time; ready ops wait in trace order."""
 
-    __slots__ = ("name", "lanes", "ready")
+    __slots__ = ("name", "free", "ready")
 
     def __init__(self, name: str, capacity: int):
         if capacity < 1:
             raise ValueError(f"unit {name!r} needs capacity >= 1, got {capacity}")
         self.name = name
-        self.lanes = Lanes(capacity)
-        self.ready: list[int] = []      # heap of op indices
-
-    def next_op(self) -> tuple[int, int] | None:
-        """(op, lane) for the first ready op if a lane is free, else None."""
-        if self.ready and self.lanes.free:
-            return heapq.heappop(self.ready), self.lanes.take()
-        return None
+        self.free = list(range(capacity))   # heap of free lanes
+        self.ready: list[int] = []           # heap of ready op indices
 
 
 class Channel:
@@ -83,12 +73,21 @@ class Channel:
         self.flows: list[tuple[float, int, float, int, float]] = []  # (end virtual, op, floor, lane, start)
         self.lanes = Lanes()
         self.version = 0                 # only the latest wake-up counts
-        self.busy: list[Busy] = []
+        self.ended: list[tuple[int, int, float, float]] = []   # (lane, op, start, end)
+
+    @property
+    def busy(self) -> list[Busy]:
+        """Busy intervals of the transfers that have ended."""
+        return [Busy(self.name, *ended) for ended in self.ended]
 
     def join(self, op: int, work: float, floor: float) -> None:
         """Start a transfer of `work` seconds for `op`, whose own latency ends at `floor`."""
-        finished = self._update()
         now = self.env.now
+        if not self.flows:        # alone, it ends within its op's latency: no wake-up needed
+            self.clock = now
+            self.flows.append((self.virtual + work, op, floor, self.lanes.take(), now))
+            return
+        finished = self._update()
         heapq.heappush(self.flows, (self.virtual + work, op, floor, self.lanes.take(), now))
         self._arm()
         self._report(finished)
@@ -103,22 +102,20 @@ class Channel:
     def _update(self) -> list[int]:
         """Advance virtual time to now, popping transfers that ended on the way."""
         now = self.env.now
-        flows = self.flows
+        flows, clock, virtual = self.flows, self.clock, self.virtual
         finished = []
         while flows:
             end_virtual, op, _, lane, start = flows[0]
-            end = self.clock + (end_virtual - self.virtual) * len(flows)
+            end = clock + (end_virtual - virtual) * len(flows)
             if end > now + TOLERANCE * now:
+                virtual += (now - clock) / len(flows)
                 break
             heapq.heappop(flows)
-            end = min(end, now)
-            self.clock, self.virtual = end, end_virtual
-            self.lanes.give(lane)
-            self.busy.append(Busy(self.name, lane, op, start, end))
+            clock, virtual = min(end, now), end_virtual
+            heapq.heappush(self.lanes.free, lane)
+            self.ended.append((lane, op, start, clock))
             finished.append(op)
-        if flows:
-            self.virtual += (now - self.clock) / len(flows)
-        self.clock = now
+        self.clock, self.virtual = now, virtual
         return finished
 
     def _arm(self) -> None:

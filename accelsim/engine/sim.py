@@ -49,9 +49,9 @@ class Timeline:
     makespan_s: float
 
 
-def unit_name(cost: OpCost) -> str:
-    """The compute unit an op occupies."""
-    return cost.unit or "compute"
+def unit_name(unit: str) -> str:
+    """The compute unit an op occupies, from OpCost.unit / LayerResult.unit."""
+    return unit or "compute"
 
 
 def channel_name(cost: OpCost) -> str:
@@ -68,10 +68,11 @@ def dependency_graph(ops: Sequence[Op], serial: bool = False) -> tuple[list[list
     children: list[list[int]] = [[] for _ in ops]
     waits = [0] * len(ops)
     for i, op in enumerate(ops):
-        unknown = [d for d in op.deps if d not in index]
-        if unknown:
-            raise WorkloadError(f"op {op.name!r} depends on unknown op {unknown[0]!r}", key="deps")
-        parents = {index[d] for d in op.deps}
+        try:
+            parents = {index[d] for d in op.deps}
+        except KeyError as missing:
+            raise WorkloadError(f"op {op.name!r} depends on unknown op {missing.args[0]!r}",
+                                key="deps") from None
         if serial and i:
             parents.add(i - 1)
         for p in parents:
@@ -81,7 +82,7 @@ def dependency_graph(ops: Sequence[Op], serial: bool = False) -> tuple[list[list
 
 
 class _Run:
-    """One simulation: state by op index, resources by name."""
+    """One simulation: per-op state in lists by op index, resources by name."""
 
     def __init__(self, ops: Sequence[Op], costs: Sequence[OpCost], serial: bool,
                  capacity: Mapping[str, int]):
@@ -90,14 +91,16 @@ class _Run:
         self.children, self.waits = dependency_graph(ops, serial)
         self.units: dict[str, Unit] = {}
         self.channels: dict[str, Channel] = {}
-        self.unit_of = [self._unit(unit_name(c), capacity) for c in costs]
-        self.channel_of = [self._channel(channel_name(c)) for c in costs]
+        self.unit_of = [self._unit(unit_name(c.unit), capacity) for c in costs]
+        self.latency = [c.latency_s for c in costs]
+        self.work = [min(c.memory_s, c.latency_s) for c in costs]
+        self.channel_of = [self._channel(channel_name(c)) if w > 0 else None
+                           for c, w in zip(costs, self.work)]
         n = len(ops)
         self.start = [0.0] * n
         self.end: list[float | None] = [None] * n
         self.lane = [0] * n
-        self.parts = [0] * n          # latency and transfer still to end, per running op
-        self.busy: list[Busy] = []
+        self.parts = [0] * n          # parts (latency, transfer) still running, per started op
 
     def _unit(self, name: str, capacity: Mapping[str, int]) -> Unit:
         """The unit called `name`, created on first use."""
@@ -124,28 +127,32 @@ class _Run:
         if stuck:
             raise WorkloadError(f"dependency cycle: {len(stuck)} ops never became ready, "
                                 f"e.g. {stuck[0]!r}", key="deps")
-        layers = tuple(layer_result(op, cost, start, end - start)
-                       for op, cost, start, end in zip(self.ops, self.costs, self.start, self.end))
-        busy = self.busy + [b for channel in self.channels.values() for b in channel.busy]
-        return Timeline(layers=layers, busy=tuple(busy), makespan_s=max(self.end, default=0.0))
+        start, end, lane = self.start, self.end, self.lane
+        layers = tuple(layer_result(op, cost, t0, t1 - t0)
+                       for op, cost, t0, t1 in zip(self.ops, self.costs, start, end))
+        busy = [Busy(unit.name, lane[i], i, start[i], end[i]) for i, unit in enumerate(self.unit_of)]
+        busy += [b for channel in self.channels.values() for b in channel.busy]
+        return Timeline(layers=layers, busy=tuple(busy), makespan_s=max(end, default=0.0))
 
     def _dispatch(self, unit: Unit) -> None:
-        """Start ready ops on the unit's free lanes."""
-        while (started := unit.next_op()) is not None:
-            self._begin(*started)
+        """Start ready ops, lowest trace index first, on the unit's free lanes."""
+        ready, free = unit.ready, unit.free
+        while ready and free:
+            self._begin(heapq.heappop(ready), heapq.heappop(free))
 
     def _begin(self, i: int, lane: int) -> None:
         """Op i takes `lane` of its unit now: its latency starts, and its transfer if it has one."""
         now = self.env.now
-        cost = self.costs[i]
-        latency = cost.latency_s
-        work = min(cost.memory_s, latency)
-        self.start[i], self.lane[i] = now, lane
-        self.parts[i] = 2 if work > 0 else 1
-        floor = self.env.timeout(latency, i)
-        floor.callbacks.append(self._latency_done)
-        if work > 0:
-            self.channel_of[i].join(i, work, now + latency)
+        latency = self.latency[i]
+        self.start[i] = now
+        self.lane[i] = lane
+        self.env.timeout(latency, i).callbacks.append(self._latency_done)
+        channel = self.channel_of[i]
+        if channel is None:
+            self.parts[i] = 1
+        else:
+            self.parts[i] = 2
+            channel.join(i, self.work[i], now + latency)
 
     def _latency_done(self, event: simpy.Event) -> None:
         """Op i's own latency has passed; it ends now unless its transfer is still running."""
@@ -157,25 +164,22 @@ class _Run:
     def _part_done(self, i: int) -> None:
         """One of op i's parts (latency, transfer) ended; the op ends with the later one."""
         self.parts[i] -= 1
-        if self.parts[i] == 0:
-            self._finish(i)
-
-    def _finish(self, i: int) -> None:
-        """Op i ends now: free its lane, wake its children, start what can start."""
-        now = self.env.now
-        self.end[i] = now
+        if self.parts[i]:
+            return
+        self.end[i] = self.env.now
         unit = self.unit_of[i]
-        unit.lanes.give(self.lane[i])
-        self.busy.append(Busy(unit.name, self.lane[i], i, self.start[i], now))
+        heapq.heappush(unit.free, self.lane[i])
+        waits, unit_of = self.waits, self.unit_of
         woken = []
         for child in self.children[i]:
-            self.waits[child] -= 1
-            if self.waits[child] == 0:
-                heapq.heappush(self.unit_of[child].ready, child)
-                woken.append(self.unit_of[child])
+            waits[child] -= 1
+            if not waits[child]:
+                heapq.heappush(unit_of[child].ready, child)
+                woken.append(unit_of[child])
         self._dispatch(unit)
         for other in woken:
-            self._dispatch(other)
+            if other is not unit:
+                self._dispatch(other)
 
 
 def run(ops: Sequence[Op], costs: Sequence[OpCost], *, serial: bool = False,

@@ -3,9 +3,9 @@
 A GEMM of `count` independent (m x k) @ (k x n) products is cut into tm x tn output tiles. Tiles run
 `slots` (= SMs x tiles per SM) at a time, so the math takes ceil(tiles / slots) waves of one tile's
 time: the tail wave costs a whole wave. Each tile streams an A panel (tm x k) and a B panel (k x tn)
-from L2, so L2 serves A * ceil(n/tn) + B * ceil(m/tm). DRAM sees the same re-reads at the granularity
-of an L2 block (an S x S output block whose A and B panels together fill the L2), never less than
-each operand once. The kernel scores every candidate tile and returns the fastest.
+from L2, so L2 serves A * ceil(n/tn) + B * ceil(m/tm). DRAM sees the same re-reads at the
+granularity of an L2 block (an S x S output block whose A and B panels together fill the L2),
+never less than each operand once. The kernel scores every candidate tile and returns the fastest.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _best_tile(m, n, k, count, tiles, slots, slot_flops, elem_bytes, a_bytes, b_
     """Score each row (tm, tn) of `tiles`; return the fastest plan as a float64 vector."""
     best = np.zeros(PLAN_FIELDS)
     best[TIME_S] = np.inf
-    block = np.int64(l2_size // (2.0 * k * elem_bytes))   # side of the output block whose panels fill L2
+    block = np.int64(l2_size // (2.0 * k * elem_bytes))   # side of an output block filling L2
     for i in range(tiles.shape[0]):
         tm = tiles[i, 0]
         tn = tiles[i, 1]
@@ -59,7 +59,7 @@ def _best_tile(m, n, k, count, tiles, slots, slot_flops, elem_bytes, a_bytes, b_
 def best_tile(m: int, n: int, k: int, count: int, tiles, *, slots: int, slot_flops: float,
               elem_bytes: float, a_bytes: float, b_bytes: float, c_bytes: float, l2_size: float,
               l2_bw: float, dram_bw: float) -> np.ndarray:
-    """Fastest tile plan (see PLAN fields); l2_size/l2_bw of 0 mean no L2 reuse / no L2 limit."""
+    """Fastest plan, a vector indexed by TILE..WAVES; l2_size or l2_bw 0: no L2 reuse or limit."""
     if min(m, n, k, count, slots) < 1 or slot_flops <= 0 or dram_bw <= 0:
         raise ValueError("GEMM dims, slots, slot_flops and dram_bw must be positive")
     grid = np.asarray(tiles, dtype=np.int64).reshape(-1, 2)

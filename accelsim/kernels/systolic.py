@@ -55,7 +55,7 @@ M, N, K, COUNT = range(4)                                     # columns of `laye
 ROWS, COLS, DATAFLOW, ARRAYS = range(4)                       # columns of `designs`
 A_BYTES, B_BYTES, O_BYTES, ELEM_BYTES = range(4)              # columns of `layer_bytes`
 IFMAP_SRAM, FILTER_SRAM, OFMAP_SRAM, BYTES_PER_CYCLE = range(4)   # columns of `design_memory`
-MAX_CYCLES = 2.0**62                                          # larger counts are reported as overflow
+MAX_CYCLES = 2.0**62                                          # larger counts raise OverflowError
 MAX_DIM = 2**40
 
 
@@ -166,7 +166,8 @@ def _plan(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes, o_byte
     else:   # every array that got a piece of T loads the stationary tiles; partial sums read back
         elements += float(_ceil_div(big_t, t)) * big_r * big_c + (full_row_folds - 1.0) * big_t * big_c
     sram = count * elements * elem_bytes + reads + writes
-    return cycles, np.int64(math.ceil(stalls)), reads, writes, sram
+    stall_cycles = np.int64(-1) if stalls > MAX_CYCLES else np.int64(math.ceil(stalls))
+    return cycles, stall_cycles, reads, writes, sram
 
 
 @njit
@@ -211,25 +212,25 @@ def _check(layers: np.ndarray, designs: np.ndarray) -> None:
     """Reject shapes the kernels do not define."""
     if layers.size and (layers.min() < 1 or layers.max() > MAX_DIM):
         raise ValueError(f"layer m, n, k, count must be in [1, {MAX_DIM}]")
-    if designs.size and (designs[:, [ROWS, COLS, ARRAYS]].min() < 1
-                         or designs[:, [ROWS, COLS, ARRAYS]].max() > MAX_DIM):
+    sizes = designs[:, [ROWS, COLS, ARRAYS]]
+    if sizes.size and (sizes.min() < 1 or sizes.max() > MAX_DIM):
         raise ValueError(f"design rows, cols, arrays must be in [1, {MAX_DIM}]")
-    if designs.size and not np.isin(designs[:, DATAFLOW], (WS, OS, IS)).all():
+    flows = designs[:, DATAFLOW]
+    if flows.size and (flows.min() < WS or flows.max() > IS):
         raise ValueError("design dataflow must be 0 (ws), 1 (os) or 2 (is)")
 
 
-def _no_overflow(cycles: np.ndarray) -> np.ndarray:
-    """`cycles`, or OverflowError where a count passed MAX_CYCLES."""
-    if (cycles < 0).any():
+def _no_overflow(*cycles: np.ndarray) -> None:
+    """OverflowError where a cycle count passed MAX_CYCLES (the kernels mark it -1)."""
+    if any((counts < 0).any() for counts in cycles):
         raise OverflowError("cycle count exceeds 2**62")
-    return cycles
 
 
 def compute_cycles(layers, designs) -> tuple[np.ndarray, np.ndarray]:
     """SCALE-Sim v2 compute cycles (int64) and utilisation of each layer (row) on each design (column).
 
     layers: (L, 4) of [m, n, k, count]; designs: (D, 4) of [rows, cols, DATAFLOWS index, arrays].
-    Utilisation is MACs / (cycles * PEs), SCALE-Sim's "overall utilization".
+    Utilisation is MACs / (cycles * PEs), SCALE-Sim's "overall utilization" (cycles at least 1).
     """
     layers = _table(layers, "layers", np.int64)
     designs = _table(designs, "designs", np.int64)
@@ -238,7 +239,8 @@ def compute_cycles(layers, designs) -> tuple[np.ndarray, np.ndarray]:
     _cycles_grid(layers, designs, cycles)
     macs = np.prod(layers.astype(np.float64), axis=1)
     pes = np.prod(designs[:, [ROWS, COLS, ARRAYS]].astype(np.float64), axis=1)
-    return _no_overflow(cycles), macs[:, None] / (cycles * pes[None, :])
+    _no_overflow(cycles)
+    return cycles, macs[:, None] / (np.maximum(cycles, 1) * pes[None, :])
 
 
 def plan(layers, layer_bytes, designs, design_memory) -> Plan:
@@ -261,7 +263,8 @@ def plan(layers, layer_bytes, designs, design_memory) -> Plan:
     stalls = np.empty(shape, dtype=np.int64)
     traffic = np.empty(shape + (3,))
     _plan_grid(layers, layer_bytes, designs, design_memory, cycles, stalls, traffic)
-    return Plan(_no_overflow(cycles), stalls, traffic[..., 0], traffic[..., 1], traffic[..., 2])
+    _no_overflow(cycles, stalls)
+    return Plan(cycles, stalls, traffic[..., 0], traffic[..., 1], traffic[..., 2])
 
 
 # ---- plain-Python references the kernels are tested against -------------------------------------

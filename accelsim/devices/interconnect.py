@@ -1,0 +1,148 @@
+"""Collective costs on an interconnect: the alpha-beta model of ring and tree algorithms.
+
+`nbytes` is always the full buffer one device holds: the vector being all-reduced, the gathered result
+of an all-gather, the input of a reduce-scatter, the send buffer of an all-to-all. With n devices,
+bandwidth bw (per direction per device, times the link's efficiency) and per-step latency a:
+
+  ring all-reduce        2 (n-1)/n x nbytes/bw + 2 (n-1) a    (reduce-scatter then all-gather)
+  tree all-reduce        2 nbytes/bw + 2 ceil(log2 n) a       (pipelined reduce up, broadcast down;
+                                                               NCCL's tree runs at half the bus
+                                                               bandwidth, src/graph/tuning.cc)
+  all-gather             (n-1)/n x nbytes/bw + (n-1) a
+  reduce-scatter         (n-1)/n x nbytes/bw + (n-1) a
+  all-to-all             (n-1)/n x nbytes/bw x hops + (n-1) a
+  point-to-point         nbytes/bw + a
+
+All-to-all traffic crosses `hops` links on average: 1 through a switch; d k / 4 on a d-dimensional
+torus (or ring, d = 1) of side k = n^(1/d), whose links share the device's bandwidth.
+
+A Cluster joins an intra-node fabric and a network between nodes. A group whose devices sit several
+per node runs hierarchically (NCCL-style): reduce-scatter inside each node, the collective across nodes
+on each device's 1/local share of the data, all-gather inside each node.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from accelsim.config.interconnect import InterconnectConfig
+from accelsim.errors import UsageError
+
+ALGORITHMS = ("ring", "tree", "auto")
+COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all")
+TORUS_DIMS = {"ring": 1, "torus2d": 2, "torus3d": 3}
+
+
+def _check(nbytes: float, n: int) -> None:
+    """Reject negative sizes and empty groups."""
+    if nbytes < 0 or n < 1:
+        raise UsageError(f"a collective needs nbytes >= 0 and n >= 1 devices, got {nbytes}, {n}",
+                         key="collective")
+
+
+def all_reduce(nbytes: float, n: int, link: InterconnectConfig, algorithm: str = "ring") -> float:
+    """Seconds to all-reduce `nbytes` over `n` devices ("auto": the faster of ring and tree)."""
+    _check(nbytes, n)
+    if n == 1:
+        return 0.0
+    bw = link.effective_bandwidth
+    ring = 2 * (n - 1) / n * nbytes / bw + 2 * (n - 1) * link.latency
+    tree = 2 * nbytes / bw + 2 * math.ceil(math.log2(n)) * link.latency
+    if algorithm == "ring":
+        return ring
+    if algorithm == "tree":
+        return tree
+    if algorithm == "auto":
+        return min(ring, tree)
+    raise UsageError(f"unknown algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}",
+                     key="algorithm")
+
+
+def all_gather(nbytes: float, n: int, link: InterconnectConfig) -> float:
+    """Seconds to gather `nbytes` in all (each device contributes nbytes / n), ring algorithm."""
+    _check(nbytes, n)
+    return (n - 1) / n * nbytes / link.effective_bandwidth + (n - 1) * link.latency
+
+
+def reduce_scatter(nbytes: float, n: int, link: InterconnectConfig) -> float:
+    """Seconds to reduce `nbytes` and leave each device one n-th of the sum, ring algorithm."""
+    return all_gather(nbytes, n, link)
+
+
+def all_to_all(nbytes: float, n: int, link: InterconnectConfig) -> float:
+    """Seconds for every device to send nbytes / n to each other device."""
+    _check(nbytes, n)
+    return (n - 1) / n * nbytes / link.effective_bandwidth * mean_hops(n, link) \
+        + (n - 1) * link.latency
+
+
+def point_to_point(nbytes: float, link: InterconnectConfig) -> float:
+    """Seconds to send `nbytes` from one device to a neighbour."""
+    _check(nbytes, 1)
+    return nbytes / link.effective_bandwidth + link.latency if nbytes else 0.0
+
+
+def mean_hops(n: int, link: InterconnectConfig) -> float:
+    """Links an all-to-all byte crosses on average: 1 on a switch, d k / 4 on a d-torus of side k."""
+    dims = TORUS_DIMS.get(link.topology)
+    if dims is None:
+        return 1.0
+    return max(1.0, dims * n ** (1.0 / dims) / 4)
+
+
+def collective(kind: str, nbytes: float, n: int, link: InterconnectConfig,
+               algorithm: str = "ring") -> float:
+    """Seconds for collective `kind` (one of COLLECTIVES) on one flat fabric."""
+    if kind == "all_reduce":
+        return all_reduce(nbytes, n, link, algorithm)
+    if kind in ("all_gather", "reduce_scatter", "all_to_all"):
+        return {"all_gather": all_gather, "reduce_scatter": reduce_scatter,
+                "all_to_all": all_to_all}[kind](nbytes, n, link)
+    raise UsageError(f"unknown collective {kind!r}; expected one of {', '.join(COLLECTIVES)}",
+                     key="collective")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Devices in nodes of `devices_per_node`: a fabric inside each node and a network between them."""
+
+    intra: InterconnectConfig
+    inter: InterconnectConfig | None = None
+    devices_per_node: int = 8
+
+    def placement(self, size: int, stride: int = 1) -> tuple[int, int]:
+        """(members per node, nodes) of a group of `size` devices whose ranks are `stride` apart."""
+        local = max(1, min(size, self.devices_per_node // stride))
+        return local, math.ceil(size / local)
+
+    def link(self, size: int, stride: int = 1) -> InterconnectConfig:
+        """The fabric a group's neighbours talk over: intra-node if the group fits in one node."""
+        return self.intra if self.placement(size, stride)[1] == 1 else self._network()
+
+    def _network(self) -> InterconnectConfig:
+        """The network between nodes; an error if the cluster has none."""
+        if self.inter is None:
+            raise UsageError(f"the job spans more than one node of {self.devices_per_node} devices "
+                             f"but no network between nodes was given", key="interconnect")
+        return self.inter
+
+    def time(self, kind: str, nbytes: float, size: int, stride: int = 1,
+             algorithm: str = "ring") -> float:
+        """Seconds for collective `kind` over a group of `size` devices `stride` ranks apart."""
+        local, nodes = self.placement(size, stride)
+        if nodes == 1:
+            return collective(kind, nbytes, size, self.intra, algorithm)
+        net = self._network()
+        if local == 1:
+            return collective(kind, nbytes, size, net, algorithm)
+        if kind == "all_to_all":       # the share bound for other nodes crosses the network
+            return all_to_all(nbytes * local / size, local, self.intra) \
+                + all_to_all(nbytes * (size - local) / size * nodes / (nodes - 1), nodes, net)
+        inside = {"all_reduce": 2, "all_gather": 1, "reduce_scatter": 1}[kind] \
+            * reduce_scatter(nbytes, local, self.intra)
+        return inside + collective(kind, nbytes / local, nodes, net, algorithm)
+
+    def send(self, nbytes: float, stride: int) -> float:
+        """Seconds to send `nbytes` to the device `stride` ranks away (a pipeline neighbour)."""
+        return point_to_point(nbytes, self.link(2, stride))
