@@ -60,26 +60,27 @@ def critical_path(ops, costs) -> float:
 
 
 def check_invariants(ops, costs, timeline, tol=1e-9):
-    """What every simulation must satisfy, whatever the graph."""
+    """What every simulation must satisfy, whatever the graph (to float rounding: tol x makespan)."""
     span = timeline.makespan_s
+    slack = tol * span
     ends = {layer.name: layer.start_s + layer.latency_s for layer in timeline.layers}
     for o, c, layer in zip(ops, costs, timeline.layers):
-        assert layer.latency_s >= c.latency_s * (1 - tol)
-        assert all(layer.start_s >= ends[d] * (1 - tol) for d in o.deps)
+        assert layer.latency_s >= c.latency_s - slack
+        assert all(layer.start_s >= ends[d] - slack for d in o.deps)
     by_lane: dict[tuple[str, int], list] = {}
     for b in timeline.busy:
         by_lane.setdefault((b.resource, b.lane), []).append(b)
     for intervals in by_lane.values():
         intervals.sort(key=lambda b: b.start_s)
-        assert all(a.end_s <= b.start_s * (1 + tol) + 1e-18 for a, b in zip(intervals, intervals[1:]))
+        assert all(a.end_s <= b.start_s + slack for a, b in zip(intervals, intervals[1:]))
     for channel in {sim.channel_name(c) for c in costs}:
         work = math.fsum(min(c.memory_s, c.latency_s) for c in costs if sim.channel_name(c) == channel)
-        assert work <= span * (1 + tol)
+        assert work <= span + slack
     for unit in {c.unit for c in costs}:
-        assert math.fsum(c.latency_s for c in costs if c.unit == unit) <= span * (1 + tol)
-    assert critical_path(ops, costs) <= span * (1 + tol)
+        assert math.fsum(c.latency_s for c in costs if c.unit == unit) <= span + slack
+    assert critical_path(ops, costs) <= span + slack
     # each instant some op is inside its own latency or some channel runs at full rate
-    assert span <= math.fsum(c.latency_s + min(c.memory_s, c.latency_s) for c in costs) * (1 + tol)
+    assert span <= math.fsum(c.latency_s + min(c.memory_s, c.latency_s) for c in costs) + slack
 
 
 def test_chain_reproduces_the_analytic_sum():
@@ -246,7 +247,7 @@ def dags(draw):
     return ops, costs
 
 
-@settings(deadline=None, max_examples=40)
+@settings(deadline=None, max_examples=3000)
 @given(dags())
 def test_random_dags_keep_invariants(graph):
     """Dependencies, lanes, work and critical-path bounds hold on any DAG; serial equals analytic."""

@@ -58,6 +58,7 @@ class DeviceBase(Strict):
     power: PowerSpec = PowerSpec()
     energy: EnergyOverrides = EnergyOverrides()
     price_per_hour: float | None = Field(default=None, ge=0)   # USD per device-hour (cloud list price)
+    default_precision: str | None = None   # precision used when a run names none
 
     def peak_flops(self, precision: str) -> float:
         """Peak dense FLOP/s at `precision` (0 if the device cannot compute at it)."""

@@ -50,7 +50,9 @@ def effective_precision(device, requested: str) -> str:
 
 
 def preferred_precision(device) -> str:
-    """The device's natural precision: the first of FALLBACK_ORDER it supports."""
+    """The device's natural precision: its `default_precision`, else the first of FALLBACK_ORDER."""
+    if device.default_precision and device.supports(device.default_precision):
+        return device.default_precision
     for candidate in FALLBACK_ORDER:
         if device.supports(candidate):
             return candidate

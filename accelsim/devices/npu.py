@@ -3,7 +3,7 @@
 - Compute: the layer's pixels and channels are quantised onto the array's lanes (mapping.array_cycles,
   batch frames packed into the pixel lanes), slowed by macs_per_cycle[widest] / macs_per_cycle[p] at
   narrower-throughput precisions; non-MAC ops use the pixel x output-channel lanes, one FLOP per
-  lane per cycle. BatchNorm and activations are fused into their producer.
+  lane per cycle, at any precision. BatchNorm and activations are fused into their producer.
 - SRAM: weights are cached in execution order until the SRAM, less room for the largest activation
   working set that fits in it, is full (the Edge TPU compiler's parameter caching); the rest stream
   from off-chip memory on every inference. Activations stay on chip when an op's inputs and outputs
@@ -69,22 +69,19 @@ def place(ops: Sequence[Op], device: NpuConfig) -> list[Placement]:
 
 
 def _npu_cycles(op: Op, device: NpuConfig) -> int:
-    """Array cycles of `op` at its precision."""
+    """Array cycles of `op`: GEMMs at their precision's MAC rate, other ops on the vector lanes."""
     widest = max(device.macs_per_cycle.values())
+    array = device.array
+    shape = layer_shape(op)
+    if shape is None:
+        lanes = array.pixels * array.out_channels if array else widest
+        return math.ceil(max(op.vector_flops, max((t.elements for t in op.outputs), default=0)) / lanes)
     rate = device.macs_per_cycle.get(op.precision, 0)
     if rate == 0:
         raise UsageError(f"{device.name} has no {op.precision} MACs; it computes at "
                          f"{', '.join(device.macs_per_cycle)}", key="precision")
-    shape = layer_shape(op)
-    array = device.array
-    if shape is None:
-        lanes = array.pixels * array.out_channels if array else widest
-        work = max(op.vector_flops, max((t.elements for t in op.outputs), default=0))
-        cycles = math.ceil(work / lanes)
-    else:
-        packed = replace(shape, frames=1, out_h=shape.frames * shape.out_h)
-        cycles = array_cycles(packed, array, widest)
-    return math.ceil(cycles * widest / rate)
+    packed = replace(shape, frames=1, out_h=shape.frames * shape.out_h)
+    return math.ceil(array_cycles(packed, array, widest) * widest / rate)
 
 
 def _host_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:

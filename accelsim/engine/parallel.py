@@ -1,0 +1,482 @@
+"""Multi-device training: data, tensor and pipeline parallelism with ZeRO, as step time and memory.
+
+One data-parallel replica is modeled (replicas are identical, so 1024 devices cost as much as 8), and
+within it one tensor-parallel rank (ranks are symmetric):
+
+- Tensor parallelism (Megatron-LM, Shoeybi et al. 2019): `shard_graph` gives each op the share one of
+  `tp` devices computes. A weight GEMM whose input is replicated is column-parallel (N split); one whose
+  input is already split is row-parallel (K split) and all-reduces its output in the forward pass; ops
+  fed only by split tensors (attention, activations) split with them; norms and residual adds stay
+  replicated. The vocabulary embedding is split by rows and all-reduces its output. In the backward
+  pass every replicated tensor that column-parallel GEMMs read all-reduces its gradient. A transformer
+  layer thus has 2 all-reduces of b x s x h activations forward and 2 backward.
+- Pipeline parallelism (1F1B, Narayanan et al. SC21): the sharded ops are cut into `pp` stages at layer
+  boundaries, balancing their time. A step of m micro-batches takes (m + p - 1) slots of the slowest
+  stage, so the bubble is (p - 1) / (m + p - 1) of the pipeline time. Stage s holds the activations of
+  min(p - s, m) micro-batches in flight. Boundary activations go 1/tp per rank over the network and are
+  all-gathered inside the node (Megatron's scatter/gather).
+- Data parallelism: the gradient all-reduce runs in buckets overlapped with the last micro-batch's
+  backward; what is exposed is max(0, comm - backward) for all but the last bucket plus the last bucket.
+  ZeRO (Rajbhandari et al. 2020) 1/2/3 shards optimizer state / + gradients / + weights over dp: stages
+  1-2 reduce-scatter gradients (overlapped) and all-gather updated weights (exposed), stage 3 all-gathers
+  weights in forward and backward (overlapped with both) and reduce-scatters gradients.
+
+Per-device compute is the single-device cost model (accelsim.api.simulate) on the sharded graph at the
+micro-batch size. Placement follows Megatron's rank order: tp ranks adjacent, then dp, then pp.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+from accelsim.devices.interconnect import Cluster
+from accelsim.errors import UsageError
+from accelsim.workload.ir import Graph, Op, OpKind, Phase, Tensor
+from accelsim.workload.trace import MemoryBreakdown, live_ranges
+from accelsim.workload.training import layer_cuts, training_trace
+
+AXES = ("tp", "pp", "dp", "zero")
+DEFAULT_SEQUENCES = 1536            # GPT-3's global batch (Brown et al. 2020, Table 2.1)
+BUCKET_BYTES = 25 * 2**20           # PyTorch DDP's default gradient bucket (bucket_cap_mb=25)
+BACKWARD_PHASES = (Phase.RECOMPUTE, Phase.DGRAD, Phase.WGRAD)
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class ParallelConfig:
+    """How a job is split: tensor x pipeline x data parallel degrees, ZeRO stage and batch sizes."""
+
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    zero: int = 0
+    micro_batch: int = 1
+    global_batch: int = 1
+
+    @property
+    def devices(self) -> int:
+        """tp x pp x dp."""
+        return self.tp * self.pp * self.dp
+
+    @property
+    def micro_batches(self) -> int:
+        """Micro-batches per replica per step."""
+        return self.global_batch // (self.dp * self.micro_batch)
+
+
+def parse_parallel(text: str | dict | None) -> dict[str, int]:
+    """"tp=8,pp=16,dp=8" (any subset, plus zero=0..3) as a dict of ints."""
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        items = text.items()
+    else:
+        items = [part.partition("=")[::2] for part in text.replace(" ", "").split(",") if part]
+    out = {}
+    for key, value in items:
+        if key not in AXES:
+            raise UsageError(f"unknown axis {key!r} in {text!r}; expected {', '.join(AXES)}",
+                             key="parallel")
+        try:
+            out[key] = int(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"{key} must be an integer, got {value!r}", key="parallel") from None
+    return out
+
+
+def parallel_config(devices: int, parallel: str | dict | None, micro_batch: int,
+                    global_batch: int) -> ParallelConfig:
+    """A checked ParallelConfig; dp defaults to devices / (tp x pp)."""
+    axes = parse_parallel(parallel)
+    tp, pp = axes.get("tp", 1), axes.get("pp", 1)
+    dp = axes.get("dp", devices // max(1, tp * pp))
+    config = ParallelConfig(tp=tp, pp=pp, dp=dp, zero=axes.get("zero", 0), micro_batch=micro_batch,
+                            global_batch=global_batch)
+    if min(tp, pp, dp, micro_batch, global_batch) < 1 or config.zero not in (0, 1, 2, 3):
+        raise UsageError(f"tp, pp, dp and batches must be >= 1 and zero 0..3, got {config}",
+                         key="parallel")
+    if config.devices != devices:
+        raise UsageError(f"tp x pp x dp = {tp} x {pp} x {dp} = {config.devices}, but devices = "
+                         f"{devices}", key="parallel")
+    if global_batch % (dp * micro_batch):
+        raise UsageError(f"global batch {global_batch} is not a multiple of dp x micro-batch = "
+                         f"{dp} x {micro_batch}", key="global_batch")
+    return config
+
+
+# -- tensor parallelism -----------------------------------------------------------------------
+
+def _base(name: str) -> str:
+    """A tensor's name without a view suffix ("qkv.out:q" -> "qkv.out")."""
+    return name.split(":", 1)[0]
+
+
+def tensor_parallel_roles(graph: Graph) -> dict[str, str]:
+    """Op name -> "column", "row", "split", "vocab" or "replicated" (see the module docstring)."""
+    vocab = graph.info("vocab")
+    split: set[str] = set()
+    roles = {}
+    for op in graph.ops:
+        reads_split = any(_base(t.name) in split for t in op.inputs)
+        if op.kind is OpKind.EMBEDDING:
+            role = "vocab" if vocab and op.weights[0].shape[0] == vocab else "replicated"
+        elif op.gemm is not None and op.weights:
+            role = "row" if reads_split else "column"
+        else:
+            role = "split" if reads_split else "replicated"
+        if role in ("column", "split"):
+            split.update(t.name for t in op.outputs)
+        roles[op.name] = role
+    return roles
+
+
+def _split(t: Tensor, tp: int, dim: int | None = None) -> Tensor:
+    """A tensor's 1/tp share: along `dim`, else the heads/channels dim of 4-D tensors or the last."""
+    if dim is None:
+        dim = 1 if len(t.shape) == 4 else len(t.shape) - 1
+    if dim >= len(t.shape):
+        return t
+    shape = list(t.shape)
+    shape[dim] = math.ceil(shape[dim] / tp)
+    return replace(t, shape=tuple(shape))
+
+
+def _shard_op(op: Op, role: str, split: set[str], tp: int) -> Op:
+    """One op's per-device share under its tensor-parallel role."""
+    inputs = tuple(_split(t, tp) if _base(t.name) in split else t for t in op.inputs)
+    if role == "replicated":
+        return op.with_(inputs=inputs)
+    if role == "row":
+        return op.with_(inputs=inputs, gemm=replace(op.gemm, k=math.ceil(op.gemm.k / tp)),
+                        weights=tuple(_split(w, tp, 1) for w in op.weights))
+    weights = tuple(_split(w, tp, 0) for w in op.weights)
+    if role == "vocab":
+        return op.with_(inputs=inputs, weights=weights)
+    gemm = op.gemm
+    if gemm is not None:
+        gemm = replace(gemm, n=math.ceil(gemm.n / tp)) if op.weights else \
+            replace(gemm, count=math.ceil(gemm.count / tp))
+    return op.with_(inputs=inputs, outputs=tuple(_split(t, tp) for t in op.outputs), gemm=gemm,
+                    weights=weights, vector_flops=math.ceil(op.vector_flops / tp))
+
+
+def shard_graph(graph: Graph, tp: int) -> Graph:
+    """The graph one of `tp` tensor-parallel devices runs."""
+    if tp == 1:
+        return graph
+    roles = tensor_parallel_roles(graph)
+    split = {t.name for op in graph.ops if roles[op.name] in ("column", "split") for t in op.outputs}
+    ops = tuple(_shard_op(op, roles[op.name], split, tp) for op in graph.ops)
+    return replace(graph, ops=ops)
+
+
+def tensor_parallel_all_reduces(graph: Graph) -> dict[str, tuple[float, float]]:
+    """Op name -> (forward, backward) bytes all-reduced across the tp group, for ops that need one.
+
+    Forward: outputs of row-parallel GEMMs and vocab-split embeddings. Backward: the gradient of each
+    replicated, produced tensor read by column-parallel GEMMs (charged to its first such reader).
+    """
+    roles = tensor_parallel_roles(graph)
+    produced = {t.name for op in graph.ops for t in op.outputs}
+    reduced: set[str] = set()
+    out = {}
+    for op in graph.ops:
+        forward = op.output_bytes if roles[op.name] in ("row", "vocab") else 0.0
+        backward = 0.0
+        if roles[op.name] == "column":
+            for t in op.inputs:
+                if t.name in produced and t.name not in reduced:
+                    reduced.add(t.name)
+                    backward += t.bytes
+        if forward or backward:
+            out[op.name] = (forward, backward)
+    return out
+
+
+# -- pipeline stages --------------------------------------------------------------------------
+
+def pipeline_stages(ops: tuple[Op, ...], pp: int, op_seconds: dict[str, float]) -> list[int]:
+    """Start indices of `pp` contiguous stages cut at layer boundaries, balancing their seconds."""
+    if pp == 1:
+        return [0]
+    cuts = layer_cuts(ops)
+    if len(cuts) < pp - 1:
+        raise UsageError(f"pp={pp} needs {pp - 1} stage boundaries but the network has only "
+                         f"{len(cuts)} layer boundaries", key="parallel")
+    prefix = [0.0]
+    for op in ops:
+        prefix.append(prefix[-1] + op_seconds.get(op.name, 0.0))
+    starts, lo = [0], 0
+    for k in range(1, pp):
+        target = prefix[-1] * k / pp
+        hi = len(cuts) - (pp - 1 - k)          # leave a cut for every later stage
+        best = min(range(lo, hi), key=lambda i: abs(prefix[cuts[i]] - target))
+        starts.append(cuts[best])
+        lo = best + 1
+    return starts
+
+
+def boundary_bytes(ops: tuple[Op, ...], start: int) -> float:
+    """Bytes of the produced activations that cross from ops[:start] into ops[start:]."""
+    return sum(size for first, last, size in live_ranges(ops).values() if 0 <= first < start <= last)
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+def zero_memory(memory: MemoryBreakdown, dp: int, zero: int) -> MemoryBreakdown:
+    """Per-device model states under ZeRO stage `zero` over `dp` ranks (Rajbhandari et al. 2020):
+    1 shards optimizer state, 2 also gradients, 3 also weights; activations are untouched."""
+    return replace(memory,
+                   optimizer_state=memory.optimizer_state / (dp if zero >= 1 else 1),
+                   gradients=memory.gradients / (dp if zero >= 2 else 1),
+                   weights=memory.weights / (dp if zero >= 3 else 1))
+
+
+# -- the step ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StageResult:
+    """One pipeline stage of one tensor-parallel rank: per-micro-batch times and per-device memory."""
+
+    first_op: str
+    last_op: str
+    forward_s: float
+    backward_s: float
+    tensor_comm_s: float            # tp all-reduces, forward and backward, per micro-batch
+    pipeline_comm_s: float          # sends to the neighbouring stages, per micro-batch
+    data_comm_exposed_s: float      # per step
+    optimizer_s: float              # per step
+    in_flight: int                  # micro-batches whose activations the stage holds
+    memory: MemoryBreakdown
+
+    @property
+    def slot_s(self) -> float:
+        """One micro-batch's forward + backward with its tp and pipeline communication."""
+        return self.forward_s + self.backward_s + self.tensor_comm_s + self.pipeline_comm_s
+
+
+@dataclass(frozen=True)
+class ParallelResult:
+    """A multi-device training step: time, utilisation, memory per device, time to train."""
+
+    workload: str
+    device: str
+    device_kind: str
+    precision: str
+    config: ParallelConfig
+    interconnect: dict[str, str | int | None]
+    stages: tuple[StageResult, ...]
+    step_time_s: float
+    model_flops_per_step: float
+    hardware_flops_per_step: float
+    peak_flops: float
+    items_per_step: int
+    item: str                       # "tokens" or "samples"
+    memory_capacity: float | None
+    train_items: float | None = None
+
+    @property
+    def totals(self) -> dict:
+        """The headline numbers: step time, MFU, throughput, memory per device, time to train."""
+        return _totals(self)
+
+    @property
+    def worst_stage(self) -> StageResult:
+        """The stage holding the most memory per device."""
+        return max(self.stages, key=lambda stage: stage.memory.total)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: the run's identity, totals, per-device memory and the stages."""
+        return {"schema_version": 1, "workload": self.workload, "device": self.device,
+                "device_kind": self.device_kind, "mode": "training", "precision": self.precision,
+                "batch": self.config.micro_batch, "parallel": asdict(self.config)
+                | {"devices": self.config.devices, "micro_batches": self.config.micro_batches},
+                "interconnect": self.interconnect, "totals": self.totals,
+                "memory": asdict(self.worst_stage.memory),
+                "stages": [asdict(stage) | {"slot_s": stage.slot_s} for stage in self.stages]}
+
+    def __getitem__(self, key: str):
+        """Shortcut to a total: result["mfu"]."""
+        return self.totals[key]
+
+
+def _totals(result: ParallelResult) -> dict:
+    """The headline numbers of a ParallelResult."""
+    config, step = result.config, result.step_time_s
+    slot = max(stage.slot_s for stage in result.stages)
+    m, p = config.micro_batches, config.pp
+    critical = max(result.stages, key=lambda stage: stage.slot_s)
+    tail = max(result.stages, key=lambda stage: stage.data_comm_exposed_s + stage.optimizer_s)
+    memory = result.worst_stage.memory
+    totals = {
+        "step_time_s": step,
+        "mfu": result.model_flops_per_step / (config.devices * result.peak_flops * step),
+        "model_flops_per_step": result.model_flops_per_step,
+        "model_flops_per_device_per_s": result.model_flops_per_step / (config.devices * step),
+        "hardware_flops_per_device_per_s": result.hardware_flops_per_step / (config.devices * step),
+        f"{result.item}_per_step": result.items_per_step,
+        f"{result.item}_per_s": result.items_per_step / step,
+        "samples_per_step": config.global_batch,
+        "devices": config.devices,
+        "bubble_fraction": (p - 1) / (m + p - 1),
+        "time_breakdown_s": {"compute": m * (critical.forward_s + critical.backward_s),
+                             "bubble": (p - 1) * slot, "optimizer": tail.optimizer_s},
+        "comm_exposed_s": {"tensor": m * critical.tensor_comm_s,
+                           "pipeline": m * critical.pipeline_comm_s,
+                           "data": tail.data_comm_exposed_s},
+        "memory_per_device_bytes": memory.total,
+        "memory_breakdown_bytes": asdict(memory),
+        "fits_in_memory": result.memory_capacity is None or memory.total <= result.memory_capacity,
+    }
+    if result.train_items:
+        totals["time_to_train_s"] = result.train_items / result.items_per_step * step
+        totals["time_to_train_days"] = totals["time_to_train_s"] / SECONDS_PER_DAY
+    return totals
+
+
+def _data_comm(grad_bytes: float, weight_bytes: float, window_s: float, config: ParallelConfig,
+               cluster: Cluster) -> float:
+    """Exposed seconds of one stage's data-parallel synchronisation per step."""
+    if config.dp == 1:
+        return 0.0
+
+    def sync(fraction: float) -> tuple[float, float]:
+        """(overlappable, exposed-after-the-step) seconds to sync `fraction` of the stage's state."""
+        grads, weights = grad_bytes * fraction, weight_bytes * fraction
+        if config.zero == 0:
+            return cluster.time("all_reduce", grads, config.dp, config.tp), 0.0
+        scatter = cluster.time("reduce_scatter", grads, config.dp, config.tp)
+        gather = cluster.time("all_gather", weights, config.dp, config.tp)
+        return (scatter + 2 * gather, 0.0) if config.zero == 3 else (scatter, gather)
+
+    last = min(1.0, BUCKET_BYTES / grad_bytes) if grad_bytes else 1.0
+    overlapped, after = sync(1.0)
+    last_overlapped, _ = sync(last)
+    return max(0.0, overlapped - last_overlapped - window_s) + last_overlapped + after
+
+
+def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | None = None,
+                      batch: int = 1, global_batch: int | None = None, tokens: float | None = None,
+                      interconnect=None, devices_per_node: int | None = None,
+                      precision: str | None = None, optimizer: str = "adam",
+                      checkpoint: bool = False, overrides=(), **workload_params) -> ParallelResult:
+    """Simulate a data/tensor/pipeline-parallel training step of `workload` on `devices` devices.
+
+    batch: micro-batch per device. global_batch: samples per step (default 1536 sequences for
+    sequence models, dp x batch otherwise). tokens: items to train on (tokens for sequence models,
+    samples otherwise) for time_to_train. interconnect: "intra[,inter]" names, or a Cluster.
+    """
+    from accelsim import api
+    from accelsim.devices import effective_precision, preferred_precision
+
+    device = api.load_device(device, overrides)
+    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    graph = api.load_workload(workload, batch=batch, precision=precision, **workload_params)
+    seq_len = graph.info("seq_len")
+    axes = parse_parallel(parallel)
+    dp_guess = axes.get("dp", devices // max(1, axes.get("tp", 1) * axes.get("pp", 1)))
+    config = parallel_config(devices, axes, graph.batch, global_batch or
+                             (DEFAULT_SEQUENCES if seq_len else dp_guess * graph.batch))
+    cluster = interconnect if isinstance(interconnect, Cluster) else \
+        default_cluster(device, interconnect, devices_per_node)
+
+    shard = shard_graph(graph, config.tp)
+    layers = api.simulate(shard, device, mode="training", optimizer=optimizer,
+                          checkpoint=checkpoint).layers
+    seconds: dict[str, dict[Phase, float]] = {}
+    for layer in layers:
+        name = layer.name.rsplit(".", 1)[0] if layer.phase != Phase.FORWARD.value else layer.name
+        by_phase = seconds.setdefault(name, {})
+        by_phase[Phase(layer.phase)] = by_phase.get(Phase(layer.phase), 0.0) + layer.latency_s
+    op_seconds = {name: sum(t for ph, t in phases.items() if ph is not Phase.OPTIMIZER)
+                  for name, phases in seconds.items()}
+    starts = pipeline_stages(shard.ops, config.pp, op_seconds)
+    comm = tensor_parallel_all_reduces(graph)
+    stages = tuple(_stage(shard, starts, s, seconds, comm, config, cluster, optimizer, checkpoint)
+                   for s in range(config.pp))
+
+    full = training_trace(graph, optimizer=optimizer).flops_by_phase()
+    per_micro = sum(full.get(phase, 0) for phase in (Phase.FORWARD, Phase.DGRAD, Phase.WGRAD))
+    model_flops = per_micro * config.global_batch / config.micro_batch + full.get(Phase.OPTIMIZER, 0)
+    update_flops = sum(layer.flops for layer in layers if layer.phase == Phase.OPTIMIZER.value)
+    hardware_flops = config.tp * config.dp * (
+        config.micro_batches * (sum(layer.flops for layer in layers) - update_flops) + update_flops)
+
+    slot = max(stage.slot_s for stage in stages)
+    step = (config.micro_batches + config.pp - 1) * slot + \
+        max(stage.data_comm_exposed_s + stage.optimizer_s for stage in stages)
+    item = "tokens" if seq_len else "samples"
+    return ParallelResult(
+        workload=graph.name, device=device.name, device_kind=device.kind, precision=precision,
+        config=config, interconnect={"intra": cluster.intra.name,
+                                     "inter": cluster.inter.name if cluster.inter else None,
+                                     "devices_per_node": cluster.devices_per_node},
+        stages=stages, step_time_s=step, model_flops_per_step=model_flops,
+        hardware_flops_per_step=hardware_flops, peak_flops=device.peak_flops(precision),
+        items_per_step=config.global_batch * (int(seq_len) if seq_len else 1), item=item,
+        memory_capacity=device.memory.capacity, train_items=tokens)
+
+
+def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phase, float]],
+           comm: dict[str, tuple[float, float]], config: ParallelConfig, cluster: Cluster,
+           optimizer: str, checkpoint: bool) -> StageResult:
+    """Times and memory of pipeline stage `s`."""
+    end = starts[s + 1] if s + 1 < len(starts) else len(shard.ops)
+    ops = shard.ops[starts[s]:end]
+    names = [op.name for op in ops]
+
+    def total(phases: tuple[Phase, ...]) -> float:
+        return sum(seconds.get(n, {}).get(ph, 0.0) for n in names for ph in phases)
+
+    forward, backward = total((Phase.FORWARD,)), total(BACKWARD_PHASES)
+    fwd_bytes = sum(comm[n][0] for n in names if n in comm)
+    bwd_bytes = sum(comm[n][1] for n in names if n in comm) + (fwd_bytes if checkpoint else 0.0)
+    tensor_comm = cluster.time("all_reduce", fwd_bytes, config.tp) + \
+        cluster.time("all_reduce", bwd_bytes, config.tp)
+
+    pipeline_comm = 0.0
+    for boundary in (starts[s], end):
+        if 0 < boundary < len(shard.ops):
+            nbytes = boundary_bytes(shard.ops, boundary)
+            pipeline_comm += cluster.send(nbytes / config.tp, config.tp * config.dp) + \
+                cluster.time("all_gather", nbytes, config.tp)
+
+    states = training_trace(replace(shard, ops=ops), optimizer=optimizer,
+                            checkpoint=checkpoint).memory
+    in_flight = min(config.pp - s, config.micro_batches)
+    memory = replace(zero_memory(states, config.dp, config.zero),
+                     activations=states.activations * in_flight)
+    optimizer_s = total((Phase.OPTIMIZER,)) / (config.dp if config.zero >= 1 else 1)
+    window = backward + (forward if config.zero == 3 else 0.0)
+    data_comm = _data_comm(states.gradients, states.weights, window, config, cluster)
+    return StageResult(first_op=names[0], last_op=names[-1], forward_s=forward, backward_s=backward,
+                       tensor_comm_s=tensor_comm, pipeline_comm_s=pipeline_comm,
+                       data_comm_exposed_s=data_comm, optimizer_s=optimizer_s, in_flight=in_flight,
+                       memory=memory)
+
+
+# -- clusters ---------------------------------------------------------------------------------
+
+FABRICS = {"A100": ("nvlink3", "infiniband_hdr"), "H100": ("nvlink4", "infiniband_ndr"),
+           "TPU v4": ("tpu_v4_ici", None)}
+FALLBACK_FABRIC = ("pcie4_x16", "infiniband_hdr")
+
+
+def default_cluster(device, interconnect: str | tuple | None = None,
+                    devices_per_node: int | None = None) -> Cluster:
+    """The cluster a device is usually deployed in (DGX A100: NVLink 3 + HDR; DGX H100: NVLink 4 +
+    NDR; TPU v4: ICI), or the one named by `interconnect` ("intra[,inter]")."""
+    from accelsim.config.interconnect import load_interconnect
+
+    if interconnect is None:
+        names = next((fabric for key, fabric in FABRICS.items() if key in device.name),
+                     FALLBACK_FABRIC)
+    elif isinstance(interconnect, str):
+        names = tuple(part.strip() for part in interconnect.split(",")) + (None,)
+    else:
+        names = tuple(interconnect) + (None,)
+    intra = load_interconnect(names[0])
+    inter = load_interconnect(names[1]) if names[1] else None
+    return Cluster(intra=intra, inter=inter,
+                   devices_per_node=devices_per_node or intra.domain_size or 8)
