@@ -81,7 +81,8 @@ def test_sram_interpolates_log_linearly():
                                              ("off-chip DRAM via FPGA", "DDR3")])
 def test_dram_energy_by_memory_type(memory_type, key):
     assert E.dram_type(device(memory_type=memory_type)) == key
-    assert E.dram_pj_per_byte(device(memory_type=memory_type)) == pytest.approx(8 * E.DRAM_PJ_PER_BIT[key])
+    per_byte = 8 * E.DRAM_PJ_PER_BIT[key]
+    assert E.dram_pj_per_byte(device(memory_type=memory_type)) == pytest.approx(per_byte)
 
 
 def test_dram_anchors():
@@ -99,9 +100,9 @@ def test_eyeriss_ladder_prices_registers_and_links():
 
 def test_overrides_win():
     d = device(mac_pj={"int8": 0.05}, sram_pj_per_byte=1.0, dram_pj_per_byte=20.0,
-               register_pj_per_byte=0.1, noc_pj_per_byte=0.2)
+               register_pj_per_byte=0.1, noc_pj_per_byte=0.2, vector_flop_pj=0.3)
     assert (E.mac_pj(d, "int8"), E.sram_pj_per_byte(d), E.dram_pj_per_byte(d)) == (0.05, 1.0, 20.0)
-    assert (E.register_pj_per_byte(d), E.noc_pj_per_byte(d)) == (0.1, 0.2)
+    assert (E.register_pj_per_byte(d), E.noc_pj_per_byte(d), E.vector_flop_pj(d)) == (0.1, 0.2, 0.3)
     assert E.mac_pj(d, "fp16") == pytest.approx(1.5)                 # entries not overridden stay
 
 
@@ -161,3 +162,10 @@ def test_eyeriss_alexnet_power_from_the_ladder(reference_dir, capsys):
         print(f"\nEyeriss AlexNet conv layers: {joules * 1e3:.2f} mJ/frame x {fps:.0f} frame/s = "
               f"{predicted_mw:.0f} mW predicted vs {measured_mw:.0f} mW measured")
     assert measured_mw / 2 < predicted_mw < measured_mw * 2
+
+
+def test_vector_flops_cost_an_fp32_add_each():
+    b = NetBuilder("t", 1, "int8")
+    b.activation("relu", b.input((1, 1000)), "relu")
+    e = E.op_energy(device(process_nm=90), b.graph().ops[0], dram_bytes=0.0, latency_s=0.0)
+    assert e.compute == pytest.approx(1000 * 0.9 * 90 / 45 * 1e-12)

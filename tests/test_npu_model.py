@@ -28,13 +28,18 @@ def device(sram: float = MIB, array: dict | None = None, tdp: float | None = Non
                      memory={"type": "LPDDR4", "bandwidth": 1e10}, power={"tdp": tdp, "idle": idle})
 
 
-def fc_chain(widths: tuple[int, ...], batch: int = 1, precision: str = "int8"):
-    """Linear layers widths[0] -> widths[1] -> ... as one graph's ops."""
+def fc_graph(widths: tuple[int, ...], batch: int = 1, precision: str = "int8"):
+    """A graph of linear layers widths[0] -> widths[1] -> ..."""
     b = NetBuilder("t", batch, precision)
     x = b.input((batch, widths[0]))
     for i, width in enumerate(widths[1:]):
         x = b.linear(f"fc{i}", x, width, bias=False)
-    return b.graph().ops
+    return b.graph()
+
+
+def fc_chain(widths: tuple[int, ...], batch: int = 1, precision: str = "int8"):
+    """The ops of fc_graph."""
+    return fc_graph(widths, batch, precision).ops
 
 
 def test_lone_op_reads_its_input_and_writes_its_output_offchip():
@@ -113,13 +118,11 @@ def test_schema_rejects_an_array_that_contradicts_macs_per_cycle():
 
 
 def test_simulate_plans_the_whole_run():
-    ops = fc_chain((640, 640, 640, 640))
-    b = NetBuilder("t", 1, "int8")
-    x = b.input((1, 640))
-    for i in range(3):
-        x = b.linear(f"fc{i}", x, 640, bias=False)
-    result = accelsim.simulate(b.graph(), device(), precision="int8")
-    assert result.totals["latency_s"] == pytest.approx(sum(c.latency_s for c in npu.costs(ops, device())))
+    graph = fc_graph((640, 640, 640, 640))
+    result = accelsim.simulate(graph, device(), precision="int8")
+    planned = npu.costs(graph.ops, device())
+    assert result.totals["latency_s"] == pytest.approx(sum(c.latency_s for c in planned))
+    assert result.totals["dram_bytes"] == pytest.approx(640 + 640 * 640 + 640)
 
 
 def measured(reference_dir, row_id: str) -> float:

@@ -94,7 +94,8 @@ def test_unlimited_bandwidth_never_stalls(dataflow):
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 def test_tiny_bandwidth_makes_latency_bytes_over_bandwidth(dataflow):
     bandwidth = 1e6       # 0.001 bytes per cycle
-    c = cost(matmul(300, 200, 100), device(array={"dataflow": dataflow}, memory={"bandwidth": bandwidth}))
+    chip = device(array={"dataflow": dataflow}, memory={"bandwidth": bandwidth})
+    c = cost(matmul(300, 200, 100), chip)
     assert c.bound == "memory"
     dram_s = c.dram_bytes / bandwidth
     # every fold waits for its bytes; one cycle either way: SCALE-Sim's "- 1" and rounding up stalls

@@ -31,6 +31,7 @@ class EnergyOverrides(Strict):
     dram_pj_per_byte: float | None = Field(default=None, gt=0)
     register_pj_per_byte: float | None = Field(default=None, gt=0)
     noc_pj_per_byte: float | None = Field(default=None, gt=0)    # inter-PE links
+    vector_flop_pj: float | None = Field(default=None, gt=0)     # one non-MAC FLOP
 
 
 class MacArray(Strict):

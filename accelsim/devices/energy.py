@@ -7,12 +7,12 @@ Defaults are the 45 nm figures of Horowitz (ISSCC 2014) in ../shared/reference/e
 - SRAM costs 10/20/100 pJ per 64-bit access at 8 KB/32 KB/1 MB, interpolated log-linearly in size and
   clamped at 1 MB (larger arrays are built of banks of at most that size);
 - registers and inter-PE links follow the Eyeriss ladder (Chen et al., ISCA 2016): register file 1x,
-  inter-PE 2x, global buffer 6x, DRAM 200x the energy of one 16-bit MAC, per 16-bit access.
+  inter-PE 2x, global buffer 6x, DRAM 200x the energy of one 16-bit MAC, per 16-bit access (global
+  buffers are priced by size from the SRAM rows, DRAM by memory type);
+- off-chip traffic is priced by memory type (DRAM_PJ_PER_BIT), an interface cost not scaled by node.
 Scaling rule: logic and SRAM energies scale linearly with the process node, E(node) = E45 x node / 45
 (switched capacitance shrinks with feature size while supply voltage has stayed near 0.8-1 V since
-45 nm; the first-order rule of Accelergy's technology scaling). Off-chip energy is an interface cost
-set by the memory type (DRAM_PJ_PER_BIT), not by the logic node. Every entry can be overridden per
-device in YAML (`energy:` block, picojoules).
+45 nm: a first-order rule). Every entry can be overridden per device in YAML (`energy:` block, pJ).
 """
 
 from __future__ import annotations
@@ -92,6 +92,13 @@ def mac_pj(device, precision: str) -> float:
     return MAC_PJ_45NM.get(precision, MAC_PJ_45NM["fp32"]) * node_scale(device)
 
 
+def vector_flop_pj(device) -> float:
+    """Energy of one non-MAC FLOP in pJ at the device's node (YAML override first)."""
+    if device.energy.vector_flop_pj is not None:
+        return device.energy.vector_flop_pj
+    return VECTOR_FLOP_PJ_45NM * node_scale(device)
+
+
 def sram_pj_per_byte(device, sram_bytes: float = 1024 * 1024) -> float:
     """Energy per byte of an SRAM access for an array of `sram_bytes` (log-linear between rows)."""
     if device.energy.sram_pj_per_byte is not None:
@@ -145,8 +152,7 @@ def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float, onchip_byt
     `onchip_bytes` are SRAM accesses priced for an array of `sram_size` bytes; `register_bytes` and
     `noc_bytes` are PE register-file and inter-PE traffic (spatial arrays that count them).
     """
-    compute = (op.macs * mac_pj(device, op.precision)
-               + op.vector_flops * VECTOR_FLOP_PJ_45NM * node_scale(device))
+    compute = op.macs * mac_pj(device, op.precision) + op.vector_flops * vector_flop_pj(device)
     onchip = (onchip_bytes * sram_pj_per_byte(device, sram_size)
               + register_bytes * register_pj_per_byte(device) + noc_bytes * noc_pj_per_byte(device))
     return Energy(compute=compute * PJ, onchip=onchip * PJ,

@@ -83,18 +83,19 @@ def _per_frame(op: Op, device: FpgaConfig, frames: int) -> tuple[int, float, flo
 def cost(op: Op, device: FpgaConfig) -> OpCost:
     """Cost of `op` on the DPU, its frames spread over the cores."""
     if fused_into_producer(op):
-        return fused_cost(op)
+        return fused_cost(op, device)
     frames = _frames(op)
     cycles, traffic, outputs, bram, tile_count = _per_frame(op, device, frames)
-    latency = compute_s = memory_s = 0.0
+    latency = compute_s = memory_s = overhead_s = 0.0
     for active, rounds in _rounds(frames, device.dpu.cores):
         frame_compute = cycles / device.clock
         frame_memory = traffic / _core_bandwidth(device, active)
-        frame = pipelined(frame_compute, frame_memory, tile_count) + device.dpu.layer_overhead
-        latency += rounds * frame
+        latency += rounds * pipelined(frame_compute, frame_memory, tile_count)
         compute_s += rounds * frame_compute
         memory_s += rounds * frame_memory
-    if device.dpu.layer_overhead > max(compute_s, memory_s):
+        overhead_s += rounds * device.dpu.layer_overhead
+    latency += overhead_s
+    if overhead_s > max(compute_s, memory_s):
         bound = "overhead"
     else:
         bound = "compute" if compute_s >= memory_s else "memory"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from accelsim.config.common import MacArray
 from accelsim.devices.base import OpCost
+from accelsim.devices.energy import op_energy
 from accelsim.workload.ir import Op, OpKind
 
 
@@ -52,10 +53,11 @@ def fused_into_producer(op: Op) -> bool:
     return op.kind == OpKind.ELEMENTWISE or op.attr("norm") == "batchnorm"
 
 
-def fused_cost(op: Op) -> OpCost:
-    """A fused op: its FLOPs are counted, its time and traffic belong to the producer."""
+def fused_cost(op: Op, device) -> OpCost:
+    """A fused op: its FLOPs and their energy count, its time and traffic belong to the producer."""
     return OpCost(flops=op.flops, macs=op.macs, latency_s=0.0, dram_read_bytes=0.0,
-                  dram_write_bytes=0.0, bound="compute", cycles=0, unit="fused")
+                  dram_write_bytes=0.0, bound="compute", cycles=0, unit="fused",
+                  energy=op_energy(device, op, dram_bytes=0.0, latency_s=0.0))
 
 
 def _pair(value: object) -> tuple[int, int]:

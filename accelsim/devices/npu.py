@@ -75,7 +75,8 @@ def _npu_cycles(op: Op, device: NpuConfig) -> int:
     shape = layer_shape(op)
     if shape is None:
         lanes = array.pixels * array.out_channels if array else widest
-        return math.ceil(max(op.vector_flops, max((t.elements for t in op.outputs), default=0)) / lanes)
+        work = max(op.vector_flops, max((t.elements for t in op.outputs), default=0))
+        return math.ceil(work / lanes)
     rate = device.macs_per_cycle.get(op.precision, 0)
     if rate == 0:
         raise UsageError(f"{device.name} has no {op.precision} MACs; it computes at "
@@ -139,7 +140,7 @@ def _op_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
     if op.kind.value not in device.supported_ops:
         return _host_cost(op, device, placement)
     if fused_into_producer(op):
-        return fused_cost(op)
+        return fused_cost(op, device)
     return _npu_cost(op, device, placement)
 
 

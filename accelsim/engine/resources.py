@@ -24,20 +24,24 @@ class Busy(NamedTuple):
 
 
 class Lanes:
-    """Lane numbers of a resource: the lowest free one is taken, so lane counts stay minimal."""
+    """Lane numbers of a channel: the lowest free one is reused, a new one opened when none is free."""
 
     __slots__ = ("free", "count")
 
-    def __init__(self, count: int = 0):
-        self.free = list(range(count))   # a heap
-        self.count = count
+    def __init__(self):
+        self.free: list[int] = []   # a heap
+        self.count = 0
 
     def take(self) -> int:
-        """The lowest free lane (a new one if none is free)."""
+        """The lowest free lane, or a new one."""
         if self.free:
             return heapq.heappop(self.free)
         self.count += 1
         return self.count - 1
+
+    def give(self, lane: int) -> None:
+        """Free a lane."""
+        heapq.heappush(self.free, lane)
 
 
 class Unit:
@@ -73,6 +77,7 @@ class Channel:
         self.flows: list[tuple[float, int, float, int, float]] = []  # (end virtual, op, floor, lane, start)
         self.lanes = Lanes()
         self.version = 0                 # only the latest wake-up counts
+        self.wakeups = 0                 # wake-up events scheduled
         self.ended: list[tuple[int, int, float, float]] = []   # (lane, op, start, end)
 
     @property
@@ -112,7 +117,7 @@ class Channel:
                 break
             heapq.heappop(flows)
             clock, virtual = min(end, now), end_virtual
-            heapq.heappush(self.lanes.free, lane)
+            self.lanes.give(lane)
             self.ended.append((lane, op, start, clock))
             finished.append(op)
         self.clock, self.virtual = now, virtual
@@ -127,6 +132,7 @@ class Channel:
         delay = max((end_virtual - self.virtual) * len(self.flows), 0.0)
         if len(self.flows) == 1 and self.clock + delay <= floor + TOLERANCE * floor:
             return
+        self.wakeups += 1
         wake = self.env.timeout(delay, self.version)
         wake.callbacks.append(self._wake)
 

@@ -47,6 +47,7 @@ class Timeline:
     layers: tuple[LayerResult, ...]
     busy: tuple[Busy, ...]
     makespan_s: float
+    events: int              # simpy events scheduled: one per op plus channel wake-ups
 
 
 def unit_name(unit: str) -> str:
@@ -132,7 +133,9 @@ class _Run:
                        for op, cost, t0, t1 in zip(self.ops, self.costs, start, end))
         busy = [Busy(unit.name, lane[i], i, start[i], end[i]) for i, unit in enumerate(self.unit_of)]
         busy += [b for channel in self.channels.values() for b in channel.busy]
-        return Timeline(layers=layers, busy=tuple(busy), makespan_s=max(end, default=0.0))
+        events = len(self.ops) + sum(channel.wakeups for channel in self.channels.values())
+        return Timeline(layers=layers, busy=tuple(busy), makespan_s=max(end, default=0.0),
+                        events=events)
 
     def _dispatch(self, unit: Unit) -> None:
         """Start ready ops, lowest trace index first, on the unit's free lanes."""

@@ -256,7 +256,8 @@ def plan(layers, layer_bytes, designs, design_memory) -> Plan:
     _check(layers, designs)
     if layer_bytes.shape[0] != layers.shape[0] or design_memory.shape[0] != designs.shape[0]:
         raise ValueError("layer_bytes/design_memory must have one row per layer/design")
-    if (layer_bytes < 0).any() or (design_memory < 0).any() or (design_memory[:, BYTES_PER_CYCLE] <= 0).any():
+    if min(layer_bytes.min(initial=0), design_memory.min(initial=0)) < 0 \
+            or (design_memory[:, BYTES_PER_CYCLE] <= 0).any():
         raise ValueError("bytes must be >= 0 and DRAM bytes per cycle > 0")
     shape = (layers.shape[0], designs.shape[0])
     cycles = np.empty(shape, dtype=np.int64)
@@ -297,8 +298,7 @@ def deal_reference(m, n, k, count, rows, cols, dataflow, arrays) -> list[list[tu
 
 
 def _folds_reference(gemms, rows, cols) -> list[tuple]:
-    """One array's folds in order, column folds outermost:
-    ((round, pass, row fold), gemm, (r0, r1), (c0, c1), (t0, t1))."""
+    """One array's folds, column folds outermost: ((round, pass, row fold), gemm, row/col/T ranges)."""
     return [((round_, p, f), gemm, (r0, min(r0 + rows, r1)), (c0, min(c0 + cols, c1)), t_range)
             for round_, (gemm, (r_start, r1), (c_start, c1), t_range) in enumerate(gemms)
             for p, c0 in enumerate(range(c_start, c1, cols))
@@ -314,9 +314,7 @@ def cycles_reference(m, n, k, count, rows, cols, dataflow, arrays) -> int:
 
 def plan_reference(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes, o_bytes,
                    elem_bytes, ifmap_sram, filter_sram, ofmap_sram, bytes_per_cycle) -> tuple:
-    """Plain Python: arrays step through their (round, pass, row fold) loops in lockstep; each step
-    fetches the distinct blocks its folds need (a resident block only once); array 0 is a slowest
-    array and its slices decide residency. Then the module's stall rule on the totals."""
+    """Plain Python: arrays in lockstep fetch each step's distinct blocks, resident ones once."""
     sr, sc, t = {WS: (k, n, m), OS: (m, n, k), IS: (k, m, n)}[dataflow]
     a, b, o = a_bytes / count, b_bytes / count, o_bytes / count
     streamed, streamed_sram = (b, filter_sram) if dataflow == IS else (a, ifmap_sram)
@@ -325,7 +323,8 @@ def plan_reference(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_byte
     x_share = (r_stop - r_start) / sr if dataflow == OS else (t_stop - t_start) / t
     x_fits = streamed * x_share <= streamed_sram
     w_fits = b * min(cols, sc) / sc <= filter_sram
-    spill = dataflow != OS and sr > rows and o * (t_stop - t_start) / t * min(cols, sc) / sc > ofmap_sram
+    psum_block = o * (t_stop - t_start) / t * min(cols, sc) / sc
+    spill = dataflow != OS and sr > rows and psum_block > ofmap_sram
     steps: dict = {}                                  # step -> {block: (bytes, stays resident)}
     writes = elements = 0.0
     for gemms in work:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.errors import WorkloadError
-from accelsim.workload.ir import Gemm
+from accelsim.workload.ir import Gemm, OpKind
 from accelsim.workload.zoo._builder import VECTOR_FLOPS, Act, NetBuilder
 
 
@@ -40,8 +40,13 @@ class TransformerSpec:
 
 
 def self_attention(b: NetBuilder, prefix: str, x: Act, heads: int, kv_heads: int | None = None,
-                   bias: bool = True, fused_qkv: bool = False, rope: bool = False) -> Act:
-    """Multi-head (or grouped-query) self-attention over x [B, S, D], projections included."""
+                   bias: bool = True, fused_qkv: bool = False, rope: bool = False,
+                   past: int = 0) -> Act:
+    """Multi-head (or grouped-query) self-attention over x [B, S, D], projections included.
+
+    past > 0: the S new tokens also attend to `past` cached tokens, read from the inputs
+    prefix.k_cache and prefix.v_cache [B, kv_heads, past, head_dim] (LLM decoding with a KV cache).
+    """
     batch, seq, hidden = x.shape
     kv_heads = kv_heads or heads
     if hidden % heads or heads % kv_heads:
@@ -57,13 +62,15 @@ def self_attention(b: NetBuilder, prefix: str, x: Act, heads: int, kv_heads: int
                    for part, n in (("q", heads), ("k", kv_heads), ("v", kv_heads)))
     if rope:
         q, k = b.activation(f"{prefix}.q_rope", q, "rope"), b.activation(f"{prefix}.k_rope", k, "rope")
-    count = batch * heads
-    scores = b.matmul(f"{prefix}.scores", q, k, (batch, heads, seq, seq),
-                      Gemm(m=seq, n=seq, k=hd, count=count),
-                      vector_flops=VECTOR_FLOPS["scale"] * count * seq * seq)
+    cached = {part: (b.input((batch, kv_heads, past, hd), f"{prefix}.{part}_cache"),) if past else ()
+              for part in "kv"}
+    count, keys = batch * heads, past + seq
+    scores = b.emit(f"{prefix}.scores", OpKind.MATMUL, (q, *cached["k"], k), (batch, heads, seq, keys),
+                    gemm=Gemm(m=seq, n=keys, k=hd, count=count),
+                    vector_flops=VECTOR_FLOPS["scale"] * count * seq * keys)
     probs = b.softmax(f"{prefix}.softmax", scores)
-    context = b.matmul(f"{prefix}.context", probs, v, (batch, heads, seq, hd),
-                       Gemm(m=seq, n=hd, k=seq, count=count))
+    context = b.emit(f"{prefix}.context", OpKind.MATMUL, (probs, *cached["v"], v),
+                     (batch, heads, seq, hd), gemm=Gemm(m=seq, n=hd, k=keys, count=count))
     return b.linear(f"{prefix}.out", b.view(context, (batch, seq, hidden)), hidden, bias)
 
 
@@ -77,11 +84,11 @@ def mlp(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec) -> Act:
     return b.linear(f"{prefix}.down", h, spec.hidden, spec.bias)
 
 
-def transformer_layer(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec) -> Act:
+def transformer_layer(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, past: int = 0) -> Act:
     """One layer: attention and MLP sublayers, each with a residual add and a norm (pre or post)."""
     def attention(h: Act) -> Act:
         return self_attention(b, f"{prefix}.attn", h, spec.heads, spec.kv_heads, spec.bias,
-                              spec.fused_qkv, spec.rope)
+                              spec.fused_qkv, spec.rope, past)
 
     def feed_forward(h: Act) -> Act:
         return mlp(b, f"{prefix}.mlp", h, spec)
@@ -94,8 +101,8 @@ def transformer_layer(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec)
     return x
 
 
-def transformer_stack(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec) -> Act:
-    """`spec.layers` layers named prefix.0, prefix.1, ..."""
+def transformer_stack(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, past: int = 0) -> Act:
+    """`spec.layers` layers named prefix.0, prefix.1, ... (`past`: cached tokens, see self_attention)"""
     for i in range(spec.layers):
-        x = transformer_layer(b, f"{prefix}.{i}", x, spec)
+        x = transformer_layer(b, f"{prefix}.{i}", x, spec, past)
     return x

@@ -23,34 +23,42 @@ LLAMA2_7B = TransformerSpec(layers=32, hidden=4096, heads=32, kv_heads=32, ffn=1
 
 
 def _gpt(name: str, spec: TransformerSpec, max_positions: int, batch: int, precision: str,
-         seq_len: int) -> Graph:
+         seq_len: int, past: int | None) -> Graph:
     """GPT-2-style decoder: learned positions, pre-norm layers, final norm, head tied to wte."""
-    check_seq_len(seq_len, max_positions)
+    check_seq_len(seq_len + (past or 0), max_positions)
     b = NetBuilder(name, batch, precision)
     ids = b.input((batch, seq_len), "input_ids", "int32")
     positions = b.input((seq_len,), "position_ids", "int32")
     x = b.add("embed.add", b.embedding("embed.wte", ids, GPT2_VOCAB, spec.hidden),
               b.embedding("embed.wpe", positions, max_positions, spec.hidden))
-    x = b.norm("norm", transformer_stack(b, "decoder", x, spec))
+    x = b.norm("norm", transformer_stack(b, "decoder", x, spec, past or 0))
     b.linear("lm_head", x, GPT2_VOCAB, bias=False, weight=b.table("embed.wte"))
     return b.graph(**spec.meta("decoder", seq_len, GPT2_VOCAB), max_positions=max_positions,
-                   tied_embeddings=True)
+                   tied_embeddings=True, past=past or 0)
 
 
-def gpt2(batch: int = 1, precision: str = "fp16", seq_len: int = 1024) -> Graph:
-    """GPT-2 small (Radford et al. 2019), 124M parameters with tied input/output embeddings."""
-    return _gpt("gpt2", GPT2, 1024, batch, precision, seq_len)
+def gpt2(batch: int = 1, precision: str = "fp16", seq_len: int = 1024,
+         past: int | None = None) -> Graph:
+    """GPT-2 small (Radford et al. 2019), 124M parameters with tied input/output embeddings.
+
+    past: tokens already in the KV cache that the `seq_len` new ones attend to (decoding)."""
+    return _gpt("gpt2", GPT2, 1024, batch, precision, seq_len, past)
 
 
-def gpt3_175b(batch: int = 1, precision: str = "fp16", seq_len: int = 2048) -> Graph:
-    """GPT-3 175B (Brown et al. 2020, Table 2.1): 96 layers, d=12288, 96 heads, context 2048."""
-    return _gpt("gpt3_175b", GPT3_175B, 2048, batch, precision, seq_len)
+def gpt3_175b(batch: int = 1, precision: str = "fp16", seq_len: int = 2048,
+              past: int | None = None) -> Graph:
+    """GPT-3 175B (Brown et al. 2020, Table 2.1): 96 layers, d=12288, 96 heads, context 2048.
+
+    past: tokens already in the KV cache that the `seq_len` new ones attend to (decoding)."""
+    return _gpt("gpt3_175b", GPT3_175B, 2048, batch, precision, seq_len, past)
 
 
-def llama2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 4096, kv_heads: int = 32) -> Graph:
+def llama2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 4096, kv_heads: int = 32,
+              past: int | None = None) -> Graph:
     """Llama-2 7B (Touvron et al. 2023): RMSNorm, rotary positions, SwiGLU MLP, untied head.
 
     `kv_heads` < 32 turns it into a grouped-query variant (as Llama-2 70B uses), for what-ifs.
+    past: tokens already in the KV cache that the `seq_len` new ones attend to (decoding).
     """
     if LLAMA2_7B.heads % kv_heads:
         raise WorkloadError(f"must divide the {LLAMA2_7B.heads} query heads", key="kv_heads")
@@ -58,7 +66,7 @@ def llama2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 4096, kv_h
     b = NetBuilder("llama2_7b", batch, precision)
     x = b.embedding("embed_tokens", b.input((batch, seq_len), "input_ids", "int32"),
                     LLAMA_VOCAB, spec.hidden)
-    x = b.norm("norm", transformer_stack(b, "decoder", x, spec), spec.norm)
+    x = b.norm("norm", transformer_stack(b, "decoder", x, spec, past or 0), spec.norm)
     b.linear("lm_head", x, LLAMA_VOCAB, bias=False)
     return b.graph(**spec.meta("decoder", seq_len, LLAMA_VOCAB), max_positions=4096,
-                   tied_embeddings=False)
+                   tied_embeddings=False, past=past or 0)

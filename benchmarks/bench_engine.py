@@ -1,0 +1,53 @@
+"""Speed of the event engine against the analytic engine on zoo training traces (A100 costs).
+
+Run: python benchmarks/bench_engine.py. Prints warm wall times (best of several runs), simulated ops
+and simpy events per second, and the event engine's time as a multiple of the analytic engine's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from accelsim.api import build_trace, load_device
+from accelsim.devices import cost_all
+from accelsim.engine import analytic, sim
+from accelsim.workload.zoo import build
+
+WORKLOADS = (("gpt2", 8), ("resnet50", 32), ("llama2_7b", 1))
+REPEATS = 20
+
+
+def best_of(run, repeats: int = REPEATS) -> float:
+    """Fastest wall time of `repeats` calls (after one warm-up call)."""
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    """Time analytic.schedule, the concurrent event engine and the serial one on each trace."""
+    device = load_device("a100")
+    print(f"{'trace':22} {'ops':>5} {'engine':>10} {'ms':>7} {'ops/s':>9} {'events/s':>9} "
+          f"{'x analytic':>10} {'makespan':>10}")
+    for name, batch in WORKLOADS:
+        trace = build_trace(build(name, batch=batch), "training")
+        ops, costs = trace.ops, cost_all(trace.ops, device)
+        base_s = best_of(lambda: analytic.schedule(ops, costs))
+        label = f"{name} b{batch} training"
+        print(f"{label:22} {len(ops):5} {'analytic':>10} {base_s * 1e3:7.2f} {len(ops) / base_s:9,.0f} "
+              f"{'':>9} {1.0:10.2f} {math.fsum(c.latency_s for c in costs) * 1e3:8.3f}ms")
+        for engine, serial in (("event", False), ("serial", True)):
+            timeline = sim.run(ops, costs, serial=serial)
+            run_s = best_of(lambda: sim.run(ops, costs, serial=serial))
+            print(f"{'':22} {'':5} {engine:>10} {run_s * 1e3:7.2f} {len(ops) / run_s:9,.0f} "
+                  f"{timeline.events / run_s:9,.0f} {run_s / base_s:10.2f} "
+                  f"{timeline.makespan_s * 1e3:8.3f}ms")
+
+
+if __name__ == "__main__":
+    main()
