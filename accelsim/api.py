@@ -13,7 +13,7 @@ from accelsim.errors import UsageError
 from accelsim.report.result import Result
 from accelsim.workload.ir import Graph
 
-MODES = ("inference", "training")
+MODES = ("inference", "training", "serve")
 ENGINES = ("analytic", "event")
 
 
@@ -50,30 +50,46 @@ def build_trace(graph: Graph, mode: str, *, optimizer: str = "adam", checkpoint:
     raise UsageError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}", key="mode")
 
 
+def run_trace(trace, device, engine: str = "analytic"):
+    """(costs, layer results) of a trace's ops on a device, scheduled by `engine`."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}",
+                         key="engine")
+    costs = cost_all(trace.ops, device)
+    if engine == "event":
+        from accelsim.engine.sim import schedule as simulate_events
+
+        return costs, simulate_events(trace.ops, costs)
+    return costs, schedule(trace.ops, costs)
+
+
 def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
              precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
-             checkpoint: bool = False, engine: str = "analytic", **workload_params) -> Result:
+             checkpoint: bool = False, engine: str = "analytic", prompt: int = 128,
+             generate: int = 128, **workload_params) -> Result:
     """Simulate `workload` (name, path or Graph) on `device` (name, path or config).
 
     engine: "analytic" (ops back to back in trace order) or "event" (simpy: independent ops overlap
     on different units and share off-chip bandwidth; see accelsim.engine.sim).
+    mode "serve": an LLM serving `batch` requests of `prompt` tokens, each generating `generate`
+    tokens (prefill + decode with a KV cache; see accelsim.engine.serving).
     """
     if batch < 1:
         raise UsageError(f"batch must be >= 1, got {batch}", key="batch")
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}",
                          key="engine")
+    if mode == "serve":
+        from accelsim.engine.serving import simulate_serving
+
+        return simulate_serving(workload, device, batch=batch, prompt=prompt, generate=generate,
+                                precision=precision, overrides=overrides, engine=engine,
+                                **workload_params)
     device = load_device(device, overrides)
     precision = effective_precision(device, precision) if precision else preferred_precision(device)
     graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
     trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
-    costs = cost_all(trace.ops, device)
-    if engine == "event":
-        from accelsim.engine.sim import schedule as simulate_events
-
-        layers = simulate_events(trace.ops, costs)
-    else:
-        layers = schedule(trace.ops, costs)
+    costs, layers = run_trace(trace, device, engine)
     latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
     energy = Energy(*(sum(getattr(c.energy, part) for c in costs)
                       for part in ("compute", "onchip", "offchip", "static")))

@@ -1,0 +1,107 @@
+"""A serving request on one device: cost the prefill and a few decode steps, integrate the rest.
+
+Decode steps differ only in how many cached tokens attention reads, and their cost grows (piecewise)
+linearly with it, so DECODE_SAMPLES evenly spaced contexts are costed and every step between them is
+linearly interpolated (every step is costed when there are no more than DECODE_SAMPLES).
+
+Result layers: the prefill's ops, then one decode step's (at the middle sampled context) starting at
+TTFT. Totals add ttft_s, tpot_s (mean decode step), decode_tokens_per_s (batch / tpot_s),
+kv_cache_bytes and latency_s = ttft_s + (generate - 1) x tpot_s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+
+import numpy as np
+
+from accelsim.errors import UsageError
+from accelsim.report.result import Result
+from accelsim.workload.serving import decode_pasts, decode_trace, kv_cache_bytes, prefill_trace
+from accelsim.workload.trace import MemoryBreakdown
+
+ENERGY_PARTS = ("compute", "onchip", "offchip", "static")
+
+
+def _step_totals(costs, layers) -> dict[str, float]:
+    """Latency, work, traffic and energy by component of one costed trace."""
+    return {"latency_s": max((layer.start_s + layer.latency_s for layer in layers), default=0.0),
+            "flops": sum(c.flops for c in costs), "macs": sum(c.macs for c in costs),
+            "dram_bytes": sum(c.dram_bytes for c in costs),
+            **{part: sum(getattr(c.energy, part) for c in costs) for part in ENERGY_PARTS}}
+
+
+def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, generate: int = 128,
+                     precision: str | None = None, overrides=(), engine: str = "analytic",
+                     **workload_params) -> Result:
+    """Serve `batch` requests of `prompt` tokens that each generate `generate` tokens."""
+    from accelsim import api
+    from accelsim.devices import effective_precision, preferred_precision
+
+    if {"seq_len", "past"} & set(workload_params):
+        raise UsageError("serve mode sets seq_len and past from --prompt and --generate",
+                         key="param")
+    for key, value in (("batch", batch), ("prompt", prompt), ("generate", generate)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"must be a positive integer, got {value!r}", key=key)
+    device = api.load_device(device, overrides)
+    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+
+    def graph(seq_len: int, past: int | None = None):
+        extra = {"past": past} if past else {}
+        return api.load_workload(workload, batch=batch, precision=precision, seq_len=seq_len,
+                                 **extra, **workload_params)
+
+    net = graph(prompt)
+    prefill = prefill_trace(net)
+    prefill_costs, prefill_layers = api.run_trace(prefill, device, engine)
+    first = _step_totals(prefill_costs, prefill_layers)
+    ttft = first["latency_s"]
+
+    pasts = decode_pasts(prompt, generate)
+    sampled, decode_layers, decode_memory = [], (), MemoryBreakdown()
+    for i, past in enumerate(pasts):
+        trace = decode_trace(graph(1, past))
+        costs, layers = api.run_trace(trace, device, engine)
+        sampled.append(_step_totals(costs, layers))
+        decode_memory = trace.memory
+        if i == len(pasts) // 2:
+            decode_layers = tuple(replace(layer, start_s=layer.start_s + ttft) for layer in layers)
+    every_step = np.arange(prompt, prompt + generate - 1)
+    decode = {key: float(np.interp(every_step, pasts, [s[key] for s in sampled]).sum())
+              if sampled else 0.0 for key in first}
+    run = {key: first[key] + decode[key] for key in first}
+
+    steps = generate - 1
+    tpot = decode["latency_s"] / steps if steps else 0.0
+    memory = MemoryBreakdown(weights=prefill.memory.weights,
+                             activations=max(prefill.memory.activations, decode_memory.activations),
+                             kv_cache=kv_cache_bytes(net, prompt + generate))
+    latency = run["latency_s"]
+    energy = sum(run[part] for part in ENERGY_PARTS)
+    totals = {
+        "params": net.params,
+        "flops": run["flops"],
+        "macs": run["macs"],
+        "dram_bytes": run["dram_bytes"],
+        "latency_s": latency,
+        "energy_j": energy,
+        "energy_breakdown_j": {part: run[part] for part in ENERGY_PARTS},
+        "peak_memory_bytes": memory.total,
+        "samples_per_step": batch,
+        "throughput": batch / latency,
+        "average_power_w": energy / latency,
+        "fits_in_memory": device.memory.capacity is None or memory.total <= device.memory.capacity,
+        "prompt_tokens": prompt,
+        "generated_tokens": generate,
+        "ttft_s": ttft,
+        "tpot_s": tpot,
+        "decode_tokens_per_s": batch / tpot if tpot else 0.0,
+        "prefill_tokens_per_s": batch * prompt / ttft,
+        "tokens_per_s": batch * generate / latency,
+        "kv_cache_bytes": memory.kv_cache,
+        "decode_steps_costed": len(pasts),
+    }
+    return Result(workload=net.name, device=device.name, device_kind=device.kind,
+                  mode="serve", precision=precision, batch=batch,
+                  layers=prefill_layers + decode_layers, totals=totals, memory=asdict(memory))
