@@ -57,7 +57,7 @@ def check_structure(trace: dict, makespan_s: float) -> list[dict]:
         assert {"flops", "bytes", "bound", "phase"} <= e["args"].keys()
         assert e["dur"] >= 0 and e["tid"] in names
     for tid in names:
-        track = sorted((e for e in complete if e["tid"] == tid), key=lambda e: e["ts"])
+        track = sorted((e for e in complete if e["tid"] == tid), key=lambda e: (e["ts"], e["dur"]))
         assert all(a["ts"] + a["dur"] <= b["ts"] + 1e-6 for a, b in zip(track, track[1:]))
     assert min(e["ts"] for e in complete) == 0
     assert max(e["ts"] + e["dur"] for e in complete) == pytest.approx(makespan_s * 1e6, abs=1e-6)

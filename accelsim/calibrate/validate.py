@@ -56,7 +56,7 @@ CASES: dict[str, Case] = {
                 params=(("seq_len", SQUAD_MEAN_TOKENS),),
                 note=f"TensorRT layer fusion; padding-free: mean {SQUAD_MEAN_TOKENS} tokens "
                      "(SQuAD v1.1 at 384 is 54% padding, OpenReview 3nzKUh9a4M)"),
-    "P07": Case("npu", "jetson_orin", "resnet50", "int8"),
+    "P07": Case("gpu", "jetson_orin", "resnet50", "int8", fuse=True),
     "P08": Case("npu", "coral_edgetpu", "mobilenet_v2", "int8"),
     "P09": Case("fpga", "zcu102_dpu", "resnet50", "int8", batch=3,
                 note="one frame per DPU core, as the Vitis AI multi-thread benchmark runs"),

@@ -146,3 +146,27 @@ class Cluster:
     def send(self, nbytes: float, stride: int) -> float:
         """Seconds to send `nbytes` to the device `stride` ranks away (a pipeline neighbour)."""
         return point_to_point(nbytes, self.link(2, stride))
+
+
+FABRICS = {"A100": ("nvlink3", "infiniband_hdr"), "H100": ("nvlink4", "infiniband_ndr"),
+           "TPU v4": ("tpu_v4_ici", None)}
+FALLBACK_FABRIC = ("pcie4_x16", "infiniband_hdr")
+
+
+def default_cluster(device, interconnect: str | tuple | None = None,
+                    devices_per_node: int | None = None) -> Cluster:
+    """The cluster a device is usually deployed in (DGX A100: NVLink 3 + HDR; DGX H100: NVLink 4 +
+    NDR; TPU v4: ICI), or the one named by `interconnect` ("intra[,inter]")."""
+    from accelsim.config.interconnect import load_interconnect
+
+    if interconnect is None:
+        names = next((fabric for key, fabric in FABRICS.items() if key in device.name),
+                     FALLBACK_FABRIC)
+    elif isinstance(interconnect, str):
+        names = tuple(part.strip() for part in interconnect.split(",")) + (None,)
+    else:
+        names = tuple(interconnect) + (None,)
+    intra = load_interconnect(names[0])
+    inter = load_interconnect(names[1]) if names[1] else None
+    return Cluster(intra=intra, inter=inter,
+                   devices_per_node=devices_per_node or intra.domain_size or 8)

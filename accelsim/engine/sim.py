@@ -87,7 +87,7 @@ class _Run:
 
     def __init__(self, ops: Sequence[Op], costs: Sequence[OpCost], serial: bool,
                  capacity: Mapping[str, int]):
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(initial_time=0.0)
         self.ops, self.costs = ops, costs
         self.children, self.waits = dependency_graph(ops, serial)
         self.units: dict[str, Unit] = {}
