@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/accelsim demo --out out
 
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests notebooks --nbmake
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -n 2 tests -m "not slow" -p no:randomly
+	$(BIN)/python -m pytest -n 2 tests $(if $(NOTEBOOKS),--nbmake $(NOTEBOOKS))
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -n 2 tests -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -50,6 +50,13 @@ def build_trace(graph: Graph, mode: str, *, optimizer: str = "adam", checkpoint:
     raise UsageError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}", key="mode")
 
 
+def simulate_parallel(workload, device, *, devices: int, parallel: str | None = None, **options):
+    """A data/tensor/pipeline-parallel training step (see accelsim.engine.parallel)."""
+    from accelsim.engine.parallel import simulate_parallel as run
+
+    return run(workload, device, devices=devices, parallel=parallel, **options)
+
+
 def run_trace(trace, device, engine: str = "analytic"):
     """(costs, layer results) of a trace's ops on a device, scheduled by `engine`."""
     if engine not in ENGINES:
@@ -66,19 +73,31 @@ def run_trace(trace, device, engine: str = "analytic"):
 def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
              precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
              checkpoint: bool = False, engine: str = "analytic", prompt: int = 128,
-             generate: int = 128, **workload_params) -> Result:
+             generate: int = 128, devices: int = 1, parallel: str | None = None,
+             tokens: float | None = None, global_batch: int | None = None, interconnect=None,
+             **workload_params):
     """Simulate `workload` (name, path or Graph) on `device` (name, path or config).
 
     engine: "analytic" (ops back to back in trace order) or "event" (simpy: independent ops overlap
     on different units and share off-chip bandwidth; see accelsim.engine.sim).
     mode "serve": an LLM serving `batch` requests of `prompt` tokens, each generating `generate`
     tokens (prefill + decode with a KV cache; see accelsim.engine.serving).
+    devices > 1 or `parallel` ("tp=8,pp=16,dp=8[,zero=1]"): a multi-device training step, returned
+    as a ParallelResult (see simulate_parallel).
     """
     if batch < 1:
         raise UsageError(f"batch must be >= 1, got {batch}", key="batch")
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}",
                          key="engine")
+    if devices > 1 or parallel:
+        if mode != "training":
+            raise UsageError(f"multi-device runs model training; got mode {mode!r}", key="mode")
+        return simulate_parallel(workload, device, devices=devices, parallel=parallel, batch=batch,
+                                 global_batch=global_batch, tokens=tokens,
+                                 interconnect=interconnect, precision=precision,
+                                 overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
+                                 **workload_params)
     if mode == "serve":
         from accelsim.engine.serving import simulate_serving
 

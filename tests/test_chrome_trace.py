@@ -45,7 +45,7 @@ def load(tmp_path, run, **kw) -> dict:
 
 
 def check_structure(trace: dict, makespan_s: float) -> list[dict]:
-    """Assert the format, named tracks, no overlap per track and coverage of [0, makespan]; return X events."""
+    """Check format, named tracks, no overlap per track, coverage of [0, makespan]; return X events."""
     assert trace["displayTimeUnit"] == "ns"
     events = trace["traceEvents"]
     names = {e["tid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}

@@ -3,13 +3,9 @@
 One data-parallel replica is modeled (replicas are identical, so 1024 devices cost as much as 8), and
 within it one tensor-parallel rank (ranks are symmetric):
 
-- Tensor parallelism (Megatron-LM, Shoeybi et al. 2019): `shard_graph` gives each op the share one of
-  `tp` devices computes. A weight GEMM whose input is replicated is column-parallel (N split); one whose
-  input is already split is row-parallel (K split) and all-reduces its output in the forward pass; ops
-  fed only by split tensors (attention, activations) split with them; norms and residual adds stay
-  replicated. The vocabulary embedding is split by rows and all-reduces its output. In the backward
-  pass every replicated tensor that column-parallel GEMMs read all-reduces its gradient. A transformer
-  layer thus has 2 all-reduces of b x s x h activations forward and 2 backward.
+- Tensor parallelism (Megatron-LM): accelsim.engine.tensor_parallel shards the graph; a transformer
+  layer all-reduces b x s x h activations twice forward and twice backward inside the tp group
+  (twice more in backward with activation checkpointing, which re-runs the forward).
 - Pipeline parallelism (1F1B, Narayanan et al. SC21): the sharded ops are cut into `pp` stages at layer
   boundaries, balancing their time. A step of m micro-batches takes (m + p - 1) slots of the slowest
   stage, so the bubble is (p - 1) / (m + p - 1) of the pipeline time. Stage s holds the activations of
@@ -27,12 +23,12 @@ micro-batch size. Placement follows Megatron's rank order: tp ranks adjacent, th
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, replace
 
-from accelsim.devices.interconnect import Cluster
+from accelsim.devices.interconnect import Cluster, default_cluster
+from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.errors import UsageError
-from accelsim.workload.ir import Graph, Op, OpKind, Phase, Tensor
+from accelsim.workload.ir import Graph, Op, Phase
 from accelsim.workload.trace import MemoryBreakdown, live_ranges
 from accelsim.workload.training import layer_cuts, training_trace
 
