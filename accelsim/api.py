@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from accelsim.devices import cost_all, effective_precision, preferred_precision
 from accelsim.devices.base import Energy
@@ -70,6 +70,18 @@ def run_trace(trace, device, engine: str = "analytic"):
     return costs, schedule(trace.ops, costs)
 
 
+def computable(graph: Graph, device) -> tuple[Graph, str]:
+    """A pre-built graph (e.g. quantized per layer) with each op at a precision the device computes
+    (falling back with a warning) and the precision to report: its GEMMs' if they agree, else "mixed".
+    """
+    chosen = {p: effective_precision(device, p) for p in dict.fromkeys(op.precision for op in graph.ops)}
+    ops = tuple(op.with_(precision=chosen[op.precision]) if chosen[op.precision] != op.precision
+                else op for op in graph.ops)
+    gemm_precisions = {op.precision for op in ops if op.macs} or {op.precision for op in ops}
+    label = gemm_precisions.pop() if len(gemm_precisions) == 1 else "mixed"
+    return replace(graph, ops=ops), label
+
+
 def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
              precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
              checkpoint: bool = False, engine: str = "analytic", prompt: int = 128,
@@ -107,6 +119,8 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
     device = load_device(device, overrides)
     precision = effective_precision(device, precision) if precision else preferred_precision(device)
     graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
+    if isinstance(workload, Graph):
+        graph, precision = computable(graph, device)
     trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
     costs, layers = run_trace(trace, device, engine)
     latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)

@@ -58,10 +58,16 @@ def cli() -> None:
               help="Workload parameter, e.g. --param seq_len=512 or --param image_size=160.")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
 @click.option("--checkpoint", is_flag=True, help="Activation checkpointing (training).")
+@click.option("--engine", type=click.Choice(["analytic", "event"]), default="analytic",
+              show_default=True,
+              help="analytic: ops back to back; event: simpy, independent ops overlap and share "
+                   "memory bandwidth.")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a Chrome/Perfetto trace (JSON) of the run.")
 @click.option("--layers", type=int, default=None, help="Show only the first N layers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
-def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, layers,
-        as_json):
+def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, engine,
+        trace_path, layers, as_json):
     """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
 
     \b
@@ -69,13 +75,18 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
       accelsim run resnet50 --device a100 --batch 64
       accelsim run bert_base --device tpu_v4 --mode training --param seq_len=512
       accelsim run workloads/scalesim/Resnet50.csv --device scalesim_32x32 --set array.dataflow=ws
+      accelsim run gpt2 --device a100 --engine event --trace gpt2.json
     """
     from accelsim.api import simulate
     from accelsim.report.tables import print_result
 
     result = simulate(workload, device, mode=mode, batch=batch, precision=precision,
                       overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
-                      **_workload_params(params))
+                      engine=engine, **_workload_params(params))
+    if trace_path:
+        from accelsim.engine.chrome_trace import write_chrome_trace
+
+        write_chrome_trace(result, trace_path)
     if as_json:
         _emit_json(result.to_dict())
     else:

@@ -1,8 +1,8 @@
 """A serving request on one device: cost the prefill and a few decode steps, integrate the rest.
 
 Decode steps differ only in how many cached tokens attention reads, and their cost grows (piecewise)
-linearly with it, so DECODE_SAMPLES evenly spaced contexts are costed and every step between them is
-linearly interpolated (every step is costed when there are no more than DECODE_SAMPLES).
+linearly with it, so `decode_samples` (default DECODE_SAMPLES) evenly spaced contexts are costed and
+every step between them is linearly interpolated (every step is costed when there are no more).
 
 Result layers: the prefill's ops, then one decode step's (at the middle sampled context) starting at
 TTFT. Totals add ttft_s, tpot_s (mean decode step), decode_tokens_per_s (batch / tpot_s),
@@ -17,7 +17,9 @@ import numpy as np
 
 from accelsim.errors import UsageError
 from accelsim.report.result import Result
-from accelsim.workload.serving import decode_pasts, decode_trace, kv_cache_bytes, prefill_trace
+from accelsim.workload.ir import Graph
+from accelsim.workload.serving import (DECODE_SAMPLES, check_decoder, decode_pasts, decode_trace,
+                                       kv_cache_bytes, prefill_trace)
 from accelsim.workload.trace import MemoryBreakdown
 
 ENERGY_PARTS = ("compute", "onchip", "offchip", "static")
@@ -33,7 +35,7 @@ def _step_totals(costs, layers) -> dict[str, float]:
 
 def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, generate: int = 128,
                      precision: str | None = None, overrides=(), engine: str = "analytic",
-                     **workload_params) -> Result:
+                     decode_samples: int = DECODE_SAMPLES, **workload_params) -> Result:
     """Serve `batch` requests of `prompt` tokens that each generate `generate` tokens."""
     from accelsim import api
     from accelsim.devices import effective_precision, preferred_precision
@@ -44,8 +46,12 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
     for key, value in (("batch", batch), ("prompt", prompt), ("generate", generate)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UsageError(f"must be a positive integer, got {value!r}", key=key)
+    if isinstance(workload, Graph):
+        raise UsageError("serve mode builds the network at each context length; give a zoo name",
+                         key="workload")
     device = api.load_device(device, overrides)
     precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    check_decoder(api.load_workload(workload, batch=batch, precision=precision, **workload_params))
 
     def graph(seq_len: int, past: int | None = None):
         extra = {"past": past} if past else {}
@@ -58,7 +64,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
     first = _step_totals(prefill_costs, prefill_layers)
     ttft = first["latency_s"]
 
-    pasts = decode_pasts(prompt, generate)
+    pasts = decode_pasts(prompt, generate, decode_samples)
     sampled, decode_layers, decode_memory = [], (), MemoryBreakdown()
     for i, past in enumerate(pasts):
         trace = decode_trace(graph(1, past))

@@ -38,11 +38,14 @@ class Phase(str, Enum):
 
 @dataclass(frozen=True)
 class Tensor:
-    """A named tensor: shape in elements and a dtype from BYTES_PER_ELEMENT."""
+    """A named tensor: shape in elements and a dtype from BYTES_PER_ELEMENT; a compressed (pruned)
+    tensor stores `density` of its elements plus `index_bits` of sparsity metadata per element."""
 
     name: str
     shape: tuple[int, ...]
     dtype: str = "fp16"
+    density: float = 1.0        # fraction of the elements stored (pruned weights)
+    index_bits: float = 0.0     # metadata bits per element locating the stored ones
 
     @property
     def elements(self) -> int:
@@ -51,8 +54,8 @@ class Tensor:
 
     @property
     def bytes(self) -> float:
-        """Size in bytes at the tensor's dtype."""
-        return self.elements * BYTES_PER_ELEMENT[self.dtype]
+        """Size in bytes as stored: the kept elements at the tensor's dtype plus the metadata."""
+        return self.elements * (self.density * BYTES_PER_ELEMENT[self.dtype] + self.index_bits / 8)
 
 
 @dataclass(frozen=True)

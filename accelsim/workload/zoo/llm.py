@@ -23,18 +23,18 @@ LLAMA2_7B = TransformerSpec(layers=32, hidden=4096, heads=32, kv_heads=32, ffn=1
 
 
 def _gpt(name: str, spec: TransformerSpec, max_positions: int, batch: int, precision: str,
-         seq_len: int, past: int | None) -> Graph:
-    """GPT-2-style decoder: learned positions, pre-norm layers, final norm, head tied to wte."""
+         seq_len: int, past: int | None, vocab: int = GPT2_VOCAB, tied: bool = True) -> Graph:
+    """GPT-2-style decoder: learned positions, pre-norm layers, final norm, head (tied to wte)."""
     check_seq_len(seq_len + (past or 0), max_positions)
     b = NetBuilder(name, batch, precision)
     ids = b.input((batch, seq_len), "input_ids", "int32")
     positions = b.input((seq_len,), "position_ids", "int32")
-    x = b.add("embed.add", b.embedding("embed.wte", ids, GPT2_VOCAB, spec.hidden),
+    x = b.add("embed.add", b.embedding("embed.wte", ids, vocab, spec.hidden),
               b.embedding("embed.wpe", positions, max_positions, spec.hidden))
     x = b.norm("norm", transformer_stack(b, "decoder", x, spec, past or 0))
-    b.linear("lm_head", x, GPT2_VOCAB, bias=False, weight=b.table("embed.wte"))
-    return b.graph(**spec.meta("decoder", seq_len, GPT2_VOCAB), max_positions=max_positions,
-                   tied_embeddings=True, past=past or 0)
+    b.linear("lm_head", x, vocab, bias=False, weight=b.table("embed.wte") if tied else None)
+    return b.graph(**spec.meta("decoder", seq_len, vocab), max_positions=max_positions,
+                   tied_embeddings=tied, past=past or 0)
 
 
 def gpt2(batch: int = 1, precision: str = "fp16", seq_len: int = 1024,
@@ -62,11 +62,16 @@ def llama2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 4096, kv_h
     """
     if LLAMA2_7B.heads % kv_heads:
         raise WorkloadError(f"must divide the {LLAMA2_7B.heads} query heads", key="kv_heads")
-    spec = replace(LLAMA2_7B, kv_heads=kv_heads)
-    b = NetBuilder("llama2_7b", batch, precision)
-    x = b.embedding("embed_tokens", b.input((batch, seq_len), "input_ids", "int32"),
-                    LLAMA_VOCAB, spec.hidden)
+    return _llama("llama2_7b", replace(LLAMA2_7B, kv_heads=kv_heads), 4096, batch, precision,
+                  seq_len, past, LLAMA_VOCAB)
+
+
+def _llama(name: str, spec: TransformerSpec, max_positions: int, batch: int, precision: str,
+           seq_len: int, past: int | None, vocab: int, tied: bool = False) -> Graph:
+    """Llama-style decoder: token embedding (rotary positions), pre-norm layers, final norm, head."""
+    b = NetBuilder(name, batch, precision)
+    x = b.embedding("embed_tokens", b.input((batch, seq_len), "input_ids", "int32"), vocab, spec.hidden)
     x = b.norm("norm", transformer_stack(b, "decoder", x, spec, past or 0), spec.norm)
-    b.linear("lm_head", x, LLAMA_VOCAB, bias=False)
-    return b.graph(**spec.meta("decoder", seq_len, LLAMA_VOCAB), max_positions=4096,
-                   tied_embeddings=False, past=past or 0)
+    b.linear("lm_head", x, vocab, bias=False, weight=b.table("embed_tokens") if tied else None)
+    return b.graph(**spec.meta("decoder", seq_len, vocab), max_positions=max_positions,
+                   tied_embeddings=tied, past=past or 0)

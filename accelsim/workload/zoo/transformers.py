@@ -20,33 +20,41 @@ def check_seq_len(seq_len: int, max_positions: int) -> None:
         raise WorkloadError(f"must be at most {max_positions} (learned position table)", key="seq_len")
 
 
-def _bert_embeddings(b: NetBuilder, seq_len: int, token_types: bool) -> Act:
-    """Word + position (+ token type) embeddings, summed and layer-normalized."""
+def _bert_embeddings(b: NetBuilder, seq_len: int, hidden: int, vocab: int = BERT_VOCAB,
+                     max_positions: int = BERT_MAX_POSITIONS, token_types: int = 2) -> Act:
+    """Word + position (+ token type, if token_types > 0) embeddings, summed and layer-normalized."""
     ids = b.input((b.batch, seq_len), "input_ids", "int32")
-    terms = [b.embedding("embeddings.word", ids, BERT_VOCAB, BERT_BASE.hidden),
+    terms = [b.embedding("embeddings.word", ids, vocab, hidden),
              b.embedding("embeddings.position", b.input((seq_len,), "position_ids", "int32"),
-                         BERT_MAX_POSITIONS, BERT_BASE.hidden)]
+                         max_positions, hidden)]
     if token_types:
         terms.append(b.embedding("embeddings.token_type", b.input((b.batch, seq_len), "token_type_ids",
-                                                                   "int32"), 2, BERT_BASE.hidden))
+                                                                   "int32"), token_types, hidden))
     return b.norm("embeddings.norm", b.add("embeddings.add", *terms))
+
+
+def _bert(name: str, spec: TransformerSpec, batch: int, precision: str, seq_len: int,
+          vocab: int = BERT_VOCAB, max_positions: int = BERT_MAX_POSITIONS, token_types: int = 2) -> Graph:
+    """A BERT encoder (post-norm layers) with its pooler: tanh(dense(first token))."""
+    check_seq_len(seq_len, max_positions)
+    b = NetBuilder(name, batch, precision)
+    x = _bert_embeddings(b, seq_len, spec.hidden, vocab, max_positions, token_types)
+    cls = b.view(transformer_stack(b, "encoder", x, spec), (batch, spec.hidden), "cls")
+    b.activation("pooler.act", b.linear("pooler.dense", cls, spec.hidden), "tanh")
+    return b.graph(**spec.meta("encoder", seq_len, vocab))
 
 
 def bert_base(batch: int = 1, precision: str = "fp16", seq_len: int = 128) -> Graph:
     """BERT-base-uncased (Devlin et al. 2018) with its pooler, as in HuggingFace BertModel."""
-    check_seq_len(seq_len, BERT_MAX_POSITIONS)
-    b = NetBuilder("bert_base", batch, precision)
-    x = transformer_stack(b, "encoder", _bert_embeddings(b, seq_len, token_types=True), BERT_BASE)
-    cls = b.view(x, (batch, BERT_BASE.hidden), "cls")
-    b.activation("pooler.act", b.linear("pooler.dense", cls, BERT_BASE.hidden), "tanh")
-    return b.graph(**BERT_BASE.meta("encoder", seq_len, BERT_VOCAB))
+    return _bert("bert_base", BERT_BASE, batch, precision, seq_len)
 
 
 def distilbert(batch: int = 1, precision: str = "fp16", seq_len: int = 128) -> Graph:
     """DistilBERT-base-uncased (Sanh et al. 2019): 6 BERT layers, no token types, no pooler."""
     check_seq_len(seq_len, BERT_MAX_POSITIONS)
     b = NetBuilder("distilbert", batch, precision)
-    transformer_stack(b, "transformer", _bert_embeddings(b, seq_len, token_types=False), DISTILBERT)
+    transformer_stack(b, "transformer", _bert_embeddings(b, seq_len, DISTILBERT.hidden, token_types=0),
+                      DISTILBERT)
     return b.graph(**DISTILBERT.meta("encoder", seq_len, BERT_VOCAB))
 
 
