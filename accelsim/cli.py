@@ -48,8 +48,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("workload")
 @click.option("--device", "-d", required=True, help="Bundled device name or YAML path.")
-@click.option("--mode", type=click.Choice(["inference", "training"]), default="inference",
-              show_default=True)
+@click.option("--mode", type=click.Choice(["inference", "training", "serve"]), default="inference",
+              show_default=True, help="serve: LLM prefill + decode with a KV cache.")
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--precision", "-p", default=None, help="fp32, tf32, bf16, fp16, fp8, int8, int4.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -58,6 +58,20 @@ def cli() -> None:
               help="Workload parameter, e.g. --param seq_len=512 or --param image_size=160.")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
 @click.option("--checkpoint", is_flag=True, help="Activation checkpointing (training).")
+@click.option("--prompt", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Prompt tokens per request (serve).")
+@click.option("--generate", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Generated tokens per request (serve).")
+@click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Devices for a parallel training step.")
+@click.option("--parallel", default=None, metavar="tp=T,pp=P,dp=D[,zero=Z]",
+              help="Parallel layout, e.g. tp=8,pp=16,dp=8.")
+@click.option("--tokens", type=float, default=None,
+              help="Tokens (or samples) to train on, for time-to-train, e.g. 300e9.")
+@click.option("--global-batch", type=click.IntRange(min=1), default=None,
+              help="Sequences (or samples) per training step across all devices.")
+@click.option("--interconnect", default=None, metavar="INTRA[,INTER]",
+              help="Links, e.g. nvlink3,infiniband_hdr (default: by device).")
 @click.option("--engine", type=click.Choice(["analytic", "event"]), default="analytic",
               show_default=True,
               help="analytic: ops back to back; event: simpy, independent ops overlap and share "
@@ -66,8 +80,9 @@ def cli() -> None:
               help="Write a Chrome/Perfetto trace (JSON) of the run.")
 @click.option("--layers", type=int, default=None, help="Show only the first N layers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
-def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, engine,
-        trace_path, layers, as_json):
+def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, prompt,
+        generate, devices, parallel, tokens, global_batch, interconnect, engine, trace_path, layers,
+        as_json):
     """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
 
     \b
@@ -76,13 +91,25 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
       accelsim run bert_base --device tpu_v4 --mode training --param seq_len=512
       accelsim run workloads/scalesim/Resnet50.csv --device scalesim_32x32 --set array.dataflow=ws
       accelsim run gpt2 --device a100 --engine event --trace gpt2.json
+      accelsim run llama2_7b --device a100 --mode serve --prompt 128 --generate 256
+      accelsim run gpt3_175b --mode training --device a100 --devices 1024 \\
+          --parallel tp=8,pp=16,dp=8 --tokens 300e9
     """
     from accelsim.api import simulate
-    from accelsim.report.tables import print_result
+    from accelsim.report.tables import print_result, print_totals
 
+    multi_device = devices > 1 or parallel is not None
+    if multi_device and trace_path:
+        raise click.BadParameter("not available for multi-device runs", param_hint="--trace")
     result = simulate(workload, device, mode=mode, batch=batch, precision=precision,
                       overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
-                      engine=engine, **_workload_params(params))
+                      engine=engine, prompt=prompt, generate=generate, devices=devices,
+                      parallel=parallel, tokens=tokens, global_batch=global_batch,
+                      interconnect=interconnect, **_workload_params(params))
+    if multi_device:
+        _emit_json(result.to_dict()) if as_json else print_totals(
+            f"{result.workload} on {result.config.devices} x {result.device}", result.totals)
+        return
     if trace_path:
         from accelsim.engine.chrome_trace import write_chrome_trace
 

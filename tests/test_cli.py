@@ -96,3 +96,36 @@ def test_list_show_schema(capsys):
     assert code == 0 and json.loads(out)["kind"] == "gpu"
     code, out, _ = invoke(capsys, "schema")
     assert code == 0 and ("oneOf" in out or "anyOf" in out)
+
+
+def test_serve_reports_ttft_tpot_and_decode_rate(capsys):
+    code, out, _ = invoke(capsys, "run", "llama2_7b", "--device", "a100", "--mode", "serve",
+                          "--prompt", "128", "--generate", "256", "--batch", "1", "--json")
+    assert code == 0
+    totals = json.loads(out)["totals"]
+    assert totals["decode_tokens_per_s"] == pytest.approx(1 / totals["tpot_s"])
+    assert 0 < totals["ttft_s"]
+    # KV cache closed form: 2 (K, V) x 32 layers x 32 heads x 128 dims x 384 tokens x 2 bytes.
+    assert totals["kv_cache_bytes"] == 2 * 32 * 32 * 128 * (128 + 256) * 2
+
+
+def test_parallel_training_reports_step_mfu_memory_and_time_to_train(capsys):
+    code, out, _ = invoke(capsys, "run", "gpt3_175b", "--mode", "training", "--device", "a100",
+                          "--devices", "1024", "--parallel", "tp=8,pp=16,dp=8", "--tokens", "300e9",
+                          "--json")
+    assert code == 0
+    totals = json.loads(out)["totals"]
+    assert 0 < totals["mfu"] < 1
+    assert totals["devices"] == 1024
+    steps = 300e9 / totals["tokens_per_step"]
+    assert totals["time_to_train_s"] == pytest.approx(steps * totals["step_time_s"])
+
+
+def test_trace_file_covers_the_run(capsys, tmp_path):
+    path = tmp_path / "trace.json"
+    code, out, _ = invoke(capsys, "run", "mobilenet_v2", "--device", "a100", "--engine", "event",
+                          "--trace", str(path), "--json")
+    assert code == 0
+    events = [e for e in json.loads(path.read_text())["traceEvents"] if e["ph"] == "X"]
+    end = max(e["ts"] + e["dur"] for e in events) * 1e-6
+    assert end == pytest.approx(json.loads(out)["totals"]["latency_s"], rel=1e-6)

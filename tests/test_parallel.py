@@ -101,6 +101,15 @@ def test_more_stages_than_layer_boundaries_is_an_error():
         pipeline_stages(build("gpt2", seq_len=64).ops, 1000, {})
 
 
+def test_checkpointing_trades_activation_memory_for_recompute_and_all_reduces():
+    plain, recompute = (gpt2_run("tp=2,pp=2", 4, global_batch=4, checkpoint=flag) for flag in
+                        (False, True))
+    assert recompute.worst_stage.memory.activations < plain.worst_stage.memory.activations
+    for before, after in zip(plain.stages, recompute.stages):
+        assert after.backward_s > before.backward_s and after.tensor_comm_s > before.tensor_comm_s
+    assert recompute["mfu"] < plain["mfu"]
+
+
 # -- data parallelism and ZeRO ----------------------------------------------------------------
 
 @pytest.mark.parametrize("stage, gigabytes", [(0, 120), (1, 31.4), (2, 16.6), (3, 1.9)])

@@ -1,7 +1,7 @@
 """Interconnect schema and loading: the links between devices (NVLink, PCIe, InfiniBand, TPU ICI).
 
-Bundled interconnects live in hw_configs/interconnect/ and load by name ("nvlink3") or YAML path, with
-the device loader's machinery: line-aware YAML, `extends:`, --set overrides and file:line errors.
+Bundled interconnects live in hw_configs/interconnect/ and load by name ("nvlink3") or YAML path,
+with the device loader's machinery: line-aware YAML, `extends:`, --set overrides, file:line errors.
 """
 
 from __future__ import annotations

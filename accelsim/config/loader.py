@@ -20,7 +20,7 @@ from accelsim.workload.ir import PRECISIONS
 
 ENV_VAR = "ACCELSIM_HW_CONFIGS"
 YAML_SUFFIXES = (".yaml", ".yml")
-NON_DEVICE_DIRS = ("interconnect",)   # hw_configs/ folders of other configs (accelsim.config.interconnect)
+NON_DEVICE_DIRS = ("interconnect",)   # hw_configs/ folders that hold configs other than devices
 # kind -> schema class, read off the DeviceConfig union
 SCHEMAS = {get_args(cls.model_fields["kind"].annotation)[0]: cls
            for cls in get_args(get_args(DeviceConfig)[0])}

@@ -1,8 +1,8 @@
 """Collective costs on an interconnect: the alpha-beta model of ring and tree algorithms.
 
-`nbytes` is always the full buffer one device holds: the vector being all-reduced, the gathered result
-of an all-gather, the input of a reduce-scatter, the send buffer of an all-to-all. With n devices,
-bandwidth bw (per direction per device, times the link's efficiency) and per-step latency a:
+`nbytes` is always the full buffer one device holds: the vector being all-reduced, the gathered
+result of an all-gather, the input of a reduce-scatter, the send buffer of an all-to-all. With n
+devices, bandwidth bw (per direction per device, times the link's efficiency) and per-step latency a:
 
   ring all-reduce        2 (n-1)/n x nbytes/bw + 2 (n-1) a    (reduce-scatter then all-gather)
   tree all-reduce        2 nbytes/bw + 2 ceil(log2 n) a       (pipelined reduce up, broadcast down;
@@ -17,8 +17,8 @@ All-to-all traffic crosses `hops` links on average: 1 through a switch; d k / 4 
 torus (or ring, d = 1) of side k = n^(1/d), whose links share the device's bandwidth.
 
 A Cluster joins an intra-node fabric and a network between nodes. A group whose devices sit several
-per node runs hierarchically (NCCL-style): reduce-scatter inside each node, the collective across nodes
-on each device's 1/local share of the data, all-gather inside each node.
+per node runs hierarchically (NCCL-style): reduce-scatter inside each node, the collective across
+nodes on each device's 1/local share of the data, all-gather inside each node.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def point_to_point(nbytes: float, link: InterconnectConfig) -> float:
 
 
 def mean_hops(n: int, link: InterconnectConfig) -> float:
-    """Links an all-to-all byte crosses on average: 1 on a switch, d k / 4 on a d-torus of side k."""
+    """Links an all-to-all byte crosses on average: 1 on a switch, d k / 4 on a d-torus, side k."""
     dims = TORUS_DIMS.get(link.topology)
     if dims is None:
         return 1.0
@@ -105,7 +105,7 @@ def collective(kind: str, nbytes: float, n: int, link: InterconnectConfig,
 
 @dataclass(frozen=True)
 class Cluster:
-    """Devices in nodes of `devices_per_node`: a fabric inside each node and a network between them."""
+    """Devices in nodes of `devices_per_node`: a fabric inside each node, a network between."""
 
     intra: InterconnectConfig
     inter: InterconnectConfig | None = None

@@ -1,24 +1,27 @@
 """Multi-device training: data, tensor and pipeline parallelism with ZeRO, as step time and memory.
 
-One data-parallel replica is modeled (replicas are identical, so 1024 devices cost as much as 8), and
-within it one tensor-parallel rank (ranks are symmetric):
+One data-parallel replica is modeled (replicas are identical, so 1024 devices cost as much as
+8), and within it one tensor-parallel rank (ranks are symmetric):
 
 - Tensor parallelism (Megatron-LM): accelsim.engine.tensor_parallel shards the graph; a transformer
   layer all-reduces b x s x h activations twice forward and twice backward inside the tp group
   (twice more in backward with activation checkpointing, which re-runs the forward).
-- Pipeline parallelism (1F1B, Narayanan et al. SC21): the sharded ops are cut into `pp` stages at layer
-  boundaries, balancing their time. A step of m micro-batches takes (m + p - 1) slots of the slowest
-  stage, so the bubble is (p - 1) / (m + p - 1) of the pipeline time. Stage s holds the activations of
-  min(p - s, m) micro-batches in flight. Boundary activations go 1/tp per rank over the network and are
+- Pipeline parallelism (1F1B, Narayanan et al. SC21): the sharded ops are cut into `pp` stages at
+  layer boundaries, balancing their time. A step of m micro-batches takes (m + p - 1) slots of the
+  slowest stage, so the bubble is (p - 1) / (m + p - 1) of the pipeline time. Stage s holds the
+  activations of min(p - s, m) micro-batches in flight (with activation checkpointing, each is
+  charged its segment boundaries plus one segment's recompute buffer, which only one of them needs
+  at a time: an upper bound). Boundary activations go 1/tp per rank over the network and are
   all-gathered inside the node (Megatron's scatter/gather).
 - Data parallelism: the gradient all-reduce runs in buckets overlapped with the last micro-batch's
-  backward; what is exposed is max(0, comm - backward) for all but the last bucket plus the last bucket.
-  ZeRO (Rajbhandari et al. 2020) 1/2/3 shards optimizer state / + gradients / + weights over dp: stages
-  1-2 reduce-scatter gradients (overlapped) and all-gather updated weights (exposed), stage 3 all-gathers
-  weights in forward and backward (overlapped with both) and reduce-scatters gradients.
+  backward; what is exposed is max(0, comm - backward) for all but the last bucket, plus the last
+  bucket. ZeRO (Rajbhandari et al. 2020) 1/2/3 shards optimizer state / + gradients / + weights
+  over dp: stages 1-2 reduce-scatter gradients (overlapped) and all-gather updated weights
+  (exposed), stage 3 all-gathers weights in forward and backward (overlapped with both) and
+  reduce-scatters gradients.
 
-Per-device compute is the single-device cost model (accelsim.api.simulate) on the sharded graph at the
-micro-batch size. Placement follows Megatron's rank order: tp ranks adjacent, then dp, then pp.
+Per-device compute is the single-device cost model (accelsim.api.simulate) on the sharded graph at
+the micro-batch size. Placement follows Megatron's rank order: tp ranks adjacent, then dp, then pp.
 """
 
 from __future__ import annotations
@@ -82,11 +85,13 @@ def parse_parallel(text: str | dict | None) -> dict[str, int]:
 
 
 def parallel_config(devices: int, parallel: str | dict | None, micro_batch: int,
-                    global_batch: int) -> ParallelConfig:
-    """A checked ParallelConfig; dp defaults to devices / (tp x pp)."""
+                    global_batch: int | None = None, sequences: bool = False) -> ParallelConfig:
+    """A checked ParallelConfig; dp defaults to devices / (tp x pp), the global batch to
+    DEFAULT_SEQUENCES for sequence models and to one micro-batch per replica otherwise."""
     axes = parse_parallel(parallel)
     tp, pp = axes.get("tp", 1), axes.get("pp", 1)
     dp = axes.get("dp", devices // max(1, tp * pp))
+    global_batch = global_batch or (DEFAULT_SEQUENCES if sequences else dp * micro_batch)
     config = ParallelConfig(tp=tp, pp=pp, dp=dp, zero=axes.get("zero", 0), micro_batch=micro_batch,
                             global_batch=global_batch)
     if min(tp, pp, dp, micro_batch, global_batch) < 1 or config.zero not in (0, 1, 2, 3):
@@ -126,7 +131,8 @@ def pipeline_stages(ops: tuple[Op, ...], pp: int, op_seconds: dict[str, float]) 
 
 def boundary_bytes(ops: tuple[Op, ...], start: int) -> float:
     """Bytes of the produced activations that cross from ops[:start] into ops[start:]."""
-    return sum(size for first, last, size in live_ranges(ops).values() if 0 <= first < start <= last)
+    ranges = live_ranges(ops).values()
+    return sum(size for first, last, size in ranges if 0 <= first < start <= last)
 
 
 # -- memory -----------------------------------------------------------------------------------
@@ -144,7 +150,7 @@ def zero_memory(memory: MemoryBreakdown, dp: int, zero: int) -> MemoryBreakdown:
 
 @dataclass(frozen=True)
 class StageResult:
-    """One pipeline stage of one tensor-parallel rank: per-micro-batch times and per-device memory."""
+    """A pipeline stage of one tensor-parallel rank: per-micro-batch times, per-device memory."""
 
     first_op: str
     last_op: str
@@ -250,7 +256,7 @@ def _data_comm(grad_bytes: float, weight_bytes: float, window_s: float, config: 
         return 0.0
 
     def sync(fraction: float) -> tuple[float, float]:
-        """(overlappable, exposed-after-the-step) seconds to sync `fraction` of the stage's state."""
+        """(overlappable, exposed-after-the-step) seconds to sync `fraction` of the state."""
         grads, weights = grad_bytes * fraction, weight_bytes * fraction
         if config.zero == 0:
             return cluster.time("all_reduce", grads, config.dp, config.tp), 0.0
@@ -282,10 +288,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     precision = effective_precision(device, precision) if precision else preferred_precision(device)
     graph = api.load_workload(workload, batch=batch, precision=precision, **workload_params)
     seq_len = graph.info("seq_len")
-    axes = parse_parallel(parallel)
-    dp_guess = axes.get("dp", devices // max(1, axes.get("tp", 1) * axes.get("pp", 1)))
-    config = parallel_config(devices, axes, graph.batch, global_batch or
-                             (DEFAULT_SEQUENCES if seq_len else dp_guess * graph.batch))
+    config = parallel_config(devices, parallel, graph.batch, global_batch, bool(seq_len))
     cluster = interconnect if isinstance(interconnect, Cluster) else \
         default_cluster(device, interconnect, devices_per_node)
 
@@ -306,7 +309,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
 
     full = training_trace(graph, optimizer=optimizer).flops_by_phase()
     per_micro = sum(full.get(phase, 0) for phase in (Phase.FORWARD, Phase.DGRAD, Phase.WGRAD))
-    model_flops = per_micro * config.global_batch / config.micro_batch + full.get(Phase.OPTIMIZER, 0)
+    model_flops = per_micro * config.global_batch / config.micro_batch + \
+        full.get(Phase.OPTIMIZER, 0)
     update_flops = sum(layer.flops for layer in layers if layer.phase == Phase.OPTIMIZER.value)
     hardware_flops = config.tp * config.dp * (
         config.micro_batches * (sum(layer.flops for layer in layers) - update_flops) + update_flops)
@@ -338,10 +342,9 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
         return sum(seconds.get(n, {}).get(ph, 0.0) for n in names for ph in phases)
 
     forward, backward = total((Phase.FORWARD,)), total(BACKWARD_PHASES)
-    fwd_bytes = sum(comm[n][0] for n in names if n in comm)
-    bwd_bytes = sum(comm[n][1] for n in names if n in comm) + (fwd_bytes if checkpoint else 0.0)
-    tensor_comm = cluster.time("all_reduce", fwd_bytes, config.tp) + \
-        cluster.time("all_reduce", bwd_bytes, config.tp)
+    reduces = [comm[n][0] for n in names if n in comm] * (2 if checkpoint else 1) + \
+        [comm[n][1] for n in names if n in comm]
+    tensor_comm = sum(cluster.time("all_reduce", nbytes, config.tp) for nbytes in reduces if nbytes)
 
     pipeline_comm = 0.0
     for boundary in (starts[s], end):

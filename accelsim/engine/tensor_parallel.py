@@ -1,11 +1,12 @@
-"""Tensor parallelism (Megatron-LM, Shoeybi et al. 2019): the share of a graph one of tp devices runs.
+"""Tensor parallelism (Megatron-LM, Shoeybi et al. 2019): each device's share of a graph.
 
-A weight GEMM whose input is replicated is column-parallel (its N, output features, split); one whose
-input is already split is row-parallel (its K split) and all-reduces its output in the forward pass.
-Ops fed by split tensors (attention matmuls by heads, activations, gating) split with them; norms and
-residual adds stay replicated. The vocabulary embedding is split by rows and all-reduces its output.
-In the backward pass each replicated tensor that column-parallel GEMMs read all-reduces its gradient,
-so a transformer layer has 2 all-reduces of b x s x h activations forward and 2 backward.
+A weight GEMM whose input is replicated is column-parallel (its N, output features, split); one
+whose input is already split is row-parallel (its K split) and all-reduces its output in the forward
+pass. Ops fed by split tensors (attention matmuls by heads, activations, gating) split with them;
+norms and residual adds stay replicated. The vocabulary embedding is split by rows and all-reduces
+its output. In the backward pass each replicated tensor that column-parallel GEMMs read all-reduces
+its gradient, so a transformer layer has 2 all-reduces of b x s x h activations forward and 2
+backward.
 
 A split tensor keeps 1/tp of its heads/channels dimension (dim 1 of 4-D tensors) or of its last one.
 """
@@ -43,7 +44,7 @@ def tensor_parallel_roles(graph: Graph) -> dict[str, str]:
 
 
 def _split(t: Tensor, tp: int, dim: int | None = None) -> Tensor:
-    """A tensor's 1/tp share: along `dim`, else the heads/channels dim of 4-D tensors or the last."""
+    """A tensor's 1/tp share along `dim`, else the heads/channels dim (4-D) or the last."""
     if dim is None:
         dim = 1 if len(t.shape) == 4 else len(t.shape) - 1
     if dim >= len(t.shape):
@@ -77,7 +78,8 @@ def shard_graph(graph: Graph, tp: int) -> Graph:
     if tp == 1:
         return graph
     roles = tensor_parallel_roles(graph)
-    split = {t.name for op in graph.ops if roles[op.name] in ("column", "split") for t in op.outputs}
+    split = {t.name for op in graph.ops if roles[op.name] in ("column", "split")
+             for t in op.outputs}
     ops = tuple(_shard_op(op, roles[op.name], split, tp) for op in graph.ops)
     return replace(graph, ops=ops)
 
@@ -85,8 +87,8 @@ def shard_graph(graph: Graph, tp: int) -> Graph:
 def tensor_parallel_all_reduces(graph: Graph) -> dict[str, tuple[float, float]]:
     """Op name -> (forward, backward) bytes all-reduced across the tp group, for ops that need one.
 
-    Forward: outputs of row-parallel GEMMs and vocab-split embeddings. Backward: the gradient of each
-    replicated, produced tensor read by column-parallel GEMMs (charged to its first such reader).
+    Forward: outputs of row-parallel GEMMs and vocab-split embeddings. Backward: the gradient of
+    each replicated, produced tensor read by column-parallel GEMMs (charged to its first reader).
     """
     roles = tensor_parallel_roles(graph)
     produced = {t.name for op in graph.ops for t in op.outputs}

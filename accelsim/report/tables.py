@@ -71,6 +71,47 @@ def print_result(result: Result, *, limit: int | None = None) -> None:
     out.print(table("totals", SUMMARY_COLUMNS, [summary_row(result)], terminal=terminal))
     memory = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in result.memory.items())
     out.print(f"memory: {memory}")
+    extra = {k: v for k, v in result.totals.items() if k not in SUMMARY_TOTALS}
+    if result.mode == "serve":
+        print_totals("serving", extra)
+
+
+SUMMARY_TOTALS = {"params", "flops", "macs", "dram_bytes", "latency_s", "energy_j",
+                  "energy_breakdown_j", "peak_memory_bytes", "samples_per_step", "throughput",
+                  "average_power_w", "fits_in_memory"}
+
+
+def display(key: str, value) -> str:
+    """A total's value in readable units, chosen by its key's name."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if key.endswith("_per_s"):
+        return fmt(value, "FLOP/s") if "flops" in key else f"{value:,.4g}/s"
+    if "flops" in key:
+        return fmt(value, "FLOP")
+    for suffix, show in (("_bytes", fmt_bytes), ("_s", _seconds), ("_j", lambda v: fmt(v, "J")),
+                         ("_w", lambda v: fmt(v, "W"))):
+        if key.endswith(suffix):
+            return show(value)
+    return f"{value:,.4g}" if isinstance(value, float) else f"{value:,}"
+
+
+def flatten(totals: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """Nested totals as (dotted key, value) pairs; a nested dict's key suffix applies to its values."""
+    rows = []
+    for key, value in totals.items():
+        if isinstance(value, dict):
+            suffix = key[key.rfind("_"):] if "_" in key else ""
+            rows += [(f"{prefix}{key}.{k}", v, suffix) for k, v in value.items()]
+        else:
+            rows.append((f"{prefix}{key}", value, ""))
+    return [(name, display(name + suffix, value)) for name, value, suffix in rows]
+
+
+def print_totals(title: str, totals: dict) -> None:
+    """A two-column table of totals (nested dicts flattened)."""
+    out = console()
+    out.print(table(title, ("total", "value"), flatten(totals), terminal=out.is_terminal))
 
 
 def print_summary(results: Sequence[Result], title: str) -> None:

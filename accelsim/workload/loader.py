@@ -1,4 +1,6 @@
-"""load_workload: a zoo name, a SCALE-Sim topology (.csv) or a YAML network (.yaml/.yml) -> Graph.
+"""load_workload: a zoo name, a SCALE-Sim topology (.csv), a YAML network (.yaml/.yml), an ONNX model
+(.onnx, see importers/onnx_model.py) or a HuggingFace config (.json, or a folder holding config.json,
+see importers/hf_config.py) -> Graph.
 
 YAML network format (one sample's shapes; the batch comes from `load_workload(batch=...)`)::
 
@@ -36,6 +38,8 @@ import yaml
 
 from accelsim.errors import WorkloadError
 from accelsim.workload import zoo
+from accelsim.workload.importers.hf_config import import_hf_config
+from accelsim.workload.importers.onnx_model import import_onnx
 from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
 from accelsim.workload.ir import Graph
 from accelsim.workload.zoo._builder import ACTIVATIONS, Act, NetBuilder
@@ -92,14 +96,27 @@ BUILD = {
 
 
 def load_workload(spec: str | Path, *, batch: int = 1, precision: str = "fp16", **params: object) -> Graph:
-    """A zoo network by name, or a .csv (SCALE-Sim) / .yaml network file."""
+    """A zoo network by name, or a .csv / .yaml / .onnx / HF .json file (or a folder with config.json).
+
+    Parameters: a zoo network's own; seq_len and past for a HF config; for ONNX, the sizes of the
+    model's named dynamic axes (e.g. sequence=128)."""
     path = Path(spec)
+    if path.is_dir() and (path / "config.json").is_file():
+        path = path / "config.json"
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".yaml", ".yml"):
+    if suffix not in (".csv", ".yaml", ".yml", ".onnx", ".json"):
         if path.is_file():
-            raise WorkloadError(f"unsupported workload file type {suffix!r}; use .csv or .yaml",
-                                file=str(path))
+            raise WorkloadError(f"unsupported workload file type {suffix!r}; use .csv, .yaml, .onnx "
+                                f"or a HuggingFace config.json", file=str(path))
         return zoo.build(str(spec), batch, precision, **params)
+    if suffix == ".onnx":
+        return import_onnx(path, batch=batch, precision=precision, dims=params)
+    if suffix == ".json":
+        unknown = set(params) - {"seq_len", "past"}
+        if unknown:
+            raise WorkloadError("a HuggingFace config takes only seq_len and past", file=str(path),
+                                key=sorted(unknown)[0])
+        return import_hf_config(path, batch=batch, precision=precision, **params)
     if params:
         raise WorkloadError(f"file workloads take no parameters, got {', '.join(params)}",
                             file=str(path), key=next(iter(params)))

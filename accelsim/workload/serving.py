@@ -1,10 +1,10 @@
 """LLM serving traces: prefill the prompt, then decode one token per step against a KV cache.
 
-Prefill is the forward pass over batch x prompt tokens with attention over the prompt; it writes every
-layer's keys and values to the cache and emits the first generated token. Each decode step feeds the
-last generated token of every sequence (seq_len 1) and attends over the `past` cached tokens plus
-itself: its GEMMs are matrix-vector products that read every weight once, and its attention reads the
-whole cache, so decoding is bound by memory bandwidth on GPUs.
+Prefill is the forward pass over batch x prompt tokens with attention over the prompt; it writes
+every layer's keys and values to the cache and emits the first generated token. Each decode step
+feeds the last generated token of every sequence (seq_len 1) and attends over the `past` cached
+tokens plus itself: its GEMMs are matrix-vector products that read every weight once, and its
+attention reads the whole cache, so decoding is bound by memory bandwidth on GPUs.
 
 Following vLLM's metrics, time to first token (TTFT) is the prefill, and a request of `generate`
 tokens runs generate - 1 decode steps with past = prompt, prompt + 1, ..., prompt + generate - 2.
@@ -44,7 +44,7 @@ def decode_pasts(prompt: int, generate: int, samples: int = DECODE_SAMPLES) -> l
 
 
 def prefill_trace(graph: Graph) -> Trace:
-    """The prompt's forward pass; memory: weights, peak live activations and the prompt's KV cache."""
+    """The prompt's forward pass; memory: weights, peak live activations, the prompt's KV cache."""
     check_decoder(graph)
     prompt = int(graph.info("seq_len"))
     memory = MemoryBreakdown(weights=graph.param_bytes, activations=peak_live_bytes(graph.ops),

@@ -62,11 +62,11 @@ def self_attention(b: NetBuilder, prefix: str, x: Act, heads: int, kv_heads: int
                    for part, n in (("q", heads), ("k", kv_heads), ("v", kv_heads)))
     if rope:
         q, k = b.activation(f"{prefix}.q_rope", q, "rope"), b.activation(f"{prefix}.k_rope", k, "rope")
-    cached = {part: (b.input((batch, kv_heads, past, hd), f"{prefix}.{part}_cache"),) if past else ()
-              for part in "kv"}
+    cached = {part: (b.input((batch, kv_heads, past, hd), f"{prefix}.{part}_cache"),)
+              if past else () for part in "kv"}
     count, keys = batch * heads, past + seq
-    scores = b.emit(f"{prefix}.scores", OpKind.MATMUL, (q, *cached["k"], k), (batch, heads, seq, keys),
-                    gemm=Gemm(m=seq, n=keys, k=hd, count=count),
+    scores = b.emit(f"{prefix}.scores", OpKind.MATMUL, (q, *cached["k"], k),
+                    (batch, heads, seq, keys), gemm=Gemm(m=seq, n=keys, k=hd, count=count),
                     vector_flops=VECTOR_FLOPS["scale"] * count * seq * keys)
     probs = b.softmax(f"{prefix}.softmax", scores)
     context = b.emit(f"{prefix}.context", OpKind.MATMUL, (probs, *cached["v"], v),
@@ -84,7 +84,8 @@ def mlp(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec) -> Act:
     return b.linear(f"{prefix}.down", h, spec.hidden, spec.bias)
 
 
-def transformer_layer(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, past: int = 0) -> Act:
+def transformer_layer(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec,
+                      past: int = 0) -> Act:
     """One layer: attention and MLP sublayers, each with a residual add and a norm (pre or post)."""
     def attention(h: Act) -> Act:
         return self_attention(b, f"{prefix}.attn", h, spec.heads, spec.kv_heads, spec.bias,
@@ -101,8 +102,9 @@ def transformer_layer(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec,
     return x
 
 
-def transformer_stack(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, past: int = 0) -> Act:
-    """`spec.layers` layers named prefix.0, prefix.1, ... (`past`: cached tokens, see self_attention)"""
+def transformer_stack(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec,
+                      past: int = 0) -> Act:
+    """`spec.layers` layers named prefix.0, prefix.1, ... (past: cached tokens, see self_attention)."""
     for i in range(spec.layers):
         x = transformer_layer(b, f"{prefix}.{i}", x, spec, past)
     return x

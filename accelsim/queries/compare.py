@@ -1,0 +1,70 @@
+"""Several devices and workloads side by side: one run per (workload, mode, batch, device).
+
+Runs are grouped by (workload, mode, batch); within a group the first device is the baseline and
+every run gets ratios run / baseline of its headline totals (the baseline's are all 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from accelsim.errors import UsageError
+from accelsim.queries.common import OnRun, envelope, notify, summary
+from accelsim.report.result import Result
+
+RATIO_KEYS = ("latency_s", "throughput", "energy_j", "average_power_w", "dram_bytes",
+              "peak_memory_bytes")
+
+
+def ratios(result: Result, baseline: Result) -> dict[str, float | None]:
+    """result / baseline for each of RATIO_KEYS (None where the baseline's value is 0)."""
+    return {key: result.totals[key] / baseline.totals[key] if baseline.totals[key] else None
+            for key in RATIO_KEYS}
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One run, the index of its group's baseline run and its ratios to it."""
+
+    result: Result
+    baseline: int
+    ratios: dict
+
+    def to_dict(self) -> dict:
+        """Run summary plus baseline index and ratios."""
+        return {**summary(self.result), "baseline": self.baseline, "ratios": self.ratios}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """All runs of a comparison in order."""
+
+    rows: tuple[CompareRow, ...]
+
+    def to_dict(self) -> dict:
+        """The versioned JSON object: {"schema_version", "query": "compare", "runs": [...]}."""
+        return envelope("compare", {"runs": [row.to_dict() for row in self.rows]})
+
+
+def compare(workloads: Sequence, devices: Sequence, *, modes: Sequence[str] = ("inference",),
+            batches: Sequence[int] = (1,), precision: str | None = None, on_run: OnRun = None,
+            **workload_params) -> Comparison:
+    """Simulate every workload x mode x batch on every device; ratios against the first device."""
+    from accelsim.api import load_device, simulate
+
+    if not workloads or not devices:
+        raise UsageError("compare needs at least one workload and one device", key="device")
+    configs = [load_device(device) for device in devices]
+    rows: list[CompareRow] = []
+    for workload in workloads:
+        for mode in modes:
+            for batch in batches:
+                first = len(rows)
+                for config in configs:
+                    result = simulate(workload, config, mode=mode, batch=batch, precision=precision,
+                                      **workload_params)
+                    base = rows[first].result if rows[first:] else result
+                    rows.append(CompareRow(result, first, ratios(result, base)))
+                    notify(on_run, f"{result.workload} on {result.device}")
+    return Comparison(tuple(rows))

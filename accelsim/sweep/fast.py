@@ -1,0 +1,192 @@
+"""The systolic fast path: every GEMM of a trace on every design point in one kernel call.
+
+Gives the same cycles, latency, DRAM bytes and energy as accelsim.simulate on the device with the
+design's overrides (analytic engine), without building a device, a trace or a Result per point:
+GEMMs go through accelsim.kernels.systolic.plan on a (layers x designs) grid, and the ops that do
+not depend on the array (vector ops, energy prices) are costed once per distinct memory variant
+(SRAM sizes and bandwidth) with the device model itself. Area comes from accelsim.sweep.area.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from accelsim.errors import UsageError
+from accelsim.units import parse
+
+# swept key -> (fast_systolic argument, unit family or None)
+FAST_KEYS = {"array.rows": ("rows", None), "array.cols": ("cols", None),
+             "array.dataflow": ("dataflow", None), "sram.ifmap": ("ifmap_sram", "bytes"),
+             "sram.filter": ("filter_sram", "bytes"), "sram.ofmap": ("ofmap_sram", "bytes"),
+             "memory.bandwidth": ("bandwidth", "bandwidth")}
+METRICS = ("latency_s", "energy_j", "cycles", "stall_cycles", "dram_bytes", "area_mm2")
+
+
+class FastSweep(NamedTuple):
+    """Whole-trace totals of each design point (arrays of one length)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    dataflow: np.ndarray          # "ws", "os" or "is"
+    ifmap_sram: np.ndarray        # bytes per core, as in the device YAML
+    filter_sram: np.ndarray
+    ofmap_sram: np.ndarray
+    bandwidth: np.ndarray         # peak off-chip B/s
+    cycles: np.ndarray            # compute + stall cycles of all ops
+    stall_cycles: np.ndarray
+    dram_bytes: np.ndarray
+    latency_s: np.ndarray
+    energy_j: np.ndarray
+    area_mm2: np.ndarray
+
+
+def fast_systolic(graph, rows, cols, dataflow=None, *, device="scalesim_32x32", ifmap_sram=None,
+                  filter_sram=None, ofmap_sram=None, bandwidth=None, precision: str | None = None,
+                  mode: str = "inference", batch: int = 1, overrides=(),
+                  **workload_params) -> FastSweep:
+    """Cost `graph` (Graph, zoo name or file) on every design point of a systolic `device`.
+
+    rows, cols, dataflow ("ws"/"os"/"is"), SRAM sizes (bytes per core) and bandwidth (B/s) are
+    scalars or arrays, broadcast together; None keeps the device's value.
+    """
+    from accelsim.api import build_trace, load_device, load_workload
+    from accelsim.devices import effective_precision, preferred_precision
+
+    device = load_device(device, overrides)
+    if device.kind != "systolic":
+        raise UsageError(f"the fast path needs a systolic device, {device.name} is {device.kind}",
+                         key="device")
+    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    graph = load_workload(graph, batch=batch, precision=precision, **workload_params)
+    trace = build_trace(graph, mode)
+    design = _designs(device, rows, cols, dataflow, ifmap_sram, filter_sram, ofmap_sram, bandwidth)
+    gemms = [op for op in trace.ops if op.gemm is not None and op.macs > 0]
+    others = [op for op in trace.ops if not (op.gemm is not None and op.macs > 0)]
+    for op in gemms:
+        if op.precision not in device.precisions:
+            raise UsageError(f"{device.name} arrays do not compute at {op.precision} "
+                             f"(supported: {', '.join(device.precisions)})", key="precision")
+    memory_keys = np.stack([design[key] for key in ("ifmap_sram", "filter_sram", "ofmap_sram",
+                                                    "bandwidth")], axis=1)
+    variants, which = np.unique(memory_keys, axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    per_variant = [_variant_costs(device, others, trace.ops, *row) for row in variants]
+    memory_rows, fixed = (np.asarray(part)[which] for part in zip(*per_variant))
+    cycles, stalls, dram, onchip = _gemm_totals(device, gemms, design, memory_rows)
+    cycles += fixed[:, 0].astype(np.int64)
+    dram += fixed[:, 1]
+    onchip += fixed[:, 2]
+    latency = cycles / device.clock
+    sram_price, dram_price, compute_j = fixed[:, 3], fixed[:, 4], fixed[:, 5]
+    energy = compute_j + onchip * sram_price + dram * dram_price + device.power.idle * latency
+    return FastSweep(**design, cycles=cycles, stall_cycles=stalls, dram_bytes=dram,
+                     latency_s=latency, energy_j=energy, area_mm2=_area(device, design))
+
+
+def _designs(device, rows, cols, dataflow, ifmap, filt, ofmap, bandwidth) -> dict:
+    """The design arguments broadcast to one length, None replaced by the device's values."""
+    from accelsim.kernels.systolic import DATAFLOWS
+
+    values = {"rows": device.array.rows if rows is None else rows,
+              "cols": device.array.cols if cols is None else cols,
+              "dataflow": device.array.dataflow if dataflow is None else dataflow,
+              "ifmap_sram": device.sram.ifmap if ifmap is None else ifmap,
+              "filter_sram": device.sram.filter if filt is None else filt,
+              "ofmap_sram": device.sram.ofmap if ofmap is None else ofmap,
+              "bandwidth": device.memory.bandwidth if bandwidth is None else bandwidth}
+    arrays = dict(zip(values, np.broadcast_arrays(*(np.atleast_1d(v) for v in values.values()))))
+    unknown = set(arrays["dataflow"].tolist()) - set(DATAFLOWS)
+    if unknown:
+        raise UsageError(f"unknown dataflow {sorted(unknown)}; expected one of "
+                         f"{', '.join(DATAFLOWS)}", key="dataflow")
+    out = {key: arrays[key].astype(np.int64) for key in ("rows", "cols")}
+    if (out["rows"] < 1).any() or (out["cols"] < 1).any():
+        raise UsageError("array rows and cols must be >= 1", key="rows")
+    out["dataflow"] = arrays["dataflow"].astype(str)
+    for key in ("ifmap_sram", "filter_sram", "ofmap_sram", "bandwidth"):
+        out[key] = arrays[key].astype(np.float64)
+        if (out[key] <= 0).any():
+            raise UsageError(f"{key} must be > 0", key=key)
+    return out
+
+
+def _variant_costs(device, others, ops, ifmap, filt, ofmap, bandwidth) -> tuple[list, list]:
+    """(kernel memory row, [vector-op cycles, DRAM bytes, SRAM bytes, SRAM J/B, DRAM J/B, compute J])
+    of the device with these SRAM sizes and bandwidth."""
+    from accelsim.devices.energy import PJ, dram_pj_per_byte, op_energy, sram_pj_per_byte
+    from accelsim.devices.systolic import cost, design_row
+
+    variant = device.model_copy(update={
+        "sram": device.sram.model_copy(update={"ifmap": ifmap, "filter": filt, "ofmap": ofmap}),
+        "memory": device.memory.model_copy(update={"bandwidth": bandwidth})})
+    costs = [cost(op, variant) for op in others]
+    compute_j = sum(op_energy(variant, op, dram_bytes=0.0, latency_s=0.0).compute for op in ops)
+    fixed = [sum(c.cycles for c in costs), sum(c.dram_bytes for c in costs),
+             sum(c.onchip_bytes for c in costs), sram_pj_per_byte(variant) * PJ,
+             dram_pj_per_byte(variant) * PJ, compute_j]
+    return design_row(variant)[1], fixed
+
+
+def _gemm_totals(device, gemms, design: dict, memory_rows: np.ndarray):
+    """(cycles incl. stalls, stall cycles, DRAM bytes, SRAM bytes) of all GEMMs per design point."""
+    from accelsim.devices.systolic import design_row, operand_bytes, vector_cycles
+    from accelsim.kernels import systolic as kernel
+
+    points = design["rows"].shape[0]
+    if not gemms:
+        return np.zeros(points, np.int64), np.zeros(points, np.int64), np.zeros(points), \
+            np.zeros(points)
+    arrays = design_row(device)[0][kernel.ARRAYS]
+    codes = np.zeros(points, dtype=np.int64)
+    for code, name in enumerate(kernel.DATAFLOWS):
+        codes[design["dataflow"] == name] = code
+    designs = np.stack([design["rows"], design["cols"], codes,
+                        np.full(points, arrays, dtype=np.int64)], axis=1)
+    layers = [[op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.count] for op in gemms]
+    plan = kernel.plan(layers, [operand_bytes(op) for op in gemms], designs, memory_rows)
+    vector = np.array([vector_cycles(op, device) for op in gemms], dtype=np.int64)[:, None]
+    cycles = (np.maximum(plan.cycles, vector) + plan.stall_cycles).sum(axis=0)
+    return cycles, plan.stall_cycles.sum(axis=0), (plan.dram_read + plan.dram_write).sum(axis=0), \
+        plan.sram_bytes.sum(axis=0)
+
+
+def _area(device, design: dict) -> np.ndarray:
+    """Modelled chip area of each design point (accelsim.sweep.area)."""
+    from accelsim.sweep.area import chip_area_mm2, widest_precision
+
+    pes = design["rows"] * design["cols"] * device.arrays_per_core * device.cores
+    sram = device.cores * (design["ifmap_sram"] + design["filter_sram"] + design["ofmap_sram"]) \
+        + (device.shared_sram or 0.0)
+    return chip_area_mm2(pes, sram, precision=widest_precision(device.precisions),
+                         process_nm=device.process_nm)
+
+
+def fast_records(space) -> list[dict]:
+    """Sweep records of a space whose parameters are all FAST_KEYS, through fast_systolic."""
+    unsupported = [key for key in space.keys if key not in FAST_KEYS]
+    if unsupported:
+        raise UsageError(f"the fast path sweeps {', '.join(FAST_KEYS)}; not {', '.join(unsupported)}",
+                         key="fast")
+    points = space.points()
+    args = {}
+    for key in space.keys:
+        name, family = FAST_KEYS[key]
+        args[name] = [point[key] if family is None else _parse(point[key], family, key)
+                      for point in points]
+    sweep = fast_systolic(space.workload, device=space.device, overrides=space.fixed,
+                          precision=space.precision, mode=space.mode, batch=space.batch,
+                          **{"rows": None, "cols": None, **args}, **dict(space.workload_params))
+    columns = {metric: getattr(sweep, metric) for metric in METRICS}
+    return [{"id": space.point_id(point), "point": point,
+             **{metric: values[i].item() for metric, values in columns.items()}}
+            for i, point in enumerate(points)]
+
+
+def _parse(value, family: str, key: str) -> float:
+    """A swept value in SI units."""
+    try:
+        return parse(value, family)
+    except ValueError as exc:
+        raise UsageError(str(exc), key=f"parameters.{key}") from None

@@ -1,0 +1,55 @@
+"""Pareto fronts of sweep records over named metrics (minimised; a leading "-" maximises one)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from accelsim.errors import UsageError
+
+
+def parse_metrics(text: str | Sequence[str]) -> tuple[str, ...]:
+    """Metric names from "latency_s,energy_j" or a sequence; at least one."""
+    names = text.split(",") if isinstance(text, str) else list(text)
+    names = tuple(name.strip() for name in names if name.strip())
+    if not names:
+        raise UsageError("expected at least one metric, e.g. latency_s,energy_j", key="pareto")
+    return names
+
+
+def metric_matrix(records: Sequence[dict], metrics: Sequence[str]) -> np.ndarray:
+    """(records, metrics) array of values to minimise ("-name" negates name)."""
+    rows = []
+    for record in records:
+        row = []
+        for metric in metrics:
+            value = record.get(metric.lstrip("-"))
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+                known = sorted(k for k, v in record.items() if isinstance(v, (int, float)))
+                raise UsageError(f"metric {metric.lstrip('-')!r} is missing or not a number in "
+                                 f"record {record.get('id')}; numeric fields: {', '.join(known)}",
+                                 key="pareto")
+            row.append(-value if metric.startswith("-") else value)
+        rows.append(row)
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(metrics))
+
+
+def pareto_mask(values) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of an (n, d) array, every column minimised."""
+    from accelsim.kernels.pareto import front_mask
+
+    try:
+        return front_mask(values)
+    except ValueError as exc:
+        raise UsageError(str(exc), key="pareto") from None
+
+
+def pareto_front(records: Sequence[dict], metrics: Sequence[str]) -> list[dict]:
+    """The records (those without an error) on the Pareto front of `metrics`, sorted by the first."""
+    valid = [record for record in records if "error" not in record]
+    values = metric_matrix(valid, metrics)
+    mask = pareto_mask(values)
+    front = [i for i in range(len(valid)) if mask[i]]
+    front.sort(key=lambda i: tuple(values[i]))
+    return [valid[i] for i in front]

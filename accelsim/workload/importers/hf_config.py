@@ -1,0 +1,173 @@
+"""HuggingFace config.json (architecture only, no weights) -> IR Graph, built by the zoo's builders.
+
+Supported `model_type` values and the keys read (defaults in parentheses):
+
+    gpt2            n_layer, n_embd, n_head, vocab_size, n_positions, n_inner (4 x n_embd),
+                    activation_function (gelu_new), tie_word_embeddings (true)
+    llama, mistral  hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
+                    num_key_value_heads (num_attention_heads), vocab_size, max_position_embeddings,
+                    hidden_act (silu), tie_word_embeddings (false), head_dim (hidden / heads only),
+                    attention_bias and mlp_bias (false only)
+    bert            hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size,
+                    max_position_embeddings, type_vocab_size (2), hidden_act (gelu); BertModel with
+                    its pooler
+
+Other keys (norm epsilons, dropout, token ids, rope settings, dtype) do not change the ops or the
+parameter count and are ignored; Mistral's sliding window is not modeled (attention spans the whole
+sequence). `seq_len` defaults to min(max positions, 2048); decoders also take `past` (cached tokens,
+as the zoo's decoders). The graph is named after the file, or after its folder for `config.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from accelsim.errors import WorkloadError
+from accelsim.workload import zoo
+from accelsim.workload.ir import Graph
+from accelsim.workload.zoo._transformer import TransformerSpec
+from accelsim.workload.zoo.llm import _gpt, _llama
+from accelsim.workload.zoo.transformers import _bert
+
+DEFAULT_MAX_SEQ_LEN = 2048
+REQUIRED = object()
+# HF `hidden_act` / `activation_function` names -> the zoo's activation (VECTOR_FLOPS key).
+ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu", "gelu_fast": "gelu", "gelu_pytorch_tanh": "gelu",
+               "silu": "silu", "swish": "silu", "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
+
+
+@dataclass(frozen=True)
+class _Config:
+    """A parsed config.json; every lookup error names the file and the key."""
+
+    file: str
+    data: dict
+
+    def fail(self, message: str, key: str) -> WorkloadError:
+        """An error about `key` of this file."""
+        return WorkloadError(message, file=self.file, key=key)
+
+    def value(self, key: str, default: object) -> object:
+        """The raw value of `key` (JSON null counts as absent), or the default."""
+        value = self.data.get(key)
+        if value is None:
+            if default is REQUIRED:
+                raise self.fail("missing required key", key)
+            return default
+        return value
+
+    def count(self, key: str, default: object = REQUIRED) -> int:
+        """A positive integer."""
+        value = self.value(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(f"expected a positive integer, got {value!r}", key)
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        """A boolean."""
+        value = self.value(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"expected true or false, got {value!r}", key)
+        return value
+
+    def activation(self, key: str, default: str) -> str:
+        """An activation function the zoo knows."""
+        value = self.value(key, default)
+        if value not in ACTIVATIONS:
+            raise self.fail(f"unsupported activation {value!r}; supported: {', '.join(ACTIVATIONS)}", key)
+        return ACTIVATIONS[value]
+
+    def heads(self, heads_key: str, hidden_key: str, kv_key: str | None = None) -> tuple[int, int]:
+        """(attention heads, key/value heads), checked to divide the hidden size and each other."""
+        hidden, heads = self.count(hidden_key), self.count(heads_key)
+        kv_heads = self.count(kv_key, heads) if kv_key else heads
+        if hidden % heads:
+            raise self.fail(f"{heads} heads must divide {hidden_key}={hidden}", heads_key)
+        if heads % kv_heads:
+            raise self.fail(f"{kv_heads} must divide {heads_key}={heads}", kv_key)
+        return heads, kv_heads
+
+
+def _seq_len(seq_len: int | None, max_positions: int) -> int:
+    """The requested sequence length, or min(max positions, DEFAULT_MAX_SEQ_LEN)."""
+    return seq_len or min(max_positions, DEFAULT_MAX_SEQ_LEN)
+
+
+def _gpt2_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: int | None,
+          past: int | None) -> Graph:
+    """GPT-2 family: fused qkv, learned positions, pre-LayerNorm, head tied to wte by default."""
+    hidden, (heads, _) = cfg.count("n_embd"), cfg.heads("n_head", "n_embd")
+    spec = TransformerSpec(layers=cfg.count("n_layer"), hidden=hidden, heads=heads,
+                           ffn=cfg.count("n_inner", 4 * hidden),
+                           act=cfg.activation("activation_function", "gelu_new"), fused_qkv=True)
+    positions = cfg.count("n_positions")
+    return _gpt(name, spec, positions, batch, precision, _seq_len(seq_len, positions), past,
+                cfg.count("vocab_size"), cfg.flag("tie_word_embeddings", True))
+
+
+def _llama_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: int | None,
+           past: int | None) -> Graph:
+    """LLaMA/Mistral family: RMSNorm, rotary positions, gated MLP, no biases, untied head by default."""
+    heads, kv_heads = cfg.heads("num_attention_heads", "hidden_size", "num_key_value_heads")
+    hidden = cfg.count("hidden_size")
+    if cfg.count("head_dim", hidden // heads) != hidden // heads:
+        raise cfg.fail(f"only hidden_size / num_attention_heads = {hidden // heads} is supported",
+                       "head_dim")
+    for key in ("attention_bias", "mlp_bias"):
+        if cfg.flag(key, False):
+            raise cfg.fail("biased projections are not supported", key)
+    spec = TransformerSpec(layers=cfg.count("num_hidden_layers"), hidden=hidden, heads=heads,
+                           ffn=cfg.count("intermediate_size"), kv_heads=kv_heads, norm="rmsnorm",
+                           act=cfg.activation("hidden_act", "silu"), gated=True, bias=False, rope=True)
+    positions = cfg.count("max_position_embeddings")
+    return _llama(name, spec, positions, batch, precision, _seq_len(seq_len, positions), past,
+                  cfg.count("vocab_size"), cfg.flag("tie_word_embeddings", False))
+
+
+def _bert_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: int | None,
+          past: int | None) -> Graph:
+    """BERT family: post-LayerNorm encoder with word, position and token-type embeddings and a pooler."""
+    if past:
+        raise cfg.fail("an encoder has no KV cache; only decoders take past", "past")
+    heads, _ = cfg.heads("num_attention_heads", "hidden_size")
+    spec = TransformerSpec(layers=cfg.count("num_hidden_layers"), hidden=cfg.count("hidden_size"),
+                           heads=heads, ffn=cfg.count("intermediate_size"), pre_norm=False,
+                           act=cfg.activation("hidden_act", "gelu"))
+    positions = cfg.count("max_position_embeddings")
+    return _bert(name, spec, batch, precision, _seq_len(seq_len, positions), cfg.count("vocab_size"),
+                 positions, cfg.count("type_vocab_size", 2))
+
+
+FAMILIES: dict[str, Callable[..., Graph]] = {"gpt2": _gpt2_graph, "llama": _llama_graph,
+                                             "mistral": _llama_graph, "bert": _bert_graph}
+
+
+def import_hf_config(path: str | Path, *, batch: int = 1, precision: str = "fp16",
+                     seq_len: int | None = None, past: int | None = None) -> Graph:
+    """Build the network a HuggingFace config.json (or a folder holding one) describes."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "config.json"
+    zoo.check_positive("batch", batch)
+    zoo.check_precision(precision)
+    for key, value in (("seq_len", seq_len), ("past", past)):
+        if value is not None:
+            zoo.check_positive(key, value)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise WorkloadError(f"cannot read config: {exc.strerror}", file=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise WorkloadError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    if not isinstance(data, dict):
+        raise WorkloadError("expected a JSON object", file=str(path))
+    cfg = _Config(str(path), data)
+    model_type = cfg.value("model_type", REQUIRED)
+    if model_type not in FAMILIES:
+        raise cfg.fail(f"unsupported model_type {model_type!r}; supported: {', '.join(FAMILIES)}",
+                       "model_type")
+    name = path.resolve().parent.name if path.name == "config.json" else path.stem
+    return FAMILIES[model_type](cfg, name, batch, precision, seq_len, past)
