@@ -7,26 +7,15 @@ and simpy events per second, and the event engine's time as a multiple of the an
 from __future__ import annotations
 
 import math
-import time
 
 from accelsim.api import build_trace, load_device
 from accelsim.devices import cost_all
 from accelsim.engine import analytic, sim
 from accelsim.workload.zoo import build
+from _timing import best_of
 
 WORKLOADS = (("gpt2", 8), ("resnet50", 32), ("llama2_7b", 1))
 REPEATS = 20
-
-
-def best_of(run, repeats: int = REPEATS) -> float:
-    """Fastest wall time of `repeats` calls (after one warm-up call)."""
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

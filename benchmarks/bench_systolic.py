@@ -5,7 +5,6 @@ Run: python benchmarks/bench_systolic.py. Prints warm wall times (best of severa
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,21 +13,11 @@ from accelsim.api import load_device
 from accelsim.devices.systolic import cost, design_row, operand_bytes
 from accelsim.kernels import systolic as kernel
 from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
+from _timing import best_of
 
 RESNET50 = Path(__file__).resolve().parents[1] / "workloads" / "scalesim" / "Resnet50.csv"
 SCALESIM_S = 637.0        # SCALE-Sim v2, ResNet-50 on 32x32 ws, measured on this machine (issue)
 SWEEP_DESIGNS = 1000
-
-
-def best_of(run, repeats: int) -> float:
-    """Fastest wall time of `repeats` calls (after one warm-up call)."""
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def sweep_designs(device, count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -69,6 +69,14 @@ class Result:
                 "batch": self.batch, "totals": self.totals, "memory": self.memory,
                 "layers": [layer.to_dict() for layer in self.layers]}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Result:
+        """The Result of a to_dict() object (the inverse of to_dict)."""
+        fields = {key: data[key] for key in ("workload", "device", "device_kind", "mode",
+                                             "precision", "batch", "totals")}
+        return cls(**fields, memory=data.get("memory", {}),
+                   layers=tuple(LayerResult(**layer) for layer in data["layers"]))
+
     def to_json(self, indent: int | None = 2) -> str:
         """Serialize with to_dict()."""
         return json.dumps(self.to_dict(), indent=indent)

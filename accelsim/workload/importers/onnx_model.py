@@ -129,17 +129,17 @@ class _Importer:
             return _Value(None)
         return _Value(None, weights=(Tensor(_ir_name(name), shape, dtype),))
 
-    def tensor(self, node: _Node, name: str, stored_in: str | None = None) -> Tensor:
-        """The IR tensor of ONNX tensor `name` (which must have a fully known shape) as `stored_in`."""
-        shape, dtype = self.types.get(name, (None, "fp32"))
+    def shape(self, node: _Node, name: str) -> tuple[int, ...]:
+        """The fully known shape of ONNX tensor `name` that `node` reads or writes."""
+        shape = self.types.get(name, (None, ""))[0]
         if shape is None:
             raise self.fail(node, f"cannot infer the shape of tensor {name!r}; export with static "
                                   f"shapes or give its dynamic axes in dims")
-        return Tensor(stored_in or self.values[name].storage, shape, dtype)
+        return shape
 
-    def shape(self, node: _Node, name: str) -> tuple[int, ...]:
-        """Fully known shape of ONNX tensor `name`."""
-        return self.tensor(node, name).shape
+    def tensor(self, node: _Node, name: str, stored_in: str | None = None) -> Tensor:
+        """The IR tensor of ONNX tensor `name`, stored in `stored_in` (default: its value's storage)."""
+        return Tensor(stored_in or self.values[name].storage, self.shape(node, name), self.types[name][1])
 
     def add_input(self, name: str) -> None:
         """A graph input: an activation no op produces."""
@@ -278,7 +278,7 @@ HANDLERS = {
 
 
 def _nodes(graph, onnx) -> list[_Node]:
-    """The graph's nodes with decoded attributes and unique names (op_type_index when unnamed)."""
+    """The graph's nodes with decoded attributes and unique names (op_type_index if unnamed)."""
     nodes, seen = [], set()
     for i, node in enumerate(graph.node):
         name = node.name or f"{node.op_type}_{i}"
@@ -290,17 +290,17 @@ def _nodes(graph, onnx) -> list[_Node]:
     return nodes
 
 
-def _topological(nodes: list[_Node], available: set[str], file: str) -> list[_Node]:
-    """Nodes in an order where each reads only what is already available (file order kept if valid)."""
-    producer = {out: i for i, node in enumerate(nodes) for out in node.outputs if out}
+def _topological(nodes: list, available: set[str], file: str) -> list:
+    """NodeProtos in an order where each reads only what is already available (file order if valid)."""
+    producer = {out: i for i, node in enumerate(nodes) for out in node.output if out}
     waiting, readers = [0] * len(nodes), [[] for _ in nodes]
     for i, node in enumerate(nodes):
-        for name in dict.fromkeys(node.inputs):
+        for name in dict.fromkeys(node.input):
             if name and name not in available:
                 if name not in producer:
                     raise WorkloadError(f"reads tensor {name!r}, which no node, graph input or "
                                         f"initializer provides", file=file,
-                                        key=f"node {node.name!r} (op {node.op_type})")
+                                        key=f"node {node.name or node.op_type!r} (op {node.op_type})")
                 waiting[i] += 1
                 readers[producer[name]].append(i)
     ready = [i for i, count in enumerate(waiting) if count == 0]
@@ -320,7 +320,13 @@ def _topological(nodes: list[_Node], available: set[str], file: str) -> list[_No
 
 def _fix_inputs(inputs: list, batch: int, dims: dict[str, int], file: str) -> int:
     """Give every dynamic input axis a size (axis 0: batch; others: dims by name); the graph's batch."""
-    unused = dict(dims)
+    named = sorted({dim.dim_param for info in inputs for dim in info.type.tensor_type.shape.dim
+                    if dim.dim_value <= 0 and dim.dim_param})
+    for key in dims:
+        if key not in named:
+            raise WorkloadError(f"the model has no dynamic axis named {key!r}"
+                                f"{zoo.did_you_mean(key, named)}; it has: {', '.join(named) or 'none'}",
+                                file=file, key=key)
     for info in inputs:
         for axis, dim in enumerate(info.type.tensor_type.shape.dim):
             where = f"input {info.name!r} axis {axis}"
@@ -330,7 +336,6 @@ def _fix_inputs(inputs: list, batch: int, dims: dict[str, int], file: str) -> in
                                         f"model with a dynamic batch axis to run batch {batch}",
                                         file=file, key="batch")
             elif dim.dim_param in dims:
-                unused.pop(dim.dim_param, None)
                 dim.dim_value = dims[dim.dim_param]
             elif axis == 0:
                 dim.dim_value = batch
@@ -338,9 +343,6 @@ def _fix_inputs(inputs: list, batch: int, dims: dict[str, int], file: str) -> in
                 label = f"'{dim.dim_param}'" if dim.dim_param else "an unnamed size"
                 raise WorkloadError(f"{where} is dynamic ({label}); give its size in dims",
                                     file=file, key=dim.dim_param or "dims")
-    if unused:
-        raise WorkloadError(f"the model has no dynamic axis named {next(iter(unused))!r}", file=file,
-                            key=next(iter(unused)))
     first = inputs[0].type.tensor_type.shape.dim if inputs else ()
     return first[0].dim_value if first else 1
 
@@ -369,6 +371,9 @@ def import_onnx(path: str | Path, *, batch: int = 1, precision: str | None = Non
     initializers = {init.name for init in model.graph.initializer}
     inputs = [info for info in model.graph.input if info.name not in initializers]
     graph_batch = _fix_inputs(inputs, batch, dims or {}, file)
+    order = _topological(list(model.graph.node), {*initializers, *(i.name for i in inputs)}, file)
+    del model.graph.node[:]
+    model.graph.node.extend(order)    # shape inference reads nodes in file order
     try:
         graph = onnx.shape_inference.infer_shapes(model, data_prop=True).graph
     except onnx.shape_inference.InferenceError as exc:
@@ -376,7 +381,7 @@ def import_onnx(path: str | Path, *, batch: int = 1, precision: str | None = Non
     importer = _Importer(file, graph, precision, onnx)
     for info in inputs:
         importer.add_input(info.name)
-    for node in _topological(_nodes(graph, onnx), {*initializers, *(i.name for i in inputs), ""}, file):
+    for node in _nodes(graph, onnx):
         importer.visit(node)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     return Graph(path.stem, tuple(importer.ops), graph_batch, (("family", "onnx"), ("opset", opset)))

@@ -1,0 +1,1 @@
+"""Click commands that live outside cli.py (registered there with cli.add_command)."""

@@ -1,0 +1,122 @@
+"""`accelsim sweep SPACE.yaml`: evaluate a design space, store its records, print the Pareto front."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("space_file", metavar="SPACE.yaml", type=click.Path(dir_okay=False))
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes.")
+@click.option("--backend", type=click.Choice(["process", "dask"]), default="process",
+              show_default=True, help="dask needs the `dask` extra.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address (default: a local cluster of --workers processes).")
+@click.option("--fast", is_flag=True,
+              help="Vectorised systolic path (array rows/cols/dataflow, SRAM sizes, bandwidth).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Store every record in this JSONL file as it finishes.")
+@click.option("--resume", is_flag=True, help="Keep the records already in --out; run the rest.")
+@click.option("--pareto", "metrics", default=None, metavar="METRIC,METRIC",
+              help="Metrics the front minimises ('-name' maximises); default: the space's.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Draw the points and the front (.png or .svg).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Write every record as a CSV row.")
+@click.option("--json", "as_json", is_flag=True, help="Print the front as JSON.")
+def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metrics, plot_path,
+          csv_path, as_json):
+    """Evaluate every point of a design space and report its Pareto front.
+
+    \b
+    Examples:
+      accelsim sweep sweeps/systolic_array.yaml --workers 2 --out out/array.jsonl
+      accelsim sweep sweeps/systolic_array.yaml --fast --pareto latency_s,area_mm2 --plot front.png
+      accelsim sweep sweeps/systolic_array.yaml --out out/array.jsonl --resume
+    """
+    from accelsim.report.plots import check_path
+    from accelsim.sweep.pareto import pareto_front, parse_metrics
+    from accelsim.sweep.space import load_space
+
+    if resume and not out_path:
+        raise click.BadParameter("needs --out, the store to resume from", param_hint="--resume")
+    if plot_path:
+        check_path(plot_path)
+    space = load_space(space_file)
+    objectives = parse_metrics(metrics) if metrics else space.metrics
+    records = _evaluate(space, fast=fast, workers=workers, backend=backend, scheduler=scheduler,
+                        out_path=out_path, resume=resume)
+    failed = [record for record in records if "error" in record]
+    front = pareto_front(records, objectives) if len(failed) < len(records) else []
+    if plot_path and front:
+        from accelsim.report.plots import pareto_figure
+
+        pareto_figure(records, objectives, plot_path, front=front)
+    if csv_path:
+        from accelsim.report.export import flatten, write_rows
+
+        write_rows([flatten(record) for record in records], csv_path)
+    if as_json:
+        click.echo(json.dumps({"space": space_file, "points": len(records), "failed": len(failed),
+                               "metrics": list(objectives), "front": front}, indent=2))
+        return
+    _print_front(space, records, failed, front, objectives)
+
+
+def _evaluate(space, *, fast, workers, backend, scheduler, out_path, resume) -> list[dict]:
+    """The space's records, by the fast path or the runner (with a progress bar on a terminal)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from accelsim.sweep.store import ResultStore
+
+    store = ResultStore(out_path) if out_path else None
+    if fast:
+        from accelsim.sweep.fast import fast_records
+
+        records = fast_records(space)
+        if store is not None:
+            with store.writer(resume=False) as write:
+                for record in records:
+                    write(record)
+        return records
+    from accelsim.sweep.runner import run_sweep
+
+    with Progress(transient=True, console=Console(stderr=True)) as progress:
+        task = progress.add_task("sweeping", total=None)
+        return run_sweep(space, workers=workers, backend=backend, store=store, resume=resume,
+                         scheduler=scheduler,
+                         progress=lambda done, total: progress.update(task, completed=done,
+                                                                      total=total))
+
+
+def _print_front(space, records, failed, front, objectives) -> None:
+    """A table of the front's points (swept values and metrics) and a summary line."""
+    from accelsim.report.tables import console, table
+
+    out = console()
+    columns = [*space.keys, *(metric.lstrip("-") for metric in objectives)]
+    rows = [[str(record["point"][key]) for key in space.keys]
+            + [_cell(name, record[name]) for name in columns[len(space.keys):]] for record in front]
+    out.print(table(f"Pareto front over {', '.join(objectives)}", columns, rows,
+                    terminal=out.is_terminal))
+    out.print(f"{len(records)} points, {len(failed)} failed, {len(front)} on the front")
+    if failed:
+        out.print(f"first failure: {failed[0]['error']}")
+
+
+def _cell(name: str, value) -> str:
+    """A metric for display, with its unit read off its name."""
+    from accelsim.units import fmt, fmt_bytes
+
+    if name.endswith("_bytes"):
+        return fmt_bytes(value)
+    for suffix, unit in (("_s", "s"), ("_j", "J"), ("_w", "W"), ("_mm2", "mm²")):
+        if name.endswith(suffix):
+            return fmt(value, unit) if unit != "mm²" else f"{value:.4g} mm²"
+    return f"{value:.4g}" if isinstance(value, float) else f"{value:,}"
