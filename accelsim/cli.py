@@ -8,6 +8,9 @@ import warnings
 
 import click
 
+from accelsim.commands.plot import plot
+from accelsim.commands.queries import compare, cost, realtime, whatif
+from accelsim.commands.sweep import sweep
 from accelsim.errors import AccelsimError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -78,11 +81,19 @@ def cli() -> None:
                    "memory bandwidth.")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
               help="Write a Chrome/Perfetto trace (JSON) of the run.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Figure of the run (.png, .svg, .pdf).")
+@click.option("--plot-kind", type=click.Choice(["layers", "roofline", "energy", "timeline"]),
+              default="layers", show_default=True)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Per-layer CSV.")
+@click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False), default=None,
+              help="Per-layer Parquet (needs the results extra).")
 @click.option("--layers", type=int, default=None, help="Show only the first N layers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
 def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, prompt,
-        generate, devices, parallel, tokens, global_batch, interconnect, engine, trace_path, layers,
-        as_json):
+        generate, devices, parallel, tokens, global_batch, interconnect, engine, trace_path,
+        plot_path, plot_kind, csv_path, parquet_path, layers, as_json):
     """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
 
     \b
@@ -91,6 +102,7 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
       accelsim run bert_base --device tpu_v4 --mode training --param seq_len=512
       accelsim run workloads/scalesim/Resnet50.csv --device scalesim_32x32 --set array.dataflow=ws
       accelsim run gpt2 --device a100 --engine event --trace gpt2.json
+      accelsim run resnet50 --device tpu_v4 --plot roofline.png --plot-kind roofline --csv l.csv
       accelsim run llama2_7b --device a100 --mode serve --prompt 128 --generate 256
       accelsim run gpt3_175b --mode training --device a100 --devices 1024 \\
           --parallel tp=8,pp=16,dp=8 --tokens 300e9
@@ -99,8 +111,11 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
     from accelsim.report.tables import print_result, print_totals
 
     multi_device = devices > 1 or parallel is not None
-    if multi_device and trace_path:
-        raise click.BadParameter("not available for multi-device runs", param_hint="--trace")
+    per_layer_outputs = {"--trace": trace_path, "--plot": plot_path, "--csv": csv_path,
+                         "--parquet": parquet_path}
+    for flag, path in per_layer_outputs.items():
+        if multi_device and path:
+            raise click.BadParameter("not available for multi-device runs", param_hint=flag)
     result = simulate(workload, device, mode=mode, batch=batch, precision=precision,
                       overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
                       engine=engine, prompt=prompt, generate=generate, devices=devices,
@@ -114,6 +129,15 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
         from accelsim.engine.chrome_trace import write_chrome_trace
 
         write_chrome_trace(result, trace_path)
+    if plot_path:
+        from accelsim.api import load_device
+        from accelsim.report.plots import save_plot
+
+        save_plot(result, plot_path, plot_kind, device=load_device(device, overrides))
+    for path in filter(None, (csv_path, parquet_path)):
+        from accelsim.report.export import export
+
+        export(result, path)
     if as_json:
         _emit_json(result.to_dict())
     else:
@@ -191,6 +215,14 @@ def demo(out_dir):
     from accelsim.report.demo import run_demo
 
     run_demo(out_dir)
+
+
+cli.add_command(sweep)
+cli.add_command(plot)
+cli.add_command(compare)
+cli.add_command(whatif)
+cli.add_command(realtime)
+cli.add_command(cost)
 
 
 def main(argv=None) -> None:

@@ -47,6 +47,16 @@ def test_edge_rows_meet_the_issue_tolerances(report, row_id, tolerance_pct):
 
 
 @needs_reference
+def test_eyeriss_row_is_validated_not_fitted(report):
+    # Eyeriss's parameters are its architecture (JSSC 2017: array, scratchpads, global buffer, DRAM
+    # link) and the row-stationary mapping rules; none is taken from P10's 35 frames/s.
+    row = next(r for r in report.rows if r.id == "P10")
+    assert row.status == "validated" and not validation.CASES["P10"].fitted
+    assert row.measured == float(reference_rows()["P10"]["value"])
+    assert abs(row.error_pct) <= 25
+
+
+@needs_reference
 def test_gemm_rows_are_validated_against_the_csv_values(report):
     rows = {r.id: r for r in report.rows}
     measured = reference_rows()

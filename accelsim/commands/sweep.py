@@ -39,6 +39,7 @@ def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metri
       accelsim sweep sweeps/systolic_array.yaml --fast --pareto latency_s,area_mm2 --plot front.png
       accelsim sweep sweeps/systolic_array.yaml --out out/array.jsonl --resume
     """
+    from accelsim.errors import UsageError
     from accelsim.report.plots import check_path
     from accelsim.sweep.pareto import pareto_front, parse_metrics
     from accelsim.sweep.space import load_space
@@ -49,11 +50,16 @@ def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metri
         check_path(plot_path)
     space = load_space(space_file)
     objectives = parse_metrics(metrics) if metrics else space.metrics
+    if plot_path and len(objectives) < 2:
+        raise click.BadParameter("the plot needs two metrics", param_hint="--pareto")
     records = _evaluate(space, fast=fast, workers=workers, backend=backend, scheduler=scheduler,
                         out_path=out_path, resume=resume)
     failed = [record for record in records if "error" in record]
-    front = pareto_front(records, objectives) if len(failed) < len(records) else []
-    if plot_path and front:
+    if len(failed) == len(records):
+        raise UsageError(f"all {len(records)} points failed; the first: {failed[0]['error']}",
+                         file=space_file)
+    front = pareto_front(records, objectives)
+    if plot_path:
         from accelsim.report.plots import pareto_figure
 
         pareto_figure(records, objectives, plot_path, front=front)
@@ -116,7 +122,9 @@ def _cell(name: str, value) -> str:
 
     if name.endswith("_bytes"):
         return fmt_bytes(value)
-    for suffix, unit in (("_s", "s"), ("_j", "J"), ("_w", "W"), ("_mm2", "mm²")):
+    if name.endswith("_mm2"):
+        return f"{value:.4g} mm²"
+    for suffix, unit in (("_s", "s"), ("_j", "J"), ("_w", "W")):
         if name.endswith(suffix):
-            return fmt(value, unit) if unit != "mm²" else f"{value:.4g} mm²"
+            return fmt(value, unit)
     return f"{value:.4g}" if isinstance(value, float) else f"{value:,}"

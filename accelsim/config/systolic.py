@@ -4,20 +4,42 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import model_validator
+
 from accelsim.config.common import DeviceBase
 from accelsim.config.types import Bytes, Count, Frequency, Strict
 
 
+class Scratchpad(Strict):
+    """Register files inside each PE of a row-stationary array (bytes per PE)."""
+
+    ifmap: Bytes
+    filter: Bytes
+    psum: Bytes
+
+
 class Array(Strict):
-    """One systolic array: rows x cols PEs and the dataflow (output/weight/input stationary)."""
+    """One array: rows x cols PEs and the dataflow (output/weight/input stationary, or row
+    stationary as Eyeriss runs it: see accelsim.kernels.row_stationary)."""
 
     rows: Count
     cols: Count
-    dataflow: Literal["os", "ws", "is"] = "ws"
+    dataflow: Literal["os", "ws", "is", "rs"] = "ws"
+    scratchpad: Scratchpad | None = None   # per-PE register files, required by rs
+
+    @model_validator(mode="after")
+    def _rs_has_scratchpads(self) -> Array:
+        """Row stationary keeps filter rows, ifmap windows and psums in per-PE scratchpads."""
+        if self.dataflow == "rs" and self.scratchpad is None:
+            raise ValueError("dataflow rs needs array.scratchpad (ifmap, filter, psum bytes per PE)")
+        return self
 
 
 class Sram(Strict):
-    """On-chip scratchpads for the three operands of one core, shared equally by its arrays."""
+    """On-chip scratchpads for the three operands of one core, shared equally by its arrays.
+
+    Under rs, ifmap + ofmap is one global buffer for ifmaps and psums, split per layer by the
+    mapping, and filters bypass it (`filter` is not used)."""
 
     ifmap: Bytes
     filter: Bytes
@@ -43,6 +65,13 @@ class SystolicConfig(DeviceBase):
     sram: Sram
     shared_sram: Bytes | None = None   # on-chip memory shared by all cores behind `sram` (TPU v4 CMEM)
     vector: VectorUnit = VectorUnit()
+
+    @model_validator(mode="after")
+    def _rs_is_one_array(self) -> SystolicConfig:
+        """The row-stationary model maps a layer onto one array."""
+        if self.array.dataflow == "rs" and self.cores * self.arrays_per_core != 1:
+            raise ValueError("dataflow rs models one array: set cores and arrays_per_core to 1")
+        return self
 
     @property
     def pes(self) -> int:

@@ -13,16 +13,27 @@ the longer of the two.
 Every other op runs on the vector unit (flops_per_cycle per core, on all cores, at any precision)
 and streams its tensors through DRAM once (an embedding reads its indices and the gathered rows,
 not the table): cycles = max(ceil(vector FLOPs / FLOPs per cycle), DRAM bytes / bytes per cycle).
+
+Row stationary (dataflow rs, Eyeriss): a GEMM-like op is seen as G groups of a convolution (a matmul
+is a 1 x 1 one) and mapped by accelsim.kernels.row_stationary onto the array, its per-PE
+scratchpads and the global buffer (sram.ifmap + sram.ofmap, halved when double-buffered). Latency is
+compute plus waiting for DRAM: the filter ramp-up of each pass and ifmap/ofmap stalls; the op is
+memory bound when it waits longer than it computes. Energy prices the mapping's register-file,
+inter-PE, global-buffer and DRAM accesses.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from accelsim.config.systolic import SystolicConfig
 from accelsim.devices.base import OpCost
-from accelsim.devices.energy import op_energy
+from accelsim.devices.energy import (dram_pj_per_byte, noc_pj_per_byte, op_energy,
+                                     register_pj_per_byte, sram_pj_per_byte)
+from accelsim.devices.mapping import layer_shape
 from accelsim.errors import UsageError
+from accelsim.kernels import row_stationary
 from accelsim.kernels import systolic as kernel
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
 
@@ -70,8 +81,51 @@ def operand_bytes(op: Op) -> list[float]:
             op.output_bytes or g.m * g.n * g.count * elem, elem]
 
 
+def rs_layer(op: Op) -> list[int]:
+    """A GEMM-like op as a row-stationary layer [N, M, C, E, F, R, S, U, G]."""
+    shape = layer_shape(op)
+    stride = op.attr("stride", 1)
+    stride = stride[0] if isinstance(stride, (tuple, list)) else stride
+    return [shape.frames, shape.out_channels, shape.in_channels, shape.out_h, shape.out_w,
+            shape.kernel_h, shape.kernel_w, int(stride), shape.groups]
+
+
+def global_buffer(device: SystolicConfig) -> float:
+    """Bytes of a row-stationary chip's global buffer (ifmaps and psums)."""
+    return device.sram.ifmap + device.sram.ofmap
+
+
+def rs_design_row(device: SystolicConfig) -> tuple[list[float], list[float]]:
+    """The device as one row-stationary design point and its per-byte prices of each level."""
+    pads = device.array.scratchpad
+    usable = global_buffer(device) * (0.5 if device.sram.double_buffered else 1.0)
+    design = [device.array.rows, device.array.cols, pads.ifmap, pads.filter, pads.psum, usable,
+              bytes_per_cycle(device)]
+    prices = [register_pj_per_byte(device), noc_pj_per_byte(device),
+              sram_pj_per_byte(device, global_buffer(device)), dram_pj_per_byte(device)]
+    return design, prices
+
+
+def _row_stationary_cost(op: Op, device: SystolicConfig) -> OpCost:
+    """A GEMM-like op on a row-stationary array (Eyeriss)."""
+    design, prices = rs_design_row(device)
+    try:
+        p = row_stationary.plan(rs_layer(op), operand_bytes(op), design, prices)
+    except ValueError as exc:
+        raise UsageError(f"{op.name}: {exc}", key="array.scratchpad") from None
+    compute = max(int(p.compute_cycles[0, 0]), vector_cycles(op, device))
+    waiting = int(p.ramp_cycles[0, 0]) + int(p.stall_cycles[0, 0])
+    result = _finish(op, device, compute, waiting, float(p.dram_read[0, 0]),
+                     float(p.dram_write[0, 0]), float(p.glb_bytes[0, 0]), "array",
+                     sram_size=global_buffer(device), register_bytes=float(p.rf_bytes[0, 0]),
+                     noc_bytes=float(p.noc_bytes[0, 0]))
+    return replace(result, bound="memory" if waiting > compute else "compute")
+
+
 def _array_cost(op: Op, device: SystolicConfig) -> OpCost:
     """A GEMM-like op on the systolic arrays."""
+    if device.array.dataflow == "rs":
+        return _row_stationary_cost(op, device)
     g = op.gemm
     design, memory = design_row(device)
     p = kernel.plan([g.m, g.n, g.k, g.count], operand_bytes(op), design, memory)
@@ -95,13 +149,13 @@ def _vector_cost(op: Op, device: SystolicConfig) -> OpCost:
 
 
 def _finish(op: Op, device: SystolicConfig, compute: int, stalls: int, reads: float, writes: float,
-            onchip: float, unit: str) -> OpCost:
-    """OpCost from compute and stall cycles and the traffic."""
+            onchip: float, unit: str, **levels: float) -> OpCost:
+    """OpCost from compute and stall cycles and the traffic (`levels`: more op_energy counts)."""
     latency = (compute + stalls) / device.clock
     return OpCost(
         flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
         dram_write_bytes=writes, bound="compute" if stalls == 0 else "memory",
         energy=op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
-                         latency_s=latency),
+                         latency_s=latency, **levels),
         onchip_bytes=onchip, cycles=compute + stalls, compute_s=compute / device.clock,
         memory_s=(reads + writes) / (device.memory.bandwidth * device.memory.efficiency), unit=unit)

@@ -192,8 +192,9 @@ def pareto_figure(records: Sequence[dict], metrics: Sequence[str], path: str,
     axis.scatter(everything[:, 0], everything[:, 1], s=10, color="tab:gray", alpha=0.5,
                  label=f"{len(valid)} design points")
     order = np.argsort(best[:, 0], kind="stable")
-    axis.plot(best[order, 0], best[order, 1], "o-", color="tab:red", ms=5, lw=1,
-              drawstyle="steps-post" if len(metrics) == 2 else "default",
+    flat = len(metrics) == 2      # a 2-D front is a staircase; a deeper one is only its points
+    axis.plot(best[order, 0], best[order, 1], marker="o", color="tab:red", ms=5, lw=1,
+              ls="-" if flat else "none", drawstyle="steps-post" if flat else "default",
               label=f"Pareto front ({len(front)})")
     for column, set_scale in ((0, axis.set_xscale), (1, axis.set_yscale)):
         values = everything[:, column]

@@ -42,7 +42,7 @@ class FastSweep(NamedTuple):
     area_mm2: np.ndarray
 
 
-def fast_systolic(graph, rows, cols, dataflow=None, *, device="scalesim_32x32", ifmap_sram=None,
+def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesim_32x32", ifmap_sram=None,
                   filter_sram=None, ofmap_sram=None, bandwidth=None, precision: str | None = None,
                   mode: str = "inference", batch: int = 1, overrides=(),
                   **workload_params) -> FastSweep:
@@ -53,6 +53,7 @@ def fast_systolic(graph, rows, cols, dataflow=None, *, device="scalesim_32x32", 
     """
     from accelsim.api import build_trace, load_device, load_workload
     from accelsim.devices import effective_precision, preferred_precision
+    from accelsim.sweep.area import chip_area_mm2, widest_precision
 
     device = load_device(device, overrides)
     if device.kind != "systolic":
@@ -62,27 +63,49 @@ def fast_systolic(graph, rows, cols, dataflow=None, *, device="scalesim_32x32", 
     graph = load_workload(graph, batch=batch, precision=precision, **workload_params)
     trace = build_trace(graph, mode)
     design = _designs(device, rows, cols, dataflow, ifmap_sram, filter_sram, ofmap_sram, bandwidth)
-    gemms = [op for op in trace.ops if op.gemm is not None and op.macs > 0]
-    others = [op for op in trace.ops if not (op.gemm is not None and op.macs > 0)]
+    gemms = [op for op in trace.ops if _on_array(op)]
     for op in gemms:
         if op.precision not in device.precisions:
             raise UsageError(f"{device.name} arrays do not compute at {op.precision} "
                              f"(supported: {', '.join(device.precisions)})", key="precision")
     memory_keys = np.stack([design[key] for key in ("ifmap_sram", "filter_sram", "ofmap_sram",
                                                     "bandwidth")], axis=1)
-    variants, which = np.unique(memory_keys, axis=0, return_inverse=True)
-    which = which.reshape(-1)
-    per_variant = [_variant_costs(device, others, trace.ops, *row) for row in variants]
-    memory_rows, fixed = (np.asarray(part)[which] for part in zip(*per_variant))
-    cycles, stalls, dram, onchip = _gemm_totals(device, gemms, design, memory_rows)
-    cycles += fixed[:, 0].astype(np.int64)
-    dram += fixed[:, 1]
-    onchip += fixed[:, 2]
+    rows_of_variants, which = np.unique(memory_keys, axis=0, return_inverse=True)
+    variants = [_variant(device, trace.ops, *row) for row in rows_of_variants]
+
+    def per_point(name: str) -> np.ndarray:
+        return np.array([getattr(variant, name) for variant in variants])[which.reshape(-1)]
+
+    cycles, stalls, dram, onchip = _gemm_totals(device, gemms, design, per_point("memory_row"))
+    cycles += per_point("vector_cycles")
+    dram += per_point("vector_dram")
+    onchip += per_point("vector_onchip")
     latency = cycles / device.clock
-    sram_price, dram_price, compute_j = fixed[:, 3], fixed[:, 4], fixed[:, 5]
-    energy = compute_j + onchip * sram_price + dram * dram_price + device.power.idle * latency
+    energy = per_point("compute_j") + onchip * per_point("sram_j_per_byte") \
+        + dram * per_point("dram_j_per_byte") + device.power.idle * latency
+    area = chip_area_mm2(design["rows"] * design["cols"] * device.arrays_per_core * device.cores,
+                         per_point("sram_bytes"), precision=widest_precision(device.precisions),
+                         process_nm=device.process_nm)
     return FastSweep(**design, cycles=cycles, stall_cycles=stalls, dram_bytes=dram,
-                     latency_s=latency, energy_j=energy, area_mm2=_area(device, design))
+                     latency_s=latency, energy_j=energy, area_mm2=area)
+
+
+def _on_array(op) -> bool:
+    """Whether the device model runs `op` on the systolic arrays (else on the vector unit)."""
+    return op.gemm is not None and op.macs > 0
+
+
+class _Variant(NamedTuple):
+    """What one SRAM/bandwidth variant of the device fixes, whatever the array's shape."""
+
+    memory_row: list           # the kernel's design_memory row
+    vector_cycles: int         # the ops off the arrays: cycles, DRAM and SRAM bytes
+    vector_dram: float
+    vector_onchip: float
+    sram_j_per_byte: float
+    dram_j_per_byte: float
+    compute_j: float           # MAC and vector-FLOP energy of every op
+    sram_bytes: float          # on-chip SRAM of the whole chip
 
 
 def _designs(device, rows, cols, dataflow, ifmap, filt, ofmap, bandwidth) -> dict:
@@ -99,8 +122,8 @@ def _designs(device, rows, cols, dataflow, ifmap, filt, ofmap, bandwidth) -> dic
     arrays = dict(zip(values, np.broadcast_arrays(*(np.atleast_1d(v) for v in values.values()))))
     unknown = set(arrays["dataflow"].tolist()) - set(DATAFLOWS)
     if unknown:
-        raise UsageError(f"unknown dataflow {sorted(unknown)}; expected one of "
-                         f"{', '.join(DATAFLOWS)}", key="dataflow")
+        raise UsageError(f"the fast path runs dataflows {', '.join(DATAFLOWS)}, not "
+                         f"{', '.join(sorted(unknown))}", key="dataflow")
     out = {key: arrays[key].astype(np.int64) for key in ("rows", "cols")}
     if (out["rows"] < 1).any() or (out["cols"] < 1).any():
         raise UsageError("array rows and cols must be >= 1", key="rows")
@@ -112,21 +135,24 @@ def _designs(device, rows, cols, dataflow, ifmap, filt, ofmap, bandwidth) -> dic
     return out
 
 
-def _variant_costs(device, others, ops, ifmap, filt, ofmap, bandwidth) -> tuple[list, list]:
-    """(kernel memory row, [vector-op cycles, DRAM bytes, SRAM bytes, SRAM J/B, DRAM J/B, compute J])
-    of the device with these SRAM sizes and bandwidth."""
+def _variant(device, ops, ifmap, filt, ofmap, bandwidth) -> _Variant:
+    """The device with these SRAM sizes and bandwidth, costed by the device model itself."""
     from accelsim.devices.energy import PJ, dram_pj_per_byte, op_energy, sram_pj_per_byte
     from accelsim.devices.systolic import cost, design_row
+    from accelsim.sweep.area import sram_bytes
 
     variant = device.model_copy(update={
         "sram": device.sram.model_copy(update={"ifmap": ifmap, "filter": filt, "ofmap": ofmap}),
         "memory": device.memory.model_copy(update={"bandwidth": bandwidth})})
-    costs = [cost(op, variant) for op in others]
-    compute_j = sum(op_energy(variant, op, dram_bytes=0.0, latency_s=0.0).compute for op in ops)
-    fixed = [sum(c.cycles for c in costs), sum(c.dram_bytes for c in costs),
-             sum(c.onchip_bytes for c in costs), sram_pj_per_byte(variant) * PJ,
-             dram_pj_per_byte(variant) * PJ, compute_j]
-    return design_row(variant)[1], fixed
+    costs = [cost(op, variant) for op in ops if not _on_array(op)]
+    return _Variant(
+        memory_row=design_row(variant)[1], vector_cycles=sum(c.cycles for c in costs),
+        vector_dram=sum(c.dram_bytes for c in costs),
+        vector_onchip=sum(c.onchip_bytes for c in costs),
+        sram_j_per_byte=sram_pj_per_byte(variant) * PJ,
+        dram_j_per_byte=dram_pj_per_byte(variant) * PJ,
+        compute_j=sum(op_energy(variant, op, dram_bytes=0.0, latency_s=0.0).compute for op in ops),
+        sram_bytes=sram_bytes(variant))
 
 
 def _gemm_totals(device, gemms, design: dict, memory_rows: np.ndarray):
@@ -152,17 +178,6 @@ def _gemm_totals(device, gemms, design: dict, memory_rows: np.ndarray):
         plan.sram_bytes.sum(axis=0)
 
 
-def _area(device, design: dict) -> np.ndarray:
-    """Modelled chip area of each design point (accelsim.sweep.area)."""
-    from accelsim.sweep.area import chip_area_mm2, widest_precision
-
-    pes = design["rows"] * design["cols"] * device.arrays_per_core * device.cores
-    sram = device.cores * (design["ifmap_sram"] + design["filter_sram"] + design["ofmap_sram"]) \
-        + (device.shared_sram or 0.0)
-    return chip_area_mm2(pes, sram, precision=widest_precision(device.precisions),
-                         process_nm=device.process_nm)
-
-
 def fast_records(space) -> list[dict]:
     """Sweep records of a space whose parameters are all FAST_KEYS, through fast_systolic."""
     unsupported = [key for key in space.keys if key not in FAST_KEYS]
@@ -177,7 +192,7 @@ def fast_records(space) -> list[dict]:
                       for point in points]
     sweep = fast_systolic(space.workload, device=space.device, overrides=space.fixed,
                           precision=space.precision, mode=space.mode, batch=space.batch,
-                          **{"rows": None, "cols": None, **args}, **dict(space.workload_params))
+                          **args, **dict(space.workload_params))
     columns = {metric: getattr(sweep, metric) for metric in METRICS}
     return [{"id": space.point_id(point), "point": point,
              **{metric: values[i].item() for metric, values in columns.items()}}

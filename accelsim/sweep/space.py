@@ -107,9 +107,7 @@ class Space:
 
     def point_id(self, point: dict) -> str:
         """A stable id of the run a point stands for (base run and point values)."""
-        run = self.run_args(point)
-        run["overrides"] = sorted(run["overrides"])
-        text = json.dumps(run, sort_keys=True, default=str)
+        text = json.dumps(self.run_args(point), sort_keys=True, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 

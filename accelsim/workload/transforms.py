@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Graph, Op, OpKind, Tensor
@@ -210,12 +210,12 @@ class Distillation:
         return student / teacher if teacher else 0.0
 
     def to_dict(self) -> dict:
-        """JSON-ready: each pair as {teacher, student, ratio}."""
-        out = {"teacher": self.teacher, "student": self.student}
-        for key, (teacher, student) in asdict(self).items():
-            if key not in out:
-                out[key] = {"teacher": teacher, "student": student,
-                            **({"ratio": self.ratio(key)} if key != "layers" else {})}
+        """JSON-ready: each pair as {teacher, student} plus student/teacher `ratio` where numeric."""
+        out: dict = {"teacher": self.teacher, "student": self.student}
+        for key in ("params", "param_bytes", "macs", "flops", "ops"):
+            teacher, student = getattr(self, key)
+            out[key] = {"teacher": teacher, "student": student, "ratio": self.ratio(key)}
+        out["layers"] = dict(zip(("teacher", "student"), self.layers))
         return out
 
 

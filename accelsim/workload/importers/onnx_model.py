@@ -25,7 +25,6 @@ keeps its size, and asking for another batch (> 1) is an error. Other dynamic ax
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 
 from accelsim.errors import WorkloadError
 from accelsim.workload import zoo
+from accelsim.workload.importers._onnx_graph import Prepared, prepare
 from accelsim.workload.ir import Gemm, Graph, Op, OpKind, Tensor
 from accelsim.workload.trace import storage
 from accelsim.workload.zoo._builder import VECTOR_FLOPS
@@ -44,9 +44,9 @@ DTYPES = {"FLOAT": "fp32", "FLOAT16": "fp16", "BFLOAT16": "bf16", "DOUBLE": "fp6
           "INT32": "int32", "UINT32": "int32", "INT64": "int32", "UINT64": "int32",
           "INT4": "int4", "UINT4": "int4"}
 FLOAT_DTYPES = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8")
-SHAPE_ONLY = ("Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Identity", "Shape",
-              "Constant", "Cast", "CastLike", "Slice", "Split", "Dropout", "Expand", "Tile", "Pad",
-              "ConstantOfShape", "Range", "Size")
+SHAPE_ONLY = ("Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Identity", "Cast",
+              "CastLike", "Slice", "Split", "Dropout", "Expand", "Tile", "Pad", "ConstantOfShape", "Range")
+CONSTANTS = ("Constant", "Shape", "Size")   # their outputs are known before the model runs
 ELEMENTWISE = {   # ONNX op -> (fn attr, vector FLOPs per output element)
     "Add": ("add", VECTOR_FLOPS["add"]), "Sub": ("sub", VECTOR_FLOPS["add"]),
     "Mul": ("mul", VECTOR_FLOPS["mul"]), "Div": ("div", VECTOR_FLOPS["mul"]),
@@ -98,32 +98,38 @@ def _ir_name(name: str) -> str:
 class _Importer:
     """Walks an inferred ONNX graph and collects IR ops; errors name the file and the node."""
 
-    def __init__(self, file: str, graph, precision: str | None, onnx):
+    def __init__(self, file: str, prepared: Prepared, precision: str | None, onnx):
         self.file, self.precision = file, precision
         self.types: dict[str, tuple[tuple[int, ...] | None, str]] = {}
         self.values: dict[str, _Value] = {"": _Value(None)}
         self.ops: list[Op] = []
-        name_of = onnx.TensorProto.DataType.Name
+        self.type_name = onnx.TensorProto.DataType.Name
+        self.tensor_proto = onnx.TensorProto
+        graph = prepared.model.graph
         for info in (*graph.input, *graph.value_info, *graph.output):
             tensor_type = info.type.tensor_type
             dims = tuple(d.dim_value for d in tensor_type.shape.dim)
             known = tensor_type.HasField("shape") and all(d > 0 for d in dims)
-            self.types[info.name] = (dims if known else None, self.dtype(name_of(tensor_type.elem_type)))
+            self.types[info.name] = (dims if known else None, self.dtype(tensor_type.elem_type))
         for init in graph.initializer:
-            self.types[init.name] = (tuple(init.dims), self.dtype(name_of(init.data_type)))
-            self.values[init.name] = self.constant(init.name)
+            self.values[init.name] = _Value(None) if init.name in prepared.folded else \
+                self.constant(init.name, init)
+        for name in prepared.inputs:
+            self.values[name] = _Value(_ir_name(name))
 
-    def dtype(self, onnx_type: str) -> str:
+    def dtype(self, elem_type: int) -> str:
         """The IR dtype of an ONNX element type, floats overridden by `precision`."""
-        dtype = DTYPES.get(onnx_type, "fp32")
+        dtype = DTYPES.get(self.type_name(elem_type), "fp32")
         return self.precision if self.precision and dtype in FLOAT_DTYPES else dtype
 
     def fail(self, node: _Node, message: str) -> WorkloadError:
         """An error naming the file and the node."""
         return WorkloadError(message, file=self.file, key=f"node {node.name!r} (op {node.op_type})")
 
-    def constant(self, name: str) -> _Value:
-        """A constant tensor: a parameter if it is a float array, else an integer/scalar constant."""
+    def constant(self, name: str, proto=None) -> _Value:
+        """A constant (its TensorProto, if any, gives its type): a parameter if it is a float array."""
+        if isinstance(proto, self.tensor_proto):
+            self.types[name] = (tuple(proto.dims), self.dtype(proto.data_type))
         shape, dtype = self.types.get(name, (None, "fp32"))
         if shape is None or dtype not in FLOAT_DTYPES or math.prod(shape) <= 1:
             return _Value(None)
@@ -141,10 +147,6 @@ class _Importer:
         """The IR tensor of ONNX tensor `name`, stored in `stored_in` (default: its value's storage)."""
         return Tensor(stored_in or self.values[name].storage, self.shape(node, name), self.types[name][1])
 
-    def add_input(self, name: str) -> None:
-        """A graph input: an activation no op produces."""
-        self.values[name] = _Value(_ir_name(name))
-
     # -- nodes --------------------------------------------------------------------------------------
 
     def visit(self, node: _Node) -> None:
@@ -153,13 +155,20 @@ class _Importer:
         if handler is None:
             raise self.fail(node, "unsupported ONNX op")
         ins = [self.values[name] for name in node.inputs]
-        if node.op_type == "Constant":
-            self.values[node.outputs[0]] = self.constant(node.outputs[0])
-        elif all(v.storage is None for v in ins) and not (node.op_type == "Gather" and ins[0].weights):
-            for out in node.outputs:   # constant folding: shapes, masks, transposed weights
-                self.values[out] = _Value(None, weights=_union(v.weights for v in ins))
-        else:
-            handler(self, node)
+        embedding = node.op_type == "Gather" and ins[0].weights
+        if node.op_type not in CONSTANTS and all(v.storage is None for v in ins) and not embedding:
+            handler = _Importer.fold
+        handler(self, node)
+
+    def fold(self, node: _Node) -> None:
+        """A node of constants (shape arithmetic, a transposed weight): its outputs are constants."""
+        weights = _union(self.values[name].weights for name in node.inputs)
+        for out in node.outputs:
+            self.values[out] = _Value(None, weights=weights)
+
+    def known(self, node: _Node) -> None:
+        """Constant, Shape, Size: an output known before the model runs (a Constant may be a weight)."""
+        self.values[node.outputs[0]] = self.constant(node.outputs[0], node.attrs.get("value"))
 
     def view(self, node: _Node) -> None:
         """A shape-only node: every output is a view of the first activation input."""
@@ -273,7 +282,7 @@ HANDLERS = {
     **{op: _elementwise for op in ELEMENTWISE}, **{op: _reduce for op in REDUCE},
     **{op: _norm for op in NORMS}, **{op: _pool for op in POOLS},
     "Softmax": _softmax, "LogSoftmax": _softmax,
-    **{op: _Importer.view for op in SHAPE_ONLY},
+    **{op: _Importer.view for op in SHAPE_ONLY}, **{op: _Importer.known for op in CONSTANTS},
 }
 
 
@@ -290,63 +299,6 @@ def _nodes(graph, onnx) -> list[_Node]:
     return nodes
 
 
-def _topological(nodes: list, available: set[str], file: str) -> list:
-    """NodeProtos in an order where each reads only what is already available (file order if valid)."""
-    producer = {out: i for i, node in enumerate(nodes) for out in node.output if out}
-    waiting, readers = [0] * len(nodes), [[] for _ in nodes]
-    for i, node in enumerate(nodes):
-        for name in dict.fromkeys(node.input):
-            if name and name not in available:
-                if name not in producer:
-                    raise WorkloadError(f"reads tensor {name!r}, which no node, graph input or "
-                                        f"initializer provides", file=file,
-                                        key=f"node {node.name or node.op_type!r} (op {node.op_type})")
-                waiting[i] += 1
-                readers[producer[name]].append(i)
-    ready = [i for i, count in enumerate(waiting) if count == 0]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        i = heapq.heappop(ready)
-        order.append(nodes[i])
-        for j in readers[i]:
-            waiting[j] -= 1
-            if waiting[j] == 0:
-                heapq.heappush(ready, j)
-    if len(order) < len(nodes):
-        raise WorkloadError("the graph has a cycle", file=file)
-    return order
-
-
-def _fix_inputs(inputs: list, batch: int, dims: dict[str, int], file: str) -> int:
-    """Give every dynamic input axis a size (axis 0: batch; others: dims by name); the graph's batch."""
-    named = sorted({dim.dim_param for info in inputs for dim in info.type.tensor_type.shape.dim
-                    if dim.dim_value <= 0 and dim.dim_param})
-    for key in dims:
-        if key not in named:
-            raise WorkloadError(f"the model has no dynamic axis named {key!r}"
-                                f"{zoo.did_you_mean(key, named)}; it has: {', '.join(named) or 'none'}",
-                                file=file, key=key)
-    for info in inputs:
-        for axis, dim in enumerate(info.type.tensor_type.shape.dim):
-            where = f"input {info.name!r} axis {axis}"
-            if dim.dim_value > 0:
-                if axis == 0 and batch > 1 and dim.dim_value != batch:
-                    raise WorkloadError(f"{where} has a fixed batch of {dim.dim_value}; export the "
-                                        f"model with a dynamic batch axis to run batch {batch}",
-                                        file=file, key="batch")
-            elif dim.dim_param in dims:
-                dim.dim_value = dims[dim.dim_param]
-            elif axis == 0:
-                dim.dim_value = batch
-            else:
-                label = f"'{dim.dim_param}'" if dim.dim_param else "an unnamed size"
-                raise WorkloadError(f"{where} is dynamic ({label}); give its size in dims",
-                                    file=file, key=dim.dim_param or "dims")
-    first = inputs[0].type.tensor_type.shape.dim if inputs else ()
-    return first[0].dim_value if first else 1
-
-
 def import_onnx(path: str | Path, *, batch: int = 1, precision: str | None = None,
                 dims: dict[str, int] | None = None) -> Graph:
     """Read an ONNX model into a Graph (mapping in this module's docstring); needs `onnx` installed."""
@@ -361,27 +313,9 @@ def import_onnx(path: str | Path, *, batch: int = 1, precision: str | None = Non
         zoo.check_precision(precision)
     for key, size in (dims or {}).items():
         zoo.check_positive(key, size)
-    from google.protobuf.message import DecodeError
-    try:
-        model = onnx.load(path, load_external_data=False)
-    except OSError as exc:
-        raise WorkloadError(f"cannot read ONNX model: {exc.strerror}", file=file) from None
-    except DecodeError:
-        raise WorkloadError("not an ONNX model (protobuf decode failed)", file=file) from None
-    initializers = {init.name for init in model.graph.initializer}
-    inputs = [info for info in model.graph.input if info.name not in initializers]
-    graph_batch = _fix_inputs(inputs, batch, dims or {}, file)
-    order = _topological(list(model.graph.node), {*initializers, *(i.name for i in inputs)}, file)
-    del model.graph.node[:]
-    model.graph.node.extend(order)    # shape inference reads nodes in file order
-    try:
-        graph = onnx.shape_inference.infer_shapes(model, data_prop=True).graph
-    except onnx.shape_inference.InferenceError as exc:
-        raise WorkloadError(f"ONNX shape inference failed: {exc}", file=file) from None
-    importer = _Importer(file, graph, precision, onnx)
-    for info in inputs:
-        importer.add_input(info.name)
-    for node in _nodes(graph, onnx):
+    prepared = prepare(path, batch, dims or {}, onnx)
+    importer = _Importer(file, prepared, precision, onnx)
+    for node in _nodes(prepared.model.graph, onnx):
         importer.visit(node)
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    return Graph(path.stem, tuple(importer.ops), graph_batch, (("family", "onnx"), ("opset", opset)))
+    opset = next((o.version for o in prepared.model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    return Graph(path.stem, tuple(importer.ops), prepared.batch, (("family", "onnx"), ("opset", opset)))

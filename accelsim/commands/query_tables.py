@@ -1,0 +1,159 @@
+"""Tables for the query commands (rich on a terminal, plain when piped) and their progress bar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from accelsim.queries.common import OnRun
+from accelsim.report.tables import SUMMARY_COLUMNS, console, summary_row, table
+from accelsim.units import fmt, fmt_bytes
+
+METRIC_FORMAT = {   # whatif metric -> (label, formatter)
+    "latency_s": ("latency", lambda v: fmt(v, "s")),
+    "throughput": ("throughput", lambda v: f"{v:,.1f}/s"),
+    "energy_j": ("energy", lambda v: fmt(v, "J")),
+    "average_power_w": ("power", lambda v: fmt(v, "W")),
+    "dram_bytes": ("DRAM traffic", fmt_bytes),
+    "peak_memory_bytes": ("peak memory", fmt_bytes),
+    "flops": ("FLOPs", lambda v: fmt(v, "FLOP")),
+    "macs": ("MACs", lambda v: fmt(v, "MAC")),
+    "params": ("params", lambda v: fmt(v, "")),
+}
+
+
+@contextmanager
+def progress(total: int, description: str) -> Iterator[OnRun]:
+    """A transient progress bar on a terminal's stderr, advanced by the yielded callback (None when
+    stderr is not a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda label: bar.update(task, advance=1, description=f"{description}: {label}")
+
+
+def ratio(value: float | None) -> str:
+    """A ratio as '1.23x' ('-' when undefined)."""
+    return "-" if value is None else f"{value:.3g}x"
+
+
+def print_comparison(comparison) -> None:
+    """One row per run with its ratios to the group's first device."""
+    out = console()
+    columns = (*SUMMARY_COLUMNS, "x latency", "x throughput", "x energy")
+    rows = [summary_row(row.result) + [ratio(row.ratios["latency_s"]), ratio(row.ratios["throughput"]),
+                                       ratio(row.ratios["energy_j"])] for row in comparison.rows]
+    out.print(table("comparison (ratios: run / first device of the same workload, mode and batch)",
+                    columns, rows, terminal=out.is_terminal))
+
+
+def print_whatif(answer, limit: int = 10) -> None:
+    """Metric changes, the layers that changed bound and, for a student, the size deltas."""
+    out = console()
+    terminal = out.is_terminal
+    base = answer.base
+    title = (f"what-if {', '.join(answer.what)}: {base.workload} on {base.device} "
+             f"({base.mode}, {base.precision} -> {answer.variant.precision}, batch {base.batch})")
+    rows = []
+    for change in answer.changes:
+        label, show = METRIC_FORMAT[change.metric]
+        sign = "+" if change.delta > 0 else ""
+        rows.append([label, show(change.before), show(change.after), sign + show(change.delta),
+                     ratio(change.ratio)])
+    rows.append(["ops", str(len(base.layers)), str(len(answer.variant.layers)),
+                 f"{len(answer.variant.layers) - len(base.layers):+d}", ""])
+    out.print(table(title, ("metric", "before", "after", "change", "ratio"), rows, terminal=terminal))
+    if answer.bound_changes:
+        shown = answer.bound_changes[:limit]
+        rows = [[b.layer, b.phase, b.before, b.after] for b in shown]
+        more = len(answer.bound_changes) - len(shown)
+        out.print(table(f"layers that changed bound ({len(answer.bound_changes)}"
+                        + (f", first {len(shown)}" if more else "") + ")",
+                        ("layer", "phase", "before", "after"), rows, terminal=terminal))
+    else:
+        out.print("no layer changed bound")
+    if answer.distillation:
+        d = answer.distillation
+        rows = [[key, *(f"{value:,}" for value in getattr(d, key)), ratio(d.ratio(key))]
+                for key in ("params", "macs", "flops", "ops")]
+        out.print(table(f"distillation: {d.teacher} -> {d.student}",
+                        ("", "teacher", "student", "ratio"), rows, terminal=terminal))
+
+
+def print_realtime(answer) -> None:
+    """One row per device against the frame rate, then the power formula."""
+    from accelsim.queries.realtime import POWER_FORMULA
+
+    out = console()
+    rows = [[b.device, b.precision, fmt(b.latency_s, "s"), fmt(b.deadline_s, "s"),
+             "yes" if b.meets else "NO", f"{100 * b.headroom:.1f}%", f"{b.max_fps:,.1f}",
+             fmt(b.energy_per_frame_j, "J"), fmt(b.average_power_w, "W")] for b in answer.budgets]
+    columns = ("device", "prec", "latency", "deadline", "meets", "headroom", "max fps",
+               "energy/frame", f"power @ {answer.fps:g} fps")
+    title = f"{answer.budgets[0].workload} at {answer.fps:g} fps (batch 1)"
+    out.print(table(title, columns, rows, terminal=out.is_terminal))
+    out.print(POWER_FORMULA)
+
+
+def _money(value: float | None) -> str:
+    """USD with thousands separators, or a hint when no price is known."""
+    if value is None:
+        return "no price (give --price)"
+    return f"${value:,.2f}" if value >= 1 else f"${value:.3g}"
+
+
+def _price(cost) -> str:
+    """The price per device-hour and where it came from."""
+    if cost.price_per_hour is None:
+        return _money(None)
+    return f"{_money(cost.price_per_hour)} ({cost.price_source})"
+
+
+def _kwh(value: float) -> str:
+    """Kilowatt-hours, whole above 1000."""
+    return f"{value:,.0f} kWh" if value >= 1000 else f"{value:.3g} kWh"
+
+
+def _duration(seconds: float) -> str:
+    """Seconds, or hours and days when long."""
+    if seconds < 3600:
+        return fmt(seconds, "s")
+    return f"{seconds / 3600:,.1f} h ({seconds / 86400:,.2f} days)"
+
+
+def print_training_cost(cost) -> None:
+    """The training run's inputs and results as a two-column table."""
+    out = console()
+    rows = [["FLOPs", f"{cost.flops:.4g}"], ["devices", f"{cost.devices:,}"],
+            ["peak per device", fmt(cost.peak_flops, "FLOP/s") + f" ({cost.precision})"],
+            ["MFU", f"{100 * cost.mfu:.1f}% ({cost.mfu_source})"],
+            ["time = FLOPs / (devices x peak x MFU)", _duration(cost.time_s)],
+            ["device-hours", f"{cost.device_hours:,.0f}"],
+            ["power per device", fmt(cost.power_w, "W") + f" ({cost.power_source})"],
+            ["energy = devices x power x time", _kwh(cost.energy_kwh)],
+            ["price per device-hour", _price(cost)],
+            ["cost = device-hours x price", _money(cost.cost_usd)]]
+    out.print(table(f"training {cost.workload} on {cost.devices:,} x {cost.device}", ("", "value"),
+                    rows, terminal=out.is_terminal))
+
+
+def print_serving_cost(cost) -> None:
+    """Throughput and the cost of a million items as a two-column table."""
+    out = console()
+    rows = [["throughput", f"{cost.items_per_s:,.1f} {cost.item}/s ({cost.mode}, batch {cost.batch})"],
+            ["power", fmt(cost.power_w, "W") + f" ({cost.power_source})"],
+            [f"energy per {cost.item[:-1]}", fmt(cost.energy_per_item_j, "J")],
+            ["device time per million", _duration(cost.seconds_per_million)],
+            ["energy per million", _kwh(cost.kwh_per_million)],
+            ["price per device-hour", _price(cost)],
+            ["cost per million", _money(cost.usd_per_million)]]
+    out.print(table(f"serving {cost.workload} on {cost.device}", ("", "value"), rows,
+                    terminal=out.is_terminal))
