@@ -130,8 +130,8 @@ def test_zero_count():
 
 
 def test_bad_choice_lists_the_choices():
-    spec = write("dev.yaml", edit("  dataflow: ws", "  dataflow: rs"))
-    assert_at(error(spec), "dev.yaml", 7, "array.dataflow", "'os', 'ws' or 'is'", "'rs'")
+    spec = write("dev.yaml", edit("  dataflow: ws", "  dataflow: xs"))
+    assert_at(error(spec), "dev.yaml", 7, "array.dataflow", "'os', 'ws', 'is' or 'rs'", "'xs'")
 
 
 def test_wrong_type_in_a_list_names_the_item():

@@ -170,6 +170,7 @@ def test_precision_overrides_float_types_only(tmp_path):
     graph = import_onnx(path, precision="bf16")
     assert {t.dtype for op in graph.ops for t in (*op.weights, *op.outputs)} == {"bf16"}
     assert graph.param_bytes == 2 * cnn_closed_form(1)[0]
+    assert import_onnx(path, precision="int8").param_bytes == cnn_closed_form(1)[0]
 
 
 def test_unsupported_op_is_a_one_line_error(tmp_path):

@@ -133,6 +133,10 @@ def test_fused_resnet50_has_fewer_ops_and_bytes_and_the_same_macs():
     assert len(graph.ops) == 174
     assert len(fused.ops) == 53 + 16 + 3
     assert fused.macs == graph.macs and fused.flops == graph.flops and fused.params == graph.params
+    members = {op.name: op.attr("fused") for op in fused.ops}
+    assert members["layer1.0.conv1"] == ("layer1.0.conv1", "layer1.0.bn1", "layer1.0.relu1")
+    assert members["layer1.0.conv3"] == ("layer1.0.conv3", "layer1.0.bn3")
+    assert members["layer1.0.add"] == ("layer1.0.add", "layer1.0.relu3")
     before, after = simulate(graph, "a100"), simulate(fused, "a100")
     assert after["macs"] == before["macs"]
     assert after["dram_bytes"] < before["dram_bytes"]

@@ -60,11 +60,11 @@ def compare(workloads: Sequence, devices: Sequence, *, modes: Sequence[str] = ("
     for workload in workloads:
         for mode in modes:
             for batch in batches:
-                first = len(rows)
+                first, baseline = len(rows), None
                 for config in configs:
                     result = simulate(workload, config, mode=mode, batch=batch, precision=precision,
                                       **workload_params)
-                    base = rows[first].result if rows[first:] else result
-                    rows.append(CompareRow(result, first, ratios(result, base)))
+                    baseline = baseline or result
+                    rows.append(CompareRow(result, first, ratios(result, baseline)))
                     notify(on_run, f"{result.workload} on {result.device}")
     return Comparison(tuple(rows))

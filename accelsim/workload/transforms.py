@@ -125,15 +125,17 @@ def _feeds(producer: Op, consumer: Op, readers: dict[str, int]) -> bool:
 
 
 def _merge(name: str, first: Op, rest: list[Op], gemm=None) -> Op:
-    """One op doing `first` then `rest`: their vector FLOPs, weights and outside inputs; last output."""
+    """One op doing `first` then `rest`: their vector FLOPs, weights and outside inputs; last output.
+    Its attrs["fused"] names every original op inside it."""
     members = [first, *rest]
     internal = {t.name for op in members[:-1] for t in op.outputs}
     inputs = tuple(t for op in members for t in op.inputs if storage(t.name) not in internal)
     weights = tuple({w.name: w for op in members for w in op.weights}.values())
+    fused = tuple(name for op in members for name in op.attr("fused", (op.name,)))
+    attrs = tuple((key, value) for key, value in first.attrs if key != "fused") + (("fused", fused),)
     return first.with_(name=name, inputs=inputs, outputs=members[-1].outputs, weights=weights,
                        gemm=gemm or first.gemm, vector_flops=sum(op.vector_flops for op in members),
-                       deps=tuple(dict.fromkeys(d for op in members for d in op.deps)),
-                       attrs=first.attrs + (("fused", tuple(op.name for op in members)),))
+                       deps=tuple(dict.fromkeys(d for op in members for d in op.deps)), attrs=attrs)
 
 
 def _attention_groups(ops: list[Op], readers: dict[str, int]) -> list[tuple[Op, ...]]:
@@ -166,8 +168,9 @@ def _epilogue(chain: list[Op], op: Op, readers: dict[str, int]) -> bool:
     if not (op.kind is OpKind.ELEMENTWISE or (op.kind is OpKind.NORM and op.attr("norm") == "batchnorm")):
         return False
     producer = chain[-1]
-    single_input = all(storage(t.name) == producer.outputs[0].name for t in op.inputs)
-    return _feeds(producer, op, readers) and (chain[0].gemm is None or single_input)
+    if not _feeds(producer, op, readers):
+        return False
+    return chain[0].gemm is None or all(storage(t.name) == producer.outputs[0].name for t in op.inputs)
 
 
 def fuse(graph: Graph) -> Graph:

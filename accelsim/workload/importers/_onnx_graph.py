@@ -18,7 +18,8 @@ import numpy as np
 from accelsim.errors import WorkloadError
 from accelsim.workload import zoo
 
-FLOAT_TYPES = ("FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE")
+FLOAT_TYPES = ("FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
+               "FLOAT8E5M2FNUZ")
 
 
 @dataclass

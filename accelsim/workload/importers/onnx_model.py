@@ -100,7 +100,7 @@ class _Importer:
 
     def __init__(self, file: str, prepared: Prepared, precision: str | None, onnx):
         self.file, self.precision = file, precision
-        self.types: dict[str, tuple[tuple[int, ...] | None, str]] = {}
+        self.types: dict[str, tuple[tuple[int, ...] | None, int]] = {}   # shape, ONNX element type
         self.values: dict[str, _Value] = {"": _Value(None)}
         self.ops: list[Op] = []
         self.type_name = onnx.TensorProto.DataType.Name
@@ -110,17 +110,22 @@ class _Importer:
             tensor_type = info.type.tensor_type
             dims = tuple(d.dim_value for d in tensor_type.shape.dim)
             known = tensor_type.HasField("shape") and all(d > 0 for d in dims)
-            self.types[info.name] = (dims if known else None, self.dtype(tensor_type.elem_type))
+            self.types[info.name] = (dims if known else None, tensor_type.elem_type)
         for init in graph.initializer:
             self.values[init.name] = _Value(None) if init.name in prepared.folded else \
                 self.constant(init.name, init)
         for name in prepared.inputs:
             self.values[name] = _Value(_ir_name(name))
 
+    def is_float(self, elem_type: int) -> bool:
+        """Whether an ONNX element type is a floating-point type."""
+        return DTYPES.get(self.type_name(elem_type)) in FLOAT_DTYPES
+
     def dtype(self, elem_type: int) -> str:
         """The IR dtype of an ONNX element type, floats overridden by `precision`."""
-        dtype = DTYPES.get(self.type_name(elem_type), "fp32")
-        return self.precision if self.precision and dtype in FLOAT_DTYPES else dtype
+        if self.precision and self.is_float(elem_type):
+            return self.precision
+        return DTYPES.get(self.type_name(elem_type), "fp32")
 
     def fail(self, node: _Node, message: str) -> WorkloadError:
         """An error naming the file and the node."""
@@ -129,15 +134,15 @@ class _Importer:
     def constant(self, name: str, proto=None) -> _Value:
         """A constant (its TensorProto, if any, gives its type): a parameter if it is a float array."""
         if isinstance(proto, self.tensor_proto):
-            self.types[name] = (tuple(proto.dims), self.dtype(proto.data_type))
-        shape, dtype = self.types.get(name, (None, "fp32"))
-        if shape is None or dtype not in FLOAT_DTYPES or math.prod(shape) <= 1:
+            self.types[name] = (tuple(proto.dims), proto.data_type)
+        shape, elem_type = self.types.get(name, (None, 0))
+        if shape is None or not self.is_float(elem_type) or math.prod(shape) <= 1:
             return _Value(None)
-        return _Value(None, weights=(Tensor(_ir_name(name), shape, dtype),))
+        return _Value(None, weights=(Tensor(_ir_name(name), shape, self.dtype(elem_type)),))
 
     def shape(self, node: _Node, name: str) -> tuple[int, ...]:
         """The fully known shape of ONNX tensor `name` that `node` reads or writes."""
-        shape = self.types.get(name, (None, ""))[0]
+        shape = self.types.get(name, (None, 0))[0]
         if shape is None:
             raise self.fail(node, f"cannot infer the shape of tensor {name!r}; export with static "
                                   f"shapes or give its dynamic axes in dims")
@@ -145,7 +150,8 @@ class _Importer:
 
     def tensor(self, node: _Node, name: str, stored_in: str | None = None) -> Tensor:
         """The IR tensor of ONNX tensor `name`, stored in `stored_in` (default: its value's storage)."""
-        return Tensor(stored_in or self.values[name].storage, self.shape(node, name), self.types[name][1])
+        shape = self.shape(node, name)
+        return Tensor(stored_in or self.values[name].storage, shape, self.dtype(self.types[name][1]))
 
     # -- nodes --------------------------------------------------------------------------------------
 
