@@ -164,6 +164,39 @@ def test_embedding_and_tied_head_count_the_table_once(tmp_path):
     assert graph.params == vocab * width
 
 
+def test_exporter_shape_arithmetic_is_resolved(tmp_path):
+    # PyTorch's pattern for cls.expand(batch, -1, -1) and x.view(batch, -1) with a dynamic batch
+    i64 = lambda name, *values: numpy_helper.from_array(np.array(values, np.int64), name)  # noqa: E731
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Gather", ["shape", "zero"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "axis0"], ["n1"]),
+        helper.make_node("Concat", ["n1", "minus1", "minus1"], ["target"], axis=0),
+        helper.make_node("ConstantOfShape", ["three"], ["ones"], value=numpy_helper.from_array(
+            np.array([1], np.int64))),
+        helper.make_node("Mul", ["ones", "minus1"], ["neg"]),
+        helper.make_node("Equal", ["target", "neg"], ["is_free"]),
+        helper.make_node("Where", ["is_free", "ones", "target"], ["expand_to"]),
+        helper.make_node("Expand", ["cls", "expand_to"], ["cls_b"]),
+        helper.make_node("Concat", ["cls_b", "x"], ["tokens"], axis=1),
+        helper.make_node("Add", ["tokens", "pos"], ["embedded"], "embed"),
+        helper.make_node("Concat", ["n1", "minus1"], ["flat_shape"], axis=0),
+        helper.make_node("Reshape", ["embedded", "flat_shape"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "head"], ["y"], "head"),
+    ]
+    inits = [init("cls", 1, 1, D), init("pos", 1, S + 1, D), init("head", (S + 1) * D, 4),
+             numpy_helper.from_array(np.array(0, np.int64), "zero"), i64("axis0", 0), i64("minus1", -1),
+             i64("three", 3)]
+    x = helper.make_tensor_value_info("x", F32, ["batch", S, D])
+    y = helper.make_tensor_value_info("y", F32, None)
+    graph = import_onnx(save(tmp_path, nodes, [x], [y], inits), batch=3)
+    embed, head = graph.ops
+    assert {w.name for w in embed.weights} == {"cls", "pos"}      # cls reached through Expand, Concat
+    assert embed.outputs[0].shape == (3, S + 1, D) and head.deps == ("embed",)
+    assert graph.params == D + (S + 1) * D * 5
+    assert graph.macs == 3 * (S + 1) * D * 4
+
+
 def test_precision_overrides_float_types_only(tmp_path):
     path = cnn(tmp_path)
     assert {op.precision for op in import_onnx(path).ops} == {"fp32"}

@@ -153,11 +153,7 @@ def device_price(device, price: float | None) -> tuple[float | None, str]:
 
 
 def _total_flops(flops, tokens, samples, step) -> float:
-    """Training FLOPs from exactly one of flops / tokens / samples (the latter two need the step)."""
-    given = [name for name, value in (("flops", flops), ("tokens", tokens), ("samples", samples))
-             if value is not None]
-    if len(given) != 1:
-        raise UsageError("give exactly one of --flops, --tokens or --samples", key="cost")
+    """Training FLOPs from flops, or tokens / samples x the simulated step's FLOPs per item."""
     if flops is not None:
         return float(flops)
     per_step = step.totals.get("tokens_per_step") if tokens is not None else step.totals["samples_per_step"]
@@ -174,6 +170,8 @@ def training_cost(workload, device, *, devices: int = 1, flops: float | None = N
     """Time, energy and money of a training run (see the module docstring for the formulas)."""
     from accelsim.api import load_device, load_workload, simulate
 
+    if sum(value is not None for value in (flops, tokens, samples)) != 1:
+        raise UsageError("give exactly one of --flops, --tokens or --samples", key="cost")
     if devices < 1:
         raise UsageError(f"must be >= 1, got {devices}", key="devices")
     if mfu is not None and not 0 < mfu <= 1:

@@ -1,4 +1,7 @@
-"""ONNX models -> IR Graph: one IR op per compute node, in topological order, shapes from ONNX inference.
+"""ONNX models -> IR Graph: one IR op per compute node, in topological order.
+
+Shapes come from ONNX shape inference once the dynamic input axes have sizes, with the exporter's
+constant shape arithmetic evaluated in between (see _onnx_graph.py); weights' bytes are never read.
 
 Compute nodes and their IR ops (per-element vector FLOPs from zoo._builder.VECTOR_FLOPS):
     Conv                      CONV2D, Gemm(m=B*prod(out spatial), n=Cout/g, k=prod(kernel)*Cin/g, count=g)
@@ -16,11 +19,14 @@ A node whose inputs are all constants is folded away (its outputs are constants)
 
 Parameters are the float initializers (and Constant node values) with more than one element that reach
 a compute node, directly or through shape-only nodes; BatchNormalization's running mean and variance are
-buffers, not parameters (as in PyTorch). Dtypes come from the ONNX element types, 64-bit integers counted
+buffers, not parameters (as in PyTorch). They are what the file holds: a tied weight the exporter stored
+twice (PyTorch keeps a transposed copy of GPT-2's wte for the LM head) counts twice, and a BatchNorm the
+exporter folded into its convolution leaves only a conv bias. Dtypes come from the ONNX element types, 64-bit integers counted
 as int32 and bool as int8 (the IR has neither); `precision` overrides every floating-point type.
 The batch: axis 0 of a graph input with a dynamic (named or unknown) size takes `batch`; a fixed axis 0
 keeps its size, and asking for another batch (> 1) is an error. Other dynamic axes take their size from
-`dims` by name, e.g. dims={"sequence": 128}.
+`dims` by name, e.g. dims={"sequence": 128}. The graph's meta is family "onnx" and the opset; which
+axis is a sequence is unknown, so there is no seq_len (throughput counts samples, not tokens).
 """
 
 from __future__ import annotations
