@@ -5,9 +5,10 @@ Chen et al., "Eyeriss: A Spatial Architecture for Energy-Efficient Dataflow for 
 (the chip). A layer is G groups of a convolution: N images, M filters and C channels per group, an
 E x F output plane, R x S filters, stride U (a matmul is R = S = E = 1, F = output columns).
 
-Mapping (the paper's parameters e, n, m, p, q, r, t). Each PE runs a 1-D convolution: one filter row
-against one ifmap row, making one row of partial sums (psums). A logical PE set of R x e PEs (filter
-rows x output rows) computes e output rows of one 2-D convolution, psums flowing up its columns.
+Mapping (the paper's parameters e, n, m, p, q, r, t, plus our `resident`). Each PE runs a 1-D
+convolution: one filter row against one ifmap row, making one row of partial sums (psums). A logical
+PE set of R x e PEs (filter rows x output rows) computes e output rows of one 2-D convolution, psums
+flowing up its columns.
 - The set is e <= E columns wide; wider than the array it is folded into k = ceil(e / cols)
   segments stacked vertically (k * R rows; AlexNet CONV2: 5 x 27 -> 10 x 14, 135 PEs); when even
   that does not fit, E is strip-mined into ceil(E / e) strips run one after another (CONV1: e <= 14).
@@ -17,23 +18,26 @@ rows x output rows) computes e output rows of one 2-D convolution, psums flowing
 - Each PE keeps p filters x q channels of its filter row in the filter scratchpad (p * q * S
   entries), a q * S sliding window of ifmap in the ifmap scratchpad and p psums in the psum
   scratchpad. A processing pass runs n images x p*t filters x q*r channels x e output rows.
-- The global buffer (GLB) holds the psums of n images x m filters x e x F outputs while all C
-  channels accumulate (loop order, outer to inner: images, filter blocks of m, strips, channel
-  blocks, filter groups of p*t; Chen et al. JSSC 2017), plus the ifmap rows of the current channel
-  block, or of all C channels ("resident": then strips go outside filter blocks and DRAM delivers
-  the ifmap once). Filters bypass the GLB: they go from DRAM straight into the PE scratchpads
-  (JSSC 2017 Fig. 2; Timeloop's Eyeriss example keeps only inputs and outputs in its GLB).
-Every feasible mapping is scored; the mapper takes the fewest compute cycles (fill the array),
-then the least energy (the device's per-byte prices of each level; the paper's mapper optimises
-energy), then the lowest latency.
+- The global buffer (GLB) holds the psums of n images x m filters (the paper's m: ofmap channels
+  kept in the GLB) x e x F outputs while all C channels accumulate, plus the ifmap rows of the
+  current channel block. Loop order, outer to inner: image batches, filter blocks of m, strips,
+  channel blocks, filter groups of p*t. With `resident` the GLB holds the strip's rows of all C
+  channels instead, strips go outside filter blocks and DRAM delivers the ifmap once. Filters bypass
+  the GLB, going from DRAM straight to the PE array (JSSC 2017 system architecture; Timeloop's
+  Eyeriss example likewise keeps only inputs and outputs in its GLB).
+The mapper scores every mapping that fits the scratchpads and the GLB and takes the lowest latency,
+then the least access energy (at the device's per-byte prices of each level). Latency first is what
+fills the array as the chip does (the paper's active PEs for AlexNet); in this model energy first
+would leave CONV3-5 at 117 of 168 PEs.
 
 Time. Work is dealt evenly: t chains share each filter group, r sets each channel block, so a layer
 computes for G * N * ceil(M/t) * ceil(C/r) * ceil(E/e) * F * S * chunks cycles (one MAC per PE per
 cycle); a set that fills the array runs at MACs / PEs. A pass starts by filling the filter
-scratchpads, a single-port SRAM the MAC reads every cycle (JSSC 2017 PE architecture), so the fill
-cannot overlap computing: ramp-up = filter DRAM bytes / DRAM bytes per cycle, counted as processing
-time as the paper counts it. Ifmap and ofmap traffic streams through the GLB behind the compute:
-stall = max(0, their DRAM bytes / DRAM bytes per cycle - compute).
+scratchpads. The filter scratchpad is an SRAM the MAC reads every cycle (JSSC 2017, PE
+architecture); taking it to have one port, the fill cannot overlap computing: ramp-up = filter DRAM
+bytes / DRAM bytes per cycle (processing time, as the paper counts the ramp-up of each pass). Ifmap
+and ofmap traffic streams through the GLB behind the compute: stall = max(0, their DRAM bytes / DRAM
+bytes per cycle - compute).
 
 Traffic. DRAM: filters once per image batch and strip; the ifmap once per filter block (once if
 resident), times the rows that overlapping strips read twice; outputs written once (psums never
@@ -87,11 +91,31 @@ def _cdiv(a, b):
 
 
 @njit
+def _dims(layer):
+    """(N, M, C, E, F, R, S, U, G) of a layer row."""
+    return (layer[BATCH], layer[FILTERS], layer[CHANNELS], layer[OUT_H], layer[OUT_W],
+            layer[KERNEL_H], layer[KERNEL_W], layer[STRIDE], layer[GROUPS])
+
+
+@njit
+def _compute_cycles(layer, rows, e, r, t):
+    """MAC-limited cycles: filters dealt to t chains, channels to r sets, strips and row chunks in turn."""
+    big_n, big_m, big_c, big_e, big_f, big_r, big_s, _, g = _dims(layer)
+    return (float(g) * big_n * _cdiv(big_m, t) * _cdiv(big_c, r) * _cdiv(big_e, e) * big_f * big_s
+            * _cdiv(big_r, rows))
+
+
+@njit
+def _filter_reads(layer, b_bytes, e, n):
+    """DRAM bytes of filters: once per batch of n images and strip of e output rows."""
+    return b_bytes * _cdiv(layer[BATCH], n) * _cdiv(layer[OUT_H], e)
+
+
+@njit
 def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, e, n, m, p, q, r,
           t, resident):
     """Cost vector of one mapping (closed forms; see the module docstring)."""
-    big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, g = (
-        layer[0], layer[1], layer[2], layer[3], layer[4], layer[5], layer[6], layer[7], layer[8])
+    big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, g = _dims(layer)
     chunks = _cdiv(big_r, rows)
     strips = _cdiv(big_e, e)
     c_blocks = _cdiv(big_c, q * r)
@@ -100,10 +124,9 @@ def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, e
     strip_rows = float((big_e - strips) * u + strips * big_r)     # rows read over all strips
     batches = float(_cdiv(big_n, n))
     out = np.zeros(9)
-    out[COMPUTE] = (float(g) * big_n * _cdiv(big_m, t) * _cdiv(big_c, r) * strips * big_f * big_s
-                    * chunks)
+    out[COMPUTE] = _compute_cycles(layer, rows, e, r, t)
     ifmap_reads = a_bytes * strip_rows / padded_h * (1.0 if resident else float(_cdiv(big_m, m)))
-    filter_reads = b_bytes * batches * strips
+    filter_reads = _filter_reads(layer, b_bytes, e, n)
     out[DRAM_READ] = ifmap_reads + filter_reads
     out[DRAM_WRITE] = o_bytes
     out[RAMP] = filter_reads / bytes_per_cycle
@@ -161,8 +184,7 @@ def _largest_m(glb, fixed, per_filter, big_m, group):
 @njit
 def _search(layer, layer_bytes, design, prices):
     """(cost vector, mapping) of the best mapping of one layer on one design; cost[0] = -1 if none."""
-    big_n, big_m, big_c, big_e, big_f, big_r, big_s, u = (
-        layer[0], layer[1], layer[2], layer[3], layer[4], layer[5], layer[6], layer[7])
+    big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, _ = _dims(layer)
     elem = layer_bytes[ELEM_BYTES]
     rows, cols = int(design[ROWS]), int(design[COLS])
     ifmap_spad = int(design[IFMAP_SPAD] // elem)
@@ -189,14 +211,13 @@ def _search(layer, layer_bytes, design, prices):
         strip_rows = float((e - 1) * u + big_r)
         for r in range(1, min(stack, big_c) + 1):
             for t in range(1, min((stack // r) * across, big_m) + 1):
-                compute = (float(layer[8]) * big_n * _cdiv(big_m, t) * _cdiv(big_c, r)
-                           * _cdiv(big_e, e) * big_f * big_s * _cdiv(big_r, rows))
+                compute = _compute_cycles(layer, rows, e, r, t)
                 for q in range(1, min(ifmap_spad // big_s, _cdiv(big_c, r)) + 1):
                     for p in range(1, min(psum_spad, filter_spad // (q * big_s),
                                           _cdiv(big_m, t)) + 1):
                         for i in range(count):
                             n = batch_sizes[i]
-                            ramp = (layer_bytes[FILTER_BYTES] * _cdiv(big_n, n) * _cdiv(big_e, e)
+                            ramp = (_filter_reads(layer, layer_bytes[FILTER_BYTES], e, n)
                                     / design[BYTES_PER_CYCLE])
                             if best[COMPUTE] >= 0 and \
                                     compute + ramp > _latency(best) * (1.0 + 2.0 * TOLERANCE):

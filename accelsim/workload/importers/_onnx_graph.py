@@ -22,7 +22,7 @@ FLOAT_TYPES = ("FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE", "FLOAT8E4M3FN", "FLOAT8
                "FLOAT8E5M2FNUZ")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prepared:
     """An ONNX model ready to walk: nodes in order, shapes inferred."""
 
@@ -102,22 +102,34 @@ def _infer(model, onnx, file: str):
         raise WorkloadError(f"ONNX shape inference failed: {exc}", file=file) from None
 
 
-def _static_shapes(graph) -> dict[str, tuple[int, ...]]:
-    """Tensors whose every dimension is known."""
-    shapes = {}
+def tensor_types(graph) -> dict[str, tuple[tuple[int, ...] | None, int]]:
+    """(shape if every dimension is known, else None; ONNX element type) of each typed tensor."""
+    types = {}
     for info in (*graph.input, *graph.value_info, *graph.output):
         tensor_type = info.type.tensor_type
         dims = tuple(d.dim_value for d in tensor_type.shape.dim)
-        if tensor_type.HasField("shape") and all(d > 0 for d in dims):
-            shapes[info.name] = dims
-    return shapes
+        known = tensor_type.HasField("shape") and all(d > 0 for d in dims)
+        types[info.name] = (dims if known else None, tensor_type.elem_type)
+    return types
 
 
-def _evaluate(node, known: dict, shapes: dict, onnx) -> list | None:
+def _run(node, inputs: dict, opsets, onnx) -> list | None:
+    """A node's outputs from the reference runtime, at the model's opsets (None if it cannot run)."""
+    graph = onnx.helper.make_graph([node], "node", [onnx.ValueInfoProto(name=name) for name in inputs],
+                                   [onnx.ValueInfoProto(name=name) for name in node.output])
+    try:
+        values = onnx.reference.ReferenceEvaluator(
+            onnx.helper.make_model(graph, opset_imports=opsets)).run(None, inputs)
+    except Exception:   # an op the reference runtime lacks: leave the node for the importer
+        return None
+    return values if len(values) == len(node.output) else None
+
+
+def _evaluate(node, known: dict, shapes: dict, opsets, onnx) -> list | None:
     """The output values of a node computable now, or None."""
-    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     if node.domain not in ("", "ai.onnx") or any(a.g.node or a.graphs for a in node.attribute):
         return None
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     if node.op_type in ("Shape", "Size"):
         if node.input[0] not in shapes:
             return None
@@ -131,11 +143,7 @@ def _evaluate(node, known: dict, shapes: dict, onnx) -> list | None:
     if (not node.input and node.op_type != "Constant") or any(
             name and name not in known for name in node.input):
         return None
-    try:
-        return onnx.reference.ReferenceEvaluator(node).run(
-            None, {name: known[name] for name in node.input if name})
-    except Exception:   # an op the reference runtime lacks: leave the node for the importer
-        return None
+    return _run(node, {name: known[name] for name in node.input if name}, opsets, onnx)
 
 
 def _resolve_shapes(model, onnx, file: str) -> tuple[object, frozenset[str]]:
@@ -147,9 +155,10 @@ def _resolve_shapes(model, onnx, file: str) -> tuple[object, frozenset[str]]:
     folded: set[str] = set()
     while True:
         model = _infer(model, onnx, file)
-        shapes, keep, new = _static_shapes(model.graph), [], []
+        shapes = {name: shape for name, (shape, _) in tensor_types(model.graph).items() if shape}
+        keep, new = [], []
         for node in model.graph.node:
-            values = _evaluate(node, known, shapes, onnx)
+            values = _evaluate(node, known, shapes, model.opset_import, onnx)
             if values is None:
                 keep.append(node)
                 continue

@@ -21,8 +21,9 @@ Parameters are the float initializers (and Constant node values) with more than 
 a compute node, directly or through shape-only nodes; BatchNormalization's running mean and variance are
 buffers, not parameters (as in PyTorch). They are what the file holds: a tied weight the exporter stored
 twice (PyTorch keeps a transposed copy of GPT-2's wte for the LM head) counts twice, and a BatchNorm the
-exporter folded into its convolution leaves only a conv bias. Dtypes come from the ONNX element types, 64-bit integers counted
-as int32 and bool as int8 (the IR has neither); `precision` overrides every floating-point type.
+exporter folded into its convolution leaves only a conv bias. Dtypes come from the ONNX element
+types, 64-bit integers counted as int32 and bool as int8 (the IR has neither); `precision` overrides
+every floating-point type.
 The batch: axis 0 of a graph input with a dynamic (named or unknown) size takes `batch`; a fixed axis 0
 keeps its size, and asking for another batch (> 1) is an error. Other dynamic axes take their size from
 `dims` by name, e.g. dims={"sequence": 128}. The graph's meta is family "onnx" and the opset; which
@@ -39,7 +40,7 @@ import numpy as np
 
 from accelsim.errors import WorkloadError
 from accelsim.workload import zoo
-from accelsim.workload.importers._onnx_graph import Prepared, prepare
+from accelsim.workload.importers._onnx_graph import Prepared, prepare, tensor_types
 from accelsim.workload.ir import Gemm, Graph, Op, OpKind, Tensor
 from accelsim.workload.trace import storage
 from accelsim.workload.zoo._builder import VECTOR_FLOPS
@@ -106,17 +107,12 @@ class _Importer:
 
     def __init__(self, file: str, prepared: Prepared, precision: str | None, onnx):
         self.file, self.precision = file, precision
-        self.types: dict[str, tuple[tuple[int, ...] | None, int]] = {}   # shape, ONNX element type
+        graph = prepared.model.graph
+        self.types = tensor_types(graph)       # name -> (shape or None, ONNX element type)
         self.values: dict[str, _Value] = {"": _Value(None)}
         self.ops: list[Op] = []
         self.type_name = onnx.TensorProto.DataType.Name
         self.tensor_proto = onnx.TensorProto
-        graph = prepared.model.graph
-        for info in (*graph.input, *graph.value_info, *graph.output):
-            tensor_type = info.type.tensor_type
-            dims = tuple(d.dim_value for d in tensor_type.shape.dim)
-            known = tensor_type.HasField("shape") and all(d > 0 for d in dims)
-            self.types[info.name] = (dims if known else None, tensor_type.elem_type)
         for init in graph.initializer:
             self.values[init.name] = _Value(None) if init.name in prepared.folded else \
                 self.constant(init.name, init)
