@@ -6,18 +6,7 @@ import json
 
 import pytest
 
-from accelsim.cli import main
-
-
-def invoke(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from clitools import invoke
 
 
 def test_run_json_has_the_documented_contract(capsys):

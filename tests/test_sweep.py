@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 import accelsim
-from accelsim.cli import main
 from accelsim.errors import ConfigError, UsageError
 from accelsim.kernels.pareto import front_reference
 from accelsim.sweep import ResultStore, fast_systolic, load_space, run_sweep
 from accelsim.sweep import runner
 from accelsim.sweep.area import MIB, chip_area_mm2, device_area_mm2, pe_mm2
 from accelsim.sweep.fast import fast_records
+from clitools import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 RESNET50_CSV = ROOT / "workloads" / "scalesim" / "Resnet50.csv"
@@ -28,17 +28,6 @@ def write_space(tmp_path: Path, parameters: str, extra: str = "") -> Path:
     path.write_text(f"workload: {ALEXNET_CSV}\ndevice: scalesim_32x32\n{extra}"
                     f"parameters:\n{parameters}")
     return path
-
-
-def invoke(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # ---- spaces ----------------------------------------------------------------------------------
