@@ -82,6 +82,27 @@ def computable(graph: Graph, device) -> tuple[Graph, str]:
     return replace(graph, ops=ops), label
 
 
+def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
+            precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
+            checkpoint: bool = False, **workload_params):
+    """(device config, graph, precision, trace) of a single-device inference or training run."""
+    device = load_device(device, overrides)
+    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
+    if isinstance(workload, Graph):
+        graph, precision = computable(graph, device)
+    trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
+    return device, graph, precision, trace
+
+
+def event_timeline(workload, device, **options):
+    """The simpy engine's timeline of a run (unit lanes and memory channels), for traces."""
+    from accelsim.engine.sim import run as run_events
+
+    device, _graph, _precision, trace = prepare(workload, device, **options)
+    return run_events(trace.ops, cost_all(trace.ops, device))
+
+
 def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
              precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
              checkpoint: bool = False, engine: str = "analytic", prompt: int = 128,
@@ -116,12 +137,9 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
         return simulate_serving(workload, device, batch=batch, prompt=prompt, generate=generate,
                                 precision=precision, overrides=overrides, engine=engine,
                                 **workload_params)
-    device = load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
-    graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
-    if isinstance(workload, Graph):
-        graph, precision = computable(graph, device)
-    trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
+    device, graph, precision, trace = prepare(
+        workload, device, mode=mode, batch=batch, precision=precision, overrides=overrides,
+        optimizer=optimizer, checkpoint=checkpoint, **workload_params)
     costs, layers = run_trace(trace, device, engine)
     latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
     energy = Energy(*(sum(getattr(c.energy, part) for c in costs)

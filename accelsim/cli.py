@@ -144,6 +144,39 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
         print_result(result, limit=layers)
 
 
+@cli.command()
+@click.argument("workload")
+@click.option("--device", "-d", required=True, help="Bundled device name or YAML path.")
+@click.option("--mode", type=click.Choice(["inference", "training"]), default="inference",
+              show_default=True)
+@click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--precision", "-p", default=None)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE")
+@click.option("--out", "-o", "out_path", type=click.Path(dir_okay=False), default="trace.json",
+              show_default=True, help="Where to write the Chrome/Perfetto trace.")
+@click.option("--json", "as_json", is_flag=True, help="Print the trace to stdout instead.")
+def trace(workload, device, mode, batch, precision, overrides, params, out_path, as_json):
+    """Write a Chrome/Perfetto timeline of a run on the event engine (units and memory lanes).
+
+    \b
+    Examples:
+      accelsim trace resnet50 --device tpu_v4 -o resnet50.json    # open in ui.perfetto.dev
+      accelsim trace bert_base --device a100 --mode training --batch 8 --json > bert.json
+    """
+    from accelsim.api import event_timeline
+    from accelsim.engine.chrome_trace import chrome_trace, write_chrome_trace
+
+    timeline = event_timeline(workload, device, mode=mode, batch=batch, precision=precision,
+                              overrides=overrides, **_workload_params(params))
+    if as_json:
+        _emit_json(chrome_trace(timeline, name=workload))
+        return
+    write_chrome_trace(timeline, out_path, name=workload)
+    click.echo(f"wrote {out_path}: {len(timeline.layers)} ops, "
+               f"{timeline.makespan_s * 1e3:.3f} ms simulated")
+
+
 @cli.command(name="list")
 @click.argument("what", type=click.Choice(["devices", "workloads"]), default="devices")
 @click.option("--json", "as_json", is_flag=True)

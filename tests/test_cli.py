@@ -118,3 +118,16 @@ def test_trace_file_covers_the_run(capsys, tmp_path):
     events = [e for e in json.loads(path.read_text())["traceEvents"] if e["ph"] == "X"]
     end = max(e["ts"] + e["dur"] for e in events) * 1e-6
     assert end == pytest.approx(json.loads(out)["totals"]["latency_s"], rel=1e-6)
+
+
+def test_trace_command_writes_unit_and_memory_tracks(capsys, tmp_path):
+    path = tmp_path / "resnet.json"
+    code, out, _ = invoke(capsys, "trace", "resnet50", "--device", "tpu_v4", "-o", str(path))
+    assert code == 0 and str(path) in out
+    events = json.loads(path.read_text())["traceEvents"]
+    tracks = {e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
+    assert {"array", "vector"} <= tracks
+    assert any(name.startswith("memory") for name in tracks)
+    ops = [e for e in events if e["ph"] == "X"]
+    assert min(e["ts"] for e in ops) == 0
+    assert {"flops", "bound"} <= set(ops[0]["args"])

@@ -62,9 +62,10 @@ from accelsim.kernels._jit import njit
 BATCH, FILTERS, CHANNELS, OUT_H, OUT_W, KERNEL_H, KERNEL_W, STRIDE, GROUPS = range(9)   # `layers`
 IFMAP_BYTES, FILTER_BYTES, OFMAP_BYTES, ELEM_BYTES = range(4)                          # `layer_bytes`
 ROWS, COLS, IFMAP_SPAD, FILTER_SPAD, PSUM_SPAD, GLB_BYTES, BYTES_PER_CYCLE = range(7)  # `designs`
-RF_PJ, NOC_PJ, GLB_PJ, DRAM_PJ = range(4)                                              # `prices`
+MAC_PJ, RF_PJ, NOC_PJ, GLB_PJ, DRAM_PJ, STATIC_PJ = range(6)                           # `prices`
 MAPPING = ("e", "n", "m", "p", "q", "r", "t", "resident")
-(COMPUTE, RAMP, STALL, DRAM_READ, DRAM_WRITE, GLB, NOC, RF, ACTIVE_PES) = range(9)     # cost vector
+COMPUTE, RAMP, STALL, DRAM_READ, DRAM_WRITE, GLB, NOC, RF, ACTIVE_PES, ENERGY = range(10)  # costs
+COST_FIELDS = 10
 MAX_CYCLES = 2.0**62
 TOLERANCE = 1e-9          # relative: energies or latencies closer than this are ties
 
@@ -112,8 +113,14 @@ def _filter_reads(layer, b_bytes, e, n):
 
 
 @njit
-def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, e, n, m, p, q, r,
-          t, resident):
+def _latency(cost):
+    """Cycles of a cost vector: compute, filter ramp-up and DRAM stalls."""
+    return cost[COMPUTE] + cost[RAMP] + cost[STALL]
+
+
+@njit
+def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, prices, e, n, m, p,
+          q, r, t, resident):
     """Cost vector of one mapping (closed forms; see the module docstring)."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, g = _dims(layer)
     chunks = _cdiv(big_r, rows)
@@ -123,7 +130,7 @@ def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, e
     padded_h = float((big_e - 1) * u + big_r)
     strip_rows = float((big_e - strips) * u + strips * big_r)     # rows read over all strips
     batches = float(_cdiv(big_n, n))
-    out = np.zeros(9)
+    out = np.zeros(COST_FIELDS)
     out[COMPUTE] = _compute_cycles(layer, rows, e, r, t)
     ifmap_reads = a_bytes * strip_rows / padded_h * (1.0 if resident else float(_cdiv(big_m, m)))
     filter_reads = _filter_reads(layer, b_bytes, e, n)
@@ -146,29 +153,33 @@ def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, e
     out[NOC] = (filter_in + ifmap_in + hops) * elem_bytes
     out[GLB] = (glb_ifmap + glb_psums) * elem_bytes + ifmap_reads + o_bytes
     out[ACTIVE_PES] = float(_cdiv(big_r, chunks) * e * r * t)
+    out[ENERGY] = (macs * prices[MAC_PJ] + out[RF] * prices[RF_PJ] + out[NOC] * prices[NOC_PJ]
+                   + out[GLB] * prices[GLB_PJ] + (out[DRAM_READ] + o_bytes) * prices[DRAM_PJ]
+                   + _latency(out) * prices[STATIC_PJ])
     return out
 
 
 @njit
-def _energy(cost, prices):
-    """pJ of a cost vector's accesses at the design's per-byte prices (MACs are the same for all)."""
-    return (cost[RF] * prices[RF_PJ] + cost[NOC] * prices[NOC_PJ] + cost[GLB] * prices[GLB_PJ]
-            + (cost[DRAM_READ] + cost[DRAM_WRITE]) * prices[DRAM_PJ])
-
-
-@njit
-def _latency(cost):
-    """Cycles of a cost vector: compute, filter ramp-up and DRAM stalls."""
-    return cost[COMPUTE] + cost[RAMP] + cost[STALL]
-
-
-@njit
-def better(cost, other, prices):
-    """True when `cost` beats `other`: lower latency, then less energy (relative TOLERANCE ties)."""
-    mine, theirs = _latency(cost), _latency(other)
+def better(cost, other):
+    """True when `cost` beats `other`: a lower energy-delay product, then a lower latency (values
+    within a relative TOLERANCE tie)."""
+    mine, theirs = _latency(cost) * cost[ENERGY], _latency(other) * other[ENERGY]
     if abs(mine - theirs) > TOLERANCE * max(mine, theirs):
         return mine < theirs
-    return _energy(cost, prices) < _energy(other, prices) * (1.0 - TOLERANCE)
+    return _latency(cost) < _latency(other) * (1.0 - TOLERANCE)
+
+
+@njit
+def _edp_floor(layer, layer_bytes, design, prices, compute, e, n):
+    """A lower bound of the energy-delay product of any mapping with this compute, e and n: no
+    stalls, and of the accesses only 4 register-file words per MAC, filters and outputs in DRAM."""
+    big_n, big_m, big_c, big_e, big_f, big_r, big_s, _, g = _dims(layer)
+    macs = float(g) * big_n * big_m * big_c * big_e * big_f * big_r * big_s
+    dram = _filter_reads(layer, layer_bytes[FILTER_BYTES], e, n) + layer_bytes[OFMAP_BYTES]
+    latency = compute + (dram - layer_bytes[OFMAP_BYTES]) / design[BYTES_PER_CYCLE]
+    energy = (macs * (prices[MAC_PJ] + 4.0 * layer_bytes[ELEM_BYTES] * prices[RF_PJ])
+              + dram * prices[DRAM_PJ] + latency * prices[STATIC_PJ])
+    return latency * energy
 
 
 @njit
@@ -199,8 +210,9 @@ def _search(layer, layer_bytes, design, prices):
         if n == 1 or _cdiv(big_n, n) != _cdiv(big_n, n - 1):
             batch_sizes[count] = n
             count += 1
-    best = np.zeros(9)
+    best = np.zeros(COST_FIELDS)
     best[COMPUTE] = -1.0
+    floor_to_beat = 0.0
     mapping = np.zeros(len(MAPPING), dtype=np.int64)
     for e in range(1, big_e + 1):
         folds = _cdiv(e, cols)
@@ -217,10 +229,8 @@ def _search(layer, layer_bytes, design, prices):
                                           _cdiv(big_m, t)) + 1):
                         for i in range(count):
                             n = batch_sizes[i]
-                            ramp = (_filter_reads(layer, layer_bytes[FILTER_BYTES], e, n)
-                                    / design[BYTES_PER_CYCLE])
-                            if best[COMPUTE] >= 0 and \
-                                    compute + ramp > _latency(best) * (1.0 + 2.0 * TOLERANCE):
+                            if best[COMPUTE] >= 0 and _edp_floor(layer, layer_bytes, design, prices,
+                                                                 compute, e, n) > floor_to_beat:
                                 continue                          # cannot beat the best: skip
                             per_filter = n * e * big_f * elem
                             fitted = False
@@ -233,10 +243,11 @@ def _search(layer, layer_bytes, design, prices):
                                 fitted = True
                                 cost = _cost(layer, elem, layer_bytes[IFMAP_BYTES],
                                              layer_bytes[FILTER_BYTES], layer_bytes[OFMAP_BYTES],
-                                             rows, design[BYTES_PER_CYCLE], e, n, m, p, q, r, t,
-                                             resident)
-                                if best[COMPUTE] < 0 or better(cost, best, prices):
+                                             rows, design[BYTES_PER_CYCLE], prices, e, n, m, p, q,
+                                             r, t, resident)
+                                if best[COMPUTE] < 0 or better(cost, best):
                                     best = cost
+                                    floor_to_beat = _latency(best) * best[ENERGY] * (1.0 + 2.0 * TOLERANCE)
                                     mapping[0], mapping[1], mapping[2], mapping[3] = e, n, m, p
                                     mapping[4], mapping[5], mapping[6], mapping[7] = q, r, t, resident
                             if not fitted:
