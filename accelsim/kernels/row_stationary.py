@@ -224,20 +224,20 @@ def _search(layer, layer_bytes, design, prices):
         for r in range(1, min(stack, big_c) + 1):
             for t in range(1, min((stack // r) * across, big_m) + 1):
                 compute = _compute_cycles(layer, rows, e, r, t)
-                for q in range(1, min(ifmap_spad // big_s, _cdiv(big_c, r)) + 1):
-                    for p in range(1, min(psum_spad, filter_spad // (q * big_s),
-                                          _cdiv(big_m, t)) + 1):
-                        for i in range(count):
-                            n = batch_sizes[i]
-                            if best[COMPUTE] >= 0 and _edp_floor(layer, layer_bytes, design, prices,
-                                                                 compute, e, n) > floor_to_beat:
-                                continue                          # cannot beat the best: skip
-                            per_filter = n * e * big_f * elem
-                            fitted = False
+                for i in range(count):
+                    n = batch_sizes[i]
+                    if best[COMPUTE] >= 0 and _edp_floor(layer, layer_bytes, design, prices,
+                                                         compute, e, n) > floor_to_beat:
+                        continue                                  # cannot beat the best: skip
+                    per_filter = n * e * big_f * elem
+                    fitted = False
+                    for q in range(1, min(ifmap_spad // big_s, _cdiv(big_c, r)) + 1):
+                        for p in range(1, min(psum_spad, filter_spad // (q * big_s),
+                                              _cdiv(big_m, t)) + 1):
                             for resident in range(2):
                                 held = big_c if resident else min(big_c, q * r)
-                                fixed = n * held * strip_rows * width * elem
-                                m = _largest_m(glb, fixed, per_filter, big_m, p * t)
+                                m = _largest_m(glb, n * held * strip_rows * width * elem,
+                                               per_filter, big_m, p * t)
                                 if m == 0:
                                     continue
                                 fitted = True
@@ -247,11 +247,12 @@ def _search(layer, layer_bytes, design, prices):
                                              r, t, resident)
                                 if best[COMPUTE] < 0 or better(cost, best):
                                     best = cost
-                                    floor_to_beat = _latency(best) * best[ENERGY] * (1.0 + 2.0 * TOLERANCE)
+                                    floor_to_beat = (_latency(best) * best[ENERGY]
+                                                     * (1.0 + 2.0 * TOLERANCE))
                                     mapping[0], mapping[1], mapping[2], mapping[3] = e, n, m, p
                                     mapping[4], mapping[5], mapping[6], mapping[7] = q, r, t, resident
-                            if not fitted:
-                                break                             # larger n needs more GLB
+                    if not fitted:
+                        break                                     # larger n needs more GLB
     return best, mapping
 
 
