@@ -29,7 +29,7 @@ from dataclasses import replace
 
 from accelsim.config.systolic import SystolicConfig
 from accelsim.devices.base import OpCost
-from accelsim.devices.energy import (dram_pj_per_byte, noc_pj_per_byte, op_energy,
+from accelsim.devices.energy import (PJ, dram_pj_per_byte, mac_pj, noc_pj_per_byte, op_energy,
                                      register_pj_per_byte, sram_pj_per_byte)
 from accelsim.devices.mapping import layer_shape
 from accelsim.errors import UsageError
@@ -95,20 +95,21 @@ def global_buffer(device: SystolicConfig) -> float:
     return device.sram.ifmap + device.sram.ofmap
 
 
-def rs_design_row(device: SystolicConfig) -> tuple[list[float], list[float]]:
-    """The device as one row-stationary design point and its per-byte prices of each level."""
+def rs_design_row(device: SystolicConfig, precision: str) -> tuple[list[float], list[float]]:
+    """The device as one row-stationary design point and its energy prices at `precision`."""
     pads = device.array.scratchpad
     usable = global_buffer(device) * (0.5 if device.sram.double_buffered else 1.0)
     design = [device.array.rows, device.array.cols, pads.ifmap, pads.filter, pads.psum, usable,
               bytes_per_cycle(device)]
-    prices = [register_pj_per_byte(device), noc_pj_per_byte(device),
-              sram_pj_per_byte(device, global_buffer(device)), dram_pj_per_byte(device)]
+    prices = [mac_pj(device, precision), register_pj_per_byte(device), noc_pj_per_byte(device),
+              sram_pj_per_byte(device, global_buffer(device)), dram_pj_per_byte(device),
+              device.power.idle / device.clock / PJ]
     return design, prices
 
 
 def _row_stationary_cost(op: Op, device: SystolicConfig) -> OpCost:
     """A GEMM-like op on a row-stationary array (Eyeriss)."""
-    design, prices = rs_design_row(device)
+    design, prices = rs_design_row(device, op.precision)
     try:
         p = row_stationary.plan(rs_layer(op), operand_bytes(op), design, prices)
     except ValueError as exc:

@@ -10,8 +10,9 @@ convolution: one filter row against one ifmap row, making one row of partial sum
 PE set of R x e PEs (filter rows x output rows) computes e output rows of one 2-D convolution, psums
 flowing up its columns.
 - The set is e <= E columns wide; wider than the array it is folded into k = ceil(e / cols)
-  segments stacked vertically (k * R rows; AlexNet CONV2: 5 x 27 -> 10 x 14, 135 PEs); when even
-  that does not fit, E is strip-mined into ceil(E / e) strips run one after another (CONV1: e <= 14).
+  segments stacked vertically (k * R rows; AlexNet CONV2: 5 x 27 -> 10 x 14, 135 PEs). Only when
+  the whole set (e = E) does not fit even folded is E strip-mined into ceil(E / e) strips run one
+  after another (CONV1: e <= 14), as the paper maps AlexNet.
   Filters taller than the array are cut into ceil(R / rows) row chunks run one after another.
 - Sets are replicated over the spare rows and columns: r sets stacked in a column chain add psums
   of different channels, t chains work on different filters (CONV3-5: four 3 x 13 sets, 156 PEs).
@@ -25,10 +26,11 @@ flowing up its columns.
   channels instead, strips go outside filter blocks and DRAM delivers the ifmap once. Filters bypass
   the GLB, going from DRAM straight to the PE array (JSSC 2017 system architecture; Timeloop's
   Eyeriss example likewise keeps only inputs and outputs in its GLB).
-The mapper scores every mapping that fits the scratchpads and the GLB and takes the lowest latency,
-then the least access energy (at the device's per-byte prices of each level). Latency first is what
-fills the array as the chip does (the paper's active PEs for AlexNet); in this model energy first
-would leave CONV3-5 at 117 of 168 PEs.
+The mapper scores every mapping that fits the scratchpads and the GLB and takes the lowest
+energy-delay product (EDP, Timeloop's default mapper metric), then the lowest latency. Energy counts
+the MACs, every access at the device's per-byte price of its level, and static power. With the
+folding rule above this fills the array as the chip does (the paper's active PEs for AlexNet);
+minimising energy alone would leave CONV3-5 at 117 of 168 PEs.
 
 Time. Work is dealt evenly: t chains share each filter group, r sets each channel block, so a layer
 computes for G * N * ceil(M/t) * ceil(C/r) * ceil(E/e) * F * S * chunks cycles (one MAC per PE per
@@ -67,7 +69,7 @@ MAPPING = ("e", "n", "m", "p", "q", "r", "t", "resident")
 COMPUTE, RAMP, STALL, DRAM_READ, DRAM_WRITE, GLB, NOC, RF, ACTIVE_PES, ENERGY = range(10)  # costs
 COST_FIELDS = 10
 MAX_CYCLES = 2.0**62
-TOLERANCE = 1e-9          # relative: energies or latencies closer than this are ties
+TOLERANCE = 1e-9          # relative: EDPs or latencies closer than this are ties
 
 
 class Plan(NamedTuple):
@@ -100,7 +102,7 @@ def _dims(layer):
 
 @njit
 def _compute_cycles(layer, rows, e, r, t):
-    """MAC-limited cycles: filters dealt to t chains, channels to r sets, strips and row chunks in turn."""
+    """MAC-limited cycles: filters dealt to t chains, channels to r sets; strips, chunks in turn."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, _, g = _dims(layer)
     return (float(g) * big_n * _cdiv(big_m, t) * _cdiv(big_c, r) * _cdiv(big_e, e) * big_f * big_s
             * _cdiv(big_r, rows))
@@ -214,7 +216,8 @@ def _search(layer, layer_bytes, design, prices):
     best[COMPUTE] = -1.0
     floor_to_beat = 0.0
     mapping = np.zeros(len(MAPPING), dtype=np.int64)
-    for e in range(1, big_e + 1):
+    whole = _cdiv(big_e, cols) * h <= rows                        # all E rows fit, folded
+    for e in range(big_e if whole else 1, big_e + 1):
         folds = _cdiv(e, cols)
         if folds * h > rows:
             break
@@ -281,7 +284,7 @@ def _tables(layers, layer_bytes, designs, prices) -> tuple[np.ndarray, ...]:
     layers = _table(layers, "layers", 9, np.int64)
     layer_bytes = _table(layer_bytes, "layer_bytes", 4, np.float64)
     designs = _table(designs, "designs", 7, np.float64)
-    prices = _table(prices, "prices", 4, np.float64)
+    prices = _table(prices, "prices", 6, np.float64)
     if layers.size and layers.min() < 1:
         raise ValueError("layer dimensions must be >= 1")
     if layer_bytes.shape[0] != layers.shape[0] or prices.shape[0] != designs.shape[0]:
@@ -298,13 +301,14 @@ def plan(layers, layer_bytes, designs, prices) -> Plan:
 
     layers: (L, 9) of [N, M, C, E, F, R, S, U, G] (M and C per group); layer_bytes: (L, 4) of DRAM
     bytes of [ifmap, filters, outputs, one element]; designs: (D, 7) of [rows, cols, ifmap, filter,
-    psum scratchpad bytes per PE, GLB bytes, DRAM bytes per cycle]; prices: (D, 4) pJ per byte of
-    [register file, inter-PE network, GLB, DRAM]. ValueError where a layer has no mapping (its
-    filter row outgrows the scratchpads or its psums the GLB); OverflowError past 2**62 cycles.
+    psum scratchpad bytes per PE, GLB bytes, DRAM bytes per cycle]; prices: (D, 6) of pJ per MAC,
+    pJ per byte of [register file, inter-PE network, GLB, DRAM] and static pJ per cycle (what the
+    mapper's energy-delay product weighs). ValueError where a layer has no mapping (its filter row
+    outgrows the scratchpads or its psums the GLB); OverflowError past 2**62 cycles.
     """
     layers, layer_bytes, designs, prices = _tables(layers, layer_bytes, designs, prices)
     shape = (layers.shape[0], designs.shape[0])
-    costs = np.empty(shape + (9,))
+    costs = np.empty(shape + (COST_FIELDS,))
     mappings = np.empty(shape + (len(MAPPING),), dtype=np.int64)
     _plan_grid(layers, layer_bytes, designs, prices, costs, mappings)
     if (costs[..., COMPUTE] < 0).any():
@@ -319,13 +323,13 @@ def plan(layers, layer_bytes, designs, prices) -> Plan:
                 costs[..., NOC], costs[..., RF], costs[..., ACTIVE_PES].astype(np.int64), mappings)
 
 
-def mapping_cost(layer, layer_bytes, design, mapping) -> np.ndarray:
-    """Cost vector (COMPUTE ... ACTIVE_PES) of one given mapping, feasible or not."""
-    layers, layer_bytes, designs, _ = _tables(layer, layer_bytes, design, np.zeros(4))
+def mapping_cost(layer, layer_bytes, design, prices, mapping) -> np.ndarray:
+    """Cost vector (COMPUTE ... ENERGY) of one given mapping, feasible or not."""
+    layers, layer_bytes, designs, prices = _tables(layer, layer_bytes, design, prices)
     e, n, m, p, q, r, t, resident = (int(x) for x in mapping)
     return _cost(layers[0], layer_bytes[0, ELEM_BYTES], layer_bytes[0, IFMAP_BYTES],
                  layer_bytes[0, FILTER_BYTES], layer_bytes[0, OFMAP_BYTES], int(designs[0, ROWS]),
-                 designs[0, BYTES_PER_CYCLE], e, n, m, p, q, r, t, resident)
+                 designs[0, BYTES_PER_CYCLE], prices[0], e, n, m, p, q, r, t, resident)
 
 
 # ---- plain-Python references the kernels are tested against -------------------------------------
@@ -336,7 +340,7 @@ def _chunk_rows(big_r: int, rows: int) -> list[int]:
     return [min(h, big_r - start) for start in range(0, big_r, h)]
 
 
-def cost_reference(layer, layer_bytes, design, mapping) -> list[float]:
+def cost_reference(layer, layer_bytes, design, prices, mapping) -> list[float]:
     """Plain Python: walk every processing pass of a mapping and add up its time and accesses."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, groups = (int(x) for x in layer)
     a_bytes, b_bytes, o_bytes, elem = (float(x) for x in layer_bytes)
@@ -350,7 +354,7 @@ def cost_reference(layer, layer_bytes, design, mapping) -> list[float]:
         visits = [(block, strip, strip[0]) for strip in strips for block in blocks]
     else:
         visits = [(block, strip, (block, strip[0])) for block in blocks for strip in strips]
-    compute = ifmap = filters = rf = noc = glb = 0.0
+    compute = ifmap = filters = macs = rf = noc = glb = 0.0
     for _ in range(groups):
         for n0 in range(0, big_n, n):
             images = min(n, big_n - n0)
@@ -358,7 +362,8 @@ def cost_reference(layer, layer_bytes, design, mapping) -> list[float]:
             for (m0, m1), (_, out_rows), key in visits:
                 if key not in loaded:                     # the strip's ifmap rows, all channels
                     loaded.add(key)
-                    ifmap += a_bytes / groups * images / big_n * ((out_rows - 1) * u + big_r) / padded_h
+                    rows_read = (out_rows - 1) * u + big_r
+                    ifmap += a_bytes / groups * images / big_n * rows_read / padded_h
                 accumulations = 0                         # passes so far into each filter group
                 for c0 in range(0, big_c, q * r):
                     chans = min(q * r, big_c - c0)
@@ -371,15 +376,19 @@ def cost_reference(layer, layer_bytes, design, mapping) -> list[float]:
                             psums = images * count * out_rows * big_f
                             filter_in = values * out_rows
                             ifmap_in = images * chans * h * out_rows * width * min(t, count)
+                            macs += psums * chans * h * big_s
                             rf += 4 * psums * chans * h * big_s + filter_in + ifmap_in
                             noc += filter_in + ifmap_in + psums * (min(r, chans) * h - 1)
                             glb += images * chans * ((out_rows - 1) * u + h) * width + psums
                             glb += psums if accumulations else 0
                         accumulations += 1
-    return [compute, filters / design[BYTES_PER_CYCLE],
-            max(0.0, (ifmap + o_bytes) / design[BYTES_PER_CYCLE] - compute), ifmap + filters,
-            o_bytes, glb * elem + ifmap + o_bytes, noc * elem, rf * elem,
-            float(chunks[0] * e * r * t)]
+    ramp = filters / design[BYTES_PER_CYCLE]
+    stall = max(0.0, (ifmap + o_bytes) / design[BYTES_PER_CYCLE] - compute)
+    levels = [rf * elem, noc * elem, glb * elem + ifmap + o_bytes, ifmap + filters + o_bytes]
+    accesses = sum(count * price for count, price in zip(levels, prices[RF_PJ:STATIC_PJ]))
+    energy = macs * prices[MAC_PJ] + accesses + (compute + ramp + stall) * prices[STATIC_PJ]
+    return [compute, ramp, stall, ifmap + filters, o_bytes, levels[2], levels[1], levels[0],
+            float(chunks[0] * e * r * t), energy]
 
 
 def plan_reference(layer, layer_bytes, design, prices) -> tuple[np.ndarray, tuple]:
@@ -393,8 +402,8 @@ def plan_reference(layer, layer_bytes, design, prices) -> tuple[np.ndarray, tupl
     best = best_mapping = None
     for e in range(1, big_e + 1):
         folds = -(-e // cols)
-        if folds * h > rows:
-            continue
+        if folds * h > rows or e < big_e and -(-big_e // cols) * h <= rows:
+            continue                                      # too big, or strip-mining needlessly
         stack, across = rows // (folds * h), (cols // e if folds == 1 else 1)
         for r, t, q, p, n, resident in itertools.product(
                 range(1, min(stack, big_c) + 1), range(1, big_m + 1),
@@ -408,7 +417,7 @@ def plan_reference(layer, layer_bytes, design, prices) -> tuple[np.ndarray, tupl
                         > design[GLB_BYTES]:
                     continue
                 mapping = (e, n, m, p, q, r, t, resident)
-                cost = np.array(cost_reference(layer, layer_bytes, design, mapping))
-                if best is None or better(cost, best, np.asarray(prices, dtype=np.float64)):
+                cost = np.array(cost_reference(layer, layer_bytes, design, prices, mapping))
+                if best is None or better(cost, best):
                     best, best_mapping = cost, mapping
     return best, best_mapping
