@@ -8,7 +8,7 @@ from accelsim.api import load_device, simulate
 from accelsim.devices import cost
 from accelsim.devices.roofline import roofline_cost
 from accelsim.errors import UsageError, WorkloadError
-from accelsim.workload.ir import Graph
+from accelsim.workload.ir import OpKind, Graph
 from accelsim.workload.transforms import distillation, fuse, prune, quantize
 from accelsim.workload.zoo import build
 from accelsim.workload.zoo._builder import NetBuilder
@@ -141,6 +141,19 @@ def test_fused_resnet50_has_fewer_ops_and_bytes_and_the_same_macs():
     assert after["macs"] == before["macs"]
     assert after["dram_bytes"] < before["dram_bytes"]
     assert after["latency_s"] < before["latency_s"]
+
+
+def test_residual_fusion_folds_the_adds_into_the_last_conv_of_each_block():
+    graph = build("resnet50")
+    fused = fuse(graph, residual=True)
+    # the 16 residual adds (and their ReLUs) join the conv3 (or downsample conv) before them:
+    # 53 convs + maxpool, avgpool and fc remain.
+    assert len(fused.ops) == 53 + 3
+    assert not any(op.kind in (OpKind.NORM, OpKind.ELEMENTWISE) for op in fused.ops)
+    assert fused.macs == graph.macs and fused.flops == graph.flops and fused.params == graph.params
+    block = next(op for op in fused.ops if "layer1.0.add" in op.attr("fused", ()))
+    assert block.attr("fused")[-2:] == ("layer1.0.add", "layer1.0.relu3")
+    assert len(block.inputs) == 2                    # the conv input and the residual
 
 
 def test_fused_attention_removes_exactly_the_score_traffic():

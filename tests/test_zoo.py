@@ -166,7 +166,7 @@ def test_transformer_meta():
 
 
 def test_zoo_lists_every_network():
-    assert set(ZOO) == {*SMALL, "llama2_7b", "gpt3_175b"}
+    assert set(ZOO) == {*SMALL, "bert_large", "llama2_7b", "gpt3_175b"}
 
 
 @pytest.mark.parametrize(("name", "params", "match"), [
@@ -185,3 +185,8 @@ def test_bad_names_and_params(name, params, match):
 
 def test_name_is_case_and_dash_insensitive():
     assert build("MobileNet-V2").name == "mobilenet_v2"
+
+
+def test_bert_large_matches_the_published_parameter_count():
+    # HuggingFace bert-large-uncased (BertModel, with pooler): 335,141,888 parameters.
+    assert build("bert_large").params == 335_141_888

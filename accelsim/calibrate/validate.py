@@ -3,7 +3,7 @@
 The measurements live in one place, ../shared/reference/measurements_public.csv next to the repo
 (or any CSV with the same columns, via `csv_path`). CASES says how each row id is modelled: device,
 workload, precision, batch. GPU networks run as TensorRT deployed them, with GEMM epilogues fused
-(deploy.py; the NPU and FPGA models fuse inside their cost models). A row that a device parameter
+(transforms.fuse with residual adds; the NPU and FPGA models fuse inside their cost models). A row that a device parameter
 was taken from is reported as "fitted" and left out of the error summary; a row accelsim cannot
 model yet is "not modelled", with the reason.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import statistics
 from dataclasses import asdict, dataclass, replace
-from functools import partial
 from pathlib import Path
 
 from accelsim import units
@@ -37,7 +36,7 @@ class Case:
     batch: int = 1
     params: tuple[tuple[str, object], ...] = ()   # zoo builder parameters
     only: str = ""               # keep only ops of this OpKind value (e.g. "conv2d")
-    fuse: bool = False           # fold GEMM epilogues first (deploy.fuse_epilogues)
+    fuse: bool = False           # fold GEMM epilogues first (transforms.fuse(residual=True))
     fitted: str = ""             # the device parameter taken from this very row, if any
     note: str = ""
 
@@ -208,15 +207,15 @@ def _gemm_metric(device, m: int, n: int, k: int, precision: str, metric: str) ->
 def _network_metric(device, case: Case, metric: str) -> float:
     """Latency (s) or samples/s of a zoo network, optionally fused or restricted to one op kind."""
     from accelsim.api import load_workload, simulate
-    from accelsim.calibrate.deploy import bert_large, fuse_epilogues
+    from accelsim.workload.transforms import fuse
 
-    build = bert_large if case.workload == "bert_large" else partial(load_workload, case.workload)
-    graph = build(batch=case.batch, precision=case.precision, **dict(case.params))
+    graph = load_workload(case.workload, batch=case.batch, precision=case.precision,
+                          **dict(case.params))
     if case.only:
         graph = replace(graph, name=f"{graph.name} ({case.only} only)",
                         ops=tuple(op for op in graph.ops if op.kind.value == case.only))
     if case.fuse:
-        graph = fuse_epilogues(graph)
+        graph = fuse(graph, residual=True)
     result = simulate(graph, device, batch=case.batch, precision=case.precision)
     return result.totals["latency_s" if metric.startswith("latency") else "throughput"]
 

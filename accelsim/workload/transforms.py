@@ -163,18 +163,24 @@ def _fused_attention(scores: Op, softmax: Op, context: Op, taken: set[str]) -> O
     return _merge(scores.name if name in taken else name, scores, [softmax, context], gemm)
 
 
-def _epilogue(chain: list[Op], op: Op, readers: dict[str, int]) -> bool:
-    """Whether `op` (elementwise or batchnorm) can run in the epilogue of the chain before it."""
+def _epilogue(chain: list[Op], op: Op, readers: dict[str, int], residual: bool) -> bool:
+    """Whether `op` (elementwise or batchnorm) can run in the epilogue of the chain before it;
+    an op with other inputs (a residual add) only when `residual`."""
     if not (op.kind is OpKind.ELEMENTWISE or (op.kind is OpKind.NORM and op.attr("norm") == "batchnorm")):
         return False
     producer = chain[-1]
     if not _feeds(producer, op, readers):
         return False
-    return chain[0].gemm is None or all(storage(t.name) == producer.outputs[0].name for t in op.inputs)
+    return (residual or chain[0].gemm is None
+            or all(storage(t.name) == producer.outputs[0].name for t in op.inputs))
 
 
-def fuse(graph: Graph) -> Graph:
-    """The graph with attention cores fused and epilogue ops merged into their producers."""
+def fuse(graph: Graph, *, residual: bool = False) -> Graph:
+    """The graph with attention cores fused and epilogue ops merged into their producers.
+
+    residual=True also folds ops that read another tensor (residual adds) into a GEMM's epilogue,
+    as TensorRT deploys CNNs; the device models then read that tensor as an extra GEMM input.
+    """
     ops = list(graph.ops)
     readers = _readers(ops)
     taken = {op.name for op in ops}
@@ -182,7 +188,7 @@ def fuse(graph: Graph) -> Graph:
     for group in _attention_groups(ops, readers):
         if len(group) == 3:
             chains.append([_fused_attention(*group, taken)])
-        elif chains and _epilogue(chains[-1], group[0], readers):
+        elif chains and _epilogue(chains[-1], group[0], readers, residual):
             chains[-1].append(group[0])
         else:
             chains.append([group[0]])

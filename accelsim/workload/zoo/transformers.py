@@ -10,6 +10,7 @@ from accelsim.workload.zoo._transformer import TransformerSpec, transformer_stac
 BERT_VOCAB = 30522
 BERT_MAX_POSITIONS = 512
 BERT_BASE = TransformerSpec(layers=12, hidden=768, heads=12, ffn=3072, pre_norm=False)
+BERT_LARGE = TransformerSpec(layers=24, hidden=1024, heads=16, ffn=4096, pre_norm=False)
 DISTILBERT = TransformerSpec(layers=6, hidden=768, heads=12, ffn=3072, pre_norm=False)
 VIT_B16 = TransformerSpec(layers=12, hidden=768, heads=12, ffn=3072, fused_qkv=True)
 
@@ -47,6 +48,11 @@ def _bert(name: str, spec: TransformerSpec, batch: int, precision: str, seq_len:
 def bert_base(batch: int = 1, precision: str = "fp16", seq_len: int = 128) -> Graph:
     """BERT-base-uncased (Devlin et al. 2018) with its pooler, as in HuggingFace BertModel."""
     return _bert("bert_base", BERT_BASE, batch, precision, seq_len)
+
+
+def bert_large(batch: int = 1, precision: str = "fp16", seq_len: int = 384) -> Graph:
+    """BERT-large-uncased (Devlin et al. 2018) with its pooler; seq 384 as in MLPerf's SQuAD task."""
+    return _bert("bert_large", BERT_LARGE, batch, precision, seq_len)
 
 
 def distilbert(batch: int = 1, precision: str = "fp16", seq_len: int = 128) -> Graph:
