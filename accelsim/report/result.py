@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LayerResult:
-    """One op's cost in the context of a run."""
+    """One op's cost in the context of a run (slotted, not frozen: runs build thousands of them)."""
 
     name: str
     phase: str
