@@ -181,7 +181,13 @@ def trace(workload, device, mode, batch, precision, overrides, params, out_path,
 @click.argument("what", type=click.Choice(["devices", "workloads"]), default="devices")
 @click.option("--json", "as_json", is_flag=True)
 def list_(what, as_json):
-    """List bundled devices or zoo workloads."""
+    """List bundled devices or zoo workloads.
+
+    \b
+    Examples:
+      accelsim list devices
+      accelsim list workloads --json
+    """
     from accelsim.report.tables import console, table
 
     if what == "devices":
@@ -206,7 +212,14 @@ def list_(what, as_json):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--json", "as_json", is_flag=True)
 def show(device, overrides, as_json):
-    """Show a device's resolved configuration (after extends and --set)."""
+    """Show a device's resolved configuration (after extends and --set), in SI units.
+
+    \b
+    Examples:
+      accelsim show tpu_v4
+      accelsim show scalesim_32x32 --set array.rows=64 --json
+      accelsim show my_devices/variant.yaml
+    """
     import yaml
 
     from accelsim.config.loader import describe, load_device
@@ -220,7 +233,12 @@ def show(device, overrides, as_json):
 
 @cli.command()
 def schema():
-    """Print the JSON Schema of device YAML files."""
+    """Print the JSON Schema of device YAML files (for editors and validators).
+
+    \b
+    Example:
+      accelsim schema > device.schema.json
+    """
     from accelsim.config.loader import device_json_schema
 
     _emit_json(device_json_schema())
@@ -231,7 +249,13 @@ def schema():
               help="Measurements CSV (default: the bundled reference measurements).")
 @click.option("--json", "as_json", is_flag=True)
 def validate(csv_path, as_json):
-    """Compare predictions with published measurements and print the errors."""
+    """Compare predictions with published measurements and print the errors.
+
+    \b
+    Examples:
+      accelsim validate
+      accelsim validate --csv my_measurements.csv --json
+    """
     from accelsim.calibrate.validate import print_report, validate as run_validation
 
     report = run_validation(csv_path)
@@ -244,7 +268,12 @@ def validate(csv_path, as_json):
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
 def demo(out_dir):
-    """The main job: bundled networks on one device of each kind, inference and training."""
+    """The main job: bundled networks on one device of each kind, inference and training.
+
+    \b
+    Example:
+      accelsim demo --out out     # table on screen, out/demo.json and out/demo.png
+    """
     from accelsim.report.demo import run_demo
 
     run_demo(out_dir)

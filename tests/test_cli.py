@@ -131,3 +131,11 @@ def test_trace_command_writes_unit_and_memory_tracks(capsys, tmp_path):
     ops = [e for e in events if e["ph"] == "X"]
     assert min(e["ts"] for e in ops) == 0
     assert {"flops", "bound"} <= set(ops[0]["args"])
+
+
+@pytest.mark.parametrize("command", ["run", "list", "show", "schema", "validate", "demo", "compare",
+                                     "whatif", "realtime", "cost", "trace", "sweep", "plot"])
+def test_every_command_has_help_with_examples(capsys, command):
+    code, out, _ = invoke(capsys, command, "--help")
+    assert code == 0
+    assert "Example" in out
