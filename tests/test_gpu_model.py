@@ -179,3 +179,27 @@ def test_tile_kernel_rejects_empty_problems():
     with pytest.raises(ValueError):
         tiling.best_tile(0, 1, 1, 1, [[128, 128]], slots=1, slot_flops=1.0, elem_bytes=2.0,
                          a_bytes=0.0, b_bytes=0.0, c_bytes=0.0, l2_size=0.0, l2_bw=0.0, dram_bw=1.0)
+
+
+def test_register_file_energy_follows_the_mma_fragment_closed_form():
+    from accelsim.api import load_device
+    from accelsim.devices.energy import sram_pj_per_byte
+    from accelsim.devices.gpu import register_file_energy
+    from accelsim.calibrate.validate import gemm_op
+
+    device = load_device("a100")
+    op = gemm_op(1024, 1024, 1024, "bf16")
+    # mma.m16n8k16 (bf16): A 16x16x2 + B 16x8x2 + C and D 16x8x4 each = 1792 bytes per 2048 MACs.
+    expected = 1024**3 * (1792 / 2048) * sram_pj_per_byte(device, 256 * 1024) * 1e-12
+    assert register_file_energy(op, device) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name", ["v100", "a100", "h100"])
+def test_a_saturating_gemm_draws_no_more_than_the_datasheet_tdp(name):
+    from accelsim.api import load_device
+    from accelsim.calibrate.validate import gemm_op
+    from accelsim.devices import cost
+
+    device = load_device(name)
+    result = cost(gemm_op(8192, 8192, 8192, "fp16"), device)
+    assert result.energy.total / result.latency_s <= device.power.tdp

@@ -48,6 +48,7 @@ class GpuConfig(DeviceBase):
     launch_overhead: Seconds = 0.0
     tiles: tuple[tuple[Count, Count], ...] = Field(DEFAULT_TILES, min_length=1)   # (M, N) tiles
     tiles_per_sm: Count = 1                        # threadblocks of a GEMM resident per SM at once
+    register_file: Bytes = 256 * 1024              # per SM: 64K 32-bit registers (Volta-Hopper whitepapers)
     efficiency: GpuEfficiency = GpuEfficiency()
     extra: dict[str, float] = Field(default_factory=dict)
 

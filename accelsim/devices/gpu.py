@@ -8,17 +8,27 @@ where the device supports it. A GEMM too thin for tiles (a matrix-vector product
 untiled) runs as a CUDA-core streaming kernel when that is no slower than the tiled plan.
 Elementwise, normalization, softmax, pooling, embedding and optimizer ops stream their tensors at
 the achievable HBM bandwidth and do their arithmetic at the CUDA-core fp32 rate.
+
+Energy: beyond the MACs and the L2/DRAM traffic, tensor-core GEMMs pay for their operand traffic
+through the register file. A warp-level MMA (PTX mma.m16n8k{32/e}: K x e = 32 bytes for an element
+of e bytes) reads A (16 x 32 bytes) and B (8 x 32 bytes) and reads and writes the fp32/int32
+accumulators C and D (2 x 16 x 8 x 4 bytes): 1792 bytes for 4096/e MACs, i.e. 0.4375 x e bytes per
+MAC, priced as an SRAM access of the SM's register-file size (energy.sram_pj_per_byte).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from accelsim.config.gpu import GpuConfig
 from accelsim.devices.base import OpCost
-from accelsim.devices.energy import op_energy
+from accelsim.devices.energy import PJ, op_energy, sram_pj_per_byte
 from accelsim.kernels import gpu as tiling
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
 
 CUDA_CORE_PRECISIONS = ("fp32", "fp64")   # GEMMs at these run on CUDA cores, not tensor cores
+MMA_FRAGMENT_BYTES = 16 * 32 + 8 * 32 + 2 * 16 * 8 * 4   # A + B + C read + D written, per mma
+MMA_MACS_TIMES_ELEMENT_BYTES = 16 * 8 * 32               # MACs per mma x element bytes
 
 
 def cost(op: Op, device: GpuConfig) -> OpCost:
@@ -97,6 +107,12 @@ def _stream_cost(op: Op, device: GpuConfig) -> OpCost:
     return _finish(op, device, compute_s, memory_s, reads, writes, reads + writes, "cuda")
 
 
+def register_file_energy(op: Op, device: GpuConfig) -> float:
+    """Joules of tensor-core operand traffic through the register file (see module docstring)."""
+    bytes_per_mac = MMA_FRAGMENT_BYTES * BYTES_PER_ELEMENT[op.precision] / MMA_MACS_TIMES_ELEMENT_BYTES
+    return op.macs * bytes_per_mac * sram_pj_per_byte(device, device.register_file) * PJ
+
+
 def _finish(op: Op, device: GpuConfig, compute_s: float, memory_s: float, reads: float,
             writes: float, onchip: float, unit: str) -> OpCost:
     """OpCost from the overlapped compute and memory times plus the launch overhead."""
@@ -106,10 +122,12 @@ def _finish(op: Op, device: GpuConfig, compute_s: float, memory_s: float, reads:
         bound = "overhead"
     else:
         bound = "compute" if compute_s >= memory_s else "memory"
+    energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
+                       latency_s=latency)
+    if unit == "tensor":
+        energy = replace(energy, onchip=energy.onchip + register_file_energy(op, device))
     return OpCost(
         flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
-        dram_write_bytes=writes, bound=bound,
-        energy=op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
-                         latency_s=latency),
+        dram_write_bytes=writes, bound=bound, energy=energy,
         onchip_bytes=onchip, cycles=round(latency * device.clock), compute_s=compute_s,
         memory_s=memory_s, unit=unit)
