@@ -55,11 +55,14 @@ CASES: dict[str, Case] = {
                 params=(("seq_len", SQUAD_MEAN_TOKENS),),
                 note=f"TensorRT layer fusion; padding-free: mean {SQUAD_MEAN_TOKENS} tokens "
                      "(SQuAD v1.1 at 384 is 54% padding, OpenReview 3nzKUh9a4M)"),
-    "P07": Case("gpu", "jetson_orin", "resnet50", "int8", fuse=True),
-    "P08": Case("npu", "coral_edgetpu", "mobilenet_v2", "int8"),
+    "P07": Case("gpu", "jetson_orin", "resnet50", "int8", fuse=True,
+                note="TensorRT layer fusion; Orin efficiencies carried over from the A100"),
+    "P08": Case("npu", "coral_edgetpu", "mobilenet_v2", "int8",
+                note="Edge TPU invoke overhead derived from the same page's MobileNet V1 row"),
     "P09": Case("fpga", "zcu102_dpu", "resnet50", "int8", batch=3,
                 note="one frame per DPU core, as the Vitis AI multi-thread benchmark runs"),
-    "P10": Case("systolic", "eyeriss", "alexnet", "int16", batch=4, only="conv2d"),
+    "P10": Case("systolic", "eyeriss", "alexnet", "int16", batch=4, only="conv2d",
+                note="conv layers only, row-stationary mapping of Chen et al. (JSSC 2017)"),
 }
 
 
