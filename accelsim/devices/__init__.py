@@ -6,37 +6,28 @@ import warnings
 from collections.abc import Sequence
 
 from accelsim.devices.base import OpCost
-from accelsim.devices.roofline import roofline_cost
 from accelsim.workload.ir import Op
 
 # Preference order when a device lacks the requested precision.
 FALLBACK_ORDER = ("bf16", "fp16", "int8", "fp32", "tf32", "fp8", "int16", "int4")
 
 
-def _model(kind: str):
-    """The cost function of a device kind: accelsim.devices.<kind>.cost."""
+def model(kind: str):
+    """The cost-model module of a device kind: accelsim.devices.<kind> (gpu, systolic, fpga, npu)."""
     import importlib
 
-    try:
-        return importlib.import_module(f"accelsim.devices.{kind}").cost
-    except ModuleNotFoundError:
-        return roofline_cost
+    return importlib.import_module(f"accelsim.devices.{kind}")
 
 
 def cost(op: Op, device) -> OpCost:
     """Cost of one op on one device, dispatched by the device's kind."""
-    return _model(device.kind)(op, device)
+    return model(device.kind).cost(op, device)
 
 
 def cost_all(ops: Sequence[Op], device) -> list[OpCost]:
     """Costs of a run's ops in order: a kind with whole-run state (an NPU's weight cache) plans it
     in its own `costs(ops, device)`; the others are costed op by op."""
-    import importlib
-
-    try:
-        plan = getattr(importlib.import_module(f"accelsim.devices.{device.kind}"), "costs", None)
-    except ModuleNotFoundError:
-        plan = None
+    plan = getattr(model(device.kind), "costs", None)
     return list(plan(ops, device)) if plan else [cost(op, device) for op in ops]
 
 
