@@ -245,10 +245,10 @@ def schema():
 
 
 @cli.command()
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
-              help="Measurements CSV (default: the bundled reference measurements).")
+@click.option("--csv", "csv_paths", type=click.Path(dir_okay=False), multiple=True,
+              help="Measurements CSV, repeatable (default: ../shared/reference and accelsim's own).")
 @click.option("--json", "as_json", is_flag=True)
-def validate(csv_path, as_json):
+def validate(csv_paths, as_json):
     """Compare predictions with published measurements and print the errors.
 
     \b
@@ -258,7 +258,7 @@ def validate(csv_path, as_json):
     """
     from accelsim.calibrate.validate import print_report, validate as run_validation
 
-    report = run_validation(csv_path)
+    report = run_validation(csv_paths or None)
     if as_json:
         _emit_json(report.to_dict())
     else:

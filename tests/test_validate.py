@@ -121,3 +121,15 @@ def test_missing_csv_is_a_usage_error(tmp_path):
                                              (35, "frames/s at 278 mW", 35)])
 def test_units_convert_to_si(value, unit, si):
     assert validation.to_si(value, unit) == pytest.approx(si)
+
+
+def test_bundled_extra_rows_are_validated_with_their_sources():
+    report = validation.validate(validation.EXTRA_CSV)
+    with validation.EXTRA_CSV.open(newline="") as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    assert {r.id for r in report.rows} == set(rows)
+    for row in report.rows:
+        assert rows[row.id]["source"]
+        assert row.status == "validated"
+        assert row.measured == float(rows[row.id]["value"])
+        assert abs(row.error_pct) <= 30

@@ -1,11 +1,11 @@
 """Predictions against published measurements: signed error per row, median and worst |error|.
 
-The measurements live in one place, ../shared/reference/measurements_public.csv next to the repo
-(or any CSV with the same columns, via `csv_path`). CASES says how each row id is modelled: device,
-workload, precision, batch. GPU networks run as TensorRT deployed them, with GEMM epilogues fused
-(transforms.fuse with residual adds; the NPU and FPGA models fuse inside their cost models). A row that a device parameter
-was taken from is reported as "fitted" and left out of the error summary; a row accelsim cannot
-model yet is "not modelled", with the reason.
+Rows come from ../shared/reference/measurements_public.csv next to the repo, plus accelsim's own
+measurements_extra.csv (or any CSVs with the same columns). CASES says how each row id is modelled:
+device, workload, precision, batch. GPU networks run as TensorRT deployed them, with GEMM epilogues
+fused (transforms.fuse with residual adds; the NPU and FPGA models fuse inside their cost models).
+A row that a device parameter was taken from is reported as "fitted" and left out of the error
+summary; a row accelsim cannot model yet is "not modelled", with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from accelsim.errors import AccelsimError, UsageError
 
 REFERENCE_CSV = (Path(__file__).resolve().parents[3] / "shared" / "reference"
                  / "measurements_public.csv")
+EXTRA_CSV = Path(__file__).with_name("measurements_extra.csv")   # rows accelsim adds, with sources
 SQUARE_SIZES = range(256, 16384 + 1, 256)      # search space of "best achievable square GEMM"
 OFFLINE_BATCH = 256                            # MLPerf offline: a batch large enough to amortize
 SQUAD_MEAN_TOKENS = round(384 * (1 - 0.54))    # SQuAD v1.1 at max length 384 is 54% padding
@@ -61,6 +62,10 @@ CASES: dict[str, Case] = {
                 note="Edge TPU invoke overhead derived from the same page's MobileNet V1 row"),
     "P09": Case("fpga", "zcu102_dpu", "resnet50", "int8", batch=3,
                 note="one frame per DPU core, as the Vitis AI multi-thread benchmark runs"),
+    "X01": Case("npu", "phone_npu", "mobilenet_v2", "fp16",
+                note="Qualcomm AI Hub compiles float models to fp16 on the NPU"),
+    "X02": Case("npu", "phone_npu", "resnet50", "fp16",
+                note="Qualcomm AI Hub compiles float models to fp16 on the NPU"),
     "P10": Case("systolic", "eyeriss", "alexnet", "int16", batch=4, only="conv2d",
                 note="conv layers only, row-stationary mapping of Chen et al. (JSSC 2017)"),
 }
@@ -127,9 +132,21 @@ class ValidationReport:
                 "summary_by_kind": {k: self.summary(kind=k).to_dict() for k in kinds}}
 
 
-def validate(csv_path: str | Path | None = None) -> ValidationReport:
-    """Model every row of the measurements CSV (default: the shared reference file)."""
-    path = Path(csv_path) if csv_path is not None else REFERENCE_CSV
+def validate(csv_paths=None) -> ValidationReport:
+    """Model every row of the measurements CSVs (default: the shared reference file, plus
+    accelsim's own measurements_extra.csv); `csv_paths` is a path or a sequence of paths."""
+    if csv_paths is None:
+        paths = [p for p in (REFERENCE_CSV, EXTRA_CSV) if p.is_file()]
+    elif isinstance(csv_paths, (str, Path)):
+        paths = [Path(csv_paths)]
+    else:
+        paths = [Path(p) for p in csv_paths]
+    rows = [row for path in paths for row in _read_rows(path)]
+    return ValidationReport("; ".join(str(p) for p in paths), tuple(map(_row_result, rows)))
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """The rows of one measurements CSV, its columns checked."""
     if not path.is_file():
         raise UsageError(f"no measurements CSV at {path}; pass one with --csv", key="csv")
     with path.open(newline="") as handle:
@@ -137,7 +154,7 @@ def validate(csv_path: str | Path | None = None) -> ValidationReport:
     missing = {"id", "device", "workload", "metric", "value", "unit"} - set(rows[0] if rows else {})
     if missing:
         raise UsageError(f"{path}: missing columns {', '.join(sorted(missing))}", key="csv")
-    return ValidationReport(str(path), tuple(_row_result(row) for row in rows))
+    return rows
 
 
 def _row_result(row: dict) -> RowResult:

@@ -21,6 +21,7 @@ class Busy(NamedTuple):
     op: int          # index of the op in trace order
     start_s: float
     end_s: float
+    prefetch: bool = False   # a transfer of the op's weights ahead of the op (sim.run's prefetch)
 
 
 class Lanes:
@@ -96,6 +97,27 @@ class Channel:
         heapq.heappush(self.flows, (self.virtual + work, op, floor, self.lanes.take(), now))
         self._arm()
         self._report(finished)
+
+    def withdraw(self, op: int) -> float:
+        """End `op`'s transfer now, done or not; returns the work it had left (0 if it had ended)."""
+        finished = self._update()
+        flows = self.flows
+        left = 0.0
+        for k, (end_virtual, key, _, lane, start) in enumerate(flows):
+            if key == op:
+                left = end_virtual - self.virtual
+                flows[k] = flows[-1]
+                flows.pop()
+                heapq.heapify(flows)
+                self.lanes.give(lane)
+                self.ended.append((lane, op, start, self.env.now))
+                self._arm()
+                break
+        else:
+            if finished:
+                self._arm()
+        self._report(finished)
+        return left
 
     def poll(self) -> None:
         """Collect transfers that have ended by now (the pending wake-up stays valid if none has)."""

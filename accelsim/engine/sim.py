@@ -15,15 +15,27 @@ Model:
   Under contention its transfer slows, and the op is stretched only by the part the slowdown exceeds
   its own latency. A single chain of ops therefore reproduces analytic.schedule; concurrent
   memory-bound streams of b1 and b2 bytes on bandwidth W all end by (b1 + b2) / W.
+- Prefetch (`prefetch=True`: double-buffered weights, as TPUs, NPUs, FPGA DPUs and GPUs with async
+  copies do). Each unit looks one op ahead: its first op in trace order that has not started and has
+  weights to fetch may move them over its channel before it starts (while the op before it on the
+  unit runs), sharing the channel with the transfers running then. It fetches only what keeps the op
+  memory-bound -- min(its weights' share of the transfer, transfer - compute_s): more would not
+  shorten the op, only slow the ops running meanwhile. When the op starts, the prefetch stops and the
+  f seconds' worth fetched leave its transfer; the op's own time becomes max(compute_s, transfer - f)
+  + overhead, overhead being what the cost model put on top (latency_s - max(compute_s, transfer)),
+  so with nothing fetched it is latency_s exactly. Alone on a single unit, a chain is never slower:
+  each second of prefetch that slows the running op saves one second of the next.
 - Events. One simpy timeout per op (its latency), plus one wake-up per change in a channel's set of
   transfers while two or more overlap: never per cycle, byte or tile.
-- Not modelled: prefetch (a transfer starting before its op holds its unit) -- OpCost does not say how
-  much of latency_s remains once the data is on chip; kernel launch queues; more than one device.
+- Not modelled: prefetch of activations (they exist only once their producer ends); kernel launch
+  queues; more than one device.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,6 +50,7 @@ from accelsim.workload.ir import Op
 
 MEMORY = "memory"         # the device's off-chip memory channel
 HOST_LINK = "host_link"   # the link to the host, used by ops on the "host" unit
+WAITING, FETCHING, FETCHED, STARTED = range(4)   # where an op with weights to prefetch stands
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,15 @@ def unit_name(unit: str) -> str:
 def channel_name(cost: OpCost) -> str:
     """The channel an op's off-chip traffic crosses."""
     return HOST_LINK if cost.unit == "host" else MEMORY
+
+
+def prefetch_work(op: Op, cost: OpCost) -> float:
+    """Transfer seconds of op's weights that a prefetch may move ahead of it (0: nothing to gain)."""
+    work = min(cost.memory_s, cost.latency_s)
+    if work <= 0.0 or cost.dram_bytes <= 0.0:
+        return 0.0
+    weights = work * min(op.weight_bytes, cost.dram_read_bytes) / cost.dram_bytes
+    return max(min(weights, work - min(cost.compute_s, cost.latency_s)), 0.0)
 
 
 def dependency_graph(ops: Sequence[Op], serial: bool = False) -> tuple[list[list[int]], list[int]]:
@@ -86,7 +108,7 @@ class _Run:
     """One simulation: per-op state in lists by op index, resources by name."""
 
     def __init__(self, ops: Sequence[Op], costs: Sequence[OpCost], serial: bool,
-                 capacity: Mapping[str, int]):
+                 capacity: Mapping[str, int], prefetch: bool):
         self.env = simpy.Environment(initial_time=0.0)
         self.ops, self.costs = ops, costs
         self.children, self.waits = dependency_graph(ops, serial)
@@ -95,6 +117,7 @@ class _Run:
         self.unit_of = [self._unit(unit_name(c.unit), capacity) for c in costs]
         self.latency = [c.latency_s for c in costs]
         self.work = [min(c.memory_s, c.latency_s) for c in costs]
+        self.on_transfer_end = self._transfer_done if prefetch else self._part_done
         self.channel_of = [self._channel(channel_name(c)) if w > 0 else None
                            for c, w in zip(costs, self.work)]
         n = len(ops)
@@ -102,6 +125,15 @@ class _Run:
         self.end: list[float | None] = [None] * n
         self.lane = [0] * n
         self.parts = [0] * n          # parts (latency, transfer) still running, per started op
+        self.ahead = [prefetch_work(o, c) for o, c in zip(ops, costs)] if prefetch else [0.0] * n
+        self.state = [WAITING] * n
+        self.upcoming: dict[Unit, deque[int]] = {}   # per unit, its ops with weights to prefetch
+        if prefetch:
+            self.compute = [min(c.compute_s, c.latency_s) for c in costs]
+            self.upcoming = {unit: deque() for unit in self.units.values()}
+            for i, unit in enumerate(self.unit_of):
+                if self.ahead[i] > 0.0:
+                    self.upcoming[unit].append(i)
 
     def _unit(self, name: str, capacity: Mapping[str, int]) -> Unit:
         """The unit called `name`, created on first use."""
@@ -112,7 +144,7 @@ class _Run:
     def _channel(self, name: str) -> Channel:
         """The channel called `name`, created on first use."""
         if name not in self.channels:
-            self.channels[name] = Channel(self.env, name, self._part_done)
+            self.channels[name] = Channel(self.env, name, self.on_transfer_end)
         return self.channels[name]
 
     def timeline(self) -> Timeline:
@@ -132,7 +164,8 @@ class _Run:
         layers = tuple(layer_result(op, cost, t0, t1 - t0)
                        for op, cost, t0, t1 in zip(self.ops, self.costs, start, end))
         busy = [Busy(unit.name, lane[i], i, start[i], end[i]) for i, unit in enumerate(self.unit_of)]
-        busy += [b for channel in self.channels.values() for b in channel.busy]
+        busy += [b if b.op >= 0 else b._replace(op=~b.op, prefetch=True)
+                 for channel in self.channels.values() for b in channel.busy]
         events = len(self.ops) + sum(channel.wakeups for channel in self.channels.values())
         return Timeline(layers=layers, busy=tuple(busy), makespan_s=max(end, default=0.0),
                         events=events)
@@ -142,20 +175,53 @@ class _Run:
         ready, free = unit.ready, unit.free
         while ready and free:
             self._begin(heapq.heappop(ready), heapq.heappop(free))
+        if self.upcoming:
+            self._prefetch(unit)
+
+    def _prefetch(self, unit: Unit) -> None:
+        """Start fetching the weights of the unit's next op with weights, if not started or fetching."""
+        upcoming, state = self.upcoming[unit], self.state
+        while upcoming and state[upcoming[0]] == STARTED:
+            upcoming.popleft()
+        if upcoming and state[upcoming[0]] == WAITING:
+            i = upcoming[0]
+            state[i] = FETCHING
+            self.channel_of[i].join(~i, self.ahead[i], math.inf)   # ~i: op i's prefetch
 
     def _begin(self, i: int, lane: int) -> None:
         """Op i takes `lane` of its unit now: its latency starts, and its transfer if it has one."""
         now = self.env.now
-        latency = self.latency[i]
+        latency, work = self.latency[i], self.work[i]
+        if self.ahead[i]:
+            latency, work = self._prefetched(i, latency, work)
         self.start[i] = now
         self.lane[i] = lane
         self.env.timeout(latency, i).callbacks.append(self._latency_done)
-        channel = self.channel_of[i]
-        if channel is None:
+        if work <= 0.0:
             self.parts[i] = 1
         else:
             self.parts[i] = 2
-            channel.join(i, self.work[i], now + latency)
+            self.channel_of[i].join(i, work, now + latency)
+
+    def _prefetched(self, i: int, latency: float, work: float) -> tuple[float, float]:
+        """Op i starts: stop its prefetch; its (latency, transfer) less the part already fetched."""
+        state = self.state[i]
+        self.state[i] = STARTED
+        if state == WAITING:
+            return latency, work
+        left = self.channel_of[i].withdraw(~i) if state == FETCHING else 0.0
+        fetched = self.ahead[i] - left
+        if fetched <= 0.0:
+            return latency, work
+        compute = self.compute[i]
+        return max(compute, work - fetched) + latency - max(compute, work), work - fetched
+
+    def _transfer_done(self, key: int) -> None:
+        """A channel finished a transfer: op `key`'s own, or (key < 0) op ~key's prefetch."""
+        if key >= 0:
+            self._part_done(key)
+        elif self.state[~key] == FETCHING:
+            self.state[~key] = FETCHED
 
     def _latency_done(self, event: simpy.Event) -> None:
         """Op i's own latency has passed; it ends now unless its transfer is still running."""
@@ -186,14 +252,17 @@ class _Run:
 
 
 def run(ops: Sequence[Op], costs: Sequence[OpCost], *, serial: bool = False,
-        capacity: Mapping[str, int] | None = None) -> Timeline:
-    """Simulate ops (trace order, deps by name) with their costs; `capacity`: lanes per unit (default 1)."""
+        capacity: Mapping[str, int] | None = None, prefetch: bool = False) -> Timeline:
+    """Simulate ops (trace order, deps by name) with their costs; `capacity`: lanes per unit (default 1),
+    `prefetch`: fetch each unit's next weights while the op before runs (see the module docstring).
+    """
     if len(ops) != len(costs):
         raise ValueError(f"{len(ops)} ops but {len(costs)} costs")
-    return _Run(ops, costs, serial, capacity or {}).timeline()
+    return _Run(ops, costs, serial, capacity or {}, prefetch).timeline()
 
 
 def schedule(ops: Sequence[Op], costs: Sequence[OpCost], *, serial: bool = False,
-             capacity: Mapping[str, int] | None = None) -> tuple[LayerResult, ...]:
+             capacity: Mapping[str, int] | None = None,
+             prefetch: bool = False) -> tuple[LayerResult, ...]:
     """Per-layer results placed by the simulation: a drop-in for analytic.schedule."""
-    return run(ops, costs, serial=serial, capacity=capacity).layers
+    return run(ops, costs, serial=serial, capacity=capacity, prefetch=prefetch).layers
