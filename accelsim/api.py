@@ -57,16 +57,20 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | None = 
     return run(workload, device, devices=devices, parallel=parallel, **options)
 
 
-def run_trace(trace, device, engine: str = "analytic"):
-    """(costs, layer results) of a trace's ops on a device, scheduled by `engine`."""
+def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False):
+    """(costs, layer results) of a trace's ops on a device, scheduled by `engine` (the event engine
+    with weight prefetch if `prefetch`)."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}",
                          key="engine")
+    if prefetch and engine != "event":
+        raise UsageError("prefetch needs the event engine (engine='event', --engine event)",
+                         key="prefetch")
     costs = cost_all(trace.ops, device)
     if engine == "event":
         from accelsim.engine.sim import schedule as simulate_events
 
-        return costs, simulate_events(trace.ops, costs)
+        return costs, simulate_events(trace.ops, costs, prefetch=prefetch)
     return costs, schedule(trace.ops, costs)
 
 
@@ -95,12 +99,12 @@ def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
     return device, graph, precision, trace
 
 
-def event_timeline(workload, device, **options):
+def event_timeline(workload, device, *, prefetch: bool = False, **options):
     """The simpy engine's timeline of a run (unit lanes and memory channels), for traces."""
     from accelsim.engine.sim import run as run_events
 
     device, _graph, _precision, trace = prepare(workload, device, **options)
-    return run_events(trace.ops, cost_all(trace.ops, device))
+    return run_events(trace.ops, cost_all(trace.ops, device), prefetch=prefetch)
 
 
 def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
@@ -108,11 +112,13 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
              checkpoint: bool = False, engine: str = "analytic", prompt: int = 128,
              generate: int = 128, devices: int = 1, parallel: str | None = None,
              tokens: float | None = None, global_batch: int | None = None, interconnect=None,
-             **workload_params):
+             prefetch: bool = False, **workload_params):
     """Simulate `workload` (name, path or Graph) on `device` (name, path or config).
 
     engine: "analytic" (ops back to back in trace order) or "event" (simpy: independent ops overlap
-    on different units and share off-chip bandwidth; see accelsim.engine.sim).
+    on different units and share off-chip bandwidth; see accelsim.engine.sim). prefetch (event
+    engine, single device, inference or training): each unit fetches its next op's weights while the
+    op before runs (double buffering).
     mode "serve": an LLM serving `batch` requests of `prompt` tokens, each generating `generate`
     tokens (prefill + decode with a KV cache; see accelsim.engine.serving).
     devices > 1 or `parallel` ("tp=8,pp=16,dp=8[,zero=1]"): a multi-device training step, returned
@@ -123,6 +129,9 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}",
                          key="engine")
+    if prefetch and (mode == "serve" or devices > 1 or parallel):
+        raise UsageError("prefetch is modelled for single-device inference and training runs",
+                         key="prefetch")
     if devices > 1 or parallel:
         if mode != "training":
             raise UsageError(f"multi-device runs model training; got mode {mode!r}", key="mode")
@@ -140,7 +149,7 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
     device, graph, precision, trace = prepare(
         workload, device, mode=mode, batch=batch, precision=precision, overrides=overrides,
         optimizer=optimizer, checkpoint=checkpoint, **workload_params)
-    costs, layers = run_trace(trace, device, engine)
+    costs, layers = run_trace(trace, device, engine, prefetch=prefetch)
     latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
     energy = Energy(*(sum(getattr(c.energy, part) for c in costs)
                       for part in ("compute", "onchip", "offchip", "static")))

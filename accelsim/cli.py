@@ -79,6 +79,9 @@ def cli() -> None:
               show_default=True,
               help="analytic: ops back to back; event: simpy, independent ops overlap and share "
                    "memory bandwidth.")
+@click.option("--prefetch", is_flag=True,
+              help="Event engine: fetch each unit's next weights while the op before runs "
+                   "(double buffering).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
               help="Write a Chrome/Perfetto trace (JSON) of the run.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
@@ -92,8 +95,8 @@ def cli() -> None:
 @click.option("--layers", type=int, default=None, help="Show only the first N layers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
 def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, prompt,
-        generate, devices, parallel, tokens, global_batch, interconnect, engine, trace_path,
-        plot_path, plot_kind, csv_path, parquet_path, layers, as_json):
+        generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
+        trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, as_json):
     """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
 
     \b
@@ -120,7 +123,7 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
                       overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
                       engine=engine, prompt=prompt, generate=generate, devices=devices,
                       parallel=parallel, tokens=tokens, global_batch=global_batch,
-                      interconnect=interconnect, **_workload_params(params))
+                      interconnect=interconnect, prefetch=prefetch, **_workload_params(params))
     if multi_device:
         _emit_json(result.to_dict()) if as_json else print_totals(
             f"{result.workload} on {result.config.devices} x {result.device}", result.totals)
@@ -155,8 +158,10 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE")
 @click.option("--out", "-o", "out_path", type=click.Path(dir_okay=False), default="trace.json",
               show_default=True, help="Where to write the Chrome/Perfetto trace.")
+@click.option("--prefetch", is_flag=True,
+              help="Fetch each unit's next weights while the op before runs (double buffering).")
 @click.option("--json", "as_json", is_flag=True, help="Print the trace to stdout instead.")
-def trace(workload, device, mode, batch, precision, overrides, params, out_path, as_json):
+def trace(workload, device, mode, batch, precision, overrides, params, out_path, prefetch, as_json):
     """Write a Chrome/Perfetto timeline of a run on the event engine (units and memory lanes).
 
     \b
@@ -168,7 +173,7 @@ def trace(workload, device, mode, batch, precision, overrides, params, out_path,
     from accelsim.engine.chrome_trace import chrome_trace, write_chrome_trace
 
     timeline = event_timeline(workload, device, mode=mode, batch=batch, precision=precision,
-                              overrides=overrides, **_workload_params(params))
+                              overrides=overrides, prefetch=prefetch, **_workload_params(params))
     if as_json:
         _emit_json(chrome_trace(timeline, name=workload))
         return

@@ -1,7 +1,8 @@
 """Speed of the event engine against the analytic engine on zoo training traces (A100 costs).
 
 Run: python benchmarks/bench_engine.py. Prints warm wall times (best of several runs), simulated ops
-and simpy events per second, and the event engine's time as a multiple of the analytic engine's.
+and simpy events per second, and the event engine's time as a multiple of the analytic engine's, for
+the concurrent engine, the same with weight prefetch, and the serial one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ REPEATS = 20
 
 
 def main() -> None:
-    """Time analytic.schedule, the concurrent event engine and the serial one on each trace."""
+    """Time analytic.schedule and the event engine (concurrent, with prefetch, serial) on each trace."""
     device = load_device("a100")
     print(f"{'trace':22} {'ops':>5} {'engine':>10} {'ms':>7} {'ops/s':>9} {'events/s':>9} "
           f"{'x analytic':>10} {'makespan':>10}")
@@ -30,9 +31,10 @@ def main() -> None:
         label = f"{name} b{batch} training"
         print(f"{label:22} {len(ops):5} {'analytic':>10} {base_s * 1e3:7.2f} {len(ops) / base_s:9,.0f} "
               f"{'':>9} {1.0:10.2f} {math.fsum(c.latency_s for c in costs) * 1e3:8.3f}ms")
-        for engine, serial in (("event", False), ("serial", True)):
-            timeline = sim.run(ops, costs, serial=serial)
-            run_s = best_of(lambda: sim.run(ops, costs, serial=serial))
+        for engine, serial, prefetch in (("event", False, False), ("prefetch", False, True),
+                                         ("serial", True, False)):
+            timeline = sim.run(ops, costs, serial=serial, prefetch=prefetch)
+            run_s = best_of(lambda: sim.run(ops, costs, serial=serial, prefetch=prefetch))
             print(f"{'':22} {'':5} {engine:>10} {run_s * 1e3:7.2f} {len(ops) / run_s:9,.0f} "
                   f"{timeline.events / run_s:9,.0f} {run_s / base_s:10.2f} "
                   f"{timeline.makespan_s * 1e3:8.3f}ms")

@@ -1,4 +1,5 @@
-"""Systolic device model: SCALE-Sim golden cycles, memory closed forms, several arrays, vector ops."""
+"""Systolic device model: SCALE-Sim golden cycles, memory closed forms, loop orders, several arrays,
+vector ops."""
 
 import configparser
 import csv
@@ -7,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from accelsim.api import build_trace, load_device, load_workload
 from accelsim.config.systolic import SystolicConfig
 from accelsim.devices.energy import PJ, dram_pj_per_byte
-from accelsim.devices.systolic import cost
+from accelsim.devices.systolic import bytes_per_cycle, cost, operand_bytes
 from accelsim.errors import UsageError
 from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
 from accelsim.workload.ir import Gemm, Op, OpKind, Tensor
@@ -228,3 +230,90 @@ def test_offchip_energy_prices_the_dram_traffic():
     c = cost(matmul(300, 200, 100), chip)
     assert c.energy.offchip == pytest.approx(c.dram_bytes * dram_pj_per_byte(chip) * PJ)
     assert c.energy.compute > 0 and c.onchip_bytes > c.dram_bytes
+
+
+# ---- loop order: each layer's cheapest tiling ---------------------------------------------------
+
+@pytest.mark.parametrize("dataflow, kib, reads", [
+    # ws, K = 100 (4 row folds), N = 64 (2 column folds), P = 300; ifmap A = 30000 B, filter
+    # B = 6400 B, output O = 19200 B. A 32-column psum row is 32 B. Usable SRAM is half of each.
+    # ofmap 4 KiB usable: chunks of 128 pixels keep their psums; a chunk of 81 pixels (8100 B)
+    # also fits the 8 KiB ifmap half, so ifmap-resident chunks of 81: A once, and B (not even a
+    # 3200 B column fold of it fits the 2 KiB filter half) once per chunk, ceil(300 / 81) = 4 times.
+    ("ws", {"ifmap": 16, "filter": 4, "ofmap": 8}, 30000 + 4 * 6400),
+    # ofmap 512 B usable: chunks of 16 pixels, 19 of them, would read B 19 times; one column
+    # fold of B (3200 B) fits 4 KiB, so filter-resident: B once, A once per column fold.
+    ("ws", {"ifmap": 16, "filter": 8, "ofmap": 1}, 2 * 30000 + 6400),
+    # os, P = 300 (10 row folds of 3200 B of ifmap), N = 200 (7 column folds), K = 100; A = 30000,
+    # B = 20000: blocks of 2 row folds fill the 8 KiB ifmap half, so A once and each 3200 B
+    # column fold of B once per block: 5 times. (SCALE-Sim's order reads A 7 times.)
+    ("os", {"ifmap": 16, "filter": 8, "ofmap": 1}, 30000 + 5 * 20000),
+])
+def test_best_loop_order_tiles_for_the_buffers(dataflow, kib, reads):
+    n = 64 if dataflow == "ws" else 200
+    op = matmul(300, n, 100)
+    sram = {name: size * 1024 for name, size in kib.items()}
+    chips = {order: device(array={"dataflow": dataflow}, memory={"bandwidth": UNLIMITED},
+                           sram={**sram, "loop_order": order}) for order in ("scalesim", "best")}
+    best, scalesim = cost(op, chips["best"]), cost(op, chips["scalesim"])
+    assert best.dram_read_bytes == pytest.approx(reads)
+    assert best.dram_write_bytes == op.output_bytes                     # no partial-sum spill
+    assert best.dram_bytes < scalesim.dram_bytes
+    assert best.cycles == scalesim.cycles                               # the same folds
+    assert best.onchip_bytes > best.dram_bytes
+
+
+def test_best_loop_order_removes_the_partial_sum_spill():
+    # the spill of test_ws_partial_sums_spill_when_the_ofmap_block_does_not_fit: chunks of
+    # 4096 / 32 = 128 pixels keep their psums; A (30000 B) and B (6400 B) fit their 32 KiB
+    # halves, so every operand moves once and the cycles are SCALE-Sim's.
+    op = matmul(300, 64, 100)
+    chip = device(array={"dataflow": "ws"}, memory={"bandwidth": UNLIMITED},
+                  sram={"ofmap": 8 * 1024, "loop_order": "best"})
+    c = cost(op, chip)
+    assert c.dram_read_bytes == op.input_bytes + op.weight_bytes
+    assert c.dram_write_bytes == op.output_bytes
+    assert c.cycles == 4 * 2 * (2 * 32 + 32 + 300 - 2) - 1
+
+
+def test_unknown_loop_order_is_rejected():
+    with pytest.raises(ValueError, match="loop_order"):
+        device(sram={"loop_order": "fastest"})
+
+
+def array_costs(name: str, loop_order: str, batch: int) -> list[tuple[Op, object]]:
+    """ResNet-50 GEMMs on a device YAML with a loop order, and their costs."""
+    chip = load_device(name, [f"sram.loop_order={loop_order}"])
+    graph = load_workload("resnet50", batch=batch, precision=chip.precisions[0])
+    return [(op, cost(op, chip)) for op in build_trace(graph, "inference").ops
+            if op.gemm is not None and op.macs > 0]
+
+
+@pytest.mark.parametrize("name, compute_bound_convs", [("tpu_v1", 5), ("tpu_v4", 24)])
+def test_tpus_tile_resnet50_down_to_compulsory_traffic(name, compute_bound_convs):
+    # TPU YAMLs set loop_order: best. At batch 64, SCALE-Sim's order spills partial sums and
+    # re-reads ifmaps; the tiling moves each GEMM's operands about once, so a layer waits for
+    # DRAM only where its compulsory bytes (ifmap + filter + output) alone outlast its compute.
+    # Each layer's ifmap and output still go through DRAM (34 GB/s on TPU v1): 48 of TPU v1's 53
+    # convolutions cannot hide that, so most of them stay memory bound.
+    chip = load_device(name)
+    assert chip.sram.loop_order == "best"
+    best, scalesim = array_costs(name, "best", 64), array_costs(name, "scalesim", 64)
+    compulsory = [sum(operand_bytes(op)[:3]) for op, _ in best]
+    for (op, c), (_, s), floor in zip(best, scalesim, compulsory):
+        assert c.compute_s == s.compute_s
+        assert c.dram_write_bytes == operand_bytes(op)[2]
+        assert floor * (1 - 1e-9) <= c.dram_bytes <= s.dram_bytes * (1 + 1e-9)
+        fits = floor / bytes_per_cycle(chip) <= round(c.compute_s * chip.clock)
+        assert (c.bound == "compute") == fits, op.name
+    assert sum(c.dram_bytes for _, c in best) <= 1.01 * sum(compulsory)
+    assert sum(s.dram_bytes for _, s in scalesim) > 1.5 * sum(compulsory)
+    convs = [c.bound for op, c in best if op.kind is OpKind.CONV2D]
+    assert convs.count("compute") == compute_bound_convs and len(convs) == 53
+
+
+def test_row_stationary_ignores_the_loop_order():
+    op = matmul(300, 64, 100, precision="int16")
+    eyeriss = {order: cost(op, load_device("eyeriss", [f"sram.loop_order={order}"]))
+               for order in ("scalesim", "best")}
+    assert eyeriss["best"] == eyeriss["scalesim"]

@@ -39,12 +39,13 @@ class Sram(Strict):
     """On-chip scratchpads for the three operands of one core, shared equally by its arrays.
 
     Under rs, ifmap + ofmap is one global buffer for ifmaps and psums, split per layer by the
-    mapping, and filters bypass it (`filter` is not used)."""
+    mapping, and filters bypass it (`filter` and `loop_order` are not used)."""
 
     ifmap: Bytes
     filter: Bytes
     ofmap: Bytes
     double_buffered: bool = True   # half of each SRAM holds the working set, half prefetches (SCALE-Sim)
+    loop_order: Literal["scalesim", "best"] = "scalesim"   # best: each layer's cheapest tiling
 
 
 class VectorUnit(Strict):

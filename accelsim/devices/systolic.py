@@ -3,12 +3,12 @@
 GEMM-like ops (convolutions as implicit GEMMs, linear layers, batched matmuls) run on the chip's
 cores x arrays_per_core arrays with SCALE-Sim v2 timing and the memory model documented in
 accelsim.kernels.systolic: each core's SRAMs are split evenly over its arrays (and halved when
-double-buffered), DRAM delivers memory.bandwidth * efficiency / clock bytes per cycle, operands
-weigh their tensors' bytes (GEMM size at the op's precision where the op carries no tensors), and
-latency = (compute cycles + stall cycles) / clock, with SCALE-Sim's cycle count. A grouped
-convolution's `count` GEMMs are dealt to groups of arrays and run back to back on each. A GEMM's
-vector epilogue (bias, activation) is pipelined behind the array on the vector unit, so the op takes
-the longer of the two.
+double-buffered), sram.loop_order picks SCALE-Sim's loop order or each layer's cheapest tiling,
+DRAM delivers memory.bandwidth * efficiency / clock bytes per cycle, operands weigh their tensors'
+bytes (GEMM size at the op's precision where the op carries no tensors), and latency = (compute
+cycles + stall cycles) / clock, with SCALE-Sim's cycle count. A grouped convolution's `count` GEMMs
+are dealt to groups of arrays and run back to back on each. A GEMM's vector epilogue (bias,
+activation) is pipelined behind the array on the vector unit, so the op takes the longer of the two.
 
 Every other op runs on the vector unit (flops_per_cycle per core, on all cores, at any precision)
 and streams its tensors through DRAM once (an embedding reads its indices and the gathered rows,
@@ -59,10 +59,11 @@ def vector_cycles(op: Op, device: SystolicConfig) -> int:
 
 
 def design_row(device: SystolicConfig) -> tuple[list[int], list[float]]:
-    """The device as one kernel design point: [rows, cols, dataflow, arrays] and its memory row."""
+    """The device as one kernel design point: [rows, cols, dataflow, arrays, loop order] and its
+    memory row."""
     usable = (0.5 if device.sram.double_buffered else 1.0) / device.arrays_per_core
     design = [device.array.rows, device.array.cols, kernel.DATAFLOWS.index(device.array.dataflow),
-              device.cores * device.arrays_per_core]
+              device.cores * device.arrays_per_core, kernel.LOOP_ORDERS.index(device.sram.loop_order)]
     memory = [device.sram.ifmap * usable, device.sram.filter * usable, device.sram.ofmap * usable,
               bytes_per_cycle(device)]
     return design, memory

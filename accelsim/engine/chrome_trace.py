@@ -65,7 +65,8 @@ def chrome_trace(run: Result | Timeline, *, name: str | None = None) -> dict:
                        "args": {"sort_index": tid[track]}})
     for b in sorted(busy, key=lambda b: (b.start_s, tid[b.resource, b.lane])):
         layer = layers[b.op]
-        events.append({"name": layer.name, "cat": b.resource, "ph": "X",
+        events.append({"name": f"{layer.name} (prefetch)" if b.prefetch else layer.name,
+                       "cat": b.resource, "ph": "X",
                        "ts": b.start_s * MICROSECONDS, "dur": (b.end_s - b.start_s) * MICROSECONDS,
                        "pid": PID, "tid": tid[b.resource, b.lane],
                        "args": {"flops": layer.flops, "bytes": layer.dram_bytes,

@@ -87,7 +87,8 @@ class Channel:
         return [Busy(self.name, *ended) for ended in self.ended]
 
     def join(self, op: int, work: float, floor: float) -> None:
-        """Start a transfer of `work` seconds for `op`, whose own latency ends at `floor`."""
+        """Start a transfer of `work` seconds for `op`, whose own latency ends at `floor` (math.inf for
+        a transfer no op waits on, such as a prefetch)."""
         now = self.env.now
         if not self.flows:        # alone, it ends within its op's latency: no wake-up needed
             self.clock = now
@@ -106,9 +107,10 @@ class Channel:
         for k, (end_virtual, key, _, lane, start) in enumerate(flows):
             if key == op:
                 left = end_virtual - self.virtual
-                flows[k] = flows[-1]
-                flows.pop()
-                heapq.heapify(flows)
+                last = flows.pop()
+                if k < len(flows):
+                    flows[k] = last
+                    heapq.heapify(flows)
                 self.lanes.give(lane)
                 self.ended.append((lane, op, start, self.env.now))
                 self._arm()

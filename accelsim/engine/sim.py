@@ -16,15 +16,17 @@ Model:
   its own latency. A single chain of ops therefore reproduces analytic.schedule; concurrent
   memory-bound streams of b1 and b2 bytes on bandwidth W all end by (b1 + b2) / W.
 - Prefetch (`prefetch=True`: double-buffered weights, as TPUs, NPUs, FPGA DPUs and GPUs with async
-  copies do). Each unit looks one op ahead: its first op in trace order that has not started and has
-  weights to fetch may move them over its channel before it starts (while the op before it on the
-  unit runs), sharing the channel with the transfers running then. It fetches only what keeps the op
-  memory-bound -- min(its weights' share of the transfer, transfer - compute_s): more would not
-  shorten the op, only slow the ops running meanwhile. When the op starts, the prefetch stops and the
-  f seconds' worth fetched leave its transfer; the op's own time becomes max(compute_s, transfer - f)
-  + overhead, overhead being what the cost model put on top (latency_s - max(compute_s, transfer)),
-  so with nothing fetched it is latency_s exactly. Alone on a single unit, a chain is never slower:
-  each second of prefetch that slows the running op saves one second of the next.
+  copies do). Each unit looks one op ahead: the first of its ops with weights (trace order) that has
+  not started may move them over its channel before it starts -- while the op before it on the unit
+  runs, or at once if the unit waits -- sharing the channel with the transfers running then. It moves
+  only what keeps the op memory-bound: min(the weights' share of the transfer, i.e. transfer x
+  min(Op.weight_bytes, dram_read_bytes) / dram_bytes, and transfer - compute_s); more would not
+  shorten the op, only slow the ops running meanwhile. When the op starts its prefetch stops, the f
+  seconds' worth fetched leave its transfer, and its own time becomes max(compute_s, transfer - f) +
+  overhead, the overhead being what the cost model put on top (latency_s - max(compute_s,
+  transfer)): with nothing fetched, exactly latency_s. Prefetches are busy intervals of the channel
+  (Busy.prefetch). A chain run one op at a time is never slower: a running op's transfer is slowed
+  by at most the prefetch work done meanwhile, and each second of it later saves its own op a second.
 - Events. One simpy timeout per op (its latency), plus one wake-up per change in a channel's set of
   transfers while two or more overlap: never per cycle, byte or tile.
 - Not modelled: prefetch of activations (they exist only once their producer ends); kernel launch
@@ -50,7 +52,7 @@ from accelsim.workload.ir import Op
 
 MEMORY = "memory"         # the device's off-chip memory channel
 HOST_LINK = "host_link"   # the link to the host, used by ops on the "host" unit
-WAITING, FETCHING, FETCHED, STARTED = range(4)   # where an op with weights to prefetch stands
+WAITING, FETCHING, STARTED = range(3)   # where an op with weights to prefetch stands
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,12 @@ def channel_name(cost: OpCost) -> str:
 
 def prefetch_work(op: Op, cost: OpCost) -> float:
     """Transfer seconds of op's weights that a prefetch may move ahead of it (0: nothing to gain)."""
-    work = min(cost.memory_s, cost.latency_s)
-    if work <= 0.0 or cost.dram_bytes <= 0.0:
+    latency, read = cost.latency_s, cost.dram_read_bytes
+    work = min(cost.memory_s, latency)
+    gain = work - min(cost.compute_s, latency)     # transfer time beyond the compute
+    if gain <= 0.0 or read <= 0.0 or not op.weights:
         return 0.0
-    weights = work * min(op.weight_bytes, cost.dram_read_bytes) / cost.dram_bytes
-    return max(min(weights, work - min(cost.compute_s, cost.latency_s)), 0.0)
+    return min(work * min(op.weight_bytes, read) / (read + cost.dram_write_bytes), gain)
 
 
 def dependency_graph(ops: Sequence[Op], serial: bool = False) -> tuple[list[list[int]], list[int]]:
@@ -117,7 +120,6 @@ class _Run:
         self.unit_of = [self._unit(unit_name(c.unit), capacity) for c in costs]
         self.latency = [c.latency_s for c in costs]
         self.work = [min(c.memory_s, c.latency_s) for c in costs]
-        self.on_transfer_end = self._transfer_done if prefetch else self._part_done
         self.channel_of = [self._channel(channel_name(c)) if w > 0 else None
                            for c, w in zip(costs, self.work)]
         n = len(ops)
@@ -125,15 +127,15 @@ class _Run:
         self.end: list[float | None] = [None] * n
         self.lane = [0] * n
         self.parts = [0] * n          # parts (latency, transfer) still running, per started op
-        self.ahead = [prefetch_work(o, c) for o, c in zip(ops, costs)] if prefetch else [0.0] * n
+        self.ahead = [0.0] * n        # transfer seconds each op's prefetch may move (prefetch_work)
         self.state = [WAITING] * n
         self.upcoming: dict[Unit, deque[int]] = {}   # per unit, its ops with weights to prefetch
         if prefetch:
-            self.compute = [min(c.compute_s, c.latency_s) for c in costs]
             self.upcoming = {unit: deque() for unit in self.units.values()}
-            for i, unit in enumerate(self.unit_of):
-                if self.ahead[i] > 0.0:
-                    self.upcoming[unit].append(i)
+            for i, (o, c) in enumerate(zip(ops, costs)):
+                if o.weights and (ahead := prefetch_work(o, c)) > 0.0:
+                    self.ahead[i] = ahead
+                    self.upcoming[self.unit_of[i]].append(i)
 
     def _unit(self, name: str, capacity: Mapping[str, int]) -> Unit:
         """The unit called `name`, created on first use."""
@@ -144,7 +146,7 @@ class _Run:
     def _channel(self, name: str) -> Channel:
         """The channel called `name`, created on first use."""
         if name not in self.channels:
-            self.channels[name] = Channel(self.env, name, self.on_transfer_end)
+            self.channels[name] = Channel(self.env, name, self._part_done)
         return self.channels[name]
 
     def timeline(self) -> Timeline:
@@ -155,6 +157,8 @@ class _Run:
         for unit in self.units.values():
             heapq.heapify(unit.ready)
             self._dispatch(unit)
+        for unit in self.upcoming:
+            self._prefetch(unit)
         self.env.run()
         stuck = [op.name for op, end in zip(self.ops, self.end) if end is None]
         if stuck:
@@ -164,7 +168,7 @@ class _Run:
         layers = tuple(layer_result(op, cost, t0, t1 - t0)
                        for op, cost, t0, t1 in zip(self.ops, self.costs, start, end))
         busy = [Busy(unit.name, lane[i], i, start[i], end[i]) for i, unit in enumerate(self.unit_of)]
-        busy += [b if b.op >= 0 else b._replace(op=~b.op, prefetch=True)
+        busy += [b if b.op >= 0 else Busy(b.resource, b.lane, ~b.op, b.start_s, b.end_s, True)
                  for channel in self.channels.values() for b in channel.busy]
         events = len(self.ops) + sum(channel.wakeups for channel in self.channels.values())
         return Timeline(layers=layers, busy=tuple(busy), makespan_s=max(end, default=0.0),
@@ -175,11 +179,9 @@ class _Run:
         ready, free = unit.ready, unit.free
         while ready and free:
             self._begin(heapq.heappop(ready), heapq.heappop(free))
-        if self.upcoming:
-            self._prefetch(unit)
 
     def _prefetch(self, unit: Unit) -> None:
-        """Start fetching the weights of the unit's next op with weights, if not started or fetching."""
+        """Start fetching the weights of the unit's next op with weights, unless started or fetching."""
         upcoming, state = self.upcoming[unit], self.state
         while upcoming and state[upcoming[0]] == STARTED:
             upcoming.popleft()
@@ -191,8 +193,8 @@ class _Run:
     def _begin(self, i: int, lane: int) -> None:
         """Op i takes `lane` of its unit now: its latency starts, and its transfer if it has one."""
         now = self.env.now
-        latency, work = self.latency[i], self.work[i]
-        if self.ahead[i]:
+        latency, work, ahead = self.latency[i], self.work[i], self.ahead[i]
+        if ahead:
             latency, work = self._prefetched(i, latency, work)
         self.start[i] = now
         self.lane[i] = lane
@@ -202,26 +204,20 @@ class _Run:
         else:
             self.parts[i] = 2
             self.channel_of[i].join(i, work, now + latency)
+        if ahead:          # it leaves the head of its unit's prefetch queue: fetch the next
+            self._prefetch(self.unit_of[i])
 
     def _prefetched(self, i: int, latency: float, work: float) -> tuple[float, float]:
         """Op i starts: stop its prefetch; its (latency, transfer) less the part already fetched."""
-        state = self.state[i]
+        fetching = self.state[i] == FETCHING
         self.state[i] = STARTED
-        if state == WAITING:
+        if not fetching:
             return latency, work
-        left = self.channel_of[i].withdraw(~i) if state == FETCHING else 0.0
-        fetched = self.ahead[i] - left
+        fetched = self.ahead[i] - self.channel_of[i].withdraw(~i)
         if fetched <= 0.0:
             return latency, work
-        compute = self.compute[i]
+        compute = min(self.costs[i].compute_s, latency)
         return max(compute, work - fetched) + latency - max(compute, work), work - fetched
-
-    def _transfer_done(self, key: int) -> None:
-        """A channel finished a transfer: op `key`'s own, or (key < 0) op ~key's prefetch."""
-        if key >= 0:
-            self._part_done(key)
-        elif self.state[~key] == FETCHING:
-            self.state[~key] = FETCHED
 
     def _latency_done(self, event: simpy.Event) -> None:
         """Op i's own latency has passed; it ends now unless its transfer is still running."""
@@ -232,6 +228,8 @@ class _Run:
 
     def _part_done(self, i: int) -> None:
         """One of op i's parts (latency, transfer) ended; the op ends with the later one."""
+        if i < 0:          # op ~i's prefetch ended: the op collects it when it starts
+            return
         self.parts[i] -= 1
         if self.parts[i]:
             return

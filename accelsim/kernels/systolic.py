@@ -38,6 +38,28 @@ Memory (bytes; SRAM capacities are per array and already halved when double-buff
   its own stationary tiles), partial-sum read-backs, and every DRAM byte on its way in or out.
 Arrays step their folds in lockstep and fetch the blocks they share once (broadcast); residency and
 spilling are decided on the slowest array's slices and hold for all arrays.
+
+Loop order (a design's LOOP_ORDER column). SCALESIM is the order above. BEST runs the same folds, so
+the same compute cycles, but lets each layer take the cheapest of three schedules, as a compiler that
+tiles for its buffers would (Timeloop, ZigZag): least DRAM bytes, ties (TIE) to fewer stall cycles,
+then to the earlier of SCALE-Sim's order, column blocks, row blocks. Call the output's two dimensions
+u (ws/is: the stream T; os: the row folds) and v (the column folds), U the operand along u (ws:
+ifmap, is: filter, os: ifmap) and V the one along v (ws: filter, is: ifmap, os: filter).
+- ws/is never spill: the stream is cut into chunks whose T x C partial sums fit the ofmap SRAM (all of
+  T when there is one row fold), each chunk running every row fold before the next one starts. The
+  stationary tiles are loaded into the array once per chunk (SRAM traffic); the loads are assumed
+  hidden behind the stream, as a TPU double-buffers its weight tile (Jouppi et al. 2017), so SCALE-Sim's
+  cycle count stands. Chunks are also kept small enough for a chunk of U to fit its SRAM, where that
+  can be done and helps.
+- column blocks (V resident): for each block of the most column folds whose V fits V's SRAM, for each
+  u chunk, the block's folds. V is read once; U once if all of it fits, else once per block if a chunk
+  (os: a row fold) of it fits, else once per column fold. Where not even one column fold of V fits,
+  ws/is read V once per chunk (os: this is SCALE-Sim's order).
+- row blocks (U resident), where a chunk (os: a row fold) of U fits: for each block of the longest
+  chunk (os: most row folds) of U that fits U's SRAM, every column fold. U is read once; V once if all
+  of it fits, else once per block (os: once per row fold when not even one column fold of V fits).
+The operand read once and reused by every outer block (U under column blocks, V under row blocks)
+arrives during the first block, as SCALE-Sim's resident ifmap does during the first column pass.
 """
 
 from __future__ import annotations
@@ -51,12 +73,16 @@ from accelsim.kernels._jit import njit
 
 WS, OS, IS = 0, 1, 2
 DATAFLOWS = ("ws", "os", "is")
+SCALESIM, BEST = 0, 1
+LOOP_ORDERS = ("scalesim", "best")
+COLUMN_BLOCKS, ROW_BLOCKS = 1, 2                              # BEST's tilings besides SCALESIM
 M, N, K, COUNT = range(4)                                     # columns of `layers`
-ROWS, COLS, DATAFLOW, ARRAYS = range(4)                       # columns of `designs`
+ROWS, COLS, DATAFLOW, ARRAYS, LOOP_ORDER = range(5)           # columns of `designs`
 A_BYTES, B_BYTES, O_BYTES, ELEM_BYTES = range(4)              # columns of `layer_bytes`
 IFMAP_SRAM, FILTER_SRAM, OFMAP_SRAM, BYTES_PER_CYCLE = range(4)   # columns of `design_memory`
 MAX_CYCLES = 2.0**62                                          # larger counts raise OverflowError
 MAX_DIM = 2**40
+TIE = 1e-9                  # relative difference under which two tilings' bytes or stalls are equal
 
 
 class Plan(NamedTuple):
@@ -124,8 +150,90 @@ def _cycles(m, n, k, count, rows, cols, dataflow, arrays):
 
 
 @njit
-def _plan(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes, o_bytes, elem_bytes,
-          ifmap_sram, filter_sram, ofmap_sram, bytes_per_cycle):
+def _blocks_fitting(blocks, block_bytes, capacity):
+    """How many of `blocks` blocks of block_bytes fit `capacity` (0 if not even one)."""
+    if block_bytes * blocks <= capacity:
+        return blocks
+    return min(blocks, np.int64(math.floor(capacity / block_bytes)))
+
+
+@njit
+def _stalls(reads, writes, front, first, folds, fold, bytes_per_cycle):
+    """Cycles waiting for DRAM when `front` bytes arrive during the first `first` folds, the rest evenly."""
+    even = (reads + writes - front) / folds / bytes_per_cycle
+    stalls = first * max(0.0, even + front / first / bytes_per_cycle - fold)
+    return stalls + (folds - first) * max(0.0, even - fold)
+
+
+@njit
+def _better(traffic, stalls, best_traffic, best_stalls):
+    """Whether a tiling moves fewer DRAM bytes than the best so far, or as many with fewer stalls."""
+    if abs(traffic - best_traffic) > TIE * max(traffic, best_traffic):
+        return traffic < best_traffic
+    return stalls < best_stalls - TIE * best_stalls - 1e-6
+
+
+@njit
+def _chunked_tiling(order, t, row_folds, col_folds, rounds, u, v, u_value, psum_value, v_fold,
+                    v_slice, u_sram, v_sram, ofmap_sram):
+    """A ws/is tiling whose stream chunks keep their partial sums in the ofmap SRAM.
+
+    u: streamed operand bytes, v: stationary, per GEMM; u_value, psum_value: bytes per stream value
+    (all rows; one column fold); v_fold: V of one column fold, v_slice: V of the slowest array.
+    Returns (feasible, U reads, V reads, front bytes, first folds, chunk length), per GEMM.
+    """
+    chunk = t if row_folds == 1 else _blocks_fitting(t, psum_value, ofmap_sram)
+    u_chunk = _blocks_fitting(t, u_value, u_sram)
+    folds = rounds * row_folds * col_folds
+    if chunk < 1 or order == ROW_BLOCKS and u_chunk < 1:
+        return False, 0.0, 0.0, 0.0, 1.0, t
+    if order == ROW_BLOCKS:
+        chunk = min(chunk, u_chunk)
+        if v_slice <= v_sram:
+            return True, u, v, v, folds * min(chunk, t) / t, chunk
+        return True, u, v * _ceil_div(t, chunk), 0.0, float(folds), chunk
+    if v_fold > v_sram:
+        u_reads = u if u_chunk == t else u * col_folds
+        return True, u_reads, v * _ceil_div(t, chunk), u_reads if u_chunk == t else 0.0, \
+            float(rounds * row_folds), chunk
+    block = _blocks_fitting(col_folds, v_fold, v_sram)
+    first = float(rounds * row_folds * block)
+    if u_chunk == t:
+        return True, u, v, u, first, chunk
+    if u_chunk >= 1:
+        return True, u * _ceil_div(col_folds, block), v, 0.0, first, min(chunk, u_chunk)
+    return True, u * col_folds, v, 0.0, first, chunk
+
+
+@njit
+def _os_tiling(order, row_folds, col_folds, rounds, u, v, u_slice, u_fold, v_fold, v_slice,
+               u_sram, v_sram):
+    """An os tiling by blocks of column folds (filter resident) or row folds (ifmap resident).
+
+    u: ifmap bytes, v: filter, per GEMM; u_slice, v_slice: the slowest array's share; u_fold: ifmap of
+    one row fold, v_fold: filter of one column fold. Returns (feasible, U reads, V reads, front
+    bytes, first folds), per GEMM.
+    """
+    if order == COLUMN_BLOCKS:
+        block = _blocks_fitting(col_folds, v_fold, v_sram)
+        first = float(rounds * row_folds * block)
+        if block < 1:
+            return False, 0.0, 0.0, 0.0, 1.0
+        if u_slice <= u_sram:
+            return True, u, v, u, first
+        return True, u * (_ceil_div(col_folds, block) if u_fold <= u_sram else col_folds), v, 0.0, first
+    block = _blocks_fitting(row_folds, u_fold, u_sram)
+    first = float(rounds * block * col_folds)
+    if block < 1:
+        return False, 0.0, 0.0, 0.0, 1.0
+    if v_slice <= v_sram:
+        return True, u, v, v, first
+    return True, u, v * (_ceil_div(row_folds, block) if v_fold <= v_sram else row_folds), 0.0, first
+
+
+@njit
+def _plan(m, n, k, count, rows, cols, dataflow, arrays, loop_order, a_bytes, b_bytes, o_bytes,
+          elem_bytes, ifmap_sram, filter_sram, ofmap_sram, bytes_per_cycle):
     """(compute cycles, stall cycles, DRAM read, DRAM write, SRAM bytes) of one layer on one design."""
     cycles = _cycles(m, n, k, count, rows, cols, dataflow, arrays)
     big_r, big_c, big_t = _roles(m, n, k, dataflow)
@@ -153,18 +261,40 @@ def _plan(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes, o_byte
     writes = count * writes
 
     folds = rounds * row_folds * col_folds
-    first = rounds * row_folds                                        # folds of first column passes
-    even = (reads + writes - front) / folds / bytes_per_cycle
+    first = float(rounds * row_folds)                                 # folds of first column passes
     fold = _fold_cycles(rows, cols, t, dataflow)
-    stalls = first * max(0.0, even + front / first / bytes_per_cycle - fold)
-    stalls += (folds - first) * max(0.0, even - fold)
+    stalls = _stalls(reads, writes, front, first, folds, fold, bytes_per_cycle)
+    chunk = t
+    if loop_order == BEST:
+        stationary = b if dataflow == WS else a
+        stationary_sram = ifmap_sram if dataflow == IS else filter_sram
+        for order in (COLUMN_BLOCKS, ROW_BLOCKS):
+            if dataflow == OS:
+                ok, u_reads, v_reads, front_, first_ = _os_tiling(
+                    order, row_folds, col_folds, rounds, a, b, streamed_slice,
+                    a * min(rows, big_r) / big_r, b * pass_width, b * sc / big_c, ifmap_sram,
+                    filter_sram)
+                chunk_ = t
+            else:
+                ok, u_reads, v_reads, front_, first_, chunk_ = _chunked_tiling(
+                    order, t, row_folds, col_folds, rounds, streamed, stationary,
+                    streamed / big_t, o * pass_width / big_t, stationary * pass_width,
+                    stationary * sc / big_c, streamed_sram, stationary_sram, ofmap_sram)
+            if not ok:
+                continue
+            reads_, writes_ = count * (u_reads + v_reads), count * o
+            stalls_ = _stalls(reads_, writes_, count * front_, first_, folds, fold, bytes_per_cycle)
+            if _better(reads_ + writes_, stalls_, reads + writes, stalls):
+                reads, writes, stalls, chunk = reads_, writes_, stalls_, chunk_
 
     full_row_folds = float(_ceil_div(big_r, rows))
     elements = float(_ceil_div(big_c, cols)) * big_t * big_r + full_row_folds * big_t * big_c
     if dataflow == OS:
         elements += float(big_r) * big_c
-    else:   # every array that got a piece of T loads the stationary tiles; partial sums read back
-        elements += float(_ceil_div(big_t, t)) * big_r * big_c + (full_row_folds - 1.0) * big_t * big_c
+    else:   # every array that got a piece of T loads the stationary tiles per chunk; psums read back
+        pieces = _ceil_div(big_t, t)
+        loads = (pieces - 1) * _ceil_div(t, chunk) + _ceil_div(big_t - (pieces - 1) * t, chunk)
+        elements += float(loads) * big_r * big_c + (full_row_folds - 1.0) * big_t * big_c
     sram = count * elements * elem_bytes + reads + writes
     stall_cycles = np.int64(-1) if stalls > MAX_CYCLES else np.int64(math.ceil(stalls))
     return cycles, stall_cycles, reads, writes, sram
@@ -187,8 +317,9 @@ def _plan_grid(layers, layer_bytes, designs, design_memory, cycles, stalls, traf
         for j in range(designs.shape[0]):
             c, s, r, w, b = _plan(
                 layers[i, M], layers[i, N], layers[i, K], layers[i, COUNT], designs[j, ROWS],
-                designs[j, COLS], designs[j, DATAFLOW], designs[j, ARRAYS], layer_bytes[i, A_BYTES],
-                layer_bytes[i, B_BYTES], layer_bytes[i, O_BYTES], layer_bytes[i, ELEM_BYTES],
+                designs[j, COLS], designs[j, DATAFLOW], designs[j, ARRAYS], designs[j, LOOP_ORDER],
+                layer_bytes[i, A_BYTES], layer_bytes[i, B_BYTES], layer_bytes[i, O_BYTES],
+                layer_bytes[i, ELEM_BYTES],
                 design_memory[j, IFMAP_SRAM], design_memory[j, FILTER_SRAM],
                 design_memory[j, OFMAP_SRAM], design_memory[j, BYTES_PER_CYCLE])
             cycles[i, j] = c
@@ -198,13 +329,22 @@ def _plan_grid(layers, layer_bytes, designs, design_memory, cycles, stalls, traf
             traffic[i, j, 2] = b
 
 
-def _table(values, name: str, dtype) -> np.ndarray:
-    """A contiguous (rows, 4) array of `dtype`, or ValueError."""
+def _table(values, name: str, dtype, widths: tuple[int, ...] = (4,)) -> np.ndarray:
+    """A contiguous 2-D array of `dtype` with one of `widths` columns, or ValueError."""
     table = np.ascontiguousarray(values, dtype=dtype)
     if table.ndim == 1:
         table = table.reshape(1, -1)
-    if table.ndim != 2 or table.shape[1] != 4:
-        raise ValueError(f"{name} must have 4 columns, got shape {table.shape}")
+    if table.ndim != 2 or table.shape[1] not in widths:
+        raise ValueError(f"{name} must have {' or '.join(map(str, widths))} columns, "
+                         f"got shape {table.shape}")
+    return table
+
+
+def _design_table(designs) -> np.ndarray:
+    """Designs as a (D, 5) int64 array; a 4-column table gets SCALE-Sim's loop order."""
+    table = _table(designs, "designs", np.int64, (4, 5))
+    if table.shape[1] == 4:
+        table = np.hstack([table, np.full((table.shape[0], 1), SCALESIM, dtype=np.int64)])
     return table
 
 
@@ -218,6 +358,9 @@ def _check(layers: np.ndarray, designs: np.ndarray) -> None:
     flows = designs[:, DATAFLOW]
     if flows.size and (flows.min() < WS or flows.max() > IS):
         raise ValueError("design dataflow must be 0 (ws), 1 (os) or 2 (is)")
+    orders = designs[:, LOOP_ORDER]
+    if orders.size and (orders.min() < SCALESIM or orders.max() > BEST):
+        raise ValueError("design loop order must be 0 (scalesim) or 1 (best)")
 
 
 def _no_overflow(*cycles: np.ndarray) -> None:
@@ -229,11 +372,12 @@ def _no_overflow(*cycles: np.ndarray) -> None:
 def compute_cycles(layers, designs) -> tuple[np.ndarray, np.ndarray]:
     """SCALE-Sim v2 compute cycles (int64) and utilisation of each layer (row) on each design (column).
 
-    layers: (L, 4) of [m, n, k, count]; designs: (D, 4) of [rows, cols, DATAFLOWS index, arrays].
+    layers: (L, 4) of [m, n, k, count]; designs: (D, 4) of [rows, cols, DATAFLOWS index, arrays],
+    or (D, 5) with a LOOP_ORDERS index, which leaves compute cycles alone.
     Utilisation is MACs / (cycles * PEs), SCALE-Sim's "overall utilization" (cycles at least 1).
     """
     layers = _table(layers, "layers", np.int64)
-    designs = _table(designs, "designs", np.int64)
+    designs = _design_table(designs)
     _check(layers, designs)
     cycles = np.empty((layers.shape[0], designs.shape[0]), dtype=np.int64)
     _cycles_grid(layers, designs, cycles)
@@ -246,11 +390,12 @@ def compute_cycles(layers, designs) -> tuple[np.ndarray, np.ndarray]:
 def plan(layers, layer_bytes, designs, design_memory) -> Plan:
     """Cycles, stalls and traffic of each layer on each design under the module's memory model.
 
+    designs: as for compute_cycles, a missing LOOP_ORDER column meaning SCALESIM;
     layer_bytes: (L, 4) of [ifmap (A) bytes, filter (B) bytes, output bytes, bytes per element];
     design_memory: (D, 4) of [usable ifmap, filter, ofmap SRAM bytes per array, DRAM bytes per cycle].
     """
     layers = _table(layers, "layers", np.int64)
-    designs = _table(designs, "designs", np.int64)
+    designs = _design_table(designs)
     layer_bytes = _table(layer_bytes, "layer_bytes", np.float64)
     design_memory = _table(design_memory, "design_memory", np.float64)
     _check(layers, designs)
@@ -312,53 +457,141 @@ def cycles_reference(m, n, k, count, rows, cols, dataflow, arrays) -> int:
                    for *_, (t0, t1) in _folds_reference(gemms, rows, cols)) for gemms in work) - 1
 
 
-def plan_reference(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes, o_bytes,
-                   elem_bytes, ifmap_sram, filter_sram, ofmap_sram, bytes_per_cycle) -> tuple:
-    """Plain Python: arrays in lockstep fetch each step's distinct blocks, resident ones once."""
-    sr, sc, t = {WS: (k, n, m), OS: (m, n, k), IS: (k, m, n)}[dataflow]
+def _keeping_reference(order, dataflow, rows, cols, sizes, piece, a, b, o, srams):
+    """How a tiling holds blocks, from the slowest array's piece: (chunk length, folds per outer
+    block, {block kind: kept for the "layer", one outer "block" or one "step"}, front kind, spill),
+    or None where the tiling cannot run."""
+    sr, sc, t = sizes
+    ifmap_sram, filter_sram, ofmap_sram = srams
+    _, (r_start, r_stop), (c_start, c_stop), (t_start, t_stop) = piece
+    row_folds, col_folds = -(-(r_stop - r_start) // rows), -(-(c_stop - c_start) // cols)
+    share = t_stop - t_start
+    if dataflow == OS:
+        if order == SCALESIM:
+            x_fits = a * ((r_stop - r_start) / sr) <= ifmap_sram
+            w_fits = b * min(cols, sc) / sc <= filter_sram
+            return share, 1, {"x": _kept(x_fits), "w": _kept(w_fits)}, "x", False
+        u_fold, v_fold = a * min(rows, sr) / sr, b * (min(cols, sc) / sc)
+        if order == COLUMN_BLOCKS:
+            block = _blocks_fitting(col_folds, v_fold, filter_sram)
+            x_kept = _kept(a * (r_stop - r_start) / sr <= ifmap_sram, u_fold <= ifmap_sram)
+            return (share, block, {"x": x_kept, "w": "layer"}, "x", False) if block else None
+        block = _blocks_fitting(row_folds, u_fold, ifmap_sram)
+        w_kept = _kept(b * (c_stop - c_start) / sc <= filter_sram, v_fold <= filter_sram)
+        return (share, block, {"x": "layer", "w": w_kept}, "w", False) if block else None
+    u, u_sram, v, v_sram = (a, ifmap_sram, b, filter_sram) if dataflow == WS else \
+        (b, filter_sram, a, ifmap_sram)
+    if order == SCALESIM:
+        x_fits = u * (share / t) <= u_sram
+        spill = sr > rows and o * share / t * min(cols, sc) / sc > ofmap_sram
+        return share, 1, {"x": _kept(x_fits), "s": "layer"}, "x", spill
+    chunk = share if row_folds == 1 else _blocks_fitting(share, o * (min(cols, sc) / sc) / t,
+                                                         ofmap_sram)
+    u_chunk = _blocks_fitting(share, u / t, u_sram)
+    v_fold = v * (min(cols, sc) / sc)
+    if chunk < 1 or order == ROW_BLOCKS and u_chunk < 1:
+        return None
+    if order == ROW_BLOCKS:
+        s_kept = _kept(v * (c_stop - c_start) / sc <= v_sram)
+        return min(chunk, u_chunk), 1, {"x": "layer", "s": s_kept}, "s", False
+    if v_fold > v_sram:
+        return chunk, 1, {"x": _kept(u_chunk == share), "s": "step"}, "x", False
+    block = _blocks_fitting(col_folds, v_fold, v_sram)
+    if 1 <= u_chunk < share:
+        chunk = min(chunk, u_chunk)
+    return chunk, block, {"x": _kept(u_chunk == share, u_chunk >= 1), "s": "layer"}, "x", False
+
+
+def _kept(for_layer: bool, for_block: bool = False) -> str:
+    """How long a fetched block stays: the layer, the outer block, or the step that wanted it."""
+    return "layer" if for_layer else "block" if for_block else "step"
+
+
+def _substeps_reference(order, dataflow, gemms, rows, cols, chunk, block) -> list[tuple]:
+    """One array's steps in a tiling's order: (step, outer block, gemm, row/col/T ranges, fold's T)."""
+    steps = []
+    for round_, (gemm, (r_start, r1), (c_start, c1), (t_start, t1)) in enumerate(gemms):
+        row_f = [(r0, min(r0 + rows, r1)) for r0 in range(r_start, r1, rows)]
+        col_f = [(c0, min(c0 + cols, c1)) for c0 in range(c_start, c1, cols)]
+        chunks = [(s0, min(s0 + chunk, t1)) for s0 in range(t_start, t1, chunk)]
+        whole = (t_start, t1)
+        if order == SCALESIM:
+            order_steps = [((p, f), p, r, c, whole) for p, c in enumerate(col_f)
+                           for f, r in enumerate(row_f)]
+        elif order == COLUMN_BLOCKS and dataflow == OS:       # row folds reuse an ifmap block
+            order_steps = [((g, f, i), g, r, c, whole) for g in range(0, len(col_f), block)
+                           for f, r in enumerate(row_f) for i, c in enumerate(col_f[g:g + block])]
+        elif order == COLUMN_BLOCKS:
+            order_steps = [((g, s, i, f), g, r, c, part) for g in range(0, len(col_f), block)
+                           for s, part in enumerate(chunks)
+                           for i, c in enumerate(col_f[g:g + block]) for f, r in enumerate(row_f)]
+        elif dataflow == OS:                                  # blocks of row folds
+            order_steps = [((g, p, i), g, r, c, whole) for g in range(0, len(row_f), block)
+                           for p, c in enumerate(col_f) for i, r in enumerate(row_f[g:g + block])]
+        else:                                                 # stream chunks
+            order_steps = [((s, p, f), s, r, c, part) for s, part in enumerate(chunks)
+                           for p, c in enumerate(col_f) for f, r in enumerate(row_f)]
+        steps += [((round_, *step), (round_, outer), gemm, r, c, part, t1 - t_start)
+                  for step, outer, r, c, part in order_steps]
+    return steps
+
+
+def _tiling_reference(order, m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes,
+                      o_bytes, srams, bytes_per_cycle):
+    """One tiling stepped by all arrays in lockstep: (reads, writes, stalls, SRAM elements) or None."""
+    sizes = sr, sc, t = {WS: (k, n, m), OS: (m, n, k), IS: (k, m, n)}[dataflow]
     a, b, o = a_bytes / count, b_bytes / count, o_bytes / count
-    streamed, streamed_sram = (b, filter_sram) if dataflow == IS else (a, ifmap_sram)
     work = deal_reference(m, n, k, count, rows, cols, dataflow, arrays)
-    _, (r_start, r_stop), _, (t_start, t_stop) = work[0][0]
-    x_share = (r_stop - r_start) / sr if dataflow == OS else (t_stop - t_start) / t
-    x_fits = streamed * x_share <= streamed_sram
-    w_fits = b * min(cols, sc) / sc <= filter_sram
-    psum_block = o * (t_stop - t_start) / t * min(cols, sc) / sc
-    spill = dataflow != OS and sr > rows and psum_block > ofmap_sram
-    steps: dict = {}                                  # step -> {block: (bytes, stays resident)}
+    keeping = _keeping_reference(order, dataflow, rows, cols, sizes, work[0][0], a, b, o, srams)
+    if keeping is None:
+        return None
+    chunk, block, kept, front_kind, spill = keeping
+    u, v = (b, a) if dataflow == IS else (a, b)
+    fetched: dict = {}                                # (block, how long it stays) -> bytes
     writes = elements = 0.0
     for gemms in work:
-        for step, gemm, (r0, r1), (c0, c1), (t0, t1) in _folds_reference(gemms, rows, cols):
-            wanted = steps.setdefault(step, {})
+        for step, outer, gemm, (r0, r1), (c0, c1), (t0, t1), _ in _substeps_reference(
+                order, dataflow, gemms, rows, cols, chunk, block):
+            scope = {"layer": (), "block": outer, "step": step}
             rs, cs, ts = r1 - r0, c1 - c0, t1 - t0
             if dataflow == OS:
-                wanted["x", gemm, r0] = (streamed * rs / sr, x_fits)
-                wanted["w", gemm, c0] = (b * cs / sc, w_fits)
+                wanted = {("x", gemm, r0): a * rs / sr, ("w", gemm, c0): b * cs / sc}
                 writes += o * rs * cs / (sr * sc)
                 elements += t * rs + t * cs + rs * cs
-                continue
-            wanted["x", gemm, t0, r0] = (streamed * ts * rs / (t * sr), x_fits)
-            wanted["s", gemm, r0, c0] = ((b if dataflow == WS else a) * rs * cs / (sr * sc), True)
-            if spill and r0 > 0:
-                wanted["psum", gemm, t0, c0, r0] = (o * ts * cs / (t * sc), False)
-            writes += o * ts * cs / (t * sc) if spill or r1 == sr else 0.0
-            elements += ts * rs + rs * cs + ts * cs * (2 if r0 > 0 else 1)
-    fetched: set = set()
-    reads = front = 0.0
-    for step in sorted(steps):
-        for block, (size, resident) in steps[step].items():
-            if resident and block in fetched:
-                continue
-            reads += size
-            front += size if resident and block[0] == "x" else 0.0
-            fetched.add(block)
-    slowest = _folds_reference(work[0], rows, cols)
-    if all(step[1] == 0 for step, *_ in slowest):
-        front = 0.0                                   # one column pass: everything spreads evenly
-    first = sum(1 for step, *_ in slowest if step[1] == 0)
-    stalls = 0.0
-    for step, *_, (t0, t1) in slowest:
-        demand = (reads + writes - front) / len(slowest) + (front / first if step[1] == 0 else 0.0)
-        stalls += max(0.0, demand / bytes_per_cycle - _fold_cycles(rows, cols, t1 - t0, dataflow))
+            else:
+                wanted = {("x", gemm, t0, t1, r0): u * ts * rs / (t * sr),
+                          ("s", gemm, r0, c0): v * rs * cs / (sr * sc)}
+                if spill and r0 > 0:
+                    wanted["psum", gemm, t0, c0, r0] = o * ts * cs / (t * sc)
+                writes += o * ts * cs / (t * sc) if spill or r1 == sr else 0.0
+                elements += ts * rs + rs * cs + ts * cs * (2 if r0 > 0 else 1)
+            for name, size in wanted.items():
+                fetched.setdefault((name, scope[kept.get(name[0], "step")]), size)
+    reads = sum(fetched.values())
+    front = sum(size for (name, scope), size in fetched.items() if name[0] == front_kind and not scope)
+    slowest = [(outer[1] == 0, _fold_cycles(rows, cols, fold_t, dataflow) * (t1 - t0) / fold_t)
+               for _, outer, _, _, _, (t0, t1), fold_t in _substeps_reference(
+                   order, dataflow, work[0], rows, cols, chunk, block)]
+    total = sum(cycles for _, cycles in slowest)
+    first = sum(cycles for in_first, cycles in slowest if in_first)
+    stalls = sum(max(0.0, ((reads + writes - front) * cycles / total
+                           + (front * cycles / first if in_first else 0.0)) / bytes_per_cycle - cycles)
+                 for in_first, cycles in slowest)
+    return reads, writes, stalls, elements
+
+
+def plan_reference(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes, o_bytes,
+                   elem_bytes, ifmap_sram, filter_sram, ofmap_sram, bytes_per_cycle,
+                   loop_order=SCALESIM) -> tuple:
+    """Plain Python: each tiling the loop order allows, stepped block by block; the cheapest wins."""
+    orders = (SCALESIM,) if loop_order == SCALESIM else (SCALESIM, COLUMN_BLOCKS, ROW_BLOCKS)
+    best = None
+    for order in orders:
+        plan = _tiling_reference(order, m, n, k, count, rows, cols, dataflow, arrays, a_bytes,
+                                 b_bytes, o_bytes, (ifmap_sram, filter_sram, ofmap_sram),
+                                 bytes_per_cycle)
+        if plan and (best is None or _better(plan[0] + plan[1], plan[2], best[0] + best[1], best[2])):
+            best = plan
+    reads, writes, stalls, elements = best
     cycles = cycles_reference(m, n, k, count, rows, cols, dataflow, arrays)
     return cycles, math.ceil(stalls), reads, writes, elements * elem_bytes + reads + writes

@@ -164,12 +164,13 @@ def _gemm_totals(device, gemms, design: dict, memory_rows: np.ndarray):
     if not gemms:
         return np.zeros(points, np.int64), np.zeros(points, np.int64), np.zeros(points), \
             np.zeros(points)
-    arrays = design_row(device)[0][kernel.ARRAYS]
+    device_row = design_row(device)[0]
     codes = np.zeros(points, dtype=np.int64)
     for code, name in enumerate(kernel.DATAFLOWS):
         codes[design["dataflow"] == name] = code
     designs = np.stack([design["rows"], design["cols"], codes,
-                        np.full(points, arrays, dtype=np.int64)], axis=1)
+                        np.full(points, device_row[kernel.ARRAYS], dtype=np.int64),
+                        np.full(points, device_row[kernel.LOOP_ORDER], dtype=np.int64)], axis=1)
     layers = [[op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.count] for op in gemms]
     plan = kernel.plan(layers, [operand_bytes(op) for op in gemms], designs, memory_rows)
     vector = np.array([vector_cycles(op, device) for op in gemms], dtype=np.int64)[:, None]
