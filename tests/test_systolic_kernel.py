@@ -60,7 +60,8 @@ def test_best_moves_no_more_bytes_than_scalesim_in_the_same_cycles(m, n, k, coun
                                                                     bytes_per_cycle):
     sizes = [m * k * count, k * n * count, m * n * count, 1.0]
     scalesim, best = (kernel.plan([m, n, k, count], sizes, [rows, cols, dataflow, arrays, order],
-                                  [*srams, bytes_per_cycle]) for order in (kernel.SCALESIM, kernel.BEST))
+                                  [*srams, bytes_per_cycle])
+                      for order in (kernel.SCALESIM, kernel.BEST))
     assert best.cycles[0, 0] == scalesim.cycles[0, 0]
     assert best.dram_read[0, 0] + best.dram_write[0, 0] \
         <= (scalesim.dram_read[0, 0] + scalesim.dram_write[0, 0]) * (1 + 1e-9)

@@ -39,25 +39,24 @@ Memory (bytes; SRAM capacities are per array and already halved when double-buff
 Arrays step their folds in lockstep and fetch the blocks they share once (broadcast); residency and
 spilling are decided on the slowest array's slices and hold for all arrays.
 
-Loop order (a design's LOOP_ORDER column). SCALESIM is the order above. BEST runs the same folds, so
-the same compute cycles, but lets each layer take the cheapest of three schedules, as a compiler that
-tiles for its buffers would (Timeloop, ZigZag): least DRAM bytes, ties (TIE) to fewer stall cycles,
-then to the earlier of SCALE-Sim's order, column blocks, row blocks. Call the output's two dimensions
-u (ws/is: the stream T; os: the row folds) and v (the column folds), U the operand along u (ws:
-ifmap, is: filter, os: ifmap) and V the one along v (ws: filter, is: ifmap, os: filter).
-- ws/is never spill: the stream is cut into chunks whose T x C partial sums fit the ofmap SRAM (all of
-  T when there is one row fold), each chunk running every row fold before the next one starts. The
-  stationary tiles are loaded into the array once per chunk (SRAM traffic); the loads are assumed
-  hidden behind the stream, as a TPU double-buffers its weight tile (Jouppi et al. 2017), so SCALE-Sim's
-  cycle count stands. Chunks are also kept small enough for a chunk of U to fit its SRAM, where that
-  can be done and helps.
-- column blocks (V resident): for each block of the most column folds whose V fits V's SRAM, for each
-  u chunk, the block's folds. V is read once; U once if all of it fits, else once per block if a chunk
-  (os: a row fold) of it fits, else once per column fold. Where not even one column fold of V fits,
-  ws/is read V once per chunk (os: this is SCALE-Sim's order).
+Loop order (a design's LOOP_ORDER column). SCALESIM is the order above. BEST runs the same folds,
+so the same compute cycles, and lets each layer take the cheapest of three schedules, as a compiler
+that tiles for its buffers would (Timeloop, ZigZag): least DRAM bytes, ties (within TIE) to fewer
+stall cycles, then to SCALE-Sim's order, column blocks, row blocks. Call the output's dimensions u
+(ws/is: the stream T; os: the row folds) and v (the column folds), U the operand along u (ws: ifmap,
+is: filter, os: ifmap) and V the one along v (ws: filter, is: ifmap, os: filter).
+- ws/is blocks never spill: the stream is cut into chunks whose T x C partial sums fit the ofmap
+  SRAM (all of T when there is one row fold), each chunk running all its row folds before the next.
+  The array loads its stationary tiles once per chunk (SRAM traffic); the loads are assumed hidden
+  behind the stream, as a TPU double-buffers its weight tile (Jouppi et al. 2017), so SCALE-Sim's
+  cycle count stands. os streams K inside the PEs and needs no chunks.
+- column blocks (V resident): for each block of as many column folds as V's SRAM holds, for each
+  chunk, the block's folds. V is read once; U once if all of it fits, else once per block if a chunk
+  (os: a row fold) of it fits, with chunks cut to fit, else once per column fold. Where not one
+  column fold of V fits, ws/is read V once per chunk (os: that is SCALE-Sim's order).
 - row blocks (U resident), where a chunk (os: a row fold) of U fits: for each block of the longest
-  chunk (os: most row folds) of U that fits U's SRAM, every column fold. U is read once; V once if all
-  of it fits, else once per block (os: once per row fold when not even one column fold of V fits).
+  chunk (os: most row folds) of U that fits U's SRAM, every column fold. U is read once; V once if
+  all of it fits, else once per block (os: once per row fold if not one column fold of V fits).
 The operand read once and reused by every outer block (U under column blocks, V under row blocks)
 arrives during the first block, as SCALE-Sim's resident ifmap does during the first column pass.
 """
@@ -159,7 +158,7 @@ def _blocks_fitting(blocks, block_bytes, capacity):
 
 @njit
 def _stalls(reads, writes, front, first, folds, fold, bytes_per_cycle):
-    """Cycles waiting for DRAM when `front` bytes arrive during the first `first` folds, the rest evenly."""
+    """Cycles waiting for DRAM: `front` bytes come during the first `first` folds, the rest evenly."""
     even = (reads + writes - front) / folds / bytes_per_cycle
     stalls = first * max(0.0, even + front / first / bytes_per_cycle - fold)
     return stalls + (folds - first) * max(0.0, even - fold)
@@ -167,7 +166,8 @@ def _stalls(reads, writes, front, first, folds, fold, bytes_per_cycle):
 
 @njit
 def _better(traffic, stalls, best_traffic, best_stalls):
-    """Whether a tiling moves fewer DRAM bytes than the best so far, or as many with fewer stalls."""
+    """Whether a tiling moves fewer DRAM bytes than the best so far, or as many with fewer stalls
+    (closer than TIE, or a millionth of a cycle, is a tie)."""
     if abs(traffic - best_traffic) > TIE * max(traffic, best_traffic):
         return traffic < best_traffic
     return stalls < best_stalls - TIE * best_stalls - 1e-6
@@ -176,42 +176,41 @@ def _better(traffic, stalls, best_traffic, best_stalls):
 @njit
 def _chunked_tiling(order, t, row_folds, col_folds, rounds, u, v, u_value, psum_value, v_fold,
                     v_slice, u_sram, v_sram, ofmap_sram):
-    """A ws/is tiling whose stream chunks keep their partial sums in the ofmap SRAM.
+    """A ws/is tiling in stream chunks that keep their partial sums in the ofmap SRAM.
 
     u: streamed operand bytes, v: stationary, per GEMM; u_value, psum_value: bytes per stream value
-    (all rows; one column fold); v_fold: V of one column fold, v_slice: V of the slowest array.
+    (all rows; one column fold); v_fold: V of one column fold; v_slice: V of the slowest array.
     Returns (feasible, U reads, V reads, front bytes, first folds, chunk length), per GEMM.
     """
     chunk = t if row_folds == 1 else _blocks_fitting(t, psum_value, ofmap_sram)
     u_chunk = _blocks_fitting(t, u_value, u_sram)
-    folds = rounds * row_folds * col_folds
     if chunk < 1 or order == ROW_BLOCKS and u_chunk < 1:
         return False, 0.0, 0.0, 0.0, 1.0, t
+    folds = rounds * row_folds * col_folds
     if order == ROW_BLOCKS:
         chunk = min(chunk, u_chunk)
-        if v_slice <= v_sram:
-            return True, u, v, v, folds * min(chunk, t) / t, chunk
+        if v_slice <= v_sram:                       # V once, during the first chunk
+            return True, u, v, v, folds * chunk / t, chunk
         return True, u, v * _ceil_div(t, chunk), 0.0, float(folds), chunk
-    if v_fold > v_sram:
-        u_reads = u if u_chunk == t else u * col_folds
-        return True, u_reads, v * _ceil_div(t, chunk), u_reads if u_chunk == t else 0.0, \
-            float(rounds * row_folds), chunk
-    block = _blocks_fitting(col_folds, v_fold, v_sram)
-    first = float(rounds * row_folds * block)
-    if u_chunk == t:
-        return True, u, v, u, first, chunk
-    if u_chunk >= 1:
-        return True, u * _ceil_div(col_folds, block), v, 0.0, first, min(chunk, u_chunk)
-    return True, u * col_folds, v, 0.0, first, chunk
+    if v_fold > v_sram:                             # blocks of one column fold, V once per chunk
+        block, v_reads = 1, v * _ceil_div(t, chunk)
+    else:
+        block, v_reads = _blocks_fitting(col_folds, v_fold, v_sram), v
+        if u_chunk >= 1:                            # a block's column folds share a U chunk
+            chunk = min(chunk, u_chunk)
+    if u_chunk == t:                                # U once, during the first block
+        return True, u, v_reads, u, float(rounds * row_folds * block), chunk
+    passes = _ceil_div(col_folds, block) if u_chunk >= 1 else col_folds
+    return True, u * passes, v_reads, 0.0, float(rounds * row_folds * block), chunk
 
 
 @njit
 def _os_tiling(order, row_folds, col_folds, rounds, u, v, u_slice, u_fold, v_fold, v_slice,
                u_sram, v_sram):
-    """An os tiling by blocks of column folds (filter resident) or row folds (ifmap resident).
+    """An os tiling in blocks of column folds (filter resident) or of row folds (ifmap resident).
 
-    u: ifmap bytes, v: filter, per GEMM; u_slice, v_slice: the slowest array's share; u_fold: ifmap of
-    one row fold, v_fold: filter of one column fold. Returns (feasible, U reads, V reads, front
+    u: ifmap bytes, v: filter, per GEMM; u_slice, v_slice: the slowest array's share; u_fold: ifmap
+    of one row fold, v_fold: filter of one column fold. Returns (feasible, U reads, V reads, front
     bytes, first folds), per GEMM.
     """
     if order == COLUMN_BLOCKS:
@@ -221,14 +220,16 @@ def _os_tiling(order, row_folds, col_folds, rounds, u, v, u_slice, u_fold, v_fol
             return False, 0.0, 0.0, 0.0, 1.0
         if u_slice <= u_sram:
             return True, u, v, u, first
-        return True, u * (_ceil_div(col_folds, block) if u_fold <= u_sram else col_folds), v, 0.0, first
+        passes = _ceil_div(col_folds, block) if u_fold <= u_sram else col_folds
+        return True, u * passes, v, 0.0, first
     block = _blocks_fitting(row_folds, u_fold, u_sram)
     first = float(rounds * block * col_folds)
     if block < 1:
         return False, 0.0, 0.0, 0.0, 1.0
     if v_slice <= v_sram:
         return True, u, v, v, first
-    return True, u, v * (_ceil_div(row_folds, block) if v_fold <= v_sram else row_folds), 0.0, first
+    passes = _ceil_div(row_folds, block) if v_fold <= v_sram else row_folds
+    return True, u, v * passes, 0.0, first
 
 
 @njit
@@ -508,7 +509,7 @@ def _kept(for_layer: bool, for_block: bool = False) -> str:
 
 
 def _substeps_reference(order, dataflow, gemms, rows, cols, chunk, block) -> list[tuple]:
-    """One array's steps in a tiling's order: (step, outer block, gemm, row/col/T ranges, fold's T)."""
+    """One array's steps in a tiling's order: (step, outer block, gemm, row/col/T ranges, fold T)."""
     steps = []
     for round_, (gemm, (r_start, r1), (c_start, c1), (t_start, t1)) in enumerate(gemms):
         row_f = [(r0, min(r0 + rows, r1)) for r0 in range(r_start, r1, rows)]
@@ -538,7 +539,7 @@ def _substeps_reference(order, dataflow, gemms, rows, cols, chunk, block) -> lis
 
 def _tiling_reference(order, m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes,
                       o_bytes, srams, bytes_per_cycle):
-    """One tiling stepped by all arrays in lockstep: (reads, writes, stalls, SRAM elements) or None."""
+    """One tiling stepped by the arrays in lockstep: (reads, writes, stalls, SRAM elements) or None."""
     sizes = sr, sc, t = {WS: (k, n, m), OS: (m, n, k), IS: (k, m, n)}[dataflow]
     a, b, o = a_bytes / count, b_bytes / count, o_bytes / count
     work = deal_reference(m, n, k, count, rows, cols, dataflow, arrays)
@@ -568,29 +569,31 @@ def _tiling_reference(order, m, n, k, count, rows, cols, dataflow, arrays, a_byt
             for name, size in wanted.items():
                 fetched.setdefault((name, scope[kept.get(name[0], "step")]), size)
     reads = sum(fetched.values())
-    front = sum(size for (name, scope), size in fetched.items() if name[0] == front_kind and not scope)
+    front = sum(size for (name, scope), size in fetched.items()
+                if name[0] == front_kind and not scope)        # kept all layer: needed up front
     slowest = [(outer[1] == 0, _fold_cycles(rows, cols, fold_t, dataflow) * (t1 - t0) / fold_t)
                for _, outer, _, _, _, (t0, t1), fold_t in _substeps_reference(
                    order, dataflow, work[0], rows, cols, chunk, block)]
     total = sum(cycles for _, cycles in slowest)
     first = sum(cycles for in_first, cycles in slowest if in_first)
-    stalls = sum(max(0.0, ((reads + writes - front) * cycles / total
-                           + (front * cycles / first if in_first else 0.0)) / bytes_per_cycle - cycles)
-                 for in_first, cycles in slowest)
+    stalls = 0.0
+    for in_first, cycles in slowest:                  # bytes arrive in proportion to compute
+        demand = (reads + writes - front) * cycles / total + (front * cycles / first if in_first else 0)
+        stalls += max(0.0, demand / bytes_per_cycle - cycles)
     return reads, writes, stalls, elements
 
 
 def plan_reference(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes, o_bytes,
                    elem_bytes, ifmap_sram, filter_sram, ofmap_sram, bytes_per_cycle,
                    loop_order=SCALESIM) -> tuple:
-    """Plain Python: each tiling the loop order allows, stepped block by block; the cheapest wins."""
+    """Plain Python: each tiling the loop order allows, stepped fold by fold; the cheapest wins."""
     orders = (SCALESIM,) if loop_order == SCALESIM else (SCALESIM, COLUMN_BLOCKS, ROW_BLOCKS)
     best = None
     for order in orders:
         plan = _tiling_reference(order, m, n, k, count, rows, cols, dataflow, arrays, a_bytes,
                                  b_bytes, o_bytes, (ifmap_sram, filter_sram, ofmap_sram),
                                  bytes_per_cycle)
-        if plan and (best is None or _better(plan[0] + plan[1], plan[2], best[0] + best[1], best[2])):
+        if plan and (not best or _better(plan[0] + plan[1], plan[2], best[0] + best[1], best[2])):
             best = plan
     reads, writes, stalls, elements = best
     cycles = cycles_reference(m, n, k, count, rows, cols, dataflow, arrays)
