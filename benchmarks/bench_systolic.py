@@ -38,9 +38,10 @@ def main() -> None:
     costs = [cost(op, device) for op in graph.ops]
     network_s = best_of(lambda: [cost(op, device) for op in graph.ops], 20)
     cycles = sum(c.cycles for c in costs)
+    stalls = sum(c.stall_cycles for c in costs)
     dram = sum(c.dram_bytes for c in costs)
-    print(f"ResNet-50 on {device.name}, ws: {len(costs)} layers, {cycles:,} cycles "
-          f"(incl. stalls), {dram / 1e6:.1f} MB DRAM")
+    print(f"ResNet-50 on {device.name}, ws: {len(costs)} layers, {cycles:,} compute cycles "
+          f"(SCALE-Sim: 5,753,486) + {stalls:,} stall cycles, {dram / 1e6:.1f} MB DRAM")
     print(f"  warm wall time {network_s * 1e3:.2f} ms; SCALE-Sim {SCALESIM_S:.0f} s; "
           f"speed-up x{SCALESIM_S / network_s:,.0f}")
 

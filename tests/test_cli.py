@@ -139,3 +139,21 @@ def test_every_command_has_help_with_examples(capsys, command):
     code, out, _ = invoke(capsys, command, "--help")
     assert code == 0
     assert "Example" in out
+
+
+def test_scalesim_topology_reports_scalesim_compute_cycles(capsys, reference_dir):
+    """The issue's command: per-layer `cycles` equal SCALE-Sim's golden compute cycles, with the
+    bundled 32x32 config's memory stalls reported apart in `stall_cycles`."""
+    import csv
+
+    code, out, _ = invoke(capsys, "run", str(reference_dir / "scalesim" / "Resnet50.csv"),
+                          "--device", "scalesim_32x32", "--set", "array.dataflow=ws", "--json")
+    assert code == 0
+    layers = {layer["name"]: layer for layer in json.loads(out)["layers"]}
+    with open(reference_dir / "scalesim" / "golden.csv", newline="") as handle:
+        golden = {row["layer"]: int(row["compute_cycles"]) for row in csv.DictReader(handle)}
+    for name, cycles in golden.items():
+        if name != "TOTAL":
+            assert layers[name]["cycles"] == cycles
+    assert sum(layer["cycles"] for layer in layers.values()) == golden["TOTAL"]
+    assert all(layer["stall_cycles"] >= 0 for layer in layers.values())

@@ -177,7 +177,7 @@ def test_fast_path_equals_simulate(workload, device):
         result = accelsim.simulate(str(workload), device, overrides=[
             f"array.rows={r}", f"array.cols={c}", f"array.dataflow={flow}",
             f"memory.bandwidth={bandwidth}", f"sram.ifmap={ifmap}"])
-        assert sweep.cycles[i] == sum(layer.cycles for layer in result.layers)
+        assert sweep.cycles[i] == sum(layer.cycles + layer.stall_cycles for layer in result.layers)
         assert sweep.latency_s[i] == pytest.approx(result["latency_s"], rel=1e-12)
         assert sweep.energy_j[i] == pytest.approx(result["energy_j"], rel=1e-12)
         assert sweep.dram_bytes[i] == pytest.approx(result["dram_bytes"], rel=1e-12)

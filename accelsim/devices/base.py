@@ -37,7 +37,8 @@ class OpCost:
     bound: str                                   # one of BOUNDS
     energy: Energy = field(default_factory=Energy)
     onchip_bytes: float = 0.0
-    cycles: int | None = None                    # set where the model counts cycles
+    cycles: int | None = None                    # compute cycles, where the model counts cycles
+    stall_cycles: int | None = None              # cycles waiting for memory, where counted
     compute_s: float = 0.0                       # time the math alone would take
     memory_s: float = 0.0                        # time the off-chip traffic alone would take
     unit: str = ""                               # where it ran, e.g. "tensor", "vector", "host"

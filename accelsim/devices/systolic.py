@@ -159,5 +159,5 @@ def _finish(op: Op, device: SystolicConfig, compute: int, stalls: int, reads: fl
         dram_write_bytes=writes, bound="compute" if stalls == 0 else "memory",
         energy=op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
                          latency_s=latency, **levels),
-        onchip_bytes=onchip, cycles=compute + stalls, compute_s=compute / device.clock,
+        onchip_bytes=onchip, cycles=compute, stall_cycles=stalls, compute_s=compute / device.clock,
         memory_s=(reads + writes) / (device.memory.bandwidth * device.memory.efficiency), unit=unit)

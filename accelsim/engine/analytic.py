@@ -14,7 +14,8 @@ def layer_result(op: Op, cost: OpCost, start_s: float, latency_s: float) -> Laye
     return LayerResult(
         name=op.name, phase=op.phase.value, kind=op.kind.value, flops=cost.flops, macs=cost.macs,
         dram_bytes=cost.dram_bytes, latency_s=latency_s, energy_j=cost.energy.total,
-        bound=cost.bound, cycles=cost.cycles, unit=cost.unit, start_s=start_s,
+        bound=cost.bound, cycles=cost.cycles, stall_cycles=cost.stall_cycles, unit=cost.unit,
+        start_s=start_s,
         compute_s=cost.compute_s, memory_s=cost.memory_s)
 
 

@@ -8,7 +8,9 @@ JSON contract (schema_version 1):
               ... mode-specific entries},
    "memory": {"weights", "gradients", "optimizer_state", "activations", ...} (bytes),
    "layers": [{"name", "phase", "kind", "flops", "macs", "dram_bytes", "latency_s", "energy_j",
-               "bound", "cycles" (only where the device model counts cycles), "unit", "start_s",
+               "bound", "cycles" (compute cycles, where the device model counts them; SCALE-Sim's
+               "compute cycles" on systolic arrays), "stall_cycles" (memory stalls, where counted),
+               "unit", "start_s",
                "compute_s", "memory_s"}]}
 FLOPs = 2 x MACs (+ non-MAC vector FLOPs); bytes are bytes; seconds, joules and watts throughout.
 """
@@ -35,17 +37,16 @@ class LayerResult:
     energy_j: float
     bound: str
     cycles: int | None = None
+    stall_cycles: int | None = None
     unit: str = ""
     start_s: float = 0.0
     compute_s: float = 0.0
     memory_s: float = 0.0
 
     def to_dict(self) -> dict:
-        """JSON-ready dict; `cycles` only where the model counts cycles."""
-        out = asdict(self)
-        if self.cycles is None:
-            del out["cycles"]
-        return out
+        """JSON-ready dict; `cycles` and `stall_cycles` only where the model counts them."""
+        return {key: value for key, value in asdict(self).items()
+                if value is not None or key not in ("cycles", "stall_cycles")}
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,7 @@ def _variant(device, ops, ifmap, filt, ofmap, bandwidth) -> _Variant:
         "memory": device.memory.model_copy(update={"bandwidth": bandwidth})})
     costs = [cost(op, variant) for op in ops if not _on_array(op)]
     return _Variant(
-        memory_row=design_row(variant)[1], vector_cycles=sum(c.cycles for c in costs),
+        memory_row=design_row(variant)[1], vector_cycles=sum(c.cycles + c.stall_cycles for c in costs),
         vector_dram=sum(c.dram_bytes for c in costs),
         vector_onchip=sum(c.onchip_bytes for c in costs),
         sram_j_per_byte=sram_pj_per_byte(variant) * PJ,
