@@ -250,3 +250,12 @@ def test_cli_table_and_errors(tmp_path, capsys):
     assert code == 2 and "space.yaml:4: parameters.array.rowz" in err
     code, _, err = invoke(capsys, "sweep", str(write_space(tmp_path, "  batch: [0]\n")))
     assert code == 2 and "all 1 points failed; the first: batch: batch must be >= 1" in err
+
+
+def test_tpu_v1_unified_buffer_is_counted_once_in_area():
+    # Jouppi et al. 2017: 24 MiB Unified Buffer (ifmap + inter-layer activations), 256 KiB weight
+    # FIFO, 4 MiB accumulators.
+    from accelsim.api import load_device
+    from accelsim.sweep.area import sram_bytes
+
+    assert sram_bytes(load_device("tpu_v1")) == (24 + 0.25 + 4) * MIB

@@ -65,6 +65,7 @@ class SystolicConfig(DeviceBase):
     precisions: tuple[str, ...] = ("int8",)
     sram: Sram
     shared_sram: Bytes | None = None   # on-chip memory shared by all cores behind `sram` (TPU v4 CMEM)
+    shared_sram_is_ifmap: bool = False   # the shared SRAM is also the ifmap buffer (TPU v1): one memory
     vector: VectorUnit = VectorUnit()
 
     @model_validator(mode="after")

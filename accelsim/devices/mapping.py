@@ -1,18 +1,22 @@
 """How a layer maps onto a MAC array with on-chip buffers: lane quantisation, DRAM re-reads, tiles.
 
-Shared by the FPGA (DPU) and NPU models. A layer is seen per frame (one sample): output plane
-out_h x out_w, a kernel_h x kernel_w kernel, `groups` groups of in_channels -> out_channels.
+Shared by the FPGA (DPU), NPU and systolic models. A layer is seen per frame (one sample): output
+plane out_h x out_w, a kernel_h x kernel_w kernel, `groups` groups of in_channels -> out_channels.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from accelsim.config.common import MacArray
 from accelsim.devices.base import OpCost
 from accelsim.devices.energy import op_energy
 from accelsim.workload.ir import Op, OpKind
+from accelsim.workload.trace import live_ranges, storage
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,11 @@ class LayerShape:
 def fused_into_producer(op: Op) -> bool:
     """BatchNorm and single-input activations, which inference compilers fold into the conv/matmul
     before them (Vitis AI, TFLite, TensorRT all fold BN into weights and fuse the activation)."""
-    if len(op.inputs) != 1 or not op.deps:
-        return False
+    return len(op.inputs) == 1 and bool(op.deps) and pointwise(op)
+
+
+def pointwise(op: Op) -> bool:
+    """Elementwise ops and BatchNorm: an output element needs only the same element of the inputs."""
     return op.kind == OpKind.ELEMENTWISE or op.attr("norm") == "batchnorm"
 
 
@@ -145,3 +152,30 @@ def pipelined(compute_s: float, memory_s: float, tile_count: int) -> float:
     """Time of `tile_count` double-buffered tiles: the slower stream, plus the faster one's first
     (or last) tile that nothing hides: max + min / tiles."""
     return max(compute_s, memory_s) + min(compute_s, memory_s) / tile_count
+
+
+
+def resident_activations(ops: Sequence[Op], capacity: float) -> frozenset[str]:
+    """Stored activations kept on chip for their whole life: walking the ops in order, each output
+    stays when it fits beside those already kept over its live range (first fit, never evicted); a
+    pointwise op writes it in place of a kept input of as many bytes that dies there. Network inputs
+    start in and final outputs (read by no op) go to off-chip memory."""
+    ops = tuple(ops)
+    ranges = live_ranges(ops)
+    occupied = np.zeros(len(ops))
+    kept: set[str] = set()
+    for i, op in enumerate(ops):
+        hosts = [storage(t.name) for t in op.inputs
+                 if pointwise(op) and storage(t.name) in kept and ranges[storage(t.name)][1] == i]
+        for out in op.outputs:
+            first, last, size = ranges[out.name]
+            if first != i or last == i:
+                continue
+            host = next((name for name in hosts if ranges[name][2] == size), None)
+            start = i if host is None else i + 1
+            if occupied[start:last + 1].max() + size <= capacity:
+                occupied[start:last + 1] += size
+                kept.add(out.name)
+                if host is not None:
+                    hosts.remove(host)
+    return frozenset(kept)

@@ -20,32 +20,57 @@ scratchpads and the global buffer (sram.ifmap + sram.ofmap, halved when double-b
 compute plus waiting for DRAM: the filter ramp-up of each pass and ifmap/ofmap stalls; the op is
 memory bound when it waits longer than it computes. Energy prices the mapping's register-file,
 inter-PE, global-buffer and DRAM accesses.
+
+Activation residency (devices with `shared_sram`, the chip's on-chip activation store: TPU v1's
+Unified Buffer, TPU v4's CMEM): `costs` walks a run's ops in order and keeps each activation on chip
+for its whole live range when it fits beside those already kept, a pointwise op (BatchNorm, ReLU,
+residual add) writing in place of an input that dies there (mapping.resident_activations).
+An op's resident inputs and outputs move no DRAM bytes: its GEMM is planned with those operands'
+bytes set to zero (their re-reads and partial-sum spills hit the on-chip store), so its stalls
+follow the reduced traffic. Network inputs are read from DRAM, final outputs written to it, and an
+activation that does not fit goes through DRAM as an op costed alone (`cost`) does.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 
 from accelsim.config.systolic import SystolicConfig
 from accelsim.devices.base import OpCost
 from accelsim.devices.energy import (PJ, dram_pj_per_byte, mac_pj, noc_pj_per_byte, op_energy,
                                      register_pj_per_byte, sram_pj_per_byte)
-from accelsim.devices.mapping import layer_shape
+from accelsim.devices.mapping import layer_shape, resident_activations
 from accelsim.errors import UsageError
 from accelsim.kernels import row_stationary
 from accelsim.kernels import systolic as kernel
-from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
+from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind, Tensor
+from accelsim.workload.trace import storage
+
+NONE_RESIDENT: frozenset[str] = frozenset()
 
 
-def cost(op: Op, device: SystolicConfig) -> OpCost:
-    """Cost of one op on one systolic-array chip (GEMMs need a precision the arrays support)."""
+def cost(op: Op, device: SystolicConfig, resident: frozenset[str] = NONE_RESIDENT) -> OpCost:
+    """Cost of one op on one systolic-array chip (GEMMs need a precision the arrays support);
+    `resident`: stored activations held on chip, which move no DRAM bytes."""
     if op.gemm is None or op.macs == 0:
-        return _vector_cost(op, device)
+        return _vector_cost(op, device, resident)
     if op.precision not in device.precisions:
         raise UsageError(f"{device.name} arrays do not compute at {op.precision} "
                          f"(supported: {', '.join(device.precisions)})", key="precision")
-    return _array_cost(op, device)
+    return _array_cost(op, device, resident)
+
+
+def resident_tensors(ops: Sequence[Op], device: SystolicConfig) -> frozenset[str]:
+    """Stored activations a run of `ops` keeps in the device's shared SRAM (none without one)."""
+    return resident_activations(ops, device.shared_sram) if device.shared_sram else NONE_RESIDENT
+
+
+def costs(ops: Sequence[Op], device: SystolicConfig) -> list[OpCost]:
+    """Costs of a run's ops in order, activations kept in the shared SRAM where they fit."""
+    resident = resident_tensors(ops, device)
+    return [cost(op, device, resident) for op in ops]
 
 
 def bytes_per_cycle(device: SystolicConfig) -> float:
@@ -69,17 +94,25 @@ def design_row(device: SystolicConfig) -> tuple[list[int], list[float]]:
     return design, memory
 
 
-def operand_bytes(op: Op) -> list[float]:
-    """DRAM bytes of a GEMM's ifmap (A), filter (B) and output, and bytes per element."""
+def offchip_bytes(tensors: Sequence[Tensor], resident: frozenset[str]) -> float:
+    """Bytes of the tensors not held on chip."""
+    return sum(t.bytes for t in tensors if storage(t.name) not in resident)
+
+
+def operand_bytes(op: Op, resident: frozenset[str] = NONE_RESIDENT) -> list[float]:
+    """DRAM bytes of a GEMM's ifmap (A), filter (B) and output, and bytes per element; a resident
+    operand (part) weighs nothing."""
     g = op.gemm
     elem = BYTES_PER_ELEMENT[op.precision]
     if op.weights:
-        a, b = op.input_bytes, op.weight_bytes
+        a, b = op.inputs, op.weights
     else:
-        a = op.inputs[0].bytes if op.inputs else 0.0
-        b = op.input_bytes - a
-    return [a or g.m * g.k * g.count * elem, b or g.k * g.n * g.count * elem,
-            op.output_bytes or g.m * g.n * g.count * elem, elem]
+        a, b = op.inputs[:1], op.inputs[1:]
+    sizes = [(sum(t.bytes for t in part), offchip_bytes(part, resident))
+             for part in (a, b, op.outputs)]
+    fallback = [g.m * g.k, g.k * g.n, g.m * g.n]
+    return [dram if total else elements * g.count * elem
+            for (total, dram), elements in zip(sizes, fallback)] + [elem]
 
 
 def rs_layer(op: Op) -> list[int]:
@@ -108,11 +141,11 @@ def rs_design_row(device: SystolicConfig, precision: str) -> tuple[list[float], 
     return design, prices
 
 
-def _row_stationary_cost(op: Op, device: SystolicConfig) -> OpCost:
+def _row_stationary_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
     """A GEMM-like op on a row-stationary array (Eyeriss)."""
     design, prices = rs_design_row(device, op.precision)
     try:
-        p = row_stationary.plan(rs_layer(op), operand_bytes(op), design, prices)
+        p = row_stationary.plan(rs_layer(op), operand_bytes(op, resident), design, prices)
     except ValueError as exc:
         raise UsageError(f"{op.name}: {exc}", key="array.scratchpad") from None
     compute = max(int(p.compute_cycles[0, 0]), vector_cycles(op, device))
@@ -124,30 +157,29 @@ def _row_stationary_cost(op: Op, device: SystolicConfig) -> OpCost:
     return replace(result, bound="memory" if waiting > compute else "compute")
 
 
-def _array_cost(op: Op, device: SystolicConfig) -> OpCost:
+def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
     """A GEMM-like op on the systolic arrays."""
     if device.array.dataflow == "rs":
-        return _row_stationary_cost(op, device)
+        return _row_stationary_cost(op, device, resident)
     g = op.gemm
     design, memory = design_row(device)
-    p = kernel.plan([g.m, g.n, g.k, g.count], operand_bytes(op), design, memory)
+    p = kernel.plan([g.m, g.n, g.k, g.count], operand_bytes(op, resident), design, memory)
     compute = max(int(p.cycles[0, 0]), vector_cycles(op, device))
     reads, writes = float(p.dram_read[0, 0]), float(p.dram_write[0, 0])
     return _finish(op, device, compute, int(p.stall_cycles[0, 0]), reads, writes,
                    float(p.sram_bytes[0, 0]), "array")
 
 
-def _vector_cost(op: Op, device: SystolicConfig) -> OpCost:
-    """A non-GEMM op on the vector unit, streaming its tensors through DRAM once."""
-    if op.kind is OpKind.EMBEDDING:
-        reads = op.input_bytes + op.output_bytes
-    else:
-        reads = op.input_bytes + op.weight_bytes
-    writes = op.output_bytes
+def _vector_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
+    """A non-GEMM op on the vector unit, streaming its tensors once through the SRAM and, unless
+    they are resident, through DRAM."""
+    table = op.output_bytes if op.kind is OpKind.EMBEDDING else op.weight_bytes
+    reads = offchip_bytes(op.inputs, resident) + table
+    writes = offchip_bytes(op.outputs, resident)
     compute = vector_cycles(op, device)
     memory = math.ceil((reads + writes) / bytes_per_cycle(device))
-    return _finish(op, device, compute, max(0, memory - compute), reads, writes, reads + writes,
-                   "vector")
+    onchip = op.input_bytes + table + op.output_bytes
+    return _finish(op, device, compute, max(0, memory - compute), reads, writes, onchip, "vector")
 
 
 def _finish(op: Op, device: SystolicConfig, compute: int, stalls: int, reads: float, writes: float,

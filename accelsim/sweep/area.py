@@ -56,9 +56,11 @@ def widest_precision(precisions) -> str:
 
 
 def sram_bytes(device) -> float:
-    """All on-chip SRAM of a systolic chip: each core's three buffers plus the shared one."""
+    """All on-chip SRAM of a systolic chip: each core's three buffers plus the shared one (counted
+    once where it is the ifmap buffer itself, as TPU v1's Unified Buffer)."""
     per_core = device.sram.ifmap + device.sram.filter + device.sram.ofmap
-    return device.cores * per_core + (device.shared_sram or 0.0)
+    shared = 0.0 if device.shared_sram_is_ifmap else (device.shared_sram or 0.0)
+    return device.cores * per_core + shared
 
 
 def device_area_mm2(device) -> float | None:

@@ -4,7 +4,9 @@ Gives the same cycles, latency, DRAM bytes and energy as accelsim.simulate on th
 design's overrides (analytic engine), without building a device, a trace or a Result per point:
 GEMMs go through accelsim.kernels.systolic.plan on a (layers x designs) grid, and the ops that do
 not depend on the array (vector ops, energy prices) are costed once per distinct memory variant
-(SRAM sizes and bandwidth) with the device model itself. Area comes from accelsim.sweep.area.
+(SRAM sizes and bandwidth) with the device model itself. Which activations stay in the shared SRAM
+(systolic.resident_tensors) depends on neither, so it is planned once and holds for every point.
+Area comes from accelsim.sweep.area.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     """
     from accelsim.api import build_trace, load_device, load_workload
     from accelsim.devices import effective_precision, preferred_precision
+    from accelsim.devices.systolic import resident_tensors
     from accelsim.sweep.area import chip_area_mm2, widest_precision
 
     device = load_device(device, overrides)
@@ -71,12 +74,14 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     memory_keys = np.stack([design[key] for key in ("ifmap_sram", "filter_sram", "ofmap_sram",
                                                     "bandwidth")], axis=1)
     rows_of_variants, which = np.unique(memory_keys, axis=0, return_inverse=True)
-    variants = [_variant(device, trace.ops, *row) for row in rows_of_variants]
+    resident = resident_tensors(trace.ops, device)
+    variants = [_variant(device, trace.ops, resident, *row) for row in rows_of_variants]
 
     def per_point(name: str) -> np.ndarray:
         return np.array([getattr(variant, name) for variant in variants])[which.reshape(-1)]
 
-    cycles, stalls, dram, onchip = _gemm_totals(device, gemms, design, per_point("memory_row"))
+    cycles, stalls, dram, onchip = _gemm_totals(device, gemms, resident, design,
+                                                per_point("memory_row"))
     cycles += per_point("vector_cycles")
     dram += per_point("vector_dram")
     onchip += per_point("vector_onchip")
@@ -135,7 +140,7 @@ def _designs(device, rows, cols, dataflow, ifmap, filt, ofmap, bandwidth) -> dic
     return out
 
 
-def _variant(device, ops, ifmap, filt, ofmap, bandwidth) -> _Variant:
+def _variant(device, ops, resident, ifmap, filt, ofmap, bandwidth) -> _Variant:
     """The device with these SRAM sizes and bandwidth, costed by the device model itself."""
     from accelsim.devices.energy import PJ, dram_pj_per_byte, op_energy, sram_pj_per_byte
     from accelsim.devices.systolic import cost, design_row
@@ -144,7 +149,7 @@ def _variant(device, ops, ifmap, filt, ofmap, bandwidth) -> _Variant:
     variant = device.model_copy(update={
         "sram": device.sram.model_copy(update={"ifmap": ifmap, "filter": filt, "ofmap": ofmap}),
         "memory": device.memory.model_copy(update={"bandwidth": bandwidth})})
-    costs = [cost(op, variant) for op in ops if not _on_array(op)]
+    costs = [cost(op, variant, resident) for op in ops if not _on_array(op)]
     return _Variant(
         memory_row=design_row(variant)[1], vector_cycles=sum(c.cycles + c.stall_cycles for c in costs),
         vector_dram=sum(c.dram_bytes for c in costs),
@@ -155,7 +160,7 @@ def _variant(device, ops, ifmap, filt, ofmap, bandwidth) -> _Variant:
         sram_bytes=sram_bytes(variant))
 
 
-def _gemm_totals(device, gemms, design: dict, memory_rows: np.ndarray):
+def _gemm_totals(device, gemms, resident, design: dict, memory_rows: np.ndarray):
     """(cycles incl. stalls, stall cycles, DRAM bytes, SRAM bytes) of all GEMMs per design point."""
     from accelsim.devices.systolic import design_row, operand_bytes, vector_cycles
     from accelsim.kernels import systolic as kernel
@@ -172,7 +177,7 @@ def _gemm_totals(device, gemms, design: dict, memory_rows: np.ndarray):
                         np.full(points, device_row[kernel.ARRAYS], dtype=np.int64),
                         np.full(points, device_row[kernel.LOOP_ORDER], dtype=np.int64)], axis=1)
     layers = [[op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.count] for op in gemms]
-    plan = kernel.plan(layers, [operand_bytes(op) for op in gemms], designs, memory_rows)
+    plan = kernel.plan(layers, [operand_bytes(op, resident) for op in gemms], designs, memory_rows)
     vector = np.array([vector_cycles(op, device) for op in gemms], dtype=np.int64)[:, None]
     cycles = (np.maximum(plan.cycles, vector) + plan.stall_cycles).sum(axis=0)
     return cycles, plan.stall_cycles.sum(axis=0), (plan.dram_read + plan.dram_write).sum(axis=0), \
