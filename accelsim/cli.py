@@ -237,16 +237,23 @@ def show(device, overrides, as_json):
 
 
 @cli.command()
-def schema():
+@click.option("--json", "as_json", is_flag=True, help="JSON (default: the same schema as YAML).")
+def schema(as_json):
     """Print the JSON Schema of device YAML files (for editors and validators).
 
     \b
-    Example:
-      accelsim schema > device.schema.json
+    Examples:
+      accelsim schema                      # readable, as YAML
+      accelsim schema --json > device.schema.json
     """
     from accelsim.config.loader import device_json_schema
 
-    _emit_json(device_json_schema())
+    if as_json:
+        _emit_json(device_json_schema())
+    else:
+        import yaml
+
+        click.echo(yaml.safe_dump(device_json_schema(), sort_keys=False).rstrip())
 
 
 @cli.command()

@@ -83,8 +83,12 @@ def test_list_show_schema(capsys):
     assert kinds == {"gpu", "systolic", "fpga", "npu"}
     code, out, _ = invoke(capsys, "show", "a100", "--json")
     assert code == 0 and json.loads(out)["kind"] == "gpu"
-    code, out, _ = invoke(capsys, "schema")
-    assert code == 0 and ("oneOf" in out or "anyOf" in out)
+    code, out, _ = invoke(capsys, "schema", "--json")
+    assert code == 0
+    schema = json.loads(out)
+    kinds = {branch["properties"]["kind"]["const"] for branch in schema["$defs"].values()
+             if "kind" in branch.get("properties", {})}
+    assert kinds == {"gpu", "systolic", "fpga", "npu"}
 
 
 def test_serve_reports_ttft_tpot_and_decode_rate(capsys):
@@ -139,6 +143,8 @@ def test_every_command_has_help_with_examples(capsys, command):
     code, out, _ = invoke(capsys, command, "--help")
     assert code == 0
     assert "Example" in out
+    if command not in ("demo", "plot"):
+        assert "--json" in out
 
 
 def test_scalesim_topology_reports_scalesim_compute_cycles(capsys, reference_dir):
