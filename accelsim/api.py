@@ -151,8 +151,11 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
         optimizer=optimizer, checkpoint=checkpoint, **workload_params)
     costs, layers = run_trace(trace, device, engine, prefetch=prefetch)
     latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
+    # Static power is drawn for the whole run once: under the event engine ops overlap, so the
+    # per-op static terms (idle power x op latency) would count the overlapped time twice.
     energy = Energy(*(sum(getattr(c.energy, part) for c in costs)
-                      for part in ("compute", "onchip", "offchip", "static")))
+                      for part in ("compute", "onchip", "offchip")),
+                    static=device.power.idle * latency)
     samples = trace.samples_per_step
     totals = {
         "params": graph.params,

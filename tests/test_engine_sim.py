@@ -270,3 +270,16 @@ def test_api_event_engine(a100):
     assert event["latency_s"] == pytest.approx(max(x.start_s + x.latency_s for x in event.layers))
     with pytest.raises(UsageError, match="unknown engine"):
         simulate(graph, a100, engine="simpy")
+
+
+def test_static_energy_is_idle_power_over_the_run_not_per_op():
+    """With overlapping ops the event engine's run is shorter than the sum of op latencies; static
+    energy is the device's idle power times the run, under either engine."""
+    from accelsim import simulate
+    from accelsim.api import load_device
+
+    idle = load_device("a100").power.idle
+    for engine in ("analytic", "event"):
+        result = simulate("resnet50", "a100", mode="training", batch=8, engine=engine)
+        static = result.totals["energy_breakdown_j"]["static"]
+        assert static == pytest.approx(idle * result.totals["latency_s"], rel=1e-12)
