@@ -217,7 +217,7 @@ def list_(what, as_json):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--json", "as_json", is_flag=True)
 def show(device, overrides, as_json):
-    """Show a device's resolved configuration (after extends and --set), in SI units.
+    """Show a device's resolved configuration (after extends and --set), with units (--json: SI).
 
     \b
     Examples:
@@ -229,11 +229,11 @@ def show(device, overrides, as_json):
 
     from accelsim.config.loader import describe, load_device
 
-    data = describe(load_device(device, overrides))
+    config = load_device(device, overrides)
     if as_json:
-        _emit_json(data)
+        _emit_json(describe(config))
     else:
-        click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+        click.echo(yaml.safe_dump(describe(config, with_units=True), sort_keys=False).rstrip())
 
 
 @cli.command()

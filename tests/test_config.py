@@ -247,3 +247,15 @@ def test_line_aware_loader_records_key_and_item_lines():
     assert data.where["b"] == ("t.yaml", 2)
     assert data["b"].where["c"] == ("t.yaml", 3)
     assert data["b"]["d"].where[1] == ("t.yaml", 6)
+
+
+def test_show_with_units_formats_every_unit_field():
+    shown = describe(load_device("a100"), with_units=True)
+    # devices_public.csv: A100 80 GB HBM2e, 2039 GB/s, 400 W, 312 TFLOP/s bf16, 1.41 GHz
+    assert shown["memory"]["capacity"] == "80 GiB"
+    assert shown["memory"]["bandwidth"] == "2.04 TB/s"
+    assert shown["power"]["tdp"] == "400 W"
+    assert shown["clock"] == "1.41 GHz"
+    assert shown["peak"]["bf16"] == "312 TFLOP/s"
+    assert shown["derived"]["peak_flops"]["bf16"] == "312 TFLOP/s"
+    assert shown["sms"] == 108 and shown["memory"]["efficiency"] == 0.88   # plain numbers stay

@@ -164,11 +164,15 @@ def list_devices() -> list[tuple[str, str, str]]:
     return sorted(rows, key=lambda row: (KINDS.index(row[1]), row[0]))
 
 
-def describe(device: DeviceConfig) -> dict:
-    """Resolved values of a device in SI units, plus its derived peak rates, for `accelsim show`."""
-    values = device.model_dump(mode="json")
+def describe(device: DeviceConfig, *, with_units: bool = False) -> dict:
+    """Resolved values of a device, plus its derived peak rates, for `accelsim show`: SI numbers,
+    or strings with units ("2.04 TB/s") when `with_units`."""
+    from accelsim.config.readable import SHOW, readable
+
+    values = readable(device) if with_units else device.model_dump(mode="json")
+    show = SHOW["flops"] if with_units else float
     ordered = {"kind": values.pop("kind"), "name": values.pop("name"), **values}
-    ordered["derived"] = {"peak_flops": {precision: device.peak_flops(precision)
+    ordered["derived"] = {"peak_flops": {precision: show(device.peak_flops(precision))
                                          for precision in PRECISIONS
                                          if device.supports(precision)}}
     return ordered

@@ -16,6 +16,7 @@ def _unit(family: str):
             return units.parse(value, family)
         except units.UnitError as exc:
             raise ValueError(str(exc)) from None
+    convert.family = family            # read back by accelsim.config.readable for display
     return BeforeValidator(convert, json_schema_input_type=float | str)   # schema: number or unit string
 
 

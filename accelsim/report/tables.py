@@ -18,16 +18,24 @@ def console():
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *, terminal: bool):
-    """A rich Table with right-aligned numeric columns after the first."""
+    """A rich Table: text columns left-aligned, numeric ones right-aligned."""
     from rich import box
     from rich.table import Table
 
+    rows = [list(row) for row in rows]
     out = Table(title=title, box=box.SIMPLE_HEAVY if terminal else box.ASCII, show_lines=False)
     for i, name in enumerate(columns):
-        out.add_column(name, justify="left" if i == 0 else "right", no_wrap=i == 0)
+        numeric = i > 0 and all(_looks_numeric(row[i]) for row in rows)
+        out.add_column(name, justify="right" if numeric else "left", no_wrap=i == 0)
     for row in rows:
         out.add_row(*row)
     return out
+
+
+def _looks_numeric(cell: str) -> bool:
+    """Whether a table cell shows a number (right-aligned) rather than text."""
+    text = str(cell).lstrip("+-$x")
+    return not text or text[0].isdigit()
 
 
 def _seconds(value: float) -> str:
