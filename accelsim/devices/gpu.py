@@ -4,8 +4,9 @@ Every op pays the device's kernel launch overhead on top of its work. GEMMs (lin
 attention matmuls, convolutions as implicit GEMMs on `op.gemm`) run on the tensor cores at
 peak x achievable efficiency for the op's precision, in waves of threadblock tiles (the library picks
 the fastest tile), overlapped with their L2 and DRAM traffic; 2:4-sparse ops double the tensor rate
-where the device supports it. A GEMM too thin for tiles (a matrix-vector product, memory-bound even
-untiled) runs as a CUDA-core streaming kernel when that is no slower than the tiled plan.
+where the device supports it. A GEMM too thin for tiles (a matrix-vector product, a tiny wgrad: CUDA
+cores do its math no slower than the best tiling) runs as a CUDA-core streaming kernel when that is
+no slower than the tiled plan.
 Elementwise, normalization, softmax, pooling, embedding and optimizer ops stream their tensors at
 the achievable HBM bandwidth and do their arithmetic at the CUDA-core fp32 rate.
 
@@ -69,6 +70,17 @@ def gemm_operands(op: Op) -> tuple[float, float]:
     return first, op.input_bytes - first
 
 
+def tile_compute_s(op: Op, device: GpuConfig, rate: float) -> float:
+    """Seconds of the op's math (vector epilogue included) under its fastest tiling, memory free."""
+    g = op.gemm
+    slots = device.sms * device.tiles_per_sm
+    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=slots,
+                            slot_flops=rate / slots, elem_bytes=BYTES_PER_ELEMENT[op.precision],
+                            a_bytes=0.0, b_bytes=0.0, c_bytes=0.0, l2_size=0.0, l2_bw=0.0,
+                            dram_bw=1.0)
+    return float(plan[tiling.COMPUTE_S]) + op.vector_flops / vector_rate(device)
+
+
 def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
     """Tiled GEMM on tensor cores (or CUDA cores when that is faster)."""
     rate, unit = gemm_rate(op, device)
@@ -89,7 +101,11 @@ def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
     memory_s = max((reads + c_bytes) / bandwidth, onchip / l2_bw if l2_bw else 0.0)
     simt_compute_s = op.flops / vector_rate(device)
     simt_memory_s = (a_bytes + b_bytes + c_bytes) / bandwidth
-    if simt_compute_s <= simt_memory_s <= max(compute_s, memory_s):
+    # Thin: the CUDA cores do the math no slower than the best tensor-core tiling (tiles mostly
+    # padding). A bandwidth-free test, so more bandwidth never flips an op back onto a slower tiled
+    # plan. GEMMs at CUDA-core precisions are already tiled on the CUDA cores.
+    if unit == "tensor" and simt_compute_s <= tile_compute_s(op, device, rate) and (
+            max(simt_compute_s, simt_memory_s) <= max(compute_s, memory_s)):
         compute_s, memory_s, reads, unit = simt_compute_s, simt_memory_s, a_bytes + b_bytes, "cuda"
         onchip = reads + c_bytes
     return _finish(op, device, compute_s, memory_s, reads, c_bytes, onchip, unit)
