@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 
 from accelsim.devices import cost_all, effective_precision, preferred_precision
-from accelsim.devices.base import Energy
 from accelsim.engine.analytic import schedule
 from accelsim.errors import UsageError
 from accelsim.report.result import Result
@@ -15,6 +14,8 @@ from accelsim.workload.ir import Graph
 
 MODES = ("inference", "training", "serve")
 ENGINES = ("analytic", "event")
+DYNAMIC_ENERGY = ("compute", "onchip", "offchip")
+ENERGY_PARTS = (*DYNAMIC_ENERGY, "static")
 
 
 def load_device(spec, overrides: Sequence[str] = ()):
@@ -57,12 +58,48 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | None = 
     return run(workload, device, devices=devices, parallel=parallel, **options)
 
 
-def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False):
-    """(costs, layer results) of a trace's ops on a device, scheduled by `engine` (the event engine
-    with weight prefetch if `prefetch`)."""
+def check_engine(engine: str) -> None:
+    """Reject an engine name that is not one of ENGINES."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}",
                          key="engine")
+
+
+def run_totals(costs, layers, device) -> dict[str, float]:
+    """Latency, work, traffic and energy by component of one costed trace. Static power is drawn
+    once over the run: under the event engine ops overlap, so summing the per-op static terms
+    (idle power x op latency) would count the overlapped time twice."""
+    latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
+    return {"latency_s": latency, "flops": sum(c.flops for c in costs),
+            "macs": sum(c.macs for c in costs), "dram_bytes": sum(c.dram_bytes for c in costs),
+            **{part: sum(getattr(c.energy, part) for c in costs) for part in DYNAMIC_ENERGY},
+            "static": device.power.idle * latency}
+
+
+def summary_totals(params: int, run: dict, peak_memory: float, samples: int, device) -> dict:
+    """The totals every single-device Result carries, from run_totals' figures."""
+    latency = run["latency_s"]
+    energy = sum(run[part] for part in ENERGY_PARTS)
+    return {
+        "params": params,
+        "flops": run["flops"],
+        "macs": run["macs"],
+        "dram_bytes": run["dram_bytes"],
+        "latency_s": latency,
+        "energy_j": energy,
+        "energy_breakdown_j": {part: run[part] for part in ENERGY_PARTS},
+        "peak_memory_bytes": peak_memory,
+        "samples_per_step": samples,
+        "throughput": samples / latency if latency > 0 else 0.0,
+        "average_power_w": energy / latency if latency > 0 else 0.0,
+        "fits_in_memory": device.memory.capacity is None or peak_memory <= device.memory.capacity,
+    }
+
+
+def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False):
+    """(costs, layer results) of a trace's ops on a device, scheduled by `engine` (the event engine
+    with weight prefetch if `prefetch`)."""
+    check_engine(engine)
     if prefetch and engine != "event":
         raise UsageError("prefetch needs the event engine (engine='event', --engine event)",
                          key="prefetch")
@@ -126,9 +163,7 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
     """
     if batch < 1:
         raise UsageError(f"batch must be >= 1, got {batch}", key="batch")
-    if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}",
-                         key="engine")
+    check_engine(engine)
     if prefetch and (mode == "serve" or devices > 1 or parallel):
         raise UsageError("prefetch is modelled for single-device inference and training runs",
                          key="prefetch")
@@ -150,29 +185,9 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
         workload, device, mode=mode, batch=batch, precision=precision, overrides=overrides,
         optimizer=optimizer, checkpoint=checkpoint, **workload_params)
     costs, layers = run_trace(trace, device, engine, prefetch=prefetch)
-    latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
-    # Static power is drawn for the whole run once: under the event engine ops overlap, so the
-    # per-op static terms (idle power x op latency) would count the overlapped time twice.
-    energy = Energy(*(sum(getattr(c.energy, part) for c in costs)
-                      for part in ("compute", "onchip", "offchip")),
-                    static=device.power.idle * latency)
-    samples = trace.samples_per_step
-    totals = {
-        "params": graph.params,
-        "flops": sum(c.flops for c in costs),
-        "macs": sum(c.macs for c in costs),
-        "dram_bytes": sum(c.dram_bytes for c in costs),
-        "latency_s": latency,
-        "energy_j": energy.total,
-        "energy_breakdown_j": {"compute": energy.compute, "onchip": energy.onchip,
-                               "offchip": energy.offchip, "static": energy.static},
-        "peak_memory_bytes": trace.memory.total,
-        "samples_per_step": samples,
-        "throughput": samples / latency if latency > 0 else 0.0,
-        "average_power_w": energy.total / latency if latency > 0 else 0.0,
-        "fits_in_memory": (device.memory.capacity is None
-                           or trace.memory.total <= device.memory.capacity),
-    }
+    run = run_totals(costs, layers, device)
+    latency = run["latency_s"]
+    totals = summary_totals(graph.params, run, trace.memory.total, trace.samples_per_step, device)
     if trace.tokens_per_step:
         totals["tokens_per_step"] = trace.tokens_per_step
         totals["tokens_per_s"] = trace.tokens_per_step / latency if latency > 0 else 0.0

@@ -22,17 +22,6 @@ from accelsim.workload.serving import (DECODE_SAMPLES, check_decoder, decode_pas
                                        kv_cache_bytes, prefill_trace)
 from accelsim.workload.trace import MemoryBreakdown
 
-ENERGY_PARTS = ("compute", "onchip", "offchip", "static")
-
-
-def _step_totals(costs, layers) -> dict[str, float]:
-    """Latency, work, traffic and energy by component of one costed trace."""
-    return {"latency_s": max((layer.start_s + layer.latency_s for layer in layers), default=0.0),
-            "flops": sum(c.flops for c in costs), "macs": sum(c.macs for c in costs),
-            "dram_bytes": sum(c.dram_bytes for c in costs),
-            **{part: sum(getattr(c.energy, part) for c in costs) for part in ENERGY_PARTS}}
-
-
 def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, generate: int = 128,
                      precision: str | None = None, overrides=(), engine: str = "analytic",
                      decode_samples: int = DECODE_SAMPLES, **workload_params) -> Result:
@@ -61,7 +50,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
     net = graph(prompt)
     prefill = prefill_trace(net)
     prefill_costs, prefill_layers = api.run_trace(prefill, device, engine)
-    first = _step_totals(prefill_costs, prefill_layers)
+    first = api.run_totals(prefill_costs, prefill_layers, device)
     ttft = first["latency_s"]
 
     pasts = decode_pasts(prompt, generate, decode_samples)
@@ -69,7 +58,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
     for i, past in enumerate(pasts):
         trace = decode_trace(graph(1, past))
         costs, layers = api.run_trace(trace, device, engine)
-        sampled.append(_step_totals(costs, layers))
+        sampled.append(api.run_totals(costs, layers, device))
         decode_memory = trace.memory
         if i == len(pasts) // 2:
             decode_layers = tuple(replace(layer, start_s=layer.start_s + ttft) for layer in layers)
@@ -84,20 +73,8 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
                              activations=max(prefill.memory.activations, decode_memory.activations),
                              kv_cache=kv_cache_bytes(net, prompt + generate))
     latency = run["latency_s"]
-    energy = sum(run[part] for part in ENERGY_PARTS)
     totals = {
-        "params": net.params,
-        "flops": run["flops"],
-        "macs": run["macs"],
-        "dram_bytes": run["dram_bytes"],
-        "latency_s": latency,
-        "energy_j": energy,
-        "energy_breakdown_j": {part: run[part] for part in ENERGY_PARTS},
-        "peak_memory_bytes": memory.total,
-        "samples_per_step": batch,
-        "throughput": batch / latency,
-        "average_power_w": energy / latency,
-        "fits_in_memory": device.memory.capacity is None or memory.total <= device.memory.capacity,
+        **api.summary_totals(net.params, run, memory.total, batch, device),
         "prompt_tokens": prompt,
         "generated_tokens": generate,
         "ttft_s": ttft,
