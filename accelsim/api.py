@@ -1,54 +1,17 @@
-"""The public API: load a device and a workload, simulate a run, get a Result."""
+"""The public API: load a device and a workload, simulate a run, get a Result. A thin facade over
+accelsim.engine (single-device runs in engine.single, serving in engine.serving, parallel
+training in engine.parallel)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from dataclasses import asdict, replace
 
-from accelsim.devices import cost_all, effective_precision, preferred_precision
-from accelsim.engine.analytic import schedule
+from accelsim.engine.single import (ENGINES, MODES, build_trace, check_engine, event_timeline,
+                                    load_device, load_workload, simulate_single)
 from accelsim.errors import UsageError
-from accelsim.report.result import Result
-from accelsim.workload.ir import Graph
 
-MODES = ("inference", "training", "serve")
-ENGINES = ("analytic", "event")
-DYNAMIC_ENERGY = ("compute", "onchip", "offchip")
-ENERGY_PARTS = (*DYNAMIC_ENERGY, "static")
-
-
-def load_device(spec, overrides: Sequence[str] = ()):
-    """A validated device config from a bundled name, a YAML path or a config object."""
-    from accelsim.config.loader import load_device as load
-
-    if isinstance(spec, (str, os.PathLike)):
-        return load(spec, overrides)
-    if overrides:
-        raise UsageError("overrides apply only to devices given by name or path", key="overrides")
-    return spec
-
-
-def load_workload(spec, *, batch: int = 1, precision: str = "fp16", **params) -> Graph:
-    """A network Graph from a zoo name or a file path (SCALE-Sim CSV, YAML)."""
-    if isinstance(spec, Graph):
-        return spec
-    from accelsim.workload.loader import load_workload as load
-
-    return load(spec, batch=batch, precision=precision, **params)
-
-
-def build_trace(graph: Graph, mode: str, *, optimizer: str = "adam", checkpoint: bool = False):
-    """The inference or training trace of a graph."""
-    if mode == "inference":
-        from accelsim.workload.trace import inference_trace
-
-        return inference_trace(graph)
-    if mode == "training":
-        from accelsim.workload.training import training_trace
-
-        return training_trace(graph, optimizer=optimizer, checkpoint=checkpoint)
-    raise UsageError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}", key="mode")
+__all__ = ["ENGINES", "MODES", "build_trace", "event_timeline", "load_device", "load_workload",
+           "simulate", "simulate_parallel"]
 
 
 def simulate_parallel(workload, device, *, devices: int, parallel: str | None = None, **options):
@@ -56,92 +19,6 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | None = 
     from accelsim.engine.parallel import simulate_parallel as run
 
     return run(workload, device, devices=devices, parallel=parallel, **options)
-
-
-def check_engine(engine: str) -> None:
-    """Reject an engine name that is not one of ENGINES."""
-    if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}",
-                         key="engine")
-
-
-def run_totals(costs, layers, device) -> dict[str, float]:
-    """Latency, work, traffic and energy by component of one costed trace. Static power is drawn
-    once over the run: under the event engine ops overlap, so summing the per-op static terms
-    (idle power x op latency) would count the overlapped time twice."""
-    latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
-    return {"latency_s": latency, "flops": sum(c.flops for c in costs),
-            "macs": sum(c.macs for c in costs), "dram_bytes": sum(c.dram_bytes for c in costs),
-            **{part: sum(getattr(c.energy, part) for c in costs) for part in DYNAMIC_ENERGY},
-            "static": device.power.idle * latency}
-
-
-def summary_totals(params: int, run: dict, peak_memory: float, samples: int, device) -> dict:
-    """The totals every single-device Result carries, from run_totals' figures."""
-    latency = run["latency_s"]
-    energy = sum(run[part] for part in ENERGY_PARTS)
-    return {
-        "params": params,
-        "flops": run["flops"],
-        "macs": run["macs"],
-        "dram_bytes": run["dram_bytes"],
-        "latency_s": latency,
-        "energy_j": energy,
-        "energy_breakdown_j": {part: run[part] for part in ENERGY_PARTS},
-        "peak_memory_bytes": peak_memory,
-        "samples_per_step": samples,
-        "throughput": samples / latency if latency > 0 else 0.0,
-        "average_power_w": energy / latency if latency > 0 else 0.0,
-        "fits_in_memory": device.memory.capacity is None or peak_memory <= device.memory.capacity,
-    }
-
-
-def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False):
-    """(costs, layer results) of a trace's ops on a device, scheduled by `engine` (the event engine
-    with weight prefetch if `prefetch`)."""
-    check_engine(engine)
-    if prefetch and engine != "event":
-        raise UsageError("prefetch needs the event engine (engine='event', --engine event)",
-                         key="prefetch")
-    costs = cost_all(trace.ops, device)
-    if engine == "event":
-        from accelsim.engine.sim import schedule as simulate_events
-
-        return costs, simulate_events(trace.ops, costs, prefetch=prefetch)
-    return costs, schedule(trace.ops, costs)
-
-
-def computable(graph: Graph, device) -> tuple[Graph, str]:
-    """A pre-built graph (e.g. quantized per layer) with each op at a precision the device computes
-    (falling back with a warning) and the precision to report: its GEMMs' if they agree, else "mixed".
-    """
-    chosen = {p: effective_precision(device, p) for p in dict.fromkeys(op.precision for op in graph.ops)}
-    ops = tuple(op.with_(precision=chosen[op.precision]) if chosen[op.precision] != op.precision
-                else op for op in graph.ops)
-    gemm_precisions = {op.precision for op in ops if op.macs} or {op.precision for op in ops}
-    label = gemm_precisions.pop() if len(gemm_precisions) == 1 else "mixed"
-    return replace(graph, ops=ops), label
-
-
-def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
-            precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
-            checkpoint: bool = False, **workload_params):
-    """(device config, graph, precision, trace) of a single-device inference or training run."""
-    device = load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
-    graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
-    if isinstance(workload, Graph):
-        graph, precision = computable(graph, device)
-    trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
-    return device, graph, precision, trace
-
-
-def event_timeline(workload, device, *, prefetch: bool = False, **options):
-    """The simpy engine's timeline of a run (unit lanes and memory channels), for traces."""
-    from accelsim.engine.sim import run as run_events
-
-    device, _graph, _precision, trace = prepare(workload, device, **options)
-    return run_events(trace.ops, cost_all(trace.ops, device), prefetch=prefetch)
 
 
 def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
@@ -181,16 +58,6 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
         return simulate_serving(workload, device, batch=batch, prompt=prompt, generate=generate,
                                 precision=precision, overrides=overrides, engine=engine,
                                 **workload_params)
-    device, graph, precision, trace = prepare(
-        workload, device, mode=mode, batch=batch, precision=precision, overrides=overrides,
-        optimizer=optimizer, checkpoint=checkpoint, **workload_params)
-    costs, layers = run_trace(trace, device, engine, prefetch=prefetch)
-    run = run_totals(costs, layers, device)
-    latency = run["latency_s"]
-    totals = summary_totals(graph.params, run, trace.memory.total, trace.samples_per_step, device)
-    if trace.tokens_per_step:
-        totals["tokens_per_step"] = trace.tokens_per_step
-        totals["tokens_per_s"] = trace.tokens_per_step / latency if latency > 0 else 0.0
-    return Result(workload=graph.name, device=device.name, device_kind=device.kind, mode=mode,
-                  precision=precision, batch=graph.batch, layers=layers, totals=totals,
-                  memory=asdict(trace.memory))
+    return simulate_single(workload, device, mode=mode, batch=batch, precision=precision,
+                           overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
+                           engine=engine, prefetch=prefetch, **workload_params)

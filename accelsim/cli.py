@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 
 import click
 
+from accelsim.commands.common import emit_json, workload_params
 from accelsim.commands.plot import plot
 from accelsim.commands.queries import compare, cost, realtime, whatif
 from accelsim.commands.sweep import sweep
 from accelsim.errors import AccelsimError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _emit_json(data) -> None:
-    """Print a JSON document to stdout."""
-    click.echo(json.dumps(data, indent=2))
-
-
-def _workload_params(params: tuple[str, ...]) -> dict:
-    """Parse --param key=value pairs (values as YAML scalars: numbers stay numbers)."""
-    import yaml
-
-    out = {}
-    for item in params:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--param")
-        out[key.strip().replace("-", "_")] = yaml.safe_load(value)
-    return out
 
 
 @click.group(context_settings=CONTEXT)
@@ -123,9 +105,9 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
                       overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
                       engine=engine, prompt=prompt, generate=generate, devices=devices,
                       parallel=parallel, tokens=tokens, global_batch=global_batch,
-                      interconnect=interconnect, prefetch=prefetch, **_workload_params(params))
+                      interconnect=interconnect, prefetch=prefetch, **workload_params(params))
     if multi_device:
-        _emit_json(result.to_dict()) if as_json else print_totals(
+        emit_json(result.to_dict()) if as_json else print_totals(
             f"{result.workload} on {result.config.devices} x {result.device}", result.totals)
         return
     if trace_path:
@@ -142,7 +124,7 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
 
         export(result, path)
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result.to_dict())
     else:
         print_result(result, limit=layers)
 
@@ -173,9 +155,9 @@ def trace(workload, device, mode, batch, precision, overrides, params, out_path,
     from accelsim.engine.chrome_trace import chrome_trace, write_chrome_trace
 
     timeline = event_timeline(workload, device, mode=mode, batch=batch, precision=precision,
-                              overrides=overrides, prefetch=prefetch, **_workload_params(params))
+                              overrides=overrides, prefetch=prefetch, **workload_params(params))
     if as_json:
-        _emit_json(chrome_trace(timeline, name=workload))
+        emit_json(chrome_trace(timeline, name=workload))
         return
     write_chrome_trace(timeline, out_path, name=workload)
     click.echo(f"wrote {out_path}: {len(timeline.layers)} ops, "
@@ -206,7 +188,7 @@ def list_(what, as_json):
         rows = [list(row) for row in describe_zoo()]
         columns = ("name", "family", "description")
     if as_json:
-        _emit_json([dict(zip(columns, row)) for row in rows])
+        emit_json([dict(zip(columns, row)) for row in rows])
         return
     out = console()
     out.print(table(f"bundled {what}", columns, rows, terminal=out.is_terminal))
@@ -231,7 +213,7 @@ def show(device, overrides, as_json):
 
     config = load_device(device, overrides)
     if as_json:
-        _emit_json(describe(config))
+        emit_json(describe(config))
     else:
         click.echo(yaml.safe_dump(describe(config, with_units=True), sort_keys=False).rstrip())
 
@@ -249,7 +231,7 @@ def schema(as_json):
     from accelsim.config.loader import device_json_schema
 
     if as_json:
-        _emit_json(device_json_schema())
+        emit_json(device_json_schema())
     else:
         import yaml
 
@@ -272,7 +254,7 @@ def validate(csv_paths, as_json):
 
     report = run_validation(csv_paths or None)
     if as_json:
-        _emit_json(report.to_dict())
+        emit_json(report.to_dict())
     else:
         print_report(report)
 

@@ -11,7 +11,7 @@ import pytest
 import accelsim
 from accelsim.errors import UsageError
 from accelsim.report.export import export, rows, to_dataframe, write_csv, write_parquet
-from accelsim.report.result import Result
+from accelsim.result import Result
 
 RESNET50_PARAMS = 25_557_032     # torchvision ResNet-50 (shared/reference/model_stats.csv)
 

@@ -36,7 +36,7 @@ def is_svg(path) -> bool:
 def test_every_kind_writes_png_and_svg(result, tmp_path, kind):
     for suffix in (".png", ".svg"):
         path = tmp_path / f"{kind}{suffix}"
-        plot_result(result, kind, str(path), device="tpu_v4")
+        plot_result(result, kind, str(path), device=accelsim.load_device("tpu_v4"))
         assert path.read_bytes().startswith(PNG_MAGIC) if suffix == ".png" else is_svg(path)
 
 
@@ -54,18 +54,20 @@ def devices_public(reference_dir) -> dict[str, dict]:
 def test_roofline_ridge_is_peak_over_bandwidth(reference_dir):
     specs = devices_public(reference_dir)
     a100 = specs["NVIDIA A100-SXM4-80GB"]
-    data = roofline_data(accelsim.simulate("resnet50", "a100", precision="fp16"), "a100")
+    data = roofline_data(accelsim.simulate("resnet50", "a100", precision="fp16"),
+                         accelsim.load_device("a100"))
     assert data.peak_flops == pytest.approx(float(a100["peak_dense_tflops_fp16_bf16"]) * 1e12)
     assert data.bandwidth == pytest.approx(float(a100["mem_bw_gb_s"]) * 1e9)
     assert data.ridge == pytest.approx(312e12 / 2039e9)
     tpu = specs["Google TPU v1"]
-    ridge = roofline_data(accelsim.simulate("resnet50", "tpu_v1"), "tpu_v1").ridge
+    ridge = roofline_data(accelsim.simulate("resnet50", "tpu_v1"),
+                          accelsim.load_device("tpu_v1")).ridge
     assert ridge == pytest.approx(float(tpu["peak_tops_int8"]) * 1e12
                                   / (float(tpu["mem_bw_gb_s"]) * 1e9), rel=0.01)
 
 
 def test_roofline_points_are_flops_per_byte_and_per_second(result):
-    data = roofline_data(result, "tpu_v4")
+    data = roofline_data(result, accelsim.load_device("tpu_v4"))
     placed = [layer for layer in result.layers if layer.flops and layer.dram_bytes]
     assert len(data.intensity) == len(placed)
     assert data.intensity[0] == placed[0].flops / placed[0].dram_bytes
@@ -76,7 +78,7 @@ def test_energy_and_pareto_figures(result, tmp_path):
     energy_figure([result, accelsim.simulate(LENET5, "a100")],
                   str(tmp_path / "energy.png"))
     records = [{"id": str(i), "latency_s": float(i), "energy_j": float(9 - i)} for i in range(5)]
-    pareto_figure(records + [{"id": "x", "error": "rejected"}], ["latency_s", "energy_j"],
+    pareto_figure(records + [{"id": "x", "error": "rejected"}], records, ["latency_s", "energy_j"],
                   str(tmp_path / "front.svg"))
     assert (tmp_path / "energy.png").read_bytes().startswith(PNG_MAGIC)
     assert is_svg(tmp_path / "front.svg")

@@ -19,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from accelsim import load_device, load_workload, simulate
-from accelsim.report.result import Result
+from accelsim.result import Result
 
 JIT = not numba.config.DISABLE_JIT
 WORKLOADS = {"mobilenet_v2": (), "resnet50": (), "bert_base": (("seq_len", 32),),

@@ -12,7 +12,7 @@ from accelsim.queries.compare import compare
 from accelsim.queries.cost import ServingCost, serving_cost, training_cost
 from accelsim.queries.realtime import FrameBudget, realtime
 from accelsim.queries.whatif import changes, whatif
-from accelsim.report.result import LayerResult, Result
+from accelsim.result import LayerResult, Result
 from accelsim.workload.transforms import quantize
 from accelsim.workload.zoo import build
 
@@ -185,7 +185,7 @@ def test_whatif_needs_a_change():
         whatif("resnet50", "a100", layers=["fc"], fuse=True)
 
 
-# -- simulate on pre-transformed graphs (accelsim.api.computable) ---------------------------------
+# -- simulate on pre-transformed graphs (accelsim.engine.single.computable) ---------------------------------
 
 def test_simulate_keeps_per_op_precisions_of_a_graph():
     graph = quantize(build("resnet50", precision="fp16"), "int8", layers=["layer4.*"])

@@ -37,13 +37,14 @@ def plot(input_file, kind, out_path, device, overrides, index, metrics):
     check_path(out_path)
     if kind == "pareto":
         from accelsim.report.plots import pareto_figure
-        from accelsim.sweep.pareto import parse_metrics
+        from accelsim.sweep.pareto import pareto_front, parse_metrics
         from accelsim.sweep.store import ResultStore
 
         records = list(ResultStore(input_file).load().values())
         if not records:
             raise click.BadParameter(f"no sweep records in {input_file}", param_hint="INPUT_FILE")
-        pareto_figure(records, parse_metrics(metrics), out_path)
+        objectives = parse_metrics(metrics)
+        pareto_figure(records, pareto_front(records, objectives), objectives, out_path)
         return
     from accelsim.api import load_device
     from accelsim.report.plots import energy_figure, plot_result
@@ -68,7 +69,7 @@ def _read_results(path: str) -> list:
     from pathlib import Path
 
     from accelsim.errors import UsageError
-    from accelsim.report.result import Result
+    from accelsim.result import Result
 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import click
 
+from accelsim.commands.common import emit_json, workload_params
+
 MODES = click.Choice(["inference", "training"])
 PRECISION_HELP = "fp32, tf32, bf16, fp16, fp8, int8, int4 (default: the device's own)."
 PARAM_HELP = "Workload parameter, e.g. --param seq_len=512 or --param image_size=160."
 
 
-def _params(params: tuple[str, ...]) -> dict:
-    """--param pairs as keyword arguments."""
-    from accelsim.cli import _workload_params
-
-    return _workload_params(params)
-
-
 def _emit(answer, as_json: bool, render) -> None:
     """Print the answer's JSON, or render its tables."""
     if as_json:
-        from accelsim.cli import _emit_json
-
-        _emit_json(answer.to_dict())
+        emit_json(answer.to_dict())
     else:
         render(answer)
 
@@ -53,7 +46,7 @@ def compare(workloads, devices, modes, batches, precision, params, as_json):
     runs = len(workloads) * len(modes) * len(batches) * len(devices)
     with progress(runs, "compare") as on_run:
         answer = run_compare(workloads, devices, modes=modes, batches=batches, precision=precision,
-                             on_run=on_run, **_params(params))
+                             on_run=on_run, **workload_params(params))
     _emit(answer, as_json, print_comparison)
 
 
@@ -98,7 +91,7 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
     with progress(2, "whatif") as on_run:
         answer = run_whatif(workload, device, overrides=overrides, quantize=quantize, prune=prune,
                             fuse=fuse, student=student, layers=layers or None, mode=mode,
-                            batch=batch, precision=precision, on_run=on_run, **_params(params))
+                            batch=batch, precision=precision, on_run=on_run, **workload_params(params))
     _emit(answer, as_json, lambda a: print_whatif(a, limit=show))
 
 
@@ -130,7 +123,7 @@ def realtime(workload, device, fps, others, precision, params, as_json):
     devices = (device, *others)
     with progress(len(devices), "realtime") as on_run:
         answer = run_realtime(workload, devices, fps, precision=precision, on_run=on_run,
-                              **_params(params))
+                              **workload_params(params))
     _emit(answer, as_json, print_realtime)
 
 
@@ -184,7 +177,7 @@ def cost(workload, device, count, flops, tokens, samples, serve, mfu, power, pri
     from accelsim.queries.cost import serving_cost, training_cost
 
     options = dict(power=power, price=price, batch=batch, precision=precision, overrides=overrides,
-                   **_params(params))
+                   **workload_params(params))
     if serve:
         training_only = {"--devices": count, "--flops": flops, "--tokens": tokens,
                          "--samples": samples, "--mfu": mfu}

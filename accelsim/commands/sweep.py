@@ -62,7 +62,7 @@ def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metri
     if plot_path:
         from accelsim.report.plots import pareto_figure
 
-        pareto_figure(records, objectives, plot_path, front=front)
+        pareto_figure(records, front, objectives, plot_path)
     if csv_path:
         from accelsim.report.export import flatten, write_rows
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from accelsim.devices.base import OpCost
-from accelsim.report.result import LayerResult
+from accelsim.result import LayerResult
 from accelsim.workload.ir import Op
 
 

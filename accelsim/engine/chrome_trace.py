@@ -15,7 +15,7 @@ from pathlib import Path
 
 from accelsim.engine.resources import TOLERANCE, Busy
 from accelsim.engine.sim import HOST_LINK, MEMORY, Timeline, unit_name
-from accelsim.report.result import LayerResult, Result
+from accelsim.result import LayerResult, Result
 
 MICROSECONDS = 1e6
 PID = 0

@@ -20,15 +20,17 @@ One data-parallel replica is modeled (replicas are identical, so 1024 devices co
   (exposed), stage 3 all-gathers weights in forward and backward (overlapped with both) and
   reduce-scatters gradients.
 
-Per-device compute is the single-device cost model (accelsim.api.simulate) on the sharded graph at
-the micro-batch size. Placement follows Megatron's rank order: tp ranks adjacent, then dp, then pp.
+Per-device compute is the single-device run (accelsim.engine.single.simulate_single) on the
+sharded graph at the micro-batch size. Placement follows Megatron's rank order: tp ranks adjacent, then dp, then pp.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from accelsim.devices import effective_precision, preferred_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
+from accelsim.engine import single
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Graph, Op, Phase
@@ -281,20 +283,17 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     sequence models, dp x batch otherwise). tokens: items to train on (tokens for sequence models,
     samples otherwise) for time_to_train. interconnect: "intra[,inter]" names, or a Cluster.
     """
-    from accelsim import api
-    from accelsim.devices import effective_precision, preferred_precision
-
-    device = api.load_device(device, overrides)
+    device = single.load_device(device, overrides)
     precision = effective_precision(device, precision) if precision else preferred_precision(device)
-    graph = api.load_workload(workload, batch=batch, precision=precision, **workload_params)
+    graph = single.load_workload(workload, batch=batch, precision=precision, **workload_params)
     seq_len = graph.info("seq_len")
     config = parallel_config(devices, parallel, graph.batch, global_batch, bool(seq_len))
     cluster = interconnect if isinstance(interconnect, Cluster) else \
         default_cluster(device, interconnect, devices_per_node)
 
     shard = shard_graph(graph, config.tp)
-    layers = api.simulate(shard, device, mode="training", optimizer=optimizer,
-                          checkpoint=checkpoint).layers
+    layers = single.simulate_single(shard, device, mode="training", optimizer=optimizer,
+                                    checkpoint=checkpoint).layers
     seconds: dict[str, dict[Phase, float]] = {}
     for layer in layers:
         name = layer.name.rsplit(".", 1)[0] if layer.phase != Phase.FORWARD.value else layer.name

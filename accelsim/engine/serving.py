@@ -15,8 +15,10 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
+from accelsim.devices import effective_precision, preferred_precision
+from accelsim.engine import single
 from accelsim.errors import UsageError
-from accelsim.report.result import Result
+from accelsim.result import Result
 from accelsim.workload.ir import Graph
 from accelsim.workload.serving import (DECODE_SAMPLES, check_decoder, decode_pasts, decode_trace,
                                        kv_cache_bytes, prefill_trace)
@@ -26,9 +28,6 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
                      precision: str | None = None, overrides=(), engine: str = "analytic",
                      decode_samples: int = DECODE_SAMPLES, **workload_params) -> Result:
     """Serve `batch` requests of `prompt` tokens that each generate `generate` tokens."""
-    from accelsim import api
-    from accelsim.devices import effective_precision, preferred_precision
-
     if {"seq_len", "past"} & set(workload_params):
         raise UsageError("serve mode sets seq_len and past from --prompt and --generate",
                          key="param")
@@ -38,27 +37,28 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
     if isinstance(workload, Graph):
         raise UsageError("serve mode builds the network at each context length; give a zoo name",
                          key="workload")
-    device = api.load_device(device, overrides)
+    device = single.load_device(device, overrides)
     precision = effective_precision(device, precision) if precision else preferred_precision(device)
-    check_decoder(api.load_workload(workload, batch=batch, precision=precision, **workload_params))
+    check_decoder(single.load_workload(workload, batch=batch, precision=precision,
+                                       **workload_params))
 
     def graph(seq_len: int, past: int | None = None):
         extra = {"past": past} if past else {}
-        return api.load_workload(workload, batch=batch, precision=precision, seq_len=seq_len,
-                                 **extra, **workload_params)
+        return single.load_workload(workload, batch=batch, precision=precision, seq_len=seq_len,
+                                    **extra, **workload_params)
 
     net = graph(prompt)
     prefill = prefill_trace(net)
-    prefill_costs, prefill_layers = api.run_trace(prefill, device, engine)
-    first = api.run_totals(prefill_costs, prefill_layers, device)
+    prefill_costs, prefill_layers = single.run_trace(prefill, device, engine)
+    first = single.run_totals(prefill_costs, prefill_layers, device)
     ttft = first["latency_s"]
 
     pasts = decode_pasts(prompt, generate, decode_samples)
     sampled, decode_layers, decode_memory = [], (), MemoryBreakdown()
     for i, past in enumerate(pasts):
         trace = decode_trace(graph(1, past))
-        costs, layers = api.run_trace(trace, device, engine)
-        sampled.append(api.run_totals(costs, layers, device))
+        costs, layers = single.run_trace(trace, device, engine)
+        sampled.append(single.run_totals(costs, layers, device))
         decode_memory = trace.memory
         if i == len(pasts) // 2:
             decode_layers = tuple(replace(layer, start_s=layer.start_s + ttft) for layer in layers)
@@ -74,7 +74,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
                              kv_cache=kv_cache_bytes(net, prompt + generate))
     latency = run["latency_s"]
     totals = {
-        **api.summary_totals(net.params, run, memory.total, batch, device),
+        **single.summary_totals(net.params, run, memory.total, batch, device),
         "prompt_tokens": prompt,
         "generated_tokens": generate,
         "ttft_s": ttft,

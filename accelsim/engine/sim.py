@@ -47,7 +47,7 @@ from accelsim.devices.base import OpCost
 from accelsim.engine.analytic import layer_result
 from accelsim.engine.resources import Busy, Channel, Unit
 from accelsim.errors import WorkloadError
-from accelsim.report.result import LayerResult
+from accelsim.result import LayerResult
 from accelsim.workload.ir import Op
 
 MEMORY = "memory"         # the device's off-chip memory channel

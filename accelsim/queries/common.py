@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from accelsim.report.result import SCHEMA_VERSION, Result
+from accelsim.result import SCHEMA_VERSION, Result
 
 OnRun = Callable[[str], None] | None   # called with a label after each simulation (progress bars)
 
 
 def summary(result: Result) -> dict:
-    """A run's JSON object (see accelsim.report.result) without its layers and schema version."""
+    """A run's JSON object (see accelsim.result) without its layers and schema version."""
     out = result.to_dict()
     del out["layers"], out["schema_version"]
     return out

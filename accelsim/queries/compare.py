@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from accelsim.errors import UsageError
 from accelsim.queries.common import OnRun, envelope, notify, summary
-from accelsim.report.result import Result
+from accelsim.result import Result
 
 RATIO_KEYS = ("latency_s", "throughput", "energy_j", "average_power_w", "dram_bytes",
               "peak_memory_bytes")

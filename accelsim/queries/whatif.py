@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from accelsim.errors import UsageError
 from accelsim.queries.common import OnRun, envelope, notify, run_precision, summary
-from accelsim.report.result import Result
+from accelsim.result import Result
 from accelsim.workload.transforms import Distillation
 
 METRICS = ("latency_s", "throughput", "energy_j", "average_power_w", "dram_bytes",

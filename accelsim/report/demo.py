@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from accelsim.report.result import Result
+from accelsim.result import Result
 
 WORKLOADS = ("resnet50", "mobilenet_v2", "bert_base", "gpt2")
 DEVICES = ("a100", "tpu_v4", "zcu102_dpu", "phone_npu")

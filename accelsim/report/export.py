@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from accelsim.errors import UsageError
-from accelsim.report.result import Result
+from accelsim.result import Result
 
 RUN_COLUMNS = ("workload", "device", "device_kind", "mode", "precision", "batch")
 TABLES = ("layers", "totals")

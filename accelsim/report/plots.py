@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from accelsim.errors import UsageError
-from accelsim.report.result import Result
+from accelsim.result import ENERGY_PARTS, Result
 from accelsim.units import fmt
 
 
@@ -54,7 +54,6 @@ def comparison_figure(results: Sequence[Result], path: str) -> None:
 
 
 BOUND_COLOURS = {"compute": "tab:blue", "memory": "tab:red", "overhead": "tab:gray"}
-ENERGY_PARTS = ("compute", "onchip", "offchip", "static")
 ENERGY_COLOURS = ("tab:blue", "tab:green", "tab:red", "tab:gray")
 SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -76,10 +75,7 @@ class Roofline(NamedTuple):
 
 
 def roofline_data(result: Result, device) -> Roofline:
-    """The roofline of `result` on `device` (a config, bundled name or YAML path)."""
-    from accelsim.api import load_device
-
-    device = load_device(device)
+    """The roofline of `result` on `device` (its loaded config: peak rates and bandwidth)."""
     placed = [layer for layer in result.layers
               if layer.flops > 0 and layer.dram_bytes > 0 and layer.latency_s > 0]
     return Roofline(
@@ -175,18 +171,15 @@ def timeline_figure(result: Result, path: str) -> None:
     _save(fig, path)
 
 
-def pareto_figure(records: Sequence[dict], metrics: Sequence[str], path: str,
-                  front: Sequence[dict] | None = None) -> None:
-    """Sweep points on the first two metrics with the Pareto front (of all `metrics`) highlighted."""
-    from accelsim.sweep.pareto import metric_matrix, pareto_front
-
+def pareto_figure(records: Sequence[dict], front: Sequence[dict], metrics: Sequence[str],
+                  path: str) -> None:
+    """Sweep points on the first two metrics with their Pareto `front` (of all `metrics`) highlighted."""
     if len(metrics) < 2:
         raise UsageError("a Pareto plot needs two metrics, e.g. latency_s,energy_j", key="pareto")
     valid = [record for record in records if "error" not in record]
-    front = pareto_front(valid, metrics) if front is None else list(front)
     names = [metric.lstrip("-") for metric in metrics[:2]]
-    everything = metric_matrix(valid, names)
-    best = metric_matrix(front, names)
+    everything = _columns(valid, names)
+    best = _columns(front, names)
     plt = _pyplot()
     fig, axis = plt.subplots(figsize=(7, 5.5))
     axis.scatter(everything[:, 0], everything[:, 1], s=10, color="tab:gray", alpha=0.5,
@@ -206,6 +199,12 @@ def pareto_figure(records: Sequence[dict], metrics: Sequence[str], path: str,
     axis.legend(fontsize=8)
     axis.set_title(f"Pareto front over {', '.join(metrics)}")
     _save(fig, path)
+
+
+def _columns(records: Sequence[dict], names: Sequence[str]) -> np.ndarray:
+    """(records, names) array of the records' values."""
+    return np.array([[record[name] for name in names] for record in records],
+                    dtype=np.float64).reshape(len(records), len(names))
 
 
 KINDS = ("layers", "roofline", "energy", "timeline")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from accelsim.report.result import Result
+from accelsim.result import Result
 from accelsim.units import fmt, fmt_bytes
 
 

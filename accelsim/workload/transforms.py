@@ -3,7 +3,7 @@
 - quantize(graph, precision, layers=None): the chosen ops (default all) compute at `precision`, and
   their weights and outputs are stored at it; every op reading one of those outputs reads it at the new
   dtype. Network inputs (images, token ids) keep their dtype. A device without the precision computes
-  at its fallback (accelsim.api.computable warns) while the tensors stay stored at the new dtype.
+  at its fallback (accelsim.engine.single.computable warns) while the tensors stay stored at the new dtype.
 - prune(graph, sparsity, layers=None): the weight matrix (weights[0]) of every GEMM op with weights
   (convolutions, linear layers) is stored compressed; biases, norms and embedding gathers are kept.
   * unstructured (a float s in [0, 1)): the nonzero (1 - s) of the values plus a 1-bit-per-element

@@ -21,6 +21,8 @@ import json
 from dataclasses import asdict, dataclass, field
 
 SCHEMA_VERSION = 1
+DYNAMIC_ENERGY = ("compute", "onchip", "offchip")    # energy_breakdown_j keys that scale with work
+ENERGY_PARTS = (*DYNAMIC_ENERGY, "static")
 
 
 @dataclass(slots=True)
