@@ -12,7 +12,7 @@ PACKAGE = Path(accelsim.__file__).parent
 # Top to bottom; parts in one row are independent of each other. "accelsim" is the package's own
 # __init__ (the lazy public API); result, units and errors are the plain-data base.
 LAYERS = (
-    ("accelsim", "cli"),
+    ("accelsim", "__main__", "cli"),
     ("commands",),
     ("queries", "calibrate", "sweep"),
     ("report",),
