@@ -12,7 +12,8 @@ PACKAGE = Path(accelsim.__file__).parent
 # Top to bottom; parts in one row are independent of each other. "accelsim" is the package's own
 # __init__ (the lazy public API); result, units and errors are the plain-data base.
 LAYERS = (
-    ("accelsim", "__main__", "cli"),
+    ("__main__",),
+    ("accelsim", "cli"),
     ("commands",),
     ("queries", "calibrate", "sweep"),
     ("report",),
