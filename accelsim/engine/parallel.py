@@ -79,6 +79,8 @@ def parse_parallel(text: str | dict | None) -> dict[str, int]:
         if key not in AXES:
             raise UsageError(f"unknown axis {key!r} in {text!r}; expected {', '.join(AXES)}",
                              key="parallel")
+        if key in out:
+            raise UsageError(f"{key} given twice in {text!r}", key="parallel")
         try:
             out[key] = int(value)
         except (TypeError, ValueError):
@@ -92,6 +94,9 @@ def parallel_config(devices: int, parallel: str | dict | None, micro_batch: int,
     DEFAULT_SEQUENCES for sequence models and to one micro-batch per replica otherwise."""
     axes = parse_parallel(parallel)
     tp, pp = axes.get("tp", 1), axes.get("pp", 1)
+    if "dp" not in axes and tp * pp >= 1 and devices % (tp * pp):
+        raise UsageError(f"devices = {devices} is not a multiple of tp x pp = {tp} x {pp}; "
+                         "give --devices", key="parallel")
     dp = axes.get("dp", devices // max(1, tp * pp))
     global_batch = global_batch or (DEFAULT_SEQUENCES if sequences else dp * micro_batch)
     config = ParallelConfig(tp=tp, pp=pp, dp=dp, zero=axes.get("zero", 0), micro_batch=micro_batch,

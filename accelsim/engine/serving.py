@@ -24,6 +24,15 @@ from accelsim.workload.serving import (DECODE_SAMPLES, check_decoder, decode_pas
                                        kv_cache_bytes, prefill_trace)
 from accelsim.workload.trace import MemoryBreakdown
 
+def check_context(graph: Graph, prompt: int, generate: int) -> None:
+    """A decoder whose context holds the prompt and every generated token."""
+    check_decoder(graph)
+    context = graph.info("max_positions")
+    if context and prompt + generate > context:
+        raise UsageError(f"prompt + generate = {prompt} + {generate} tokens exceed {graph.name}'s "
+                         f"context of {context} tokens", key="prompt")
+
+
 def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, generate: int = 128,
                      precision: str | None = None, overrides=(), engine: str = "analytic",
                      decode_samples: int = DECODE_SAMPLES, **workload_params) -> Result:
@@ -39,8 +48,8 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
                          key="workload")
     device = single.load_device(device, overrides)
     precision = effective_precision(device, precision) if precision else preferred_precision(device)
-    check_decoder(single.load_workload(workload, batch=batch, precision=precision,
-                                       **workload_params))
+    check_context(single.load_workload(workload, batch=batch, precision=precision,
+                                       **workload_params), prompt, generate)
 
     def graph(seq_len: int, past: int | None = None):
         extra = {"past": past} if past else {}
