@@ -26,11 +26,13 @@ sharded graph at the micro-batch size. Placement follows Megatron's rank order: 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, replace
 
 from accelsim.devices import effective_precision, preferred_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
 from accelsim.engine import single
+from accelsim.engine.feasibility import memory_fit
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Graph, Op, Phase
@@ -248,7 +250,7 @@ def _totals(result: ParallelResult) -> dict:
                            "data": tail.data_comm_exposed_s},
         "memory_per_device_bytes": memory.total,
         "memory_breakdown_bytes": asdict(memory),
-        "fits_in_memory": result.memory_capacity is None or memory.total <= result.memory_capacity,
+        **memory_fit(memory, result.memory_capacity, result.device, " per device"),
     }
     if result.train_items:
         totals["time_to_train_s"] = result.train_items / result.items_per_step * step
@@ -297,8 +299,10 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
         default_cluster(device, interconnect, devices_per_node)
 
     shard = shard_graph(graph, config.tp)
-    layers = single.simulate_single(shard, device, mode="training", optimizer=optimizer,
-                                    checkpoint=checkpoint).layers
+    with warnings.catch_warnings():      # the whole shard on one device: its memory is not a stage's
+        warnings.simplefilter("ignore")
+        layers = single.simulate_single(shard, device, mode="training", optimizer=optimizer,
+                                        checkpoint=checkpoint).layers
     seconds: dict[str, dict[Phase, float]] = {}
     for layer in layers:
         name = layer.name.rsplit(".", 1)[0] if layer.phase != Phase.FORWARD.value else layer.name

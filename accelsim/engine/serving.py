@@ -83,7 +83,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
                              kv_cache=kv_cache_bytes(net, prompt + generate))
     latency = run["latency_s"]
     totals = {
-        **single.summary_totals(net.params, run, memory.total, batch, device),
+        **single.summary_totals(net.params, run, memory, batch, device),
         "prompt_tokens": prompt,
         "generated_tokens": generate,
         "ttft_s": ttft,
