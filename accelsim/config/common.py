@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from accelsim.config.types import Bandwidth, Bytes, Count, Fraction, Power, Strict
 
@@ -21,6 +21,13 @@ class PowerSpec(Strict):
 
     tdp: Power | None = None
     idle: Power = 0.0
+
+    @model_validator(mode="after")
+    def _idle_within_tdp(self) -> PowerSpec:
+        """Idle power cannot exceed the board's thermal design power."""
+        if self.tdp is not None and self.idle > self.tdp:
+            raise ValueError(f"idle power {self.idle:g} W is above the TDP {self.tdp:g} W")
+        return self
 
 
 class EnergyOverrides(Strict):
