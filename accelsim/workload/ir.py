@@ -173,6 +173,13 @@ class Op:
         return replace(self, **changes)
 
 
+def pointwise(op: Op) -> bool:
+    """Pointwise kinds and BatchNorm (its statistics fixed at inference): an output element needs
+    only the same element of the inputs."""
+    return op.traits.category is OpCategory.POINTWISE or (
+        op.kind is OpKind.NORM and op.attr("norm") == "batchnorm")
+
+
 @dataclass(frozen=True)
 class Graph:
     """A network as ops in execution order, with the model's parameter count and metadata."""
