@@ -20,7 +20,8 @@ class AccelsimError(Exception):
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         key = f"{self.key}: " if self.key else ""
-        return f"{where}{key}{self.message}"
+        text = f"{where}{key}{self.message}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")    # always one line
 
 
 class ConfigError(AccelsimError):
