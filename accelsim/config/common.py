@@ -15,6 +15,11 @@ class Memory(Strict):
     bandwidth: Bandwidth
     efficiency: Fraction = 1.0   # achievable fraction of peak bandwidth (streaming benchmarks)
 
+    @property
+    def effective_bandwidth(self) -> float:
+        """Achievable bytes/s: peak bandwidth x efficiency."""
+        return self.bandwidth * self.efficiency
+
 
 class PowerSpec(Strict):
     """Board/chip power: thermal design power and idle (static) power."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from accelsim.workload.ir import Op
@@ -47,6 +47,27 @@ class OpCost:
     def dram_bytes(self) -> float:
         """Off-chip bytes read plus written."""
         return self.dram_read_bytes + self.dram_write_bytes
+
+
+def bound(compute_s: float, memory_s: float, overhead_s: float = 0.0) -> str:
+    """What limits an op: its fixed overhead if longer than its work, else compute or memory."""
+    if overhead_s > max(compute_s, memory_s):
+        return "overhead"
+    return "compute" if compute_s >= memory_s else "memory"
+
+
+def finish(op: Op, device, *, compute_s: float, memory_s: float, reads: float, writes: float,
+           energy: Energy, onchip: float = 0.0, overhead_s: float = 0.0,
+           work_s: float | None = None, cycles: int | None = None, unit: str = "") -> OpCost:
+    """OpCost of `op` taking `overhead_s` plus `work_s` (default: compute and memory overlapped);
+    `energy` is dynamic, static power x latency is added; cycles default to latency x clock."""
+    latency = overhead_s + (max(compute_s, memory_s) if work_s is None else work_s)
+    return OpCost(
+        flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
+        dram_write_bytes=writes, bound=bound(compute_s, memory_s, overhead_s),
+        energy=replace(energy, static=device.power.idle * latency), onchip_bytes=onchip,
+        cycles=round(latency * device.clock) if cycles is None else cycles,
+        compute_s=compute_s, memory_s=memory_s, unit=unit)
 
 
 class DeviceModel(Protocol):

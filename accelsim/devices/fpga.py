@@ -21,9 +21,10 @@ streaming their operands through DDR.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from accelsim.config.fpga import FpgaConfig
-from accelsim.devices.base import Energy, OpCost
+from accelsim.devices.base import OpCost, finish
 from accelsim.devices.energy import op_energy
 from accelsim.devices.mapping import (array_cycles, dram_traffic, fused_cost, fused_into_producer,
                                      layer_shape, pipelined, tiles)
@@ -47,7 +48,7 @@ def _frames(op: Op) -> int:
 
 def _core_bandwidth(device: FpgaConfig, active_cores: int) -> float:
     """DDR bandwidth one core gets while `active_cores` cores stream at once."""
-    shared = device.memory.bandwidth * device.memory.efficiency / active_cores
+    shared = device.memory.effective_bandwidth / active_cores
     port = device.dpu.port_bandwidth
     return min(shared, port) if port is not None else shared
 
@@ -86,26 +87,18 @@ def cost(op: Op, device: FpgaConfig) -> OpCost:
         return fused_cost(op, device)
     frames = _frames(op)
     cycles, traffic, outputs, bram, tile_count = _per_frame(op, device, frames)
-    latency = compute_s = memory_s = overhead_s = 0.0
+    work_s = compute_s = memory_s = overhead_s = 0.0
     for active, rounds in _rounds(frames, device.dpu.cores):
         frame_compute = cycles / device.clock
         frame_memory = traffic / _core_bandwidth(device, active)
-        latency += rounds * pipelined(frame_compute, frame_memory, tile_count)
+        work_s += rounds * pipelined(frame_compute, frame_memory, tile_count)
         compute_s += rounds * frame_compute
         memory_s += rounds * frame_memory
         overhead_s += rounds * device.dpu.layer_overhead
-    latency += overhead_s
-    if overhead_s > max(compute_s, memory_s):
-        bound = "overhead"
-    else:
-        bound = "compute" if compute_s >= memory_s else "memory"
     energy = op_energy(device, op, dram_bytes=frames * traffic, onchip_bytes=frames * bram,
-                       sram_size=BRAM36_BYTES, latency_s=latency)
-    return OpCost(
-        flops=op.flops, macs=op.macs, latency_s=latency,
-        dram_read_bytes=frames * (traffic - outputs), dram_write_bytes=frames * outputs,
-        bound=bound, energy=Energy(compute=energy.compute * FPGA_DYNAMIC_ENERGY_FACTOR,
-                                   onchip=energy.onchip * FPGA_DYNAMIC_ENERGY_FACTOR,
-                                   offchip=energy.offchip, static=energy.static),
-        onchip_bytes=frames * bram, cycles=round(latency * device.clock),
-        compute_s=compute_s, memory_s=memory_s, unit="dpu")
+                       sram_size=BRAM36_BYTES)
+    return finish(op, device, compute_s=compute_s, memory_s=memory_s, work_s=work_s,
+                  overhead_s=overhead_s, reads=frames * (traffic - outputs),
+                  writes=frames * outputs, onchip=frames * bram, unit="dpu",
+                  energy=replace(energy, compute=energy.compute * FPGA_DYNAMIC_ENERGY_FACTOR,
+                                 onchip=energy.onchip * FPGA_DYNAMIC_ENERGY_FACTOR))

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from accelsim.config.gpu import GpuConfig
-from accelsim.devices.base import OpCost
+from accelsim.devices.base import OpCost, finish
 from accelsim.devices.energy import PJ, op_energy, sram_pj_per_byte
 from accelsim.kernels import gpu as tiling
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
@@ -37,11 +37,6 @@ def cost(op: Op, device: GpuConfig) -> OpCost:
     if op.gemm is not None and op.macs > 0:
         return _gemm_cost(op, device)
     return _stream_cost(op, device)
-
-
-def dram_bandwidth(device: GpuConfig) -> float:
-    """Achievable HBM bandwidth in bytes/s."""
-    return device.memory.bandwidth * device.memory.efficiency
 
 
 def vector_rate(device: GpuConfig) -> float:
@@ -86,7 +81,7 @@ def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
     rate, unit = gemm_rate(op, device)
     a_bytes, b_bytes = gemm_operands(op)
     c_bytes = op.output_bytes
-    bandwidth = dram_bandwidth(device)
+    bandwidth = device.memory.effective_bandwidth
     slots = device.sms * device.tiles_per_sm
     l2_size = device.l2.size if device.l2 else 0.0
     l2_bw = device.l2.bandwidth if device.l2 and device.l2.bandwidth else 0.0
@@ -119,7 +114,7 @@ def _stream_cost(op: Op, device: GpuConfig) -> OpCost:
         reads = op.input_bytes + op.weight_bytes
     writes = op.output_bytes
     compute_s = op.flops / vector_rate(device)
-    memory_s = (reads + writes) / dram_bandwidth(device)
+    memory_s = (reads + writes) / device.memory.effective_bandwidth
     return _finish(op, device, compute_s, memory_s, reads, writes, reads + writes, "cuda")
 
 
@@ -132,18 +127,8 @@ def register_file_energy(op: Op, device: GpuConfig) -> float:
 def _finish(op: Op, device: GpuConfig, compute_s: float, memory_s: float, reads: float,
             writes: float, onchip: float, unit: str) -> OpCost:
     """OpCost from the overlapped compute and memory times plus the launch overhead."""
-    work_s = max(compute_s, memory_s)
-    latency = device.launch_overhead + work_s
-    if device.launch_overhead > work_s:
-        bound = "overhead"
-    else:
-        bound = "compute" if compute_s >= memory_s else "memory"
-    energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
-                       latency_s=latency)
+    energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip)
     if unit == "tensor":
         energy = replace(energy, onchip=energy.onchip + register_file_energy(op, device))
-    return OpCost(
-        flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
-        dram_write_bytes=writes, bound=bound, energy=energy,
-        onchip_bytes=onchip, cycles=round(latency * device.clock), compute_s=compute_s,
-        memory_s=memory_s, unit=unit)
+    return finish(op, device, compute_s=compute_s, memory_s=memory_s, reads=reads, writes=writes,
+                  energy=energy, onchip=onchip, overhead_s=device.launch_overhead, unit=unit)

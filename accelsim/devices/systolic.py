@@ -75,7 +75,7 @@ def costs(ops: Sequence[Op], device: SystolicConfig) -> list[OpCost]:
 
 def bytes_per_cycle(device: SystolicConfig) -> float:
     """Achievable DRAM bytes per clock cycle."""
-    return device.memory.bandwidth * device.memory.efficiency / device.clock
+    return device.memory.effective_bandwidth / device.clock
 
 
 def vector_cycles(op: Op, device: SystolicConfig) -> int:
@@ -192,4 +192,4 @@ def _finish(op: Op, device: SystolicConfig, compute: int, stalls: int, reads: fl
         energy=op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
                          latency_s=latency, **levels),
         onchip_bytes=onchip, cycles=compute, stall_cycles=stalls, compute_s=compute / device.clock,
-        memory_s=(reads + writes) / (device.memory.bandwidth * device.memory.efficiency), unit=unit)
+        memory_s=(reads + writes) / device.memory.effective_bandwidth, unit=unit)
