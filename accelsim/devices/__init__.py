@@ -31,6 +31,11 @@ def cost_all(ops: Sequence[Op], device) -> list[OpCost]:
     return list(plan(ops, device)) if plan else [cost(op, device) for op in ops]
 
 
+def run_precision(device, requested: str | None) -> str:
+    """The precision a run asking for `requested` (None: the device's own) computes at."""
+    return effective_precision(device, requested) if requested else preferred_precision(device)
+
+
 def effective_precision(device, requested: str) -> str:
     """`requested` if the device computes at it, else the first supported fallback (with a warning)."""
     if device.supports(requested):

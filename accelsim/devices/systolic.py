@@ -56,10 +56,15 @@ def cost(op: Op, device: SystolicConfig, resident: frozenset[str] = NONE_RESIDEN
     `resident`: stored activations held on chip, which move no DRAM bytes."""
     if op.gemm is None or op.macs == 0:
         return _vector_cost(op, device, resident)
+    check_precision(op, device)
+    return _array_cost(op, device, resident)
+
+
+def check_precision(op: Op, device: SystolicConfig) -> None:
+    """Refuse a GEMM at a precision the arrays do not compute at."""
     if op.precision not in device.precisions:
         raise UsageError(f"{device.name} arrays do not compute at {op.precision} "
                          f"(supported: {', '.join(device.precisions)})", key="precision")
-    return _array_cost(op, device, resident)
 
 
 def resident_tensors(ops: Sequence[Op], device: SystolicConfig) -> frozenset[str]:

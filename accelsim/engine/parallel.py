@@ -282,10 +282,10 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     samples otherwise) for time_to_train. interconnect: "intra[,inter]" names, or a Cluster.
     """
     from accelsim import api
-    from accelsim.devices import effective_precision, preferred_precision
+    from accelsim.devices import run_precision
 
     device = api.load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    precision = run_precision(device, precision)
     graph = api.load_workload(workload, batch=batch, precision=precision, **workload_params)
     seq_len = graph.info("seq_len")
     config = parallel_config(devices, parallel, graph.batch, global_batch, bool(seq_len))

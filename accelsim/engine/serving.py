@@ -27,7 +27,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
                      decode_samples: int = DECODE_SAMPLES, **workload_params) -> Result:
     """Serve `batch` requests of `prompt` tokens that each generate `generate` tokens."""
     from accelsim import api
-    from accelsim.devices import effective_precision, preferred_precision
+    from accelsim.devices import run_precision
 
     if {"seq_len", "past"} & set(workload_params):
         raise UsageError("serve mode sets seq_len and past from --prompt and --generate",
@@ -39,7 +39,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
         raise UsageError("serve mode builds the network at each context length; give a zoo name",
                          key="workload")
     device = api.load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    precision = run_precision(device, precision)
     check_decoder(api.load_workload(workload, batch=batch, precision=precision, **workload_params))
 
     def graph(seq_len: int, past: int | None = None):
