@@ -145,8 +145,8 @@ def dram_pj_per_byte(device) -> float:
 
 
 def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float = 0.0,
-              onchip_bytes: float = 0.0, sram_size: float = 1024 * 1024, register_bytes: float = 0.0,
-              noc_bytes: float = 0.0) -> Energy:
+              onchip_bytes: float = 0.0, sram_size: float = 1024 * 1024,
+              register_bytes: float = 0.0, noc_bytes: float = 0.0) -> Energy:
     """Energy of one op: its MACs and vector FLOPs, bytes per memory level, and idle power x time.
 
     `onchip_bytes` are SRAM accesses priced for an array of `sram_size` bytes; `register_bytes` and

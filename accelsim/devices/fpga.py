@@ -24,7 +24,7 @@ import math
 from dataclasses import replace
 
 from accelsim.config.fpga import FpgaConfig
-from accelsim.devices.base import OpCost, finish
+from accelsim.devices.base import OpCost, finish, op_by_op
 from accelsim.devices.energy import op_energy
 from accelsim.devices.mapping import (array_cycles, dram_traffic, fused_cost, fused_into_producer,
                                      layer_shape, pipelined, tiles)
@@ -102,3 +102,6 @@ def cost(op: Op, device: FpgaConfig) -> OpCost:
                   writes=frames * outputs, onchip=frames * bram, unit="dpu",
                   energy=replace(energy, compute=energy.compute * FPGA_DYNAMIC_ENERGY_FACTOR,
                                  onchip=energy.onchip * FPGA_DYNAMIC_ENERGY_FACTOR))
+
+
+costs = op_by_op(cost)

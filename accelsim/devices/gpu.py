@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from accelsim.config.gpu import GpuConfig
-from accelsim.devices.base import OpCost, finish
+from accelsim.devices.base import OpCost, finish, op_by_op
 from accelsim.devices.energy import PJ, op_energy, sram_pj_per_byte
 from accelsim.kernels import gpu as tiling
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
@@ -37,6 +37,9 @@ def cost(op: Op, device: GpuConfig) -> OpCost:
     if op.gemm is not None and op.macs > 0:
         return _gemm_cost(op, device)
     return _stream_cost(op, device)
+
+
+costs = op_by_op(cost)
 
 
 def vector_rate(device: GpuConfig) -> float:
