@@ -54,6 +54,13 @@ class MacArray(Strict):
         return self.pixels * self.in_channels * self.out_channels
 
 
+class Fabric(Strict):
+    """The links a device is deployed with, by bundled interconnect name (hw_configs/interconnect/)."""
+
+    intra: str                   # between the devices of one node (NVLink, PCIe, TPU ICI)
+    inter: str | None = None     # between nodes (None: the intra fabric spans the whole job)
+
+
 class DeviceBase(Strict):
     """Fields every device has: identity, process node, off-chip memory, power, price."""
 
@@ -65,6 +72,7 @@ class DeviceBase(Strict):
     energy: EnergyOverrides = EnergyOverrides()
     price_per_hour: float | None = Field(default=None, ge=0)   # USD per device-hour (cloud list price)
     default_precision: str | None = None   # precision used when a run names none
+    interconnect: Fabric | None = None     # None: PCIe 4 x16 and InfiniBand HDR (a generic server)
 
     def peak_flops(self, precision: str) -> float:
         """Peak dense FLOP/s at `precision` (0 if the device cannot compute at it)."""

@@ -30,13 +30,6 @@ from accelsim.devices.mapping import (array_cycles, dram_traffic, fused_cost, fu
                                      layer_shape, pipelined, tiles)
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op
 
-# Dynamic energy of FPGA fabric relative to a standard-cell ASIC at the same node, for designs that
-# use the hard DSP and block-RAM tiles: about 7x (Kuon & Rose, "Measuring the gap between FPGAs and
-# ASICs", IEEE TCAD 2007; about 14x for logic-only designs). Applied to compute and on-chip energy.
-FPGA_DYNAMIC_ENERGY_FACTOR = 7.0
-BRAM36_BYTES = 36 * 1024 // 8      # one UltraScale block RAM (UG573); BRAM energy is priced per block
-
-
 def _frames(op: Op) -> int:
     """Independent frames in the op: the leading dimension of its output (1 if it has none)."""
     shape = layer_shape(op)
@@ -96,12 +89,13 @@ def cost(op: Op, device: FpgaConfig) -> OpCost:
         memory_s += rounds * frame_memory
         overhead_s += rounds * device.dpu.layer_overhead
     energy = op_energy(device, op, dram_bytes=frames * traffic, onchip_bytes=frames * bram,
-                       sram_size=BRAM36_BYTES)
+                       sram_size=device.bram_block)
+    factor = device.fabric_energy_factor
     return finish(op, device, compute_s=compute_s, memory_s=memory_s, work_s=work_s,
                   overhead_s=overhead_s, reads=frames * (traffic - outputs),
                   writes=frames * outputs, onchip=frames * bram, unit="dpu",
-                  energy=replace(energy, compute=energy.compute * FPGA_DYNAMIC_ENERGY_FACTOR,
-                                 onchip=energy.onchip * FPGA_DYNAMIC_ENERGY_FACTOR))
+                  energy=replace(energy, compute=energy.compute * factor,
+                                 onchip=energy.onchip * factor))
 
 
 costs = op_by_op(cost)

@@ -11,9 +11,10 @@ Elementwise, normalization, softmax, pooling, embedding and optimizer ops stream
 the achievable HBM bandwidth and do their arithmetic at the CUDA-core fp32 rate.
 
 Energy: beyond the MACs and the L2/DRAM traffic, tensor-core GEMMs pay for their operand traffic
-through the register file. A warp-level MMA (PTX mma.m16n8k{32/e}: K x e = 32 bytes for an element
-of e bytes) reads A (16 x 32 bytes) and B (8 x 32 bytes) and reads and writes the fp32/int32
-accumulators C and D (2 x 16 x 8 x 4 bytes): 1792 bytes for 4096/e MACs, i.e. 0.4375 x e bytes per
+through the register file. A warp-level MMA (the device's `mma`, m x n accumulators over K x e =
+k_bytes for an element of e bytes; PTX mma.m16n8k{32/e}: m 16, n 8, k_bytes 32) reads A (m x k_bytes)
+and B (n x k_bytes) and reads and writes the accumulators C and D (2 x m x n x accumulator_bytes):
+for m16n8k{32/e} with fp32/int32 accumulators, 1792 bytes for 4096/e MACs, i.e. 0.4375 x e bytes per
 MAC, priced as an SRAM access of the SM's register-file size (energy.sram_pj_per_byte).
 """
 
@@ -28,8 +29,6 @@ from accelsim.kernels import gpu as tiling
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
 
 CUDA_CORE_PRECISIONS = ("fp32", "fp64")   # GEMMs at these run on CUDA cores, not tensor cores
-MMA_FRAGMENT_BYTES = 16 * 32 + 8 * 32 + 2 * 16 * 8 * 4   # A + B + C read + D written, per mma
-MMA_MACS_TIMES_ELEMENT_BYTES = 16 * 8 * 32               # MACs per mma x element bytes
 
 
 def cost(op: Op, device: GpuConfig) -> OpCost:
@@ -123,7 +122,9 @@ def _stream_cost(op: Op, device: GpuConfig) -> OpCost:
 
 def register_file_energy(op: Op, device: GpuConfig) -> float:
     """Joules of tensor-core operand traffic through the register file (see module docstring)."""
-    bytes_per_mac = MMA_FRAGMENT_BYTES * BYTES_PER_ELEMENT[op.precision] / MMA_MACS_TIMES_ELEMENT_BYTES
+    mma = device.mma
+    fragment = (mma.m + mma.n) * mma.k_bytes + 2 * mma.m * mma.n * mma.accumulator_bytes
+    bytes_per_mac = fragment * BYTES_PER_ELEMENT[op.precision] / (mma.m * mma.n * mma.k_bytes)
     return op.macs * bytes_per_mac * sram_pj_per_byte(device, device.register_file) * PJ
 
 
