@@ -31,8 +31,9 @@ def cost_all(ops: Sequence[Op], device) -> list[OpCost]:
 
 def run_precision(device, requested: str | None) -> str:
     """The precision a run asking for `requested` (None: the device's own) computes at."""
-    return effective_precision(device, requested) if requested else \
-        preferred_precision(device)
+    if requested:
+        return effective_precision(device, requested)
+    return preferred_precision(device)
 
 
 def effective_precision(device, requested: str) -> str:

@@ -16,6 +16,10 @@ BatchNorm and single-input activations are fused into the producing conv by the 
 (PG338: "substantial optimizations including layer fusion") and cost nothing here; residual adds,
 pooling and other ops run on the misc engine at one element per pixel x channel lane per cycle,
 streaming their operands through DDR.
+
+Energy: bottom-up (energy.op_energy), on-chip accesses priced for one block RAM (`bram_block`),
+compute and on-chip energy times the device's `fabric_energy_factor` (FPGA fabric against an ASIC
+at the same node).
 """
 
 from __future__ import annotations
