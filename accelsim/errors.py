@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class AccelsimError(Exception):
     """Base class for user-facing errors; the CLI prints the message and exits 2."""
@@ -34,3 +37,9 @@ class WorkloadError(AccelsimError):
 
 class UsageError(AccelsimError):
     """A command-line argument or API argument is invalid."""
+
+
+def did_you_mean(word: object, choices: Iterable[str], n: int = 1) -> str:
+    """' (did you mean 'x'?)' naming up to `n` of `choices` closest to `word`, or ''."""
+    close = difflib.get_close_matches(str(word), list(choices), n=n, cutoff=0.5)
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""

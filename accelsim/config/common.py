@@ -15,6 +15,11 @@ class Memory(Strict):
     bandwidth: Bandwidth
     efficiency: Fraction = 1.0   # achievable fraction of peak bandwidth (streaming benchmarks)
 
+    @property
+    def effective_bandwidth(self) -> float:
+        """Achievable bytes/s: peak bandwidth x efficiency."""
+        return self.bandwidth * self.efficiency
+
 
 class PowerSpec(Strict):
     """Board/chip power: thermal design power and idle (static) power."""
@@ -56,6 +61,13 @@ class MacArray(Strict):
         return self.pixels * self.in_channels * self.out_channels
 
 
+class Fabric(Strict):
+    """The links a device is deployed with, by bundled interconnect name (hw_configs/interconnect/)."""
+
+    intra: str                   # between the devices of one node (NVLink, PCIe, TPU ICI)
+    inter: str | None = None     # between nodes (None: the intra fabric spans the whole job)
+
+
 class DeviceBase(Strict):
     """Fields every device has: identity, process node, off-chip memory, power, price."""
 
@@ -67,6 +79,7 @@ class DeviceBase(Strict):
     energy: EnergyOverrides = EnergyOverrides()
     price_per_hour: float | None = Field(default=None, ge=0)   # USD per device-hour (cloud list price)
     default_precision: str | None = None   # precision used when a run names none
+    interconnect: Fabric | None = None     # None: PCIe 4 x16 and InfiniBand HDR (a generic server)
 
     def peak_flops(self, precision: str) -> float:
         """Peak dense FLOP/s at `precision` (0 if the device cannot compute at it)."""

@@ -20,6 +20,15 @@ class Cache(Strict):
     bandwidth: Bandwidth | None = None
 
 
+class Mma(Strict):
+    """One warp-level tensor-core MMA instruction (default: PTX mma.m16n8k{32/e}, sm_80 and later)."""
+
+    m: Count = 16                    # accumulator rows
+    n: Count = 8                     # accumulator columns
+    k_bytes: Count = 32              # K x element bytes of the A and B operands
+    accumulator_bytes: Count = 4     # fp32/int32 accumulators
+
+
 class GpuEfficiency(Strict):
     """Achievable fractions of peak, each with its source in the YAML."""
 
@@ -49,6 +58,7 @@ class GpuConfig(DeviceBase):
     tiles: tuple[tuple[Count, Count], ...] = Field(DEFAULT_TILES, min_length=1)   # (M, N) tiles
     tiles_per_sm: Count = 1                        # threadblocks of a GEMM resident per SM at once
     register_file: Bytes = 256 * 1024              # per SM: 64K 32-bit registers (Volta-Hopper whitepapers)
+    mma: Mma = Mma()                               # its operand traffic prices register-file energy
     efficiency: GpuEfficiency = GpuEfficiency()
     extra: dict[str, float] = Field(default_factory=dict)
 

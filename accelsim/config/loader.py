@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 from collections.abc import Sequence
@@ -12,10 +11,10 @@ from typing import get_args
 from pydantic import ValidationError
 
 from accelsim.config import DEVICE_ADAPTER, KINDS, DeviceConfig
-from accelsim.config.explain import config_error, did_you_mean
+from accelsim.config.explain import config_error
 from accelsim.config.overrides import apply_overrides
 from accelsim.config.yaml_lines import Origin, YamlMap, merge, plain, read_mapping
-from accelsim.errors import ConfigError
+from accelsim.errors import ConfigError, did_you_mean
 from accelsim.workload.ir import PRECISIONS
 
 ENV_VAR = "ACCELSIM_HW_CONFIGS"
@@ -102,8 +101,7 @@ def _bundled(name: str, where: dict) -> Path:
     """The bundled YAML named `name`; an unknown name suggests the closest ones."""
     paths = bundled_configs().get(name)
     if not paths:
-        close = difflib.get_close_matches(name, list(bundled_configs()), n=3, cutoff=0.5)
-        hint = f" (did you mean {', '.join(repr(n) for n in close)}?)" if close else ""
+        hint = did_you_mean(name, bundled_configs(), n=3)
         raise ConfigError(f"unknown device {name!r}{hint}; `accelsim list devices` shows the "
                           "bundled ones, or give a path to a YAML file", **where)
     if len(paths) > 1:

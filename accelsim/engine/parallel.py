@@ -29,7 +29,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass, replace
 
-from accelsim.devices import effective_precision, preferred_precision
+from accelsim.devices import run_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
 from accelsim.engine import single
 from accelsim.engine.feasibility import memory_fit
@@ -291,7 +291,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     samples otherwise) for time_to_train. interconnect: "intra[,inter]" names, or a Cluster.
     """
     device = single.load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    precision = run_precision(device, precision)
     graph = single.load_workload(workload, batch=batch, precision=precision, **workload_params)
     seq_len = graph.info("seq_len")
     config = parallel_config(devices, parallel, graph.batch, global_batch, bool(seq_len))

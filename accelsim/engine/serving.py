@@ -15,7 +15,7 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from accelsim.devices import effective_precision, preferred_precision
+from accelsim.devices import run_precision
 from accelsim.engine import single
 from accelsim.errors import UsageError
 from accelsim.result import Result
@@ -47,7 +47,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
         raise UsageError("serve mode builds the network at each context length; give a zoo name",
                          key="workload")
     device = single.load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    precision = run_precision(device, precision)
     check_context(single.load_workload(workload, batch=batch, precision=precision,
                                        **workload_params), prompt, generate)
 

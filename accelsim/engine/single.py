@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 
-from accelsim.devices import cost_all, effective_precision, preferred_precision
+from accelsim.devices import cost_all, effective_precision, run_precision
 from accelsim.engine.analytic import schedule
 from accelsim.engine.feasibility import memory_fit
 from accelsim.errors import UsageError
@@ -122,7 +122,7 @@ def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
             checkpoint: bool = False, **workload_params):
     """(device config, graph, precision, trace) of a single-device inference or training run."""
     device = load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    precision = run_precision(device, precision)
     graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
     if isinstance(workload, Graph):
         graph, precision = computable(graph, device)

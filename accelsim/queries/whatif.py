@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from accelsim.errors import UsageError
-from accelsim.queries.common import OnRun, envelope, notify, run_precision, summary
+from accelsim.devices import run_precision
+from accelsim.queries.common import OnRun, envelope, notify, summary
 from accelsim.result import Result
 from accelsim.workload.transforms import Distillation
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import yaml
 
-from accelsim.errors import WorkloadError
+from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.workload import zoo
 from accelsim.workload.importers.hf_config import import_hf_config
 from accelsim.workload.importers.onnx_model import import_onnx
@@ -178,7 +178,7 @@ class _Network:
             raise self.fail(f"expected a mapping, got {node!r}", None, where)
         for key in node:
             if key not in allowed:
-                hint = zoo.did_you_mean(str(key), list(allowed))
+                hint = did_you_mean(str(key), list(allowed))
                 raise self.fail(f"unknown key{hint}; allowed: {', '.join(allowed)}", node,
                                 f"{where}.{key}" if where else str(key), key)
         missing = [key for key, default in allowed.items() if default is REQUIRED and key not in node]
@@ -195,7 +195,7 @@ class _Network:
     def resolve(self, scope: ChainMap, ref: str, node: _Map, path: str, key: str) -> Act:
         """The output of the layer called `ref`."""
         if ref not in scope:
-            raise self.fail(f"no earlier layer named {ref!r}{zoo.did_you_mean(ref, list(scope))}",
+            raise self.fail(f"no earlier layer named {ref!r}{did_you_mean(ref, list(scope))}",
                             node, path, key)
         return scope[ref]
 
@@ -205,7 +205,7 @@ class _Network:
             path = f"{where}[{i}]"
             kind = node.get("type") if isinstance(node, _Map) else None
             if kind not in LAYER_KEYS:
-                hint = zoo.did_you_mean(str(kind), list(LAYER_KEYS)) if kind else ""
+                hint = did_you_mean(str(kind), list(LAYER_KEYS)) if kind else ""
                 raise self.fail(f"unknown layer type {kind!r}{hint}; known: {', '.join(LAYER_KEYS)}",
                                 node, f"{path}.type", "type")
             values = self.fields(node, {**COMMON_KEYS, **LAYER_KEYS[kind]}, path)
