@@ -39,6 +39,10 @@ class UsageError(AccelsimError):
     """A command-line argument or API argument is invalid."""
 
 
+class InfeasibleError(UsageError):
+    """The request is well formed but the device cannot do it (a mode or precision it lacks)."""
+
+
 def did_you_mean(word: object, choices: Iterable[str], n: int = 1) -> str:
     """' (did you mean 'x'?)' naming up to `n` of `choices` closest to `word`, or ''."""
     close = difflib.get_close_matches(str(word), list(choices), n=n, cutoff=0.5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from accelsim.config.types import Bandwidth, Bytes, Count, Fraction, Power, Strict
@@ -79,6 +81,8 @@ class DeviceBase(Strict):
     energy: EnergyOverrides = EnergyOverrides()
     price_per_hour: float | None = Field(default=None, ge=0)   # USD per device-hour (cloud list price)
     default_precision: str | None = None   # precision used when a run names none
+    modes: tuple[Literal["inference", "training"], ...] = Field(
+        default=("inference", "training"), min_length=1)   # what the part can run (serve is inference)
     interconnect: Fabric | None = None     # None: PCIe 4 x16 and InfiniBand HDR (a generic server)
 
     def peak_flops(self, precision: str) -> float:

@@ -8,7 +8,8 @@ import warnings
 from collections.abc import Sequence
 
 from accelsim.devices.base import DeviceModel, OpCost
-from accelsim.workload.ir import Op
+from accelsim.errors import InfeasibleError, UsageError, did_you_mean
+from accelsim.workload.ir import PRECISIONS, Op
 
 # Preference order when a device lacks the requested precision.
 FALLBACK_ORDER = ("bf16", "fp16", "int8", "fp32", "tf32", "fp8", "int16", "int4")
@@ -30,10 +31,18 @@ def cost_all(ops: Sequence[Op], device) -> list[OpCost]:
 
 
 def run_precision(device, requested: str | None) -> str:
-    """The precision a run asking for `requested` (None: the device's own) computes at."""
-    if requested:
-        return effective_precision(device, requested)
-    return preferred_precision(device)
+    """The precision a run asking for `requested` (None: the device's own) computes at; a precision
+    the device cannot compute at is refused."""
+    if requested is None:
+        return preferred_precision(device)
+    if requested not in PRECISIONS:
+        raise UsageError(f"unknown precision {requested!r}; expected one of {', '.join(PRECISIONS)}"
+                         + did_you_mean(str(requested), PRECISIONS), key="precision")
+    if not device.supports(requested):
+        supported = [p for p in PRECISIONS if device.supports(p)]
+        raise InfeasibleError(f"{device.name} cannot compute at {requested}; it supports "
+                         f"{', '.join(supported)}", key="precision")
+    return requested
 
 
 def effective_precision(device, requested: str) -> str:

@@ -6,9 +6,17 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict
 
-from accelsim.errors import UsageError
+from accelsim.errors import InfeasibleError
 from accelsim.units import fmt_bytes
 from accelsim.workload.trace import MemoryBreakdown
+
+
+def check_mode(device, mode: str) -> None:
+    """Refuse a run the part cannot do: training on an inference-only part (its YAML `modes`)."""
+    needed = "training" if mode == "training" else "inference"
+    if needed not in device.modes:
+        raise InfeasibleError(f"{device.name} cannot run {mode}: it supports {', '.join(device.modes)} "
+                         "only (its YAML `modes`)", key="mode")
 
 
 def memory_fit(memory: MemoryBreakdown, capacity: float | None, device_name: str,

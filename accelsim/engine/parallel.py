@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, replace
 from accelsim.devices import run_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
 from accelsim.engine import single
-from accelsim.engine.feasibility import memory_fit
+from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Graph, Op, Phase
@@ -291,6 +291,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     samples otherwise) for time_to_train. interconnect: "intra[,inter]" names, or a Cluster.
     """
     device = single.load_device(device, overrides)
+    check_mode(device, "training")
     precision = run_precision(device, precision)
     graph = single.load_workload(workload, batch=batch, precision=precision, **workload_params)
     seq_len = graph.info("seq_len")

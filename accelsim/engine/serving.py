@@ -17,6 +17,7 @@ import numpy as np
 
 from accelsim.devices import run_precision
 from accelsim.engine import single
+from accelsim.engine.feasibility import check_mode
 from accelsim.errors import UsageError
 from accelsim.result import Result
 from accelsim.workload.ir import Graph
@@ -47,6 +48,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
         raise UsageError("serve mode builds the network at each context length; give a zoo name",
                          key="workload")
     device = single.load_device(device, overrides)
+    check_mode(device, "serve")
     precision = run_precision(device, precision)
     check_context(single.load_workload(workload, batch=batch, precision=precision,
                                        **workload_params), prompt, generate)

@@ -9,7 +9,7 @@ from dataclasses import asdict, replace
 
 from accelsim.devices import cost_all, effective_precision, run_precision
 from accelsim.engine.analytic import schedule
-from accelsim.engine.feasibility import memory_fit
+from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.errors import UsageError
 from accelsim.result import DYNAMIC_ENERGY, ENERGY_PARTS, Result
 from accelsim.workload.ir import Graph
@@ -122,6 +122,7 @@ def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
             checkpoint: bool = False, **workload_params):
     """(device config, graph, precision, trace) of a single-device inference or training run."""
     device = load_device(device, overrides)
+    check_mode(device, mode)
     precision = run_precision(device, precision)
     graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
     if isinstance(workload, Graph):

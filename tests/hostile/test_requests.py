@@ -64,6 +64,19 @@ REFUSED = [
     (["whatif", "resnet50", "--device", "a100", "--layers", "conv1"], ["--quantize or --prune"]),
     (["cost", "gpt2", "--device", "a100", "--serve", "--flops", "1e20"], ["--flops", "--serve"]),
     (["cost", "gpt2", "--device", "a100"], ["--flops, --tokens or --samples"]),
+    (["run", "resnet50", "--device", "a100", "--precision", "int3"],
+     ["precision", "unknown precision 'int3'"]),
+    (["run", "resnet50", "--device", "a100", "--precision", "garbage"], ["unknown precision"]),
+    (["run", "resnet50", "--device", "a100", "--precision", ""], ["unknown precision ''"]),
+    (["run", "resnet50", "--device", "coral_edgetpu", "--precision", "fp16"],
+     ["precision", "cannot compute at fp16", "supports int8"]),
+    (["run", "resnet50", "--device", "tpu_v1", "--precision", "bf16"], ["cannot compute at bf16"]),
+    *[(["run", "resnet50", "--device", device, "--mode", "training"],
+       ["mode", "cannot run training", "inference only"])
+      for device in ("coral_edgetpu", "zcu102_dpu", "phone_npu", "tpu_v1", "jetson_orin_dla")],
+    (["run", "resnet50", "--device", "tpu_v1", "--mode", "training", "--devices", "4"],
+     ["cannot run training"]),
+    (["cost", "resnet50", "--device", "phone_npu", "--samples", "1e6"], ["cannot run training"]),
 ]
 
 
