@@ -241,7 +241,7 @@ def schema(as_json):
 
 @cli.command()
 @click.option("--csv", "csv_paths", type=click.Path(dir_okay=False), multiple=True,
-              help="Measurements CSV, repeatable (default: ../shared/reference and accelsim's own).")
+              help="Measurements CSV, repeatable (default: the bundled public rows and accelsim's own).")
 @click.option("--json", "as_json", is_flag=True)
 def validate(csv_paths, as_json):
     """Compare predictions with published measurements and print the errors.

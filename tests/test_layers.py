@@ -23,7 +23,7 @@ LAYERS = (
     ("kernels",),
     ("config",),
     ("workload",),
-    ("result", "units", "errors"),
+    ("result", "units", "errors", "bundled"),
 )
 RANK = {part: rank for rank, row in enumerate(LAYERS) for part in row}
 

@@ -26,9 +26,9 @@ SCHEMAS = {get_args(cls.model_fields["kind"].annotation)[0]: cls
 
 
 def hw_configs_dir() -> Path:
-    """The bundled device directory: $ACCELSIM_HW_CONFIGS, else <repo>/hw_configs."""
+    """The bundled device directory: $ACCELSIM_HW_CONFIGS, else the package's hw_configs/."""
     override = os.environ.get(ENV_VAR)
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "hw_configs"
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "hw_configs"
 
 
 def bundled_configs(subdir: str | None = None) -> dict[str, list[Path]]:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import yaml
 
+from accelsim.bundled import bundled
 from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.workload import zoo
 from accelsim.workload.importers.hf_config import import_hf_config
@@ -100,7 +101,7 @@ def load_workload(spec: str | Path, *, batch: int = 1, precision: str = "fp16", 
 
     Parameters: a zoo network's own; seq_len and past for a HF config; for ONNX, the sizes of the
     model's named dynamic axes (e.g. sequence=128)."""
-    path = Path(spec)
+    path = bundled(spec)
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"
     suffix = path.suffix.lower()
