@@ -144,7 +144,8 @@ RESOURCES = ([("a100", keys) for keys in GPU_RESOURCES] + [("h100", keys) for ke
                  ("dpu.ops_per_cycle", "dpu.array.out_channels"), ("dpu.array.depthwise_pixels",),
                  ("dpu.port_bandwidth",)]]
              + [("coral_edgetpu", keys) for keys in [
-                 ("macs_per_cycle.int8", "array.pixels"), ("macs_per_cycle.int8", "array.in_channels"),
+                 ("macs_per_cycle.int8", "array.pixels"),
+                 ("macs_per_cycle.int8", "array.in_channels"),
                  ("macs_per_cycle.int8", "array.out_channels"), ("host.flops",),
                  ("host.link_bandwidth",)]]
              + [("phone_npu", keys) for keys in [
