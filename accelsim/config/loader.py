@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from accelsim.config import DEVICE_ADAPTER, KINDS, DeviceConfig
 from accelsim.config.explain import config_error
+from accelsim.config.gpu import quote_peak
 from accelsim.config.overrides import apply_overrides
 from accelsim.config.yaml_lines import Origin, YamlMap, merge, plain, read_mapping
 from accelsim.errors import ConfigError, did_you_mean
@@ -114,7 +115,7 @@ def _load_tree(path: Path, chain: tuple[Path, ...]) -> YamlMap:
     """The mapping of `path` merged onto its `extends:` parent, recursively."""
     data = _read(path, _stamp(path), _display(path))
     if "extends" not in data:
-        return data
+        return quote_peak(data, data)
     origin = data.where["extends"]
     parent_spec = data["extends"]
     if not isinstance(parent_spec, str) or not parent_spec:
@@ -125,7 +126,7 @@ def _load_tree(path: Path, chain: tuple[Path, ...]) -> YamlMap:
     if parent in chain:
         cycle = " -> ".join(_display(p) for p in chain[chain.index(parent):] + (parent,))
         raise ConfigError(f"cycle {cycle}", file=origin.file, line=origin.line, key="extends")
-    return merge(_load_tree(parent, chain), data.without("extends"))
+    return quote_peak(merge(_load_tree(parent, chain), data.without("extends")), data)
 
 
 def _stamp(path: Path) -> tuple[int, int]:

@@ -70,9 +70,9 @@ def gemm_operands(op: Op) -> tuple[float, float]:
 def tile_compute_s(op: Op, device: GpuConfig, rate: float) -> float:
     """Seconds of the op's math (vector epilogue included) under its fastest tiling, memory free."""
     g = op.gemm
-    slots = device.sms * device.tiles_per_sm
-    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=slots,
-                            slot_flops=rate / slots, elem_bytes=BYTES_PER_ELEMENT[op.precision],
+    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=device.sms,
+                            slot_flops=rate / device.sms,
+                            elem_bytes=BYTES_PER_ELEMENT[op.precision],
                             a_bytes=0.0, b_bytes=0.0, c_bytes=0.0, l2_size=0.0, l2_bw=0.0,
                             dram_bw=1.0)
     return float(plan[tiling.COMPUTE_S]) + op.vector_flops / vector_rate(device)
@@ -84,12 +84,12 @@ def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
     a_bytes, b_bytes = gemm_operands(op)
     c_bytes = op.output_bytes
     bandwidth = device.memory.effective_bandwidth
-    slots = device.sms * device.tiles_per_sm
     l2_size = device.l2.size if device.l2 else 0.0
     l2_bw = device.l2.bandwidth if device.l2 and device.l2.bandwidth else 0.0
     g = op.gemm
-    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=slots,
-                            slot_flops=rate / slots, elem_bytes=BYTES_PER_ELEMENT[op.precision],
+    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=device.sms,
+                            slot_flops=rate / device.sms,
+                            elem_bytes=BYTES_PER_ELEMENT[op.precision],
                             a_bytes=a_bytes, b_bytes=b_bytes, c_bytes=c_bytes, l2_size=l2_size,
                             l2_bw=l2_bw, dram_bw=bandwidth)
     compute_s = float(plan[tiling.COMPUTE_S]) + op.vector_flops / vector_rate(device)
