@@ -12,6 +12,7 @@ from accelsim.commands.plot import plot
 from accelsim.commands.queries import compare, cost, realtime, whatif
 from accelsim.commands.sweep import sweep
 from accelsim.errors import AccelsimError
+from accelsim.result import COMMAND
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -285,6 +286,8 @@ cli.add_command(cost)
 def main(argv=None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     warnings.showwarning = lambda message, *_args, **_kw: click.echo(f"warning: {message}", err=True)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    recorded = COMMAND.set(tuple(argv))
     try:
         cli.main(args=argv, prog_name="accelsim", standalone_mode=False)
     except AccelsimError as exc:
@@ -301,6 +304,8 @@ def main(argv=None) -> None:
             hint = f" (see '{exc.ctx.command_path} --help')"
         click.echo(f"accelsim: error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
+    finally:
+        COMMAND.reset(recorded)
 
 
 if __name__ == "__main__":
