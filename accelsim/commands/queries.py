@@ -80,7 +80,7 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
 
     \b
     Examples:
-      accelsim whatif resnet50 --device tpu_v4 --set memory.bandwidth="2.4 TB/s"
+      accelsim whatif gpt2 --device a100 --set memory.bandwidth="3.35 TB/s"
       accelsim whatif resnet50 --device a100 --quantize int8
       accelsim whatif bert_base --device a100 --prune 2:4 --batch 32
       accelsim whatif resnet50 --device a100 --prune 0.5 --layers 'layer4.*'
@@ -149,8 +149,9 @@ def realtime(workload, device, fps, others, precision, params, wide, as_json):
               help='Power per device, e.g. "300 W" or tdp (default: the modelled average power).')
 @click.option("--price", type=Finite(min=0), metavar="USD", default=None,
               help="USD per device-hour (default: price_per_hour in the device YAML).")
-@click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Batch of the simulated step.")
+@click.option("--batch", "-b", type=click.IntRange(min=1), default=None,
+              help="Batch of the simulated step (default: serving 1; training 256 images for "
+                   "CNNs, else 8 sequences, halved until the step fits memory).")
 @click.option("--prompt", type=click.IntRange(min=1), default=128, show_default=True,
               help="Serving LLMs: prompt tokens per request.")
 @click.option("--generate", type=click.IntRange(min=1), default=128, show_default=True,
@@ -180,7 +181,7 @@ def cost(workload, device, count, flops, tokens, samples, serve, mfu, power, pri
     from accelsim.errors import UsageError
     from accelsim.queries.cost import serving_cost, training_cost
 
-    options = dict(power=power, price=price, batch=batch, precision=precision, overrides=overrides,
+    options = dict(power=power, price=price, precision=precision, overrides=overrides,
                    **workload_params(params))
     if serve:
         training_only = {"--devices": count, "--flops": flops, "--tokens": tokens,
@@ -190,10 +191,11 @@ def cost(workload, device, count, flops, tokens, samples, serve, mfu, power, pri
             raise UsageError(f"{', '.join(given)}: training-run options, not for --serve",
                              key="serve")
         with progress(1, "cost: simulating serving"):
-            answer = serving_cost(workload, device, prompt=prompt, generate=generate, **options)
+            answer = serving_cost(workload, device, batch=batch or 1, prompt=prompt,
+                                  generate=generate, **options)
         _emit(answer, as_json, print_serving_cost, wide)
         return
     with progress(1, "cost: simulating a training step"):
         answer = training_cost(workload, device, devices=count or 1, flops=flops, tokens=tokens,
-                               samples=samples, mfu=mfu, **options)
+                               samples=samples, mfu=mfu, batch=batch, **options)
     _emit(answer, as_json, print_training_cost, wide)

@@ -73,6 +73,9 @@ def print_whatif(answer, limit: int = 10, *, wide: bool = False) -> None:
     rows.append(["ops", str(len(base.layers)), str(len(answer.variant.layers)),
                  f"{len(answer.variant.layers) - len(base.layers):+d}", ""])
     show_rows(out, title, ("metric", "before", "after", "change", "ratio"), rows)
+    if all(change.delta == 0 for change in answer.changes):
+        out.print(f"nothing changed: {', '.join(answer.what)} does not touch what limits this run "
+                  f"({bound_shares(base)} of its latency)")
     if answer.bound_changes:
         shown = answer.bound_changes[:limit]
         rows = [[b.layer, b.phase, b.before, b.after] for b in shown]
@@ -88,6 +91,16 @@ def print_whatif(answer, limit: int = 10, *, wide: bool = False) -> None:
                 for key in ("params", "macs", "flops", "ops")]
         show_rows(out, f"distillation: {d.teacher} -> {d.student}",
                   ("", "teacher", "student", "ratio"), rows)
+
+
+def bound_shares(result) -> str:
+    """The share of a run's latency in ops of each bound, e.g. '98% compute-bound, 2% memory-bound'."""
+    seconds: dict[str, float] = {}
+    for layer in result.layers:
+        seconds[layer.bound] = seconds.get(layer.bound, 0.0) + layer.latency_s
+    total = sum(seconds.values()) or 1.0
+    return ", ".join(f"{100 * s / total:.0f}% {bound}-bound"
+                     for bound, s in sorted(seconds.items(), key=lambda item: -item[1]))
 
 
 def print_realtime(answer, *, wide: bool = False) -> None:
@@ -140,6 +153,7 @@ def print_training_cost(cost, *, wide: bool = False) -> None:
     """The training run's inputs and results as a two-column table."""
     rows = [["FLOPs", f"{cost.flops:.4g}"], ["devices", f"{cost.devices:,}"],
             ["peak per device", fmt(cost.peak_flops, "FLOP/s") + f" ({cost.precision})"],
+            ["batch per device", f"{cost.batch:,} ({cost.batch_source}; --batch to change)"],
             ["MFU", f"{100 * cost.mfu:.1f}% ({cost.mfu_source})"],
             ["time = FLOPs / (devices x peak x MFU)", _duration(cost.time_s)],
             ["device-hours", f"{cost.device_hours:,.0f}"],
