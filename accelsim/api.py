@@ -4,11 +4,16 @@ training in engine.parallel)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
+from accelsim.config.loader import resolve
 from accelsim.engine.single import (ENGINES, MODES, build_trace, check_engine, event_timeline,
                                     load_device, load_workload, simulate_single)
 from accelsim.errors import UsageError
+from accelsim.result import provenance
 
 __all__ = ["ENGINES", "MODES", "build_trace", "event_timeline", "load_device", "load_workload",
            "simulate", "simulate_parallel"]
@@ -37,7 +42,30 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
     tokens (prefill + decode with a KV cache; see accelsim.engine.serving).
     devices > 1 or `parallel` ("tp=8,pp=16,dp=8[,zero=1]"): a multi-device training step, returned
     as a ParallelResult (see simulate_parallel).
+    Every result records its `device_id` (bundled name or file stem) and its `provenance`.
     """
+    options = dict(mode=mode, batch=batch, precision=precision, overrides=list(overrides),
+                   optimizer=optimizer, checkpoint=checkpoint, engine=engine, prompt=prompt,
+                   generate=generate, devices=devices, parallel=parallel, tokens=tokens,
+                   global_batch=global_batch, interconnect=interconnect, prefetch=prefetch)
+    result = _simulate(workload, device, **options, **workload_params)
+    device_spec = _spec(device)
+    return replace(result, device_id=Path(device_spec).stem if device_spec else result.device,
+                   provenance=provenance(workload=_spec(workload) or workload.name,
+                                         params=workload_params, device=device_spec or result.device,
+                                         device_file=device_spec and str(resolve(device_spec)),
+                                         **options))
+
+
+def _spec(spec) -> str | None:
+    """A name or path spec as text, None for a loaded object (a Graph or a device config)."""
+    return os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else None
+
+
+def _simulate(workload, device, *, mode, batch, precision, overrides, optimizer, checkpoint, engine,
+              prompt, generate, devices, parallel, tokens, global_batch, interconnect, prefetch,
+              **workload_params):
+    """simulate() without the device_id and provenance."""
     if batch < 1:
         raise UsageError(f"batch must be >= 1, got {batch}", key="batch")
     check_engine(engine)

@@ -7,11 +7,12 @@ import warnings
 
 import click
 
-from accelsim.commands.common import POSITIVE, emit_json, workload_params
+from accelsim.commands.common import POSITIVE, WIDE, emit_json, workload_params
 from accelsim.commands.plot import plot
 from accelsim.commands.queries import compare, cost, realtime, whatif
 from accelsim.commands.sweep import sweep
 from accelsim.errors import AccelsimError
+from accelsim.result import COMMAND
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -74,12 +75,14 @@ def cli() -> None:
               help="Per-layer CSV.")
 @click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False), default=None,
               help="Per-layer Parquet (needs the results extra).")
-@click.option("--layers", type=click.IntRange(min=1), default=None,
-              help="Show only the first N layers.")
+@click.option("--layers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Show only the N costliest layers, costliest first (serve: per-op detail is "
+                   "shown only with --layers).")
+@WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
 def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, prompt,
         generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
-        trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, as_json):
+        trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, wide, as_json):
     """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
 
     \b
@@ -109,7 +112,8 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
                       interconnect=interconnect, prefetch=prefetch, **workload_params(params))
     if multi_device:
         emit_json(result.to_dict()) if as_json else print_totals(
-            f"{result.workload} on {result.config.devices} x {result.device}", result.totals)
+            f"{result.workload} on {result.config.devices} x {result.device_id}", result.totals,
+            wide=wide)
         return
     if trace_path:
         from accelsim.engine.chrome_trace import write_chrome_trace
@@ -127,7 +131,7 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
     if as_json:
         emit_json(result.to_dict())
     else:
-        print_result(result, limit=layers)
+        print_result(result, limit=layers, wide=wide)
 
 
 @cli.command()
@@ -167,8 +171,9 @@ def trace(workload, device, mode, batch, precision, overrides, params, out_path,
 
 @cli.command(name="list")
 @click.argument("what", type=click.Choice(["devices", "workloads"]), default="devices")
+@WIDE
 @click.option("--json", "as_json", is_flag=True)
-def list_(what, as_json):
+def list_(what, wide, as_json):
     """List bundled devices or zoo workloads.
 
     \b
@@ -176,7 +181,7 @@ def list_(what, as_json):
       accelsim list devices
       accelsim list workloads --json
     """
-    from accelsim.report.tables import console, table
+    from accelsim.report.tables import console, show_rows
 
     if what == "devices":
         from accelsim.config.loader import list_devices
@@ -191,8 +196,7 @@ def list_(what, as_json):
     if as_json:
         emit_json([dict(zip(columns, row)) for row in rows])
         return
-    out = console()
-    out.print(table(f"bundled {what}", columns, rows, terminal=out.is_terminal))
+    show_rows(console(wide), f"bundled {what}", columns, rows)
 
 
 @cli.command()
@@ -242,8 +246,9 @@ def schema(as_json):
 @cli.command()
 @click.option("--csv", "csv_paths", type=click.Path(dir_okay=False), multiple=True,
               help="Measurements CSV, repeatable (default: the bundled public rows and accelsim's own).")
+@WIDE
 @click.option("--json", "as_json", is_flag=True)
-def validate(csv_paths, as_json):
+def validate(csv_paths, wide, as_json):
     """Compare predictions with published measurements and print the errors.
 
     \b
@@ -251,18 +256,20 @@ def validate(csv_paths, as_json):
       accelsim validate
       accelsim validate --csv my_measurements.csv --json
     """
-    from accelsim.calibrate.validate import print_report, validate as run_validation
+    from accelsim.calibrate.validate import validate as run_validation
+    from accelsim.commands.query_tables import print_validation
 
     report = run_validation(csv_paths or None)
     if as_json:
         emit_json(report.to_dict())
     else:
-        print_report(report)
+        print_validation(report, wide=wide)
 
 
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
-def demo(out_dir):
+@WIDE
+def demo(out_dir, wide):
     """The main job: bundled networks on one device of each kind, inference and training.
 
     \b
@@ -271,7 +278,7 @@ def demo(out_dir):
     """
     from accelsim.report.demo import run_demo
 
-    run_demo(out_dir)
+    run_demo(out_dir, wide=wide)
 
 
 cli.add_command(sweep)
@@ -285,6 +292,8 @@ cli.add_command(cost)
 def main(argv=None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     warnings.showwarning = lambda message, *_args, **_kw: click.echo(f"warning: {message}", err=True)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    recorded = COMMAND.set(tuple(argv))
     try:
         cli.main(args=argv, prog_name="accelsim", standalone_mode=False)
     except AccelsimError as exc:
@@ -301,6 +310,8 @@ def main(argv=None) -> None:
             hint = f" (see '{exc.ctx.command_path} --help')"
         click.echo(f"accelsim: error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
+    finally:
+        COMMAND.reset(recorded)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Results as plain data with a documented, versioned JSON form.
 
 JSON contract (schema_version 1):
-  {"schema_version": 1, "workload": str, "device": str, "device_kind": str, "mode": str,
-   "precision": str, "batch": int,
+  {"schema_version": 1, "workload": str, "device": str (the device's full name),
+   "device_id": str (the bundled name or YAML file stem the run was asked for, e.g. "a100"),
+   "device_kind": str, "mode": str, "precision": str, "batch": int,
    "totals": {"params", "flops", "macs", "dram_bytes", "latency_s", "energy_j", "peak_memory_bytes",
               "throughput" (samples/s), "samples_per_step", "average_power_w", "energy_breakdown_j",
               ... mode-specific entries},
@@ -11,18 +12,35 @@ JSON contract (schema_version 1):
                "bound", "cycles" (compute cycles, where the device model counts them; SCALE-Sim's
                "compute cycles" on systolic arrays), "stall_cycles" (memory stalls, where counted),
                "unit", "start_s",
-               "compute_s", "memory_s"}]}
+               "compute_s", "memory_s"}],
+   "provenance": {"accelsim_version", "created_utc", "command" (the CLI line, or null),
+                  "workload", "params", "device", "device_file", "overrides", "mode", "batch",
+                  "precision" (as asked; null: the device's default), "engine", ... every other
+                  option of the run}}
 FLOPs = 2 x MACs (+ non-MAC vector FLOPs); bytes are bytes; seconds, joules and watts throughout.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import version
 
 SCHEMA_VERSION = 1
 DYNAMIC_ENERGY = ("compute", "onchip", "offchip")    # energy_breakdown_j keys that scale with work
 ENERGY_PARTS = (*DYNAMIC_ENERGY, "static")
+COMMAND: ContextVar[tuple[str, ...] | None] = ContextVar("accelsim_command", default=None)
+
+
+def provenance(**how) -> dict:
+    """How a result was made: accelsim version, UTC time, the CLI line (set by the CLI) and `how`."""
+    argv = COMMAND.get()
+    return {"accelsim_version": version("accelsim"),
+            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": None if argv is None else shlex.join(("accelsim", *argv)), **how}
 
 
 @dataclass(slots=True)
@@ -64,21 +82,30 @@ class Result:
     layers: tuple[LayerResult, ...]
     totals: dict
     memory: dict = field(default_factory=dict)
+    device_id: str = ""
+    provenance: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The versioned JSON object (see module docstring)."""
         return {"schema_version": SCHEMA_VERSION, "workload": self.workload, "device": self.device,
-                "device_kind": self.device_kind, "mode": self.mode, "precision": self.precision,
-                "batch": self.batch, "totals": self.totals, "memory": self.memory,
-                "layers": [layer.to_dict() for layer in self.layers]}
+                "device_id": self.device_id, "device_kind": self.device_kind, "mode": self.mode,
+                "precision": self.precision, "batch": self.batch, "totals": self.totals,
+                "memory": self.memory, "layers": [layer.to_dict() for layer in self.layers],
+                "provenance": self.provenance}
 
     @classmethod
     def from_dict(cls, data: dict) -> Result:
         """The Result of a to_dict() object (the inverse of to_dict)."""
         fields = {key: data[key] for key in ("workload", "device", "device_kind", "mode",
                                              "precision", "batch", "totals")}
-        return cls(**fields, memory=data.get("memory", {}),
+        return cls(**fields, memory=data.get("memory", {}), device_id=data.get("device_id", ""),
+                   provenance=data.get("provenance", {}),
                    layers=tuple(LayerResult(**layer) for layer in data["layers"]))
+
+    @property
+    def short_device(self) -> str:
+        """The device as tables show it: its bundled name or file stem, else its full name."""
+        return self.device_id or self.device
 
     def to_json(self, indent: int | None = 2) -> str:
         """Serialize with to_dict()."""

@@ -47,10 +47,12 @@ def test_set_override_changes_the_answer(capsys):
     assert slow["totals"]["latency_s"] > base["totals"]["latency_s"]
 
 
-def test_table_output_names_layers_and_totals(capsys):
+def test_table_output_names_the_costliest_layers_and_totals(capsys):
     code, out, _ = invoke(capsys, "run", "resnet50", "--device", "a100", "--layers", "5")
     assert code == 0
-    assert "totals" in out and "conv1" in out
+    assert "totals" in out and "5 costliest layers" in out
+    assert out.index("layer4.0.conv2") < out.index("layer3.0.conv2")    # costliest first
+    assert "conv1 " not in out
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -32,7 +32,8 @@ def test_layers_csv_has_one_row_per_layer_led_by_the_run(runs, tmp_path):
     write_csv(runs, tmp_path / "layers.csv")
     table = read_csv(tmp_path / "layers.csv")
     assert len(table) == sum(len(r.layers) for r in runs)
-    assert list(table[0])[:6] == ["workload", "device", "device_kind", "mode", "precision", "batch"]
+    assert list(table[0])[:7] == ["workload", "device", "device_id", "device_kind", "mode",
+                                  "precision", "batch"]
     gpu = [row for row in table if row["device_kind"] == "gpu"]
     assert sum(int(row["flops"]) for row in gpu) == runs[0]["flops"]
     assert sum(int(row["macs"]) for row in gpu) == 4_089_184_256   # torchvision ResNet-50 MACs

@@ -1,4 +1,5 @@
-"""The teaching notebooks exist, are committed without outputs and mix explanation with code."""
+"""The teaching notebooks exist, are committed executed (their outputs render on the web page)
+and mix explanation with code."""
 
 import json
 from pathlib import Path
@@ -23,9 +24,16 @@ def test_notebook_explains_and_runs_code(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_is_stored_without_outputs(name):
+def test_notebook_is_stored_executed_and_small(name):
     code = [cell for cell in cells(name) if cell["cell_type"] == "code"]
-    assert all(cell["outputs"] == [] and cell["execution_count"] is None for cell in code)
+    assert all(cell["execution_count"] is not None for cell in code)
+    assert not any(out["output_type"] == "error" for cell in code for out in cell["outputs"])
+    assert (NOTEBOOKS / f"{name}.ipynb").stat().st_size < 500_000
+
+
+def test_optimizations_notebook_has_figures():
+    outputs = [out for cell in cells("04_optimizations") for out in cell.get("outputs", [])]
+    assert sum("image/png" in out.get("data", {}) for out in outputs) >= 2
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -46,7 +46,9 @@ def test_compare_leaves_out_runs_a_part_cannot_do(capsys):
 def test_compare_table_when_piped(capsys):
     code, out, _ = invoke(capsys, "compare", "mobilenet_v2", "-d", "a100", "-d", "tpu_v4")
     assert code == 0
-    assert "x latency" in out and "Google TPU v4" in out and "+---" in out
+    assert "tpu_v4" in out and "+---" in out and "hidden:" in out
+    code, out, _ = invoke(capsys, "compare", "mobilenet_v2", "-d", "a100", "-d", "tpu_v4", "--wide")
+    assert "x latency" in out and "x thru" in out and "hidden:" not in out
 
 
 def test_whatif_bandwidth_json(capsys):

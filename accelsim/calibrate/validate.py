@@ -238,25 +238,3 @@ def _network_metric(device, case: Case, metric: str) -> float:
         graph = fuse(graph, residual=True)
     result = simulate(graph, device, batch=case.batch, precision=case.precision)
     return result.totals["latency_s" if metric.startswith("latency") else "throughput"]
-
-
-def print_report(report: ValidationReport) -> None:
-    """A table of rows (measured, predicted, signed error, status), the notes, and the summaries."""
-    from accelsim.report.tables import console, table
-
-    out = console()
-    rows = [[r.id, r.modelled_as or r.workload, r.metric, f"{r.measured:g} {r.unit.split()[0]}",
-             "" if r.predicted is None else f"{r.predicted:.4g}",
-             "" if r.error_pct is None else f"{r.error_pct:+.1f}%", r.status] for r in report.rows]
-    columns = ("id", "modelled as", "metric", "measured", "predicted", "error", "status")
-    title = f"validation against {report.csv_path}"
-    out.print(table(title, columns, rows, terminal=out.is_terminal))
-    for r in report.rows:
-        if r.note:
-            out.print(f"{r.id}: {r.note}")
-    kinds = sorted({r.kind for r in report.rows if r.status == "validated"})
-    for label, s in [("all", report.summary())] + [(k, report.summary(kind=k)) for k in kinds]:
-        if s.rows:
-            out.print(f"{label}: {s.rows} validated rows, median |error| "
-                      f"{s.median_abs_error_pct:.1f}%, worst {s.worst_abs_error_pct:.1f}% "
-                      f"({s.worst_id})")

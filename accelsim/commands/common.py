@@ -22,6 +22,8 @@ class Finite(click.FloatRange):
 
 
 POSITIVE = Finite(min=0, min_open=True)
+WIDE = click.option("--wide", is_flag=True,
+                    help="Show every table column, however wide (default: fit the terminal).")
 
 
 def emit_json(data) -> None:

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import click
 
-from accelsim.commands.common import POSITIVE, Finite, emit_json, workload_params
+from accelsim.commands.common import POSITIVE, WIDE, Finite, emit_json, workload_params
 
 MODES = click.Choice(["inference", "training"])
 PRECISION_HELP = "fp32, tf32, bf16, fp16, fp8, int8, int4 (default: the device's own)."
 PARAM_HELP = "Workload parameter, e.g. --param seq_len=512 or --param image_size=160."
 
 
-def _emit(answer, as_json: bool, render) -> None:
-    """Print the answer's JSON, or render its tables."""
+def _emit(answer, as_json: bool, render, wide: bool) -> None:
+    """Print the answer's JSON, or render its tables (every column when `wide`)."""
     if as_json:
         emit_json(answer.to_dict())
     else:
-        render(answer)
+        render(answer, wide=wide)
 
 
 @click.command()
@@ -30,8 +30,9 @@ def _emit(answer, as_json: bool, render) -> None:
               show_default=True, help="Repeat to compare batch sizes.")
 @click.option("--precision", "-p", default=None, help=PRECISION_HELP)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=PARAM_HELP)
+@WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON answer.")
-def compare(workloads, devices, modes, batches, precision, params, as_json):
+def compare(workloads, devices, modes, batches, precision, params, wide, as_json):
     """Run WORKLOADS on several devices side by side: one row per run, ratios to the first device.
 
     \b
@@ -47,7 +48,7 @@ def compare(workloads, devices, modes, batches, precision, params, as_json):
     with progress(runs, "compare") as on_run:
         answer = run_compare(workloads, devices, modes=modes, batches=batches, precision=precision,
                              on_run=on_run, **workload_params(params))
-    _emit(answer, as_json, print_comparison)
+    _emit(answer, as_json, print_comparison, wide)
 
 
 @click.command()
@@ -71,14 +72,15 @@ def compare(workloads, devices, modes, batches, precision, params, as_json):
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=PARAM_HELP)
 @click.option("--show", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many layers that changed bound to list.")
+@WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON answer.")
 def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, mode, batch,
-           precision, params, show, as_json):
+           precision, params, show, wide, as_json):
     """Run WORKLOAD as it is and with a change, and show how each metric moves.
 
     \b
     Examples:
-      accelsim whatif resnet50 --device tpu_v4 --set memory.bandwidth="2.4 TB/s"
+      accelsim whatif gpt2 --device a100 --set memory.bandwidth="3.35 TB/s"
       accelsim whatif resnet50 --device a100 --quantize int8
       accelsim whatif bert_base --device a100 --prune 2:4 --batch 32
       accelsim whatif resnet50 --device a100 --prune 0.5 --layers 'layer4.*'
@@ -92,7 +94,7 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
         answer = run_whatif(workload, device, overrides=overrides, quantize=quantize, prune=prune,
                             fuse=fuse, student=student, layers=layers or None, mode=mode,
                             batch=batch, precision=precision, on_run=on_run, **workload_params(params))
-    _emit(answer, as_json, lambda a: print_whatif(a, limit=show))
+    _emit(answer, as_json, lambda a, wide: print_whatif(a, limit=show, wide=wide), wide)
 
 
 @click.command()
@@ -104,8 +106,9 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
               help="Another device to answer for; repeatable.")
 @click.option("--precision", "-p", default=None, help=PRECISION_HELP)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=PARAM_HELP)
+@WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON answer.")
-def realtime(workload, device, fps, others, precision, params, as_json):
+def realtime(workload, device, fps, others, precision, params, wide, as_json):
     """Does DEVICE run WORKLOAD at --fps? Deadline, headroom, highest frame rate, energy and power.
 
     Frames are processed one at a time (batch 1); power at the frame rate is
@@ -124,7 +127,7 @@ def realtime(workload, device, fps, others, precision, params, as_json):
     with progress(len(devices), "realtime") as on_run:
         answer = run_realtime(workload, devices, fps, precision=precision, on_run=on_run,
                               **workload_params(params))
-    _emit(answer, as_json, print_realtime)
+    _emit(answer, as_json, print_realtime, wide)
 
 
 @click.command()
@@ -146,8 +149,9 @@ def realtime(workload, device, fps, others, precision, params, as_json):
               help='Power per device, e.g. "300 W" or tdp (default: the modelled average power).')
 @click.option("--price", type=Finite(min=0), metavar="USD", default=None,
               help="USD per device-hour (default: price_per_hour in the device YAML).")
-@click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Batch of the simulated step.")
+@click.option("--batch", "-b", type=click.IntRange(min=1), default=None,
+              help="Batch of the simulated step (default: serving 1; training 256 images for "
+                   "CNNs, else 8 sequences, halved until the step fits memory).")
 @click.option("--prompt", type=click.IntRange(min=1), default=128, show_default=True,
               help="Serving LLMs: prompt tokens per request.")
 @click.option("--generate", type=click.IntRange(min=1), default=128, show_default=True,
@@ -156,9 +160,10 @@ def realtime(workload, device, fps, others, precision, params, as_json):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a device field.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=PARAM_HELP)
+@WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON answer.")
 def cost(workload, device, count, flops, tokens, samples, serve, mfu, power, price, batch, prompt,
-         generate, precision, overrides, params, as_json):
+         generate, precision, overrides, params, wide, as_json):
     """Energy (kWh) and money of a training run, or of serving a million tokens or images.
 
     Training: time = FLOPs / (devices x peak x MFU), energy = devices x power x time,
@@ -176,7 +181,7 @@ def cost(workload, device, count, flops, tokens, samples, serve, mfu, power, pri
     from accelsim.errors import UsageError
     from accelsim.queries.cost import serving_cost, training_cost
 
-    options = dict(power=power, price=price, batch=batch, precision=precision, overrides=overrides,
+    options = dict(power=power, price=price, precision=precision, overrides=overrides,
                    **workload_params(params))
     if serve:
         training_only = {"--devices": count, "--flops": flops, "--tokens": tokens,
@@ -186,10 +191,11 @@ def cost(workload, device, count, flops, tokens, samples, serve, mfu, power, pri
             raise UsageError(f"{', '.join(given)}: training-run options, not for --serve",
                              key="serve")
         with progress(1, "cost: simulating serving"):
-            answer = serving_cost(workload, device, prompt=prompt, generate=generate, **options)
-        _emit(answer, as_json, print_serving_cost)
+            answer = serving_cost(workload, device, batch=batch or 1, prompt=prompt,
+                                  generate=generate, **options)
+        _emit(answer, as_json, print_serving_cost, wide)
         return
     with progress(1, "cost: simulating a training step"):
         answer = training_cost(workload, device, devices=count or 1, flops=flops, tokens=tokens,
-                               samples=samples, mfu=mfu, **options)
-    _emit(answer, as_json, print_training_cost)
+                               samples=samples, mfu=mfu, batch=batch, **options)
+    _emit(answer, as_json, print_training_cost, wide)

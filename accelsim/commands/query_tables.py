@@ -1,4 +1,5 @@
-"""Tables for the query commands (rich on a terminal, plain when piped) and their progress bar."""
+"""Tables for the query and validate commands (fitted to the terminal, plain when piped) and the
+query progress bar."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from accelsim.queries.common import OnRun
-from accelsim.report.tables import SUMMARY_COLUMNS, console, summary_row, table
+from accelsim.report.tables import (SUMMARY_DROP, Column, column, console, show, show_rows,
+                                   summary_columns)
 from accelsim.units import fmt, fmt_bytes
 
 METRIC_FORMAT = {   # whatif metric -> (label, formatter)
@@ -45,22 +47,22 @@ def ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}x"
 
 
-def print_comparison(comparison) -> None:
+def print_comparison(comparison, *, wide: bool = False) -> None:
     """One row per run with its ratios to the group's first device."""
-    out = console()
-    columns = (*SUMMARY_COLUMNS, "x latency", "x throughput", "x energy")
-    rows = [summary_row(row.result) + [ratio(row.ratios["latency_s"]), ratio(row.ratios["throughput"]),
-                                       ratio(row.ratios["energy_j"])] for row in comparison.rows]
-    out.print(table("comparison (ratios: run / first device of the same workload, mode and batch)",
-                    columns, rows, terminal=out.is_terminal))
+    ratios = [Column(f"x {label}", f"x {label}",
+                     [ratio(row.ratios[key]).rstrip("x") for row in comparison.rows])
+              for key, label in (("latency_s", "latency"), ("throughput", "thru"),
+                                 ("energy_j", "energy"))]
+    show(console(wide), "runs, and ratios (x) to the first device of the same workload, mode and "
+         "batch", summary_columns([row.result for row in comparison.rows]) + ratios,
+         (*SUMMARY_DROP, "x thru", "throughput"))
 
 
-def print_whatif(answer, limit: int = 10) -> None:
+def print_whatif(answer, limit: int = 10, *, wide: bool = False) -> None:
     """Metric changes, the layers that changed bound and, for a student, the size deltas."""
-    out = console()
-    terminal = out.is_terminal
+    out = console(wide)
     base = answer.base
-    title = (f"what-if {', '.join(answer.what)}: {base.workload} on {base.device} "
+    title = (f"what-if {', '.join(answer.what)}: {base.workload} on {base.short_device} "
              f"({base.mode}, {base.precision} -> {answer.variant.precision}, batch {base.batch})")
     rows = []
     for change in answer.changes:
@@ -70,36 +72,54 @@ def print_whatif(answer, limit: int = 10) -> None:
                      ratio(change.ratio)])
     rows.append(["ops", str(len(base.layers)), str(len(answer.variant.layers)),
                  f"{len(answer.variant.layers) - len(base.layers):+d}", ""])
-    out.print(table(title, ("metric", "before", "after", "change", "ratio"), rows, terminal=terminal))
+    show_rows(out, title, ("metric", "before", "after", "change", "ratio"), rows)
+    if all(change.delta == 0 for change in answer.changes):
+        out.print(f"nothing changed: {', '.join(answer.what)} does not touch what limits this run "
+                  f"({bound_shares(base)} of its latency)")
     if answer.bound_changes:
         shown = answer.bound_changes[:limit]
         rows = [[b.layer, b.phase, b.before, b.after] for b in shown]
         more = len(answer.bound_changes) - len(shown)
-        out.print(table(f"layers that changed bound ({len(answer.bound_changes)}"
-                        + (f", first {len(shown)}" if more else "") + ")",
-                        ("layer", "phase", "before", "after"), rows, terminal=terminal))
+        show_rows(out, f"layers that changed bound ({len(answer.bound_changes)}"
+                  + (f", first {len(shown)}" if more else "") + ")",
+                  ("layer", "phase", "before", "after"), rows)
     else:
         out.print("no layer changed bound")
     if answer.distillation:
         d = answer.distillation
         rows = [[key, *(f"{value:,}" for value in getattr(d, key)), ratio(d.ratio(key))]
                 for key in ("params", "macs", "flops", "ops")]
-        out.print(table(f"distillation: {d.teacher} -> {d.student}",
-                        ("", "teacher", "student", "ratio"), rows, terminal=terminal))
+        show_rows(out, f"distillation: {d.teacher} -> {d.student}",
+                  ("", "teacher", "student", "ratio"), rows)
 
 
-def print_realtime(answer) -> None:
+def bound_shares(result) -> str:
+    """The share of a run's latency in ops of each bound, e.g. '98% compute-bound, 2% memory-bound'."""
+    seconds: dict[str, float] = {}
+    for layer in result.layers:
+        seconds[layer.bound] = seconds.get(layer.bound, 0.0) + layer.latency_s
+    total = sum(seconds.values()) or 1.0
+    return ", ".join(f"{100 * s / total:.0f}% {bound}-bound"
+                     for bound, s in sorted(seconds.items(), key=lambda item: -item[1]))
+
+
+def print_realtime(answer, *, wide: bool = False) -> None:
     """One row per device against the frame rate, then the power formula."""
     from accelsim.queries.realtime import POWER_FORMULA
 
-    out = console()
-    rows = [[b.device, b.precision, fmt(b.latency_s, "s"), fmt(b.deadline_s, "s"),
-             "yes" if b.meets else "NO", f"{100 * b.headroom:.1f}%", f"{b.max_fps:,.1f}",
-             fmt(b.energy_per_frame_j, "J"), fmt(b.average_power_w, "W")] for b in answer.budgets]
-    columns = ("device", "prec", "latency", "deadline", "meets", "headroom", "max fps",
-               "energy/frame", f"power @ {answer.fps:g} fps")
-    title = f"{answer.budgets[0].workload} at {answer.fps:g} fps (batch 1)"
-    out.print(table(title, columns, rows, terminal=out.is_terminal))
+    out = console(wide)
+    budgets = answer.budgets
+    columns = [column("device", [b.device_id for b in budgets]),
+               column("prec", [b.precision for b in budgets]),
+               column("latency", [b.latency_s for b in budgets], "s"),
+               column("deadline", [b.deadline_s for b in budgets], "s"),
+               column("meets", ["yes" if b.meets else "NO" for b in budgets]),
+               Column("headroom", "headroom (%)", [f"{100 * b.headroom:.1f}" for b in budgets]),
+               Column("max fps", "max fps", [f"{b.max_fps:,.1f}" for b in budgets]),
+               column("energy/frame", [b.energy_per_frame_j for b in budgets], "J"),
+               column(f"power @ {answer.fps:g} fps", [b.average_power_w for b in budgets], "W")]
+    title = f"{budgets[0].workload} at {answer.fps:g} fps (batch 1)"
+    show(out, title, columns, ("prec", "deadline", "energy/frame"))
     out.print(POWER_FORMULA)
 
 
@@ -129,11 +149,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:,.1f} h ({seconds / 86400:,.2f} days)"
 
 
-def print_training_cost(cost) -> None:
+def print_training_cost(cost, *, wide: bool = False) -> None:
     """The training run's inputs and results as a two-column table."""
-    out = console()
     rows = [["FLOPs", f"{cost.flops:.4g}"], ["devices", f"{cost.devices:,}"],
             ["peak per device", fmt(cost.peak_flops, "FLOP/s") + f" ({cost.precision})"],
+            ["batch per device", f"{cost.batch:,} ({cost.batch_source}; --batch to change)"],
             ["MFU", f"{100 * cost.mfu:.1f}% ({cost.mfu_source})"],
             ["time = FLOPs / (devices x peak x MFU)", _duration(cost.time_s)],
             ["device-hours", f"{cost.device_hours:,.0f}"],
@@ -141,13 +161,12 @@ def print_training_cost(cost) -> None:
             ["energy = devices x power x time", _kwh(cost.energy_kwh)],
             ["price per device-hour", _price(cost)],
             ["cost = device-hours x price", _money(cost.cost_usd)]]
-    out.print(table(f"training {cost.workload} on {cost.devices:,} x {cost.device}", ("", "value"),
-                    rows, terminal=out.is_terminal))
+    show_rows(console(wide), f"training {cost.workload} on {cost.devices:,} x {cost.device}",
+              ("", "value"), rows)
 
 
-def print_serving_cost(cost) -> None:
+def print_serving_cost(cost, *, wide: bool = False) -> None:
     """Throughput and the cost of a million items as a two-column table."""
-    out = console()
     rows = [["throughput", f"{cost.items_per_s:,.1f} {cost.item}/s ({cost.mode}, batch {cost.batch})"],
             ["power", fmt(cost.power_w, "W") + f" ({cost.power_source})"],
             [f"energy per {cost.item[:-1]}", fmt(cost.energy_per_item_j, "J")],
@@ -155,5 +174,23 @@ def print_serving_cost(cost) -> None:
             ["energy per million", _kwh(cost.kwh_per_million)],
             ["price per device-hour", _price(cost)],
             ["cost per million", _money(cost.usd_per_million)]]
-    out.print(table(f"serving {cost.workload} on {cost.device}", ("", "value"), rows,
-                    terminal=out.is_terminal))
+    show_rows(console(wide), f"serving {cost.workload} on {cost.device}", ("", "value"), rows)
+
+
+def print_validation(report, *, wide: bool = False) -> None:
+    """A table of rows (measured, predicted, signed error, status), the notes, and the summaries."""
+    out = console(wide)
+    rows = [[r.id, r.modelled_as or r.workload, r.metric, f"{r.measured:g} {r.unit.split()[0]}",
+             "" if r.predicted is None else f"{r.predicted:.4g}",
+             "" if r.error_pct is None else f"{r.error_pct:+.1f}%", r.status] for r in report.rows]
+    columns = ("id", "modelled as", "metric", "measured", "predicted", "error", "status")
+    show_rows(out, f"validation against {report.csv_path}", columns, rows, ("modelled as",))
+    for r in report.rows:
+        if r.note:
+            out.print(f"{r.id}: {r.note}")
+    kinds = sorted({r.kind for r in report.rows if r.status == "validated"})
+    for label, s in [("all", report.summary())] + [(k, report.summary(kind=k)) for k in kinds]:
+        if s.rows:
+            out.print(f"{label}: {s.rows} validated rows, median |error| "
+                      f"{s.median_abs_error_pct:.1f}%, worst {s.worst_abs_error_pct:.1f}% "
+                      f"({s.worst_id})")

@@ -27,7 +27,7 @@ sharded graph at the micro-batch size. Placement follows Megatron's rank order: 
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from accelsim.devices import run_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
@@ -197,6 +197,8 @@ class ParallelResult:
     item: str                       # "tokens" or "samples"
     memory_capacity: float | None
     train_items: float | None = None
+    device_id: str = ""
+    provenance: dict = field(default_factory=dict)
 
     @property
     def totals(self) -> dict:
@@ -211,12 +213,13 @@ class ParallelResult:
     def to_dict(self) -> dict:
         """JSON-ready form: the run's identity, totals, per-device memory and the stages."""
         return {"schema_version": 1, "workload": self.workload, "device": self.device,
-                "device_kind": self.device_kind, "mode": "training", "precision": self.precision,
+                "device_id": self.device_id, "device_kind": self.device_kind, "mode": "training", "precision": self.precision,
                 "batch": self.config.micro_batch, "parallel": asdict(self.config)
                 | {"devices": self.config.devices, "micro_batches": self.config.micro_batches},
                 "interconnect": self.interconnect, "totals": self.totals,
                 "memory": asdict(self.worst_stage.memory),
-                "stages": [asdict(stage) | {"slot_s": stage.slot_s} for stage in self.stages]}
+                "stages": [asdict(stage) | {"slot_s": stage.slot_s} for stage in self.stages],
+                "provenance": self.provenance}
 
     def __getitem__(self, key: str):
         """Shortcut to a total: result["mfu"]."""

@@ -96,6 +96,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
         "kv_cache_bytes": memory.kv_cache,
         "decode_steps_costed": len(pasts),
     }
+    totals["energy_per_token_j"] = totals["energy_j"] / (batch * generate)
     return Result(workload=net.name, device=device.name, device_kind=device.kind,
                   mode="serve", precision=precision, batch=batch,
                   layers=prefill_layers + decode_layers, totals=totals, memory=asdict(memory))

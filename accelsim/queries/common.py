@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from accelsim.result import SCHEMA_VERSION, Result
+from accelsim.result import SCHEMA_VERSION, Result, provenance
 
 OnRun = Callable[[str], None] | None   # called with a label after each simulation (progress bars)
 
@@ -17,8 +17,9 @@ def summary(result: Result) -> dict:
 
 
 def envelope(query: str, body: dict) -> dict:
-    """The JSON object of a query: schema version, query name, then its fields."""
-    return {"schema_version": SCHEMA_VERSION, "query": query, **body}
+    """The JSON object of a query: schema version, query name, its fields, then its provenance."""
+    return {"schema_version": SCHEMA_VERSION, "query": query, **body,
+            "provenance": provenance(query=query)}
 
 
 def notify(on_run: OnRun, label: str) -> None:

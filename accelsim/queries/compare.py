@@ -56,15 +56,16 @@ def compare(workloads: Sequence, devices: Sequence, *, modes: Sequence[str] = ("
 
     if not workloads or not devices:
         raise UsageError("compare needs at least one workload and one device", key="device")
-    configs = [load_device(device) for device in devices]
+    for device in devices:
+        load_device(device)         # a bad device fails before any run
     rows: list[CompareRow] = []
     for workload in workloads:
         for mode in modes:
             for batch in batches:
                 first, baseline = len(rows), None
-                for config in configs:
+                for device in devices:
                     try:
-                        result = simulate(workload, config, mode=mode, batch=batch,
+                        result = simulate(workload, device, mode=mode, batch=batch,
                                           precision=precision, **workload_params)
                     except InfeasibleError as exc:
                         warnings.warn(f"left out: {exc}", stacklevel=2)

@@ -5,7 +5,9 @@ Training run of F FLOPs on N devices of peak P FLOP/s (dense, at the run's preci
   energy = N x power x time            (kWh = J / 3.6e6)
   money  = N x time / 3600 x price_per_hour
 MFU is the modelled utilisation of one simulated training step of the workload on one device
-(the step's FLOPs, forward + backward + optimizer, over latency x P) unless given. Power per device
+(the step's FLOPs, forward + backward + optimizer, over latency x P) unless given. The step's batch
+is the given one, else DEFAULT_BATCH (256 images for CNNs, 8 sequences otherwise) halved until the
+step fits the device's memory. Power per device
 is the step's modelled average power (its energy / latency) unless given ("tdp": power.tdp from the
 device YAML, or a power like "300 W"). The price is the YAML's price_per_hour unless given. F comes
 from `flops`, or from `tokens` / `samples` x the simulated step's FLOPs per token / sample.
@@ -27,6 +29,7 @@ from accelsim.queries.common import envelope
 JOULES_PER_KWH = 3.6e6
 SECONDS_PER_HOUR = 3600.0
 MILLION = 1e6
+DEFAULT_BATCH = {"cnn": 256, None: 8}     # per-device training batch by workload family (None: other)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class TrainingCost:
     power_source: str          # "modelled", "tdp" or "given"
     price_per_hour: float | None
     price_source: str          # "config", "given" or "none"
+    batch: int = 1             # per device, of the simulated step
+    batch_source: str = "given"   # "given" or "default"
 
     @property
     def time_s(self) -> float:
@@ -166,9 +171,11 @@ def _total_flops(flops, tokens, samples, step) -> float:
 def training_cost(workload, device, *, devices: int = 1, flops: float | None = None,
                   tokens: float | None = None, samples: float | None = None,
                   mfu: float | None = None, power: str | float | None = None,
-                  price: float | None = None, batch: int = 1, precision: str | None = None,
-                  overrides: Sequence[str] = (), **workload_params) -> TrainingCost:
-    """Time, energy and money of a training run (see the module docstring for the formulas)."""
+                  price: float | None = None, batch: int | None = None,
+                  precision: str | None = None, overrides: Sequence[str] = (),
+                  **workload_params) -> TrainingCost:
+    """Time, energy and money of a training run (see the module docstring for the formulas and the
+    default batch)."""
     from accelsim.api import load_device, load_workload, simulate
 
     if sum(value is not None for value in (flops, tokens, samples)) != 1:
@@ -180,8 +187,17 @@ def training_cost(workload, device, *, devices: int = 1, flops: float | None = N
     config = load_device(device, overrides)
     precision = run_precision(config, precision)
     needs_step = mfu is None or power is None or flops is None
-    step = simulate(workload, config, mode="training", batch=batch, precision=precision,
-                    **workload_params) if needs_step else None
+    source = "given" if batch else "default"
+    if batch is None:
+        family = load_workload(workload, precision=precision, **workload_params).info("family")
+        batch = DEFAULT_BATCH.get(family, DEFAULT_BATCH[None])
+    step = None
+    while needs_step:
+        step = simulate(workload, config, mode="training", batch=batch, precision=precision,
+                        **workload_params)
+        if source == "given" or batch == 1 or step.totals["fits_in_memory"]:
+            break
+        batch //= 2
     peak = config.peak_flops(precision)
     watts, power_source = device_power(config, power,
                                        step.totals["average_power_w"] if step else None)
@@ -193,7 +209,8 @@ def training_cost(workload, device, *, devices: int = 1, flops: float | None = N
         flops=_total_flops(flops, tokens, samples, step), devices=devices, peak_flops=peak,
         mfu=mfu if mfu is not None else step.totals["flops"] / (step.totals["latency_s"] * peak),
         mfu_source="given" if mfu is not None else "modelled", power_w=watts,
-        power_source=power_source, price_per_hour=price_per_hour, price_source=price_source)
+        power_source=power_source, price_per_hour=price_per_hour, price_source=price_source,
+        batch=batch, batch_source=source)
 
 
 def serving_cost(workload, device, *, batch: int = 1, power: str | float | None = None,

@@ -32,6 +32,7 @@ class FrameBudget:
     latency_s: float
     energy_per_frame_j: float
     idle_power_w: float
+    device_id: str = ""             # the bundled name or file stem, e.g. "a100"
 
     @property
     def deadline_s(self) -> float:
@@ -86,7 +87,8 @@ class Realtime:
 
 def frame_budget(result, fps: float, idle_power_w: float) -> FrameBudget:
     """The budget of a batch-1 inference result at `fps`."""
-    return FrameBudget(workload=result.workload, device=result.device, precision=result.precision,
+    return FrameBudget(workload=result.workload, device=result.device, device_id=result.device_id,
+                       precision=result.precision,
                        fps=fps, latency_s=result.totals["latency_s"],
                        energy_per_frame_j=result.totals["energy_j"], idle_power_w=idle_power_w)
 
@@ -101,7 +103,7 @@ def realtime(workload, devices: Sequence, fps: float, *, precision: str | None =
     budgets = []
     for device in devices:
         config = load_device(device)
-        result = simulate(workload, config, batch=1, precision=precision, **workload_params)
+        result = simulate(workload, device, batch=1, precision=precision, **workload_params)
         budgets.append(frame_budget(result, fps, config.power.idle))
         notify(on_run, result.device)
     return Realtime(fps, tuple(budgets))

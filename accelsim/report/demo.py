@@ -13,7 +13,7 @@ DEVICES = ("a100", "tpu_v4", "zcu102_dpu", "phone_npu")
 RUNS = (("inference", 1), ("training", 8))   # (mode, batch)
 
 
-def run_demo(out_dir: str) -> list[Result]:
+def run_demo(out_dir: str, *, wide: bool = False) -> list[Result]:
     """Run the matrix, print one table, write demo.json and demo.png under `out_dir`."""
     from rich.progress import Progress
 
@@ -32,7 +32,7 @@ def run_demo(out_dir: str) -> list[Result]:
         for workload, device, mode, batch in jobs:
             results.append(simulate(workload, devices[device], mode=mode, batch=batch))
             progress.advance(task)
-    print_summary(results, "accelsim demo: latency and energy are per step (one batch)")
+    print_summary(results, "accelsim demo: latency and energy are per step (one batch)", wide=wide)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "demo.json").write_text(json.dumps([r.to_dict() for r in results], indent=1))

@@ -1,7 +1,7 @@
 """Results to files: CSV (stdlib), Parquet and pandas DataFrames (the optional `results` extra).
 
-Two tables: "layers" (one row per layer, led by the run's workload, device, device_kind, mode,
-precision and batch) and "totals" (one row per run: the run columns, every total, nested totals and
+Two tables: "layers" (one row per layer, or per pipeline stage of a parallel run, led by the run's
+workload, device, device_id, device_kind, mode, precision and batch) and "totals" (one row per run: the run columns, every total, nested totals and
 the memory breakdown flattened to "energy_breakdown_j.compute", "memory.weights", ...). Columns are
 the JSON names (SI units: seconds, bytes, joules, FLOPs).
 """
@@ -16,19 +16,23 @@ from pathlib import Path
 from accelsim.errors import UsageError
 from accelsim.result import Result
 
-RUN_COLUMNS = ("workload", "device", "device_kind", "mode", "precision", "batch")
+RUN_COLUMNS = ("workload", "device", "device_id", "device_kind", "mode", "precision", "batch")
 TABLES = ("layers", "totals")
 FORMATS = (".csv", ".parquet", ".json")
 
 
-def _runs(results: Result | Sequence[Result]) -> list[Result]:
-    """One result or several, as a list."""
-    return [results] if isinstance(results, Result) else list(results)
+def _runs(results) -> list:
+    """One result (a Result or a ParallelResult) or several, as a list."""
+    return list(results) if isinstance(results, Sequence) else [results]
 
 
-def _run_columns(result: Result) -> dict:
-    """The columns that name a run."""
-    return {column: getattr(result, column) for column in RUN_COLUMNS}
+def _run_rows(result, table: str) -> list[dict]:
+    """A run's rows of a table, each led by the columns that name the run."""
+    data = result.to_dict()
+    run = {column: data[column] for column in RUN_COLUMNS}
+    if table == "layers":
+        return [{**run, **flatten(item)} for item in data.get("layers", data.get("stages"))]
+    return [{**run, **flatten(data["totals"]), **flatten(data["memory"], "memory.")}]
 
 
 def flatten(data: dict, prefix: str = "") -> dict:
@@ -42,13 +46,10 @@ def flatten(data: dict, prefix: str = "") -> dict:
     return out
 
 
-def rows(results: Result | Sequence[Result], table: str = "layers") -> list[dict]:
+def rows(results, table: str = "layers") -> list[dict]:
     """The rows of a table ("layers" or "totals") of one or several results."""
-    if table == "layers":
-        return [{**_run_columns(r), **layer.to_dict()} for r in _runs(results) for layer in r.layers]
-    if table == "totals":
-        return [{**_run_columns(r), **flatten(r.totals), **flatten(r.memory, "memory.")}
-                for r in _runs(results)]
+    if table in TABLES:
+        return [row for result in _runs(results) for row in _run_rows(result, table)]
     raise UsageError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}", key="table")
 
 
@@ -69,7 +70,7 @@ def write_csv(results: Result | Sequence[Result], path: str | Path, table: str =
     write_rows(rows(results, table), path)
 
 
-def to_dataframe(results: Result | Sequence[Result], table: str = "layers"):
+def to_dataframe(results, table: str = "layers"):
     """A pandas DataFrame of a table of one or several results (needs the `results` extra)."""
     try:
         import pandas
@@ -102,7 +103,7 @@ def export(results: Result | Sequence[Result], path: str | Path, table: str = "l
     elif suffix == ".json":
         data = [r.to_dict() for r in _runs(results)]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(data[0] if isinstance(results, Result) else data,
+        Path(path).write_text(json.dumps(data if isinstance(results, Sequence) else data[0],
                                          indent=1))
     else:
         raise UsageError(f"cannot tell the format of {str(path)!r}; use a "

@@ -58,57 +58,89 @@ ENERGY_COLOURS = ("tab:blue", "tab:green", "tab:red", "tab:gray")
 SUFFIXES = (".png", ".svg", ".pdf")
 
 
+VECTOR_UNITS = ("vector", "cuda")     # units that run non-matmul math (systolic, GPU)
+ROOF_COLOURS = {"memory": "tab:red", "matrix": "tab:blue", "vector": "tab:green"}
+
+
 class Roofline(NamedTuple):
     """A run's ops placed under its device's roofs (ops without FLOPs or DRAM bytes are left out)."""
 
-    peak_flops: float             # FLOP/s at the run's precision
+    peak_flops: float             # matrix unit FLOP/s at the run's precision
+    vector_flops: float | None    # vector unit FLOP/s, where the device has one
     bandwidth: float              # peak off-chip B/s
     names: tuple[str, ...]
     intensity: np.ndarray         # FLOPs per DRAM byte
     achieved: np.ndarray          # FLOP/s
-    bound: tuple[str, ...]
+    roof: tuple[str, ...]         # the roof over each op: "memory", "matrix" or "vector"
 
     @property
     def ridge(self) -> float:
-        """Arithmetic intensity where the memory roof meets the compute roof."""
+        """Arithmetic intensity where the memory roof meets the matrix roof."""
         return self.peak_flops / self.bandwidth
+
+
+def vector_peak(device) -> float | None:
+    """The device's vector-unit FLOP/s (systolic: per-core rate x cores; GPU: CUDA cores)."""
+    if hasattr(device, "vector_flops"):
+        return device.vector_flops
+    vector = getattr(device, "vector", None)
+    return vector.flops_per_cycle * device.cores * device.clock if vector else None
 
 
 def roofline_data(result: Result, device) -> Roofline:
     """The roofline of `result` on `device` (its loaded config: peak rates and bandwidth)."""
     placed = [layer for layer in result.layers
               if layer.flops > 0 and layer.dram_bytes > 0 and layer.latency_s > 0]
+    peak, vector, bandwidth = device.peak_flops(result.precision), vector_peak(device), \
+        device.memory.bandwidth
+    intensity = np.array([layer.flops / layer.dram_bytes for layer in placed])
+    units = ["vector" if vector and layer.unit in VECTOR_UNITS else "matrix" for layer in placed]
+    ridges = [(vector if unit == "vector" else peak) / bandwidth for unit in units]
     return Roofline(
-        peak_flops=device.peak_flops(result.precision), bandwidth=device.memory.bandwidth,
-        names=tuple(layer.name for layer in placed),
-        intensity=np.array([layer.flops / layer.dram_bytes for layer in placed]),
+        peak_flops=peak, vector_flops=vector, bandwidth=bandwidth,
+        names=tuple(layer.name for layer in placed), intensity=intensity,
         achieved=np.array([layer.flops / layer.latency_s for layer in placed]),
-        bound=tuple(layer.bound for layer in placed))
+        roof=tuple("memory" if i < ridge else unit
+                   for i, ridge, unit in zip(intensity, ridges, units)))
 
 
 def roofline_figure(result: Result, device, path: str) -> None:
-    """Ops as points (FLOPs per DRAM byte, achieved FLOP/s) under the compute and memory roofs."""
+    """Ops as points (FLOPs per DRAM byte, achieved FLOP/s) under every roof of the device: memory
+    bandwidth, the matrix unit and the vector unit; each op coloured by the roof it sits under."""
     data = roofline_data(result, device)
     plt = _pyplot()
-    fig, axis = plt.subplots(figsize=(8, 5.5))
-    low = min(data.intensity.min(initial=data.ridge), data.ridge) / 10
-    high = max(data.intensity.max(initial=data.ridge), data.ridge) * 10
-    xs = np.geomspace(low, high, 200)
-    axis.plot(xs, np.minimum(data.peak_flops, xs * data.bandwidth), color="black", lw=1.5,
-              label=f"roofs: {fmt(data.peak_flops, 'FLOP/s')} ({result.precision}), "
-                    f"{fmt(data.bandwidth, 'B/s')}")
-    axis.axvline(data.ridge, color="black", ls=":", lw=1, label=f"ridge {data.ridge:.3g} FLOP/B")
-    for bound, colour in BOUND_COLOURS.items():
-        picked = [i for i, b in enumerate(data.bound) if b == bound]
+    fig, axis = plt.subplots(figsize=(9, 5.5))
+    ridges = [data.ridge] + ([data.vector_flops / data.bandwidth] if data.vector_flops else [])
+    low = min(data.intensity.min(initial=min(ridges)), min(ridges)) / 10
+    high = max(data.intensity.max(initial=max(ridges)), max(ridges)) * 10
+    roofs = [("matrix", data.peak_flops, f"matrix unit {fmt(data.peak_flops, 'FLOP/s')} "
+                                         f"({result.precision})")]
+    if data.vector_flops:
+        roofs.append(("vector", data.vector_flops,
+                      f"vector unit {fmt(data.vector_flops, 'FLOP/s')}"))
+    for roof, peak, label in roofs:
+        flat = np.geomspace(peak / data.bandwidth, high, 50)
+        axis.plot(flat, np.full_like(flat, peak), color=ROOF_COLOURS[roof], lw=1.5)
+        axis.annotate(label, (high, peak), xytext=(-4, 4), textcoords="offset points",
+                      ha="right", va="bottom", fontsize=8, color=ROOF_COLOURS[roof])
+    slope = np.geomspace(low, data.ridge, 50)
+    axis.plot(slope, slope * data.bandwidth, color=ROOF_COLOURS["memory"], lw=1.5)
+    axis.annotate(f"memory {fmt(data.bandwidth, 'B/s')}", (low * 3, low * 3 * data.bandwidth),
+                  xytext=(8, -2), textcoords="offset points", ha="left", va="top", fontsize=8,
+                  color=ROOF_COLOURS["memory"])
+    for roof, colour in ROOF_COLOURS.items():
+        picked = [i for i, r in enumerate(data.roof) if r == roof]
         if picked:
-            axis.scatter(data.intensity[picked], data.achieved[picked], s=14, color=colour,
-                         alpha=0.7, label=f"{bound}-bound ops")
+            axis.scatter(data.intensity[picked], data.achieved[picked], s=16, color=colour,
+                         alpha=0.7, label=f"{len(picked)} ops under the {roof} roof")
     axis.set_xscale("log")
     axis.set_yscale("log")
-    axis.set_xlabel("arithmetic intensity (FLOPs / DRAM byte)")
-    axis.set_ylabel("achieved FLOP/s")
+    axis.set_xlim(low, high)
+    axis.set_ylim(top=data.peak_flops * 3)
+    axis.set_xlabel("arithmetic intensity (FLOP per DRAM byte)")
+    axis.set_ylabel("achieved rate (FLOP/s)")
     axis.grid(which="both", alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     axis.set_title(_title(result))
     _save(fig, path)
 
@@ -125,7 +157,7 @@ def layers_figure(result: Result, path: str) -> None:
                         fontsize=7)
     else:
         axis.set_xlabel("layer (trace order)")
-    axis.yaxis.set_major_formatter(_seconds_formatter())
+    axis.yaxis.set_major_formatter(_formatter("s"))
     axis.set_ylabel("latency")
     _bound_legend(axis)
     axis.set_title(_title(result))
@@ -133,28 +165,70 @@ def layers_figure(result: Result, path: str) -> None:
 
 
 def energy_figure(results: Result | Sequence[Result], path: str) -> None:
-    """Stacked energy per run: compute, on-chip, off-chip and static."""
+    """A run's energy by component, or for several runs their totals (log scale) beside the share
+    of each component."""
     results = [results] if isinstance(results, Result) else list(results)
+    if len(results) == 1:
+        return _energy_parts_figure(results[0], path)
     plt = _pyplot()
-    fig, axis = plt.subplots(figsize=(max(6, 1.1 * len(results)), 5))
-    bottom = np.zeros(len(results))
+    rows = np.arange(len(results))
+    fig, (total, share) = plt.subplots(1, 2, sharey=True, figsize=(11, 1.6 + 0.28 * len(results)),
+                                       gridspec_kw={"width_ratios": (1, 1.3)})
+    total.barh(rows, [r.totals["energy_j"] for r in results], color="tab:gray", height=0.7)
+    total.set_xscale("log")
+    total.set_xlabel("energy per step (J, log scale)")
+    total.grid(axis="x", which="both", alpha=0.3)
+    left = np.zeros(len(results))
     for part, colour in zip(ENERGY_PARTS, ENERGY_COLOURS):
-        values = np.array([r.totals.get("energy_breakdown_j", {}).get(part, 0.0) for r in results])
-        axis.bar(range(len(results)), values, bottom=bottom, color=colour, label=part, width=0.6)
-        bottom += values
-    axis.set_xticks(range(len(results)),
-                    [f"{r.workload}\n{r.device}\n{r.mode}" for r in results], fontsize=7)
-    axis.set_ylabel("energy per step (J)")
-    axis.legend(fontsize=8)
-    axis.set_title("energy breakdown" if len(results) > 1 else _title(results[0]))
+        values = np.array([_part(r, part) / (r.totals["energy_j"] or 1.0) * 100 for r in results])
+        share.barh(rows, values, left=left, color=colour, label=part, height=0.7)
+        left += values
+    share.set_xlim(0, 100)
+    share.set_xlabel("share of the step's energy (%)")
+    share.legend(fontsize=8, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    total.set_yticks(rows, [f"{r.workload} · {r.short_device} · {r.mode}" for r in results],
+                     fontsize=8)
+    total.invert_yaxis()
+    fig.suptitle("energy per step by component")
+    _save(fig, path)
+
+
+def _part(result: Result, part: str) -> float:
+    """Joules of one energy component of a run."""
+    return result.totals.get("energy_breakdown_j", {}).get(part, 0.0)
+
+
+def _energy_parts_figure(result: Result, path: str) -> None:
+    """One run's energy per component as labelled horizontal bars."""
+    plt = _pyplot()
+    values = [_part(result, part) for part in ENERGY_PARTS]
+    total = sum(values) or 1.0
+    fig, axis = plt.subplots(figsize=(8, 3.2))
+    axis.barh(range(len(values)), values, color=ENERGY_COLOURS, height=0.6)
+    for row, value in enumerate(values):
+        axis.annotate(f"{fmt(value, 'J')} ({100 * value / total:.0f}%)", (value, row),
+                      xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+    axis.set_yticks(range(len(values)), ENERGY_PARTS)
+    axis.invert_yaxis()
+    axis.set_xlim(0, max(values) * 1.3 or 1.0)
+    axis.xaxis.set_major_formatter(_formatter("J"))
+    axis.set_xlabel(f"energy per step (total {fmt(total, 'J')})")
+    axis.set_title(_title(result))
     _save(fig, path)
 
 
 def timeline_figure(result: Result, path: str) -> None:
-    """Gantt chart of layers by start and latency, one row per (unit, phase), coloured by bound."""
+    """Gantt chart of layers by start and latency, one row per (unit, phase), coloured by bound; a
+    serve run shows its whole request (prefill, then every decode step) above the ops."""
     plt = _pyplot()
     rows = list(dict.fromkeys(_lane(layer) for layer in result.layers))
-    fig, axis = plt.subplots(figsize=(10, 1.2 + 0.5 * len(rows)))
+    serve = result.mode == "serve"
+    fig, axes = plt.subplots(2 if serve else 1, 1, squeeze=False,
+                             figsize=(10, 1.2 + 0.5 * len(rows) + (2.2 if serve else 0)),
+                             gridspec_kw={"height_ratios": (1.4, len(rows))} if serve else None)
+    if serve:
+        _request_phases(axes[0, 0], result)
+    axis = axes[-1, 0]
     for row, lane in enumerate(rows):
         for bound, colour in BOUND_COLOURS.items():
             spans = [(layer.start_s, layer.latency_s) for layer in result.layers
@@ -164,11 +238,32 @@ def timeline_figure(result: Result, path: str) -> None:
                                  linewidth=0.2)
     axis.set_yticks(range(len(rows)), rows, fontsize=8)
     axis.invert_yaxis()
-    axis.xaxis.set_major_formatter(_seconds_formatter())
-    axis.set_xlabel("time")
+    axis.xaxis.set_major_formatter(_formatter("s"))
+    axis.set_xlabel("time" + (" (ops of the prefill and of one decode step)" if serve else ""))
     _bound_legend(axis)
-    axis.set_title(_title(result))
+    axes[0, 0].set_title(_title(result))
     _save(fig, path)
+
+
+PHASE_COLOURS = {"prefill": "tab:purple", "decode": ("tab:orange", "navajowhite")}
+
+
+def _request_phases(axis, result: Result) -> None:
+    """A serve request's prefill then its decode steps (each at the mean time per output token)."""
+    t = result.totals
+    steps = t["generated_tokens"] - 1
+    axis.broken_barh([(0.0, t["ttft_s"])], (-0.4, 0.8), facecolors=PHASE_COLOURS["prefill"])
+    decode = [(t["ttft_s"] + i * t["tpot_s"], t["tpot_s"]) for i in range(steps)]
+    axis.broken_barh(decode, (0.6, 0.8), facecolors=[PHASE_COLOURS["decode"][i % 2]
+                                                      for i in range(steps)])
+    axis.set_yticks((0, 1), (f"prefill (TTFT {fmt(t['ttft_s'], 's')})",
+                             f"decode: {steps} steps x {fmt(t['tpot_s'], 's')}"), fontsize=8)
+    axis.set_ylim(-0.7, 1.7)
+    axis.invert_yaxis()
+    axis.set_xlim(0, t["latency_s"])
+    axis.xaxis.set_major_formatter(_formatter("s"))
+    axis.set_xlabel(f"time (the whole request: {fmt(t['latency_s'], 's')})")
+    axis.grid(axis="x", alpha=0.3)
 
 
 def pareto_figure(records: Sequence[dict], front: Sequence[dict], metrics: Sequence[str],
@@ -189,16 +284,49 @@ def pareto_figure(records: Sequence[dict], front: Sequence[dict], metrics: Seque
     axis.plot(best[order, 0], best[order, 1], marker="o", color="tab:red", ms=5, lw=1,
               ls="-" if flat else "none", drawstyle="steps-post" if flat else "default",
               label=f"Pareto front ({len(front)})")
-    for column, set_scale in ((0, axis.set_xscale), (1, axis.set_yscale)):
-        values = everything[:, column]
-        if len(values) and values.min() > 0 and values.max() / values.min() > 100:
-            set_scale("log")
-    axis.set_xlabel(names[0])
-    axis.set_ylabel(names[1])
+    for column, (scaled, set_scale) in enumerate(((axis.xaxis, axis.set_xscale),
+                                                  (axis.yaxis, axis.set_yscale))):
+        _scale_axis(scaled, set_scale, everything[:, column], metric_label(names[column]))
     axis.grid(which="both", alpha=0.3)
-    axis.legend(fontsize=8)
-    axis.set_title(f"Pareto front over {', '.join(metrics)}")
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+    axis.set_title("Pareto front over " + ", ".join(metric_label(m.lstrip("-")).split(" (")[0]
+                                                    + (" (max)" if m.startswith("-") else "")
+                                                    for m in metrics))
     _save(fig, path)
+
+
+SI_UNITS = ("s", "J", "W", "B")        # axes labelled with SI prefixes (10 ms, 2 mJ)
+UNIT_SUFFIXES = (("_mm2", "mm²"), ("_bytes", "B"), ("_per_s", "/s"), ("_s", "s"), ("_j", "J"),
+                 ("_w", "W"))
+METRIC_NAMES = {"latency_s": "latency", "energy_j": "energy", "area_mm2": "area",
+                "average_power_w": "average power", "throughput": "throughput (samples/s)",
+                "peak_memory_bytes": "peak memory", "dram_bytes": "DRAM traffic"}
+
+
+def metric_label(name: str) -> str:
+    """A readable axis label of a result key with its unit: "latency_s" -> "latency (s)"."""
+    suffix, unit = next(((s, u) for s, u in UNIT_SUFFIXES if name.endswith(s)), ("", ""))
+    words = METRIC_NAMES.get(name) or name[:len(name) - len(suffix)].replace("_", " ")
+    return f"{words} ({unit})" if unit and "(" not in words else words
+
+
+def _scale_axis(scaled, set_scale, values: np.ndarray, label: str) -> None:
+    """Label an axis; log scale (ticks at 1, 2, 5 per decade) when its values span over a decade;
+    SI prefixes on SI units."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    log = len(values) and values.min() > 0 and values.max() / values.min() > 10
+    set_scale("log" if log else "linear")
+    words, _, unit = label.partition(" (")
+    unit = unit.rstrip(")")
+    scaled.set_label_text(words if unit in SI_UNITS else label)   # SI ticks carry the unit
+    if log:
+        scaled.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        scaled.set_minor_formatter(NullFormatter())
+    if unit in SI_UNITS:
+        scaled.set_major_formatter(_formatter(unit))
+    elif log:
+        scaled.set_major_formatter(FormatStrFormatter("%g"))
 
 
 def _columns(records: Sequence[dict], names: Sequence[str]) -> np.ndarray:
@@ -263,11 +391,12 @@ def _bound_legend(axis) -> None:
     from matplotlib.patches import Patch
 
     axis.legend(handles=[Patch(color=c, label=f"{b}-bound") for b, c in BOUND_COLOURS.items()],
-                fontsize=8)
+                fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0,
+                frameon=False)
 
 
-def _seconds_formatter():
-    """Tick labels in seconds with SI prefixes."""
+def _formatter(unit: str):
+    """Tick labels in `unit` with SI prefixes."""
     from matplotlib.ticker import EngFormatter
 
-    return EngFormatter(unit="s")
+    return EngFormatter(unit=unit)
