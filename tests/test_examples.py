@@ -1,0 +1,63 @@
+"""Every example in the README and in each command's --help runs, in order, from one scratch folder,
+and shows something (output on the screen or a file written)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accelsim.calibrate.validate import REFERENCE_CSV
+from accelsim.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def help_examples() -> list[str]:
+    """The `accelsim ...` lines of every command's help, continuation lines joined."""
+    lines = []
+    for command in cli.commands.values():
+        text = (command.help or "").replace("\\\n", " ")
+        lines += [line.strip() for line in text.splitlines() if line.strip().startswith("accelsim ")]
+    return lines
+
+
+def readme_examples() -> list[str]:
+    """The `accelsim ...` lines of the README's code blocks."""
+    blocks = re.findall(r"```(?:sh|bash)?\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    return [line.strip() for block in blocks for line in block.splitlines()
+            if line.strip().startswith("accelsim ")]
+
+
+def scratch(folder: Path) -> Path:
+    """A folder holding the files the examples name as a user's own."""
+    (folder / "my_devices").mkdir()
+    (folder / "my_devices" / "variant.yaml").write_text("extends: a100\nsms: 216\n")
+    shutil.copy(REFERENCE_CSV, folder / "my_measurements.csv")
+    return folder
+
+
+def test_examples_are_found():
+    assert len(help_examples()) >= 40 and len(readme_examples()) >= 15
+
+
+def test_every_example_runs_and_shows_something(tmp_path):
+    folder = scratch(tmp_path)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "COLUMNS": "80"}
+    failures = []
+    for example in help_examples() + readme_examples():
+        before = {path: path.stat().st_mtime for path in folder.rglob("*")}
+        done = subprocess.run(["bash", "-c", example], cwd=folder, env=env, capture_output=True,
+                              text=True, timeout=300)
+        after = {path: path.stat().st_mtime for path in folder.rglob("*")}
+        wrote = any(before.get(path) != stamp for path, stamp in after.items())
+        if done.returncode != 0 or not (done.stdout.strip() or wrote):
+            failures.append(f"{example}: exit {done.returncode}: {done.stderr.strip()[-300:]}")
+    assert failures == []
