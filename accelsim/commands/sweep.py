@@ -51,9 +51,7 @@ def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metri
         raise click.BadParameter("needs --out, the store to resume from", param_hint="--resume")
     if plot_path:
         check_path(plot_path)
-    outputs = {"--out": out_path, "--plot": plot_path, "--csv": csv_path}
-    for option, path in outputs.items():
-        _check_output(path, option, space_file)
+    _check_outputs(space_file, {"--out": out_path, "--plot": plot_path, "--csv": csv_path})
     space = load_space(space_file, max_points or MAX_POINTS)
     objectives = parse_metrics(metrics) if metrics else space.metrics
     if plot_path and len(objectives) < 2:
@@ -80,21 +78,25 @@ def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metri
     _print_front(space, records, failed, front, objectives)
 
 
-def _check_output(path: str | None, option: str, space_file: str) -> None:
-    """Refuse an output path that would overwrite the space file or that cannot be created."""
+def _check_outputs(space_file: str, outputs: dict) -> None:
+    """Refuse an output path (by option) that would overwrite the space file or another output, or
+    whose folder cannot be created."""
     from pathlib import Path
 
     from accelsim.errors import UsageError
 
-    if path is None:
-        return
-    target = Path(path).resolve()
-    if target == Path(space_file).resolve():
-        raise UsageError("would overwrite the space file", file=path, key=option)
-    folder = next(parent for parent in target.parents if parent.exists())
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot create it: {folder} is not a writable folder", file=path,
-                         key=option)
+    taken = {Path(space_file).resolve(): "the space file"}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        target = Path(path).resolve()
+        if target in taken:
+            raise UsageError(f"would overwrite {taken[target]}", file=path, key=option)
+        taken[target] = option
+        folder = next(parent for parent in target.parents if parent.exists())
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise UsageError(f"cannot create it: {folder} is not a writable folder", file=path,
+                             key=option)
 
 
 def _evaluate(space, objectives, *, fast, workers, backend, scheduler, out_path,

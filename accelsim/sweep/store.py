@@ -46,7 +46,7 @@ class ResultStore:
     def resume(self, header: dict) -> dict[str, dict]:
         """The records without an error of a store of the space `header` names, with a corrupt last
         line cut off; a store of another space is refused."""
-        contents = self._read()
+        contents = self._read(missing_ok=True)
         found = contents.header or {}
         if (contents.header or contents.records) and found.get("space") != header["space"]:
             raise UsageError(f"holds the records of {_name(contents.header)}, not of "
@@ -83,13 +83,21 @@ class ResultStore:
             data.seek(-1, os.SEEK_END)
             return data.read(1) == b"\n"
 
-    def _read(self) -> _Contents:
-        """The header and records; a corrupt last line is left out (with a warning)."""
+    def _lines(self, missing_ok: bool) -> list[bytes]:
+        """The file's lines with their line ends (none for a missing file if `missing_ok`)."""
         try:
-            lines = self.path.read_bytes().splitlines(keepends=True) if self.path.exists() else []
+            return self.path.read_bytes().splitlines(keepends=True)
+        except FileNotFoundError:
+            if missing_ok:
+                return []
+            raise UsageError("no such sweep record file", file=str(self.path)) from None
         except OSError as exc:
             raise UsageError(f"cannot read sweep records: {exc.strerror or exc}",
                              file=str(self.path)) from None
+
+    def _read(self, missing_ok: bool = False) -> _Contents:
+        """The header and records; a corrupt last line is left out (with a warning)."""
+        lines = self._lines(missing_ok)
         last = max((n for n, line in enumerate(lines) if line.strip()), default=-1)
         header, records, good_bytes = None, {}, 0
         for number, line in enumerate(lines):
