@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 
 from accelsim.errors import AccelsimError, UsageError
 from accelsim.sweep.space import Space
@@ -59,8 +59,9 @@ def run_sweep(space: Space, *, workers: int = 1, backend: str = "process",
     todo = [point for key, point in zip(ids, points) if key not in records]
     run = _dask if backend == "dask" else _processes
     writer = nullcontext(_ignore) if store is None else store.writer(space.header, append=resume)
-    with writer as write:
-        for record in run(space, todo, min(workers, max(len(todo), 1)), scheduler):
+    running = closing(run(space, todo, min(workers, max(len(todo), 1)), scheduler))
+    with writer as write, running as finished:      # closed at once on an error or Ctrl-C
+        for record in finished:
             write(record)
             records[record["id"]] = record
             if progress is not None:

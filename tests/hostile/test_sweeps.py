@@ -289,5 +289,5 @@ def test_ctrl_c_stops_the_sweep_cleanly(tmp_path):
     parent, workers = start_sweep(tmp_path / "records.jsonl")
     parent.send_signal(signal.SIGINT)
     _, err = parent.communicate(timeout=WAIT_S)
-    assert parent.returncode == 1 and err.strip() == "accelsim: aborted"
+    assert (parent.returncode, err.strip()) == (1, "accelsim: aborted")
     wait_until(lambda: not any(alive(pid) for pid in workers), "the workers to end")
