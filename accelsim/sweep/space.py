@@ -189,10 +189,9 @@ def _read(path: Path, source: str) -> YamlMap:
     """The space file's top-level mapping."""
     try:
         text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError("not a UTF-8 text file", file=source) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read sweep space: {exc.strerror or exc}", file=source) from None
+    except (OSError, ValueError) as exc:            # ValueError: not UTF-8
+        reason = getattr(exc, "strerror", None) or exc
+        raise ConfigError(f"cannot read sweep space: {reason}", file=source) from None
     data = parse_yaml(text, source)
     if not isinstance(data, YamlMap):
         raise ConfigError("expected a mapping with workload, device and parameters", file=source)
