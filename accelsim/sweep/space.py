@@ -208,11 +208,24 @@ def check(space: Space) -> None:
     _attempt(space, "set", functools.partial(load_device, space.device, space.fixed))
     _attempt(space, "params" if space.workload_params else "workload",
              functools.partial(_load_workload, space))
+    _check_settings(space, load_device(space.device, space.fixed))
     for key, values in space.parameters:
         if key not in RUN_KEYS:
             for value in _probes(values):
                 _attempt(space, f"parameters.{key}", functools.partial(_load, space, key, value),
                          value)
+
+
+def _check_settings(space: Space, device) -> None:
+    """Refuse a mode or precision (set or swept) that the space's device cannot run."""
+    from accelsim.devices import run_precision
+    from accelsim.engine.feasibility import check_mode
+
+    swept = dict(space.parameters)
+    for key, check_setting in (("mode", check_mode), ("precision", run_precision)):
+        path = f"parameters.{key}" if key in swept else key
+        for value in swept.get(key, (getattr(space, key),)):
+            _attempt(space, path, functools.partial(check_setting, device, value), value)
 
 
 def _check_names(space: Space) -> None:
@@ -354,8 +367,6 @@ def _values(spec: object, where: _Where, key: str) -> tuple:
         step = _number(spec.get("step", spec.get("times")))
     except UnitError as exc:
         raise where.error(key, str(exc)) from None
-    if not all(math.isfinite(number) for number in (start, stop, step)):
-        raise where.error(key, "expected finite numbers in the range")
     geometric = "times" in spec
     if stop < start or (step <= 1 if geometric else step <= 0) or (geometric and start <= 0):
         raise where.error(key, "expected from <= to, step > 0, times > 1 and from > 0 with times")

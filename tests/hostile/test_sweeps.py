@@ -17,8 +17,8 @@ from clitools import invoke
 from hostile.cli import accelsim, assert_clean_error
 
 ROOT = Path(__file__).resolve().parents[2]
-ALEXNET_CSV = ROOT / "workloads" / "scalesim" / "alexnet.csv"
-BUNDLED = ROOT / "sweeps" / "systolic_array.yaml"          # 324 points
+ALEXNET_CSV = ROOT / "accelsim" / "workloads" / "scalesim" / "alexnet.csv"
+BUNDLED = ROOT / "accelsim" / "sweeps" / "systolic_array.yaml"          # 324 points
 ROWS = "parameters:\n  array.rows: [8, 16, 32]\n"
 WAIT_S = 60          # bound of every poll; a pass never waits for it
 
@@ -39,9 +39,11 @@ BAD_SPACES = [
     ("mode: flying\n" + ROWS, ":3: mode: expected one of inference, training"),
     ("batch: 0\n" + ROWS, ":3: batch: expected an integer >= 1"),
     ("precision: fp7\n" + ROWS, ":3: precision: expected one of"),
-    ("parameters:\n  array.rows: {from: 8, to: .inf, step: 8}\n", "array.rows: expected finite"),
-    ("parameters:\n  array.rows: {from: .nan, to: 8, step: 8}\n", "array.rows: expected finite"),
-    ("parameters:\n  memory.bandwidth: {from: 1, to: 8, times: .nan}\n", "expected finite"),
+    ("precision: fp32\n" + ROWS, ":3: precision: 'fp32': SCALE-Sim 32x32 (scale.cfg) cannot"),
+    ("parameters:\n  precision: [int8, fp64]\n", ":4: parameters.precision: 'fp64':"),
+    ("parameters:\n  array.rows: {from: 8, to: .inf, step: 8}\n", "array.rows: expected a number"),
+    ("parameters:\n  array.rows: {from: .nan, to: 8, step: 8}\n", "rows: expected a number"),
+    ("parameters:\n  memory.bandwidth: {from: 1, to: 8, times: .nan}\n", "got nan"),
     ("parameters:\n  array.rows: [8, .nan]\n", "array.rows: nan: expected a finite number"),
     ("parameters:\n  array.rows: [-.inf]\n", "array.rows: -inf: expected a finite number"),
     ("parameters:\n  array.rows: {from: 8, to: 1e300, step: 1}\n", "more than 100,000 values"),
@@ -86,8 +88,9 @@ def test_bad_space_is_refused_before_any_point_runs(tmp_path, body, fragment):
     ("workload: nonexistent.csv\ndevice: scalesim_32x32\n", ":1: workload:"),
     (f"workload: {ALEXNET_CSV}\ndevice: no_such_device\n", ":2: device:"),
     ("workload: [1]\ndevice: scalesim_32x32\n", ":1: workload: expected a name or path"),
+    (f"workload: {ALEXNET_CSV}\ndevice: tpu_v1\nmode: training\n", ":3: mode: 'training':"),
 ])
-def test_bad_workload_or_device_names_its_key(tmp_path, lines, fragment):
+def test_bad_workload_device_or_mode_names_its_key(tmp_path, lines, fragment):
     space = tmp_path / "space.yaml"
     space.write_text(lines + ROWS)
     assert_clean_error(accelsim("sweep", str(space)), "space.yaml", fragment)
@@ -190,8 +193,8 @@ def test_resume_onto_another_space_names_both(tmp_path):
 
 @pytest.mark.parametrize("content, fragment", [
     (b'{"id": "a", "point": {}, "latency_s": 1}\n', "no header line"),      # an older store
-    (b'{"id": "a", "point": {}}\nnot json\n{"id": "b", "point": {}}\n', "records.jsonl:2: not JSON"),
-    (b'{"id": "a", "point": {}}\n\xff\xfe\n{"id": "b", "point": {}}\n', "records.jsonl:2: not UTF-8"),
+    (b'{"id": "a", "point": {}}\nnot json\n{"id": "b", "point": {}}\n', "jsonl:2: not JSON"),
+    (b'{"id": "a", "point": {}}\n\xff\xfe\n{"id": "b", "point": {}}\n', "jsonl:2: not UTF-8"),
     (b'[1, 2]\n{"id": "b", "point": {}}\n', "records.jsonl:1: not a record with an id"),
 ])
 def test_resume_refuses_a_store_it_cannot_trust(tmp_path, content, fragment):
