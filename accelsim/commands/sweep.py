@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -29,8 +30,10 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Write every record as a CSV row.")
 @click.option("--json", "as_json", is_flag=True, help="Print the front as JSON.")
+@click.option("--max-points", type=click.IntRange(min=1), default=None,
+              help="Run a space of more points than the limit (100,000).")
 def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metrics, plot_path,
-          csv_path, as_json):
+          csv_path, as_json, max_points):
     """Evaluate every point of a design space and report its Pareto front.
 
     \b
@@ -42,18 +45,19 @@ def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metri
     from accelsim.errors import UsageError
     from accelsim.report.plots import check_path
     from accelsim.sweep.pareto import pareto_front, parse_metrics
-    from accelsim.sweep.space import load_space
+    from accelsim.sweep.space import MAX_POINTS, load_space
 
     if resume and not out_path:
         raise click.BadParameter("needs --out, the store to resume from", param_hint="--resume")
     if plot_path:
         check_path(plot_path)
-    space = load_space(space_file)
+    _check_outputs(space_file, {"--out": out_path, "--plot": plot_path, "--csv": csv_path})
+    space = load_space(space_file, max_points or MAX_POINTS)
     objectives = parse_metrics(metrics) if metrics else space.metrics
     if plot_path and len(objectives) < 2:
         raise click.BadParameter("the plot needs two metrics", param_hint="--pareto")
-    records = _evaluate(space, fast=fast, workers=workers, backend=backend, scheduler=scheduler,
-                        out_path=out_path, resume=resume)
+    records = _evaluate(space, objectives, fast=fast, workers=workers, backend=backend,
+                        scheduler=scheduler, out_path=out_path, resume=resume)
     failed = [record for record in records if "error" in record]
     if len(failed) == len(records):
         raise UsageError(f"all {len(records)} points failed; the first: {failed[0]['error']}",
@@ -74,11 +78,35 @@ def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metri
     _print_front(space, records, failed, front, objectives)
 
 
-def _evaluate(space, *, fast, workers, backend, scheduler, out_path, resume) -> list[dict]:
-    """The space's records, by the fast path or the runner (with a progress bar on a terminal)."""
+def _check_outputs(space_file: str, outputs: dict) -> None:
+    """Refuse an output path (by option) that would overwrite the space file or another output, or
+    whose folder cannot be created."""
+    from pathlib import Path
+
+    from accelsim.errors import UsageError
+
+    taken = {Path(space_file).resolve(): "the space file"}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        target = Path(path).resolve()
+        if target in taken:
+            raise UsageError(f"would overwrite {taken[target]}", file=path, key=option)
+        taken[target] = option
+        folder = next(parent for parent in target.parents if parent.exists())
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise UsageError(f"cannot create it: {folder} is not a writable folder", file=path,
+                             key=option)
+
+
+def _evaluate(space, objectives, *, fast, workers, backend, scheduler, out_path,
+              resume) -> list[dict]:
+    """The space's records, by the fast path or the runner (with a progress bar on a terminal); a
+    record without one of the objectives stops the runner."""
     from rich.console import Console
     from rich.progress import Progress
 
+    from accelsim.sweep.pareto import check_metrics
     from accelsim.sweep.store import ResultStore
 
     store = ResultStore(out_path) if out_path else None
@@ -87,18 +115,20 @@ def _evaluate(space, *, fast, workers, backend, scheduler, out_path, resume) -> 
 
         records = fast_records(space)
         if store is not None:
-            with store.writer(resume=False) as write:
+            with store.writer(space.header, append=False) as write:
                 for record in records:
                     write(record)
         return records
     from accelsim.sweep.runner import run_sweep
 
+    def advance(record: dict, done: int, total: int) -> None:
+        check_metrics([record], objectives)
+        progress.update(task, completed=done, total=total)
+
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("sweeping", total=None)
         return run_sweep(space, workers=workers, backend=backend, store=store, resume=resume,
-                         scheduler=scheduler,
-                         progress=lambda done, total: progress.update(task, completed=done,
-                                                                      total=total))
+                         scheduler=scheduler, progress=advance)
 
 
 def _print_front(space, records, failed, front, objectives) -> None:

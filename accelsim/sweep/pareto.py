@@ -45,9 +45,19 @@ def pareto_mask(values) -> np.ndarray:
         raise UsageError(str(exc), key="pareto") from None
 
 
+def check_metrics(records: Sequence[dict], metrics: Sequence[str]) -> None:
+    """Refuse metrics that a record (without an error) lacks or holds no number for."""
+    metric_matrix(_valid(records), metrics)
+
+
+def _valid(records: Sequence[dict]) -> list[dict]:
+    """The records without an error."""
+    return [record for record in records if "error" not in record]
+
+
 def pareto_front(records: Sequence[dict], metrics: Sequence[str]) -> list[dict]:
     """The records (those without an error) on the Pareto front of `metrics`, sorted by the first."""
-    valid = [record for record in records if "error" not in record]
+    valid = _valid(records)
     values = metric_matrix(valid, metrics)
     mask = pareto_mask(values)
     front = [i for i in range(len(valid)) if mask[i]]

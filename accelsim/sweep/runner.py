@@ -7,14 +7,16 @@ point the simulator rejects, {"id", "point", "error"}. Records come back in the 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 
 from accelsim.errors import AccelsimError, UsageError
 from accelsim.sweep.space import Space
 from accelsim.sweep.store import ResultStore
 
 BACKENDS = ("process", "dask")
+MAX_WORKERS = 4 * (os.cpu_count() or 1)
 
 
 def evaluate(space: Space, point: dict) -> dict:
@@ -36,30 +38,34 @@ def evaluate(space: Space, point: dict) -> dict:
 
 def run_sweep(space: Space, *, workers: int = 1, backend: str = "process",
               store: ResultStore | None = None, resume: bool = False, scheduler: str | None = None,
-              progress: Callable[[int, int], None] | None = None) -> list[dict]:
+              progress: Callable[[dict, int, int], None] | None = None) -> list[dict]:
     """Records of every point of `space`, evaluated by `workers` processes of `backend`.
 
     store: append each record as it finishes; resume: keep the store's records (without an error)
-    and evaluate only the other points. scheduler: a Dask scheduler address (backend "dask"; a local
-    cluster of `workers` processes otherwise). progress(done, total) is called after each point.
+    if it holds this space's, and evaluate only the other points. scheduler: a Dask scheduler
+    address (backend "dask"; a local cluster of `workers` processes otherwise). progress(record,
+    done, total) is called after each point.
     """
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}",
                          key="backend")
-    if workers < 1:
-        raise UsageError(f"workers must be >= 1, got {workers}", key="workers")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"expected 1 to {MAX_WORKERS} worker processes (4 per CPU), "
+                         f"got {workers}", key="workers")
     points = space.points()
     ids = [space.point_id(point) for point in points]
-    records = store.done() if store is not None and resume else {}
+    records = store.resume(space.header) if store is not None and resume else {}
     records = {key: records[key] for key in ids if key in records}
     todo = [point for key, point in zip(ids, points) if key not in records]
     run = _dask if backend == "dask" else _processes
-    with store.writer(resume=resume) if store is not None else nullcontext(_ignore) as write:
-        for record in run(space, todo, workers, scheduler):
+    writer = nullcontext(_ignore) if store is None else store.writer(space.header, append=resume)
+    running = closing(run(space, todo, min(workers, max(len(todo), 1)), scheduler))
+    with writer as write, running as finished:      # closed at once on an error or Ctrl-C
+        for record in finished:
             write(record)
             records[record["id"]] = record
             if progress is not None:
-                progress(len(records), len(ids))
+                progress(record, len(records), len(ids))
     return [records[key] for key in ids]
 
 
@@ -76,8 +82,28 @@ def _processes(space: Space, points: list[dict], workers: int, _scheduler) -> It
     from concurrent.futures import ProcessPoolExecutor
 
     chunk = max(1, len(points) // (workers * 8))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start)
+    try:
         yield from pool.map(task, points, chunksize=chunk)
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _worker_start() -> None:
+    """Pool initializer: leave Ctrl-C to the parent, and end this worker when the parent dies."""
+    import multiprocessing
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(),),
+                     daemon=True).start()
+
+
+def _exit_with(parent) -> None:
+    """Block until `parent` (a process) has died, then end this one at once."""
+    parent.join()
+    os._exit(1)
 
 
 def _dask(space: Space, points: list[dict], workers: int, scheduler: str | None) -> Iterator[dict]:

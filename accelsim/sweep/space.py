@@ -24,16 +24,19 @@ Any other parameter is a dotted device field, exactly as `--set` takes it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import itertools
 import json
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from accelsim.bundled import bundled
-from accelsim.config.yaml_lines import YamlMap, parse_yaml
+from accelsim.config.yaml_lines import YamlList, YamlMap, parse_yaml
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.units import FAMILIES, UnitError, parse
 from accelsim.workload.ir import PRECISIONS
@@ -45,6 +48,12 @@ TOP_KEYS = ("workload", "device", "mode", "batch", "precision", "set", "params",
 DEFAULT_METRICS = ("latency_s", "energy_j")
 PATH_SUFFIXES = (".csv", ".yaml", ".yml", ".onnx", ".json")
 MAX_RANGE = 100_000
+MAX_POINTS = 100_000          # points a sweep runs unless the caller raises the limit
+CHECK_ALL = 100               # an axis with at most this many values is checked value by value
+RUN_CHOICES = {"mode": ("inference", "training"), "precision": PRECISIONS}
+KEY_PATTERN = re.compile(r"\w+(\.\w+)*")
+DEFINITION = ("workload", "device", "mode", "batch", "precision", "fixed", "workload_params",
+              "sample", "seed", "parameters")      # what a space's records depend on
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ class Space:
     seed: int = 0
     metrics: tuple[str, ...] = DEFAULT_METRICS
     source: str = ""
-    lines: dict = field(default_factory=dict, compare=False)   # parameter key -> line in source
+    lines: dict = field(default_factory=dict, compare=False)   # key path -> line in source
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -106,10 +115,29 @@ class Space:
         return {"workload": self.workload, "device": self.device, "overrides": tuple(overrides),
                 **args}
 
+    @property
+    def runs(self) -> int:
+        """Points a sweep of the space runs: the grid's, or `sample` of them."""
+        return self.size if self.sample is None else min(self.sample, self.size)
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable hash of the definition the records depend on (not of metrics or file path)."""
+        return _digest({name: getattr(self, name) for name in DEFINITION})
+
+    @property
+    def header(self) -> dict:
+        """What a result store notes of the space its records belong to."""
+        return {"space": self.fingerprint, "file": self.source}
+
     def point_id(self, point: dict) -> str:
         """A stable id of the run a point stands for (base run and point values)."""
-        text = json.dumps(self.run_args(point), sort_keys=True, default=str)
-        return hashlib.sha1(text.encode()).hexdigest()[:16]
+        return _digest(self.run_args(point))
+
+
+def _digest(data: object) -> str:
+    """A short SHA-1 of data as sorted JSON."""
+    return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def override(key: str, value: object) -> str:
@@ -117,17 +145,12 @@ def override(key: str, value: object) -> str:
     return f"{key}={json.dumps(value)}"
 
 
-def load_space(path: str | Path) -> Space:
-    """Read and check a space file (format in this module's docstring; bundled examples by name)."""
+def load_space(path: str | Path, max_points: int = MAX_POINTS) -> Space:
+    """Read and check a space file (format in this module's docstring; bundled examples by name);
+    refuse one of more than `max_points` runs."""
     path = bundled(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read sweep space: {exc.strerror or exc}", file=source) from None
-    data = parse_yaml(text, source)
-    if not isinstance(data, YamlMap):
-        raise ConfigError("expected a mapping with workload, device and parameters", file=source)
+    data = _read(path, source)
     where = _Where(source, data)
     for key in data:
         if key not in TOP_KEYS:
@@ -138,40 +161,173 @@ def load_space(path: str | Path) -> Space:
     parameters = data["parameters"]
     if not isinstance(parameters, YamlMap) or not parameters:
         raise where.error("parameters", "expected a mapping of parameter -> values")
-    swept = tuple((str(key), _values(value, _Where(source, parameters), key))
-                  for key, value in parameters.items())
+    axes = _Where(source, parameters, prefix="parameters.")
     space = Space(
         workload=_resolve(where.text("workload"), path.parent),
         device=_resolve(where.text("device"), path.parent),
-        parameters=swept,
-        mode=where.choice("mode", ("inference", "training"), "inference"),
+        parameters=tuple(_axis(axes, key) for key in parameters),
+        mode=where.choice("mode", RUN_CHOICES["mode"], "inference"),
         batch=where.count("batch", 1),
-        precision=where.choice("precision", (None, *PRECISIONS), None),
-        fixed=tuple(str(item) for item in where.list("set")),
+        precision=where.choice("precision", (None, *RUN_CHOICES["precision"]), None),
+        fixed=tuple(where.strings("set")),
         workload_params=tuple(where.mapping("params").items()),
         sample=where.count("sample", None),
         seed=where.count("seed", 0, minimum=0),
-        metrics=tuple(str(m) for m in where.list("metrics")) or DEFAULT_METRICS,
+        metrics=tuple(where.strings("metrics")) or DEFAULT_METRICS,
         source=source,
-        lines={str(key): origin.line for key, origin in parameters.where.items()},
+        lines={**where.lines(), **axes.lines()},
     )
+    if space.runs > max_points:
+        key = "parameters" if space.sample is None else "sample"
+        raise where.error(key, f"the space has {space.runs:,} points to run, more than the limit "
+                               f"of {max_points:,}; raise it with --max-points")
     check(space)
     return space
 
 
+def _read(path: Path, source: str) -> YamlMap:
+    """The space file's top-level mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:            # ValueError: not UTF-8
+        reason = getattr(exc, "strerror", None) or exc
+        raise ConfigError(f"cannot read sweep space: {reason}", file=source) from None
+    data = parse_yaml(text, source)
+    if not isinstance(data, YamlMap):
+        raise ConfigError("expected a mapping with workload, device and parameters", file=source)
+    return data
+
+
 def check(space: Space) -> None:
-    """Load the device with each swept value once, so a bad key or value fails before the sweep."""
+    """Load the device and the workload as the space sets them and with each swept value (the
+    extremes of a long axis), so that a bad key or value fails before the first point runs."""
     from accelsim.api import load_device
 
+    _check_names(space)
+    _attempt(space, "device", functools.partial(load_device, space.device))
+    _attempt(space, "set", functools.partial(load_device, space.device, space.fixed))
+    _attempt(space, "params" if space.workload_params else "workload",
+             functools.partial(_load_workload, space))
+    _check_settings(space, load_device(space.device, space.fixed))
     for key, values in space.parameters:
-        if key in RUN_KEYS or key.startswith(PARAM_PREFIX):
-            continue
-        for value in values:
-            try:
-                load_device(space.device, [*space.fixed, override(key, value)])
-            except AccelsimError as exc:
-                raise ConfigError(f"{value!r}: {exc.message}", file=space.source,
-                                  line=space.lines.get(key), key=f"parameters.{key}") from None
+        if key not in RUN_KEYS:
+            for value in _probes(values):
+                _attempt(space, f"parameters.{key}", functools.partial(_load, space, key, value),
+                         value)
+
+
+def _check_settings(space: Space, device) -> None:
+    """Refuse a mode or precision (set or swept) that the space's device cannot run."""
+    from accelsim.devices import run_precision
+    from accelsim.engine.feasibility import check_mode
+
+    swept = dict(space.parameters)
+    for key, check_setting in (("mode", check_mode), ("precision", run_precision)):
+        path = f"parameters.{key}" if key in swept else key
+        for value in swept.get(key, (getattr(space, key),)):
+            _attempt(space, path, functools.partial(check_setting, device, value), value)
+
+
+def _check_names(space: Space) -> None:
+    """Refuse a workload parameter named like a run setting and a swept field also `set`."""
+    from accelsim.api import simulate
+    from accelsim.config.overrides import parse_override
+
+    reserved = set(inspect.signature(simulate).parameters) - {"workload_params"}
+    for name, _ in space.workload_params:
+        _refuse(space, "params", name in reserved, f"{name!r} is a run setting, not a workload "
+                                                   "parameter")
+    fixed = {".".join(parse_override(item)[0]): item for item in space.fixed}
+    for key in space.keys:
+        name = key[len(PARAM_PREFIX):]
+        if key.startswith(PARAM_PREFIX):
+            _refuse(space, f"parameters.{key}", name in reserved,
+                    f"{name!r} is a run setting, not a workload parameter")
+        elif key not in RUN_KEYS:
+            _refuse(space, f"parameters.{key}", key in fixed,
+                    f"also fixed by set: {fixed.get(key)}")
+
+
+def _load(space: Space, key: str, value: object) -> None:
+    """Load what the swept `key` = `value` changes: the workload or the device."""
+    from accelsim.api import load_device
+
+    if key.startswith(PARAM_PREFIX):
+        _load_workload(space, **{key[len(PARAM_PREFIX):]: value})
+    else:
+        load_device(space.device, [*space.fixed, override(key, value)])
+
+
+def _load_workload(space: Space, **params) -> None:
+    """Load the space's workload with its parameters and `params`."""
+    from accelsim.api import load_workload
+
+    load_workload(space.workload, batch=space.batch, precision=space.precision or "fp16",
+                  **{**dict(space.workload_params), **params})
+
+
+def _attempt(space: Space, key: str, load, value: object = None) -> None:
+    """Call `load`; its AccelsimError becomes a ConfigError at `key` of the space file (prefixed
+    with the swept `value`, if one)."""
+    try:
+        load()
+    except AccelsimError as exc:
+        message = str(exc) if value is None else f"{value!r}: {exc.message}"
+        raise ConfigError(message, file=space.source, line=space.lines.get(key),
+                          key=key) from None
+
+
+def _refuse(space: Space, key: str, wrong: bool, message: str) -> None:
+    """A ConfigError at `key` of the space file if `wrong`."""
+    if wrong:
+        raise ConfigError(message, file=space.source, line=space.lines.get(key), key=key)
+
+
+def _probes(values: tuple) -> list:
+    """The values to try before a sweep: all, or of a long axis the least and greatest of each
+    type (a long axis is a range: numbers of one or two types)."""
+    if len(values) <= CHECK_ALL:
+        return list(values)
+    groups: dict[type, list] = {}
+    for value in values:
+        groups.setdefault(type(value), []).append(value)
+    return [pick for group in groups.values() for pick in dict.fromkeys((min(group), max(group)))]
+
+
+def _axis(axes: _Where, key: object) -> tuple[str, tuple]:
+    """One swept parameter: its key and its values, each checked on its own."""
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise axes.error(key, "expected a dotted key such as array.rows or params.seq_len")
+    spec = axes.data[key]
+    values = _values(spec, axes, key)
+    seen = set()
+    for index, value in enumerate(values):
+        problem = _problem(key, value)
+        if problem is None and (type(value), value) in seen:
+            problem = "appears twice"
+        if problem:
+            line = spec.where[index].line if isinstance(spec, YamlList) else None
+            raise axes.error(key, f"{value!r}: {problem}", line=line)
+        seen.add((type(value), value))
+    return key, values
+
+
+def _problem(key: str, value: object) -> str | None:
+    """What is wrong with one swept value on its own (None: nothing)."""
+    if not isinstance(value, (str, int, float)):
+        return "expected a number, a string or a boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "expected a finite number"
+    if key == "batch" and not _is_count(value, 1):
+        return "expected an integer >= 1"
+    if key in RUN_CHOICES and value not in RUN_CHOICES[key]:
+        return f"expected one of {', '.join(RUN_CHOICES[key])}"
+    return None
+
+
+def _is_count(value: object, minimum: int) -> bool:
+    """An int (not a bool) >= minimum."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def _resolve(spec: str, base: Path) -> str:
@@ -215,9 +371,9 @@ def _values(spec: object, where: _Where, key: str) -> tuple:
     if stop < start or (step <= 1 if geometric else step <= 0) or (geometric and start <= 0):
         raise where.error(key, "expected from <= to, step > 0, times > 1 and from > 0 with times")
     span = math.log(stop / start, step) if geometric else (stop - start) / step
+    if span > MAX_RANGE - 1:
+        raise where.error(key, f"range has more than {MAX_RANGE:,} values")
     count = math.floor(span + 1e-9) + 1
-    if count > MAX_RANGE:
-        raise where.error(key, f"range has {count:,} values; at most {MAX_RANGE:,}")
     return tuple(_integral(start * step**i if geometric else start + i * step)
                  for i in range(count))
 
@@ -225,14 +381,18 @@ def _values(spec: object, where: _Where, key: str) -> tuple:
 class _Where:
     """Typed reads of a mapping's keys; errors name the file, the key's line and the key."""
 
-    def __init__(self, source: str, data: YamlMap):
-        self.source, self.data = source, data
+    def __init__(self, source: str, data: YamlMap, prefix: str = ""):
+        self.source, self.data, self.prefix = source, data, prefix
 
-    def error(self, key: object, message: str) -> ConfigError:
-        """A ConfigError at `key`."""
+    def error(self, key: object, message: str, line: int | None = None) -> ConfigError:
+        """A ConfigError at `key` (at `line` if given, else the key's)."""
         origin = self.data.where.get(key)
-        return ConfigError(message, file=self.source, line=origin.line if origin else None,
-                           key=str(key))
+        return ConfigError(message, file=self.source, line=line or (origin and origin.line),
+                           key=f"{self.prefix}{key}")
+
+    def lines(self) -> dict[str, int]:
+        """Key path -> line of each key."""
+        return {f"{self.prefix}{key}": origin.line for key, origin in self.data.where.items()}
 
     def text(self, key: str) -> str:
         """A non-empty string."""
@@ -254,15 +414,15 @@ class _Where:
         value = self.data.get(key, default)
         if value is default:
             return value
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        if not _is_count(value, minimum):
             raise self.error(key, f"expected an integer >= {minimum}, got {value!r}")
         return value
 
-    def list(self, key: str) -> list:
-        """A list (empty when absent)."""
+    def strings(self, key: str) -> list[str]:
+        """A list of non-empty strings (empty when absent)."""
         value = self.data.get(key, [])
-        if not isinstance(value, list):
-            raise self.error(key, f"expected a list, got {value!r}")
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            raise self.error(key, f"expected a list of strings, got {value!r}")
         return value
 
     def mapping(self, key: str) -> dict:
