@@ -32,7 +32,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accelsim.config.yaml_lines import YamlMap, parse_yaml
+from accelsim.config.yaml_lines import YamlMap, read_yaml
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.units import FAMILIES, UnitError, parse
 from accelsim.workload.ir import PRECISIONS
@@ -120,11 +120,7 @@ def load_space(path: str | Path) -> Space:
     """Read and check a space file (format in this module's docstring)."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read sweep space: {exc.strerror or exc}", file=source) from None
-    data = parse_yaml(text, source)
+    data = read_yaml(path, source)
     if not isinstance(data, YamlMap):
         raise ConfigError("expected a mapping with workload, device and parameters", file=source)
     where = _Where(source, data)
