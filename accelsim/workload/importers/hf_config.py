@@ -20,13 +20,12 @@ as the zoo's decoders). The graph is named after the file, or after its folder f
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from accelsim.errors import WorkloadError
-from accelsim.files import read_text
+from accelsim.files import read_json
 from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload import zoo
 from accelsim.workload.ir import Graph
@@ -151,19 +150,6 @@ FAMILIES: dict[str, Callable[..., Graph]] = {"gpt2": _gpt2_graph, "llama": _llam
                                              "mistral": _llama_graph, "bert": _bert_graph}
 
 
-def _read_json(path: Path) -> object:
-    """The parsed JSON of `path` (a bounded, UTF-8 regular file)."""
-    text = read_text(path, str(path), WorkloadError)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise WorkloadError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
-    except ValueError as exc:    # an integer of more than 4300 digits
-        raise WorkloadError(f"invalid JSON: {exc}", file=str(path)) from None
-    except RecursionError:
-        raise WorkloadError("invalid JSON: nested too deeply", file=str(path)) from None
-
-
 def import_hf_config(path: str | Path, *, batch: int = 1, precision: str = "fp16",
                      seq_len: int | None = None, past: int | None = None) -> Graph:
     """Build the network a HuggingFace config.json (or a folder holding one) describes."""
@@ -175,7 +161,7 @@ def import_hf_config(path: str | Path, *, batch: int = 1, precision: str = "fp16
     for key, value in (("seq_len", seq_len), ("past", past)):
         if value is not None:
             zoo.check_positive(key, value)
-    data = _read_json(path)
+    data = read_json(path, str(path), WorkloadError)
     if not isinstance(data, dict):
         raise WorkloadError("expected a JSON object", file=str(path))
     cfg = _Config(str(path), data)
