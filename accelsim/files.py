@@ -104,7 +104,7 @@ class BoundedLoader(yaml.SafeLoader):
         """Construct a node; a value its tag cannot hold (month 13, !!int abc) is a YAML error."""
         try:
             return super().construct_object(node, deep)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, LookupError, ArithmeticError) as exc:
             raise yaml.constructor.ConstructorError(None, None, f"cannot read the value: {exc}",
                                                     node.start_mark) from None
 
@@ -156,10 +156,13 @@ def _measure(node: yaml.Node, depth: int, sizes: dict) -> tuple[int, int]:
 def load_yaml(text: str, source: str, error: type[AccelsimError], *, key: str | None = None,
               loader: type[BoundedLoader] = BoundedLoader) -> object:
     """Parse one YAML document with `loader`; every failure is `error` at `source`:line."""
-    parser = loader(text)
-    parser.source = source
     try:
-        return parser.get_single_data()
+        parser = loader(text)     # refuses unprintable characters
+        parser.source = source
+        try:
+            return parser.get_single_data()
+        finally:
+            parser.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         detail = " ".join(f"{exc.context or ''} {exc.problem or ''}".split())
@@ -167,5 +170,3 @@ def load_yaml(text: str, source: str, error: type[AccelsimError], *, key: str | 
                     line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise error(f"invalid YAML: {' '.join(str(exc).split())}", file=source, key=key) from None
-    finally:
-        parser.dispose()
