@@ -7,7 +7,7 @@ import warnings
 
 import click
 
-from accelsim.commands.common import emit_json, workload_params
+from accelsim.commands.common import POSITIVE, emit_json, workload_params
 from accelsim.commands.plot import plot
 from accelsim.commands.queries import compare, cost, realtime, whatif
 from accelsim.commands.sweep import sweep
@@ -51,7 +51,7 @@ def cli() -> None:
               help="Devices for a parallel training step.")
 @click.option("--parallel", default=None, metavar="tp=T,pp=P,dp=D[,zero=Z]",
               help="Parallel layout, e.g. tp=8,pp=16,dp=8.")
-@click.option("--tokens", type=float, default=None,
+@click.option("--tokens", type=POSITIVE, default=None,
               help="Tokens (or samples) to train on, for time-to-train, e.g. 300e9.")
 @click.option("--global-batch", type=click.IntRange(min=1), default=None,
               help="Sequences (or samples) per training step across all devices.")
@@ -74,7 +74,8 @@ def cli() -> None:
               help="Per-layer CSV.")
 @click.option("--parquet", "parquet_path", type=click.Path(dir_okay=False), default=None,
               help="Per-layer Parquet (needs the results extra).")
-@click.option("--layers", type=int, default=None, help="Show only the first N layers.")
+@click.option("--layers", type=click.IntRange(min=1), default=None,
+              help="Show only the first N layers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
 def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, prompt,
         generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
@@ -240,7 +241,7 @@ def schema(as_json):
 
 @cli.command()
 @click.option("--csv", "csv_paths", type=click.Path(dir_okay=False), multiple=True,
-              help="Measurements CSV, repeatable (default: ../shared/reference and accelsim's own).")
+              help="Measurements CSV, repeatable (default: the bundled public rows and accelsim's own).")
 @click.option("--json", "as_json", is_flag=True)
 def validate(csv_paths, as_json):
     """Compare predictions with published measurements and print the errors.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class AccelsimError(Exception):
     """Base class for user-facing errors; the CLI prints the message and exits 2."""
@@ -20,7 +23,8 @@ class AccelsimError(Exception):
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         key = f"{self.key}: " if self.key else ""
-        return f"{where}{key}{self.message}"
+        text = f"{where}{key}{self.message}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")    # always one line
 
 
 class ConfigError(AccelsimError):
@@ -33,3 +37,13 @@ class WorkloadError(AccelsimError):
 
 class UsageError(AccelsimError):
     """A command-line argument or API argument is invalid."""
+
+
+class InfeasibleError(UsageError):
+    """The request is well formed but the device cannot do it (a mode or precision it lacks)."""
+
+
+def did_you_mean(word: object, choices: Iterable[str], n: int = 1) -> str:
+    """' (did you mean 'x'?)' naming up to `n` of `choices` closest to `word`, or ''."""
+    close = difflib.get_close_matches(str(word), list(choices), n=n, cutoff=0.5)
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _DECIMAL = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
@@ -34,14 +35,24 @@ def parse(value: object, family: str) -> float:
     if isinstance(value, bool):
         raise UnitError(f"expected {FAMILIES[family][1]}, got {value!r}")
     if isinstance(value, (int, float)):
-        return float(value)
-    if not isinstance(value, str):
+        number = float(value) if abs(value) < 2**1024 else math.inf
+    elif isinstance(value, str):
+        match = _PATTERN.match(value)
+        scale = _unit_scale(match.group(2), family) if match else None
+        if scale is None:
+            raise UnitError(f"expected {FAMILIES[family][1]}, got {value!r}")
+        number = float(match.group(1)) * scale
+    else:
         raise UnitError(f"expected {FAMILIES[family][1]}, got {value!r}")
-    match = _PATTERN.match(value)
-    scale = _unit_scale(match.group(2), family) if match else None
-    if scale is None:
-        raise UnitError(f"expected {FAMILIES[family][1]}, got {value!r}")
-    return float(match.group(1)) * scale
+    if not math.isfinite(number):
+        raise UnitError(f"expected a finite number, got {short(value)}")
+    return number
+
+
+def short(value: object, width: int = 40) -> str:
+    """repr(value), cut to `width` characters for one-line messages."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:width - 3]}..."
 
 
 def _unit_scale(unit: str, family: str) -> float | None:

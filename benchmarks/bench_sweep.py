@@ -20,7 +20,7 @@ from accelsim.sweep.runner import evaluate
 from accelsim.sweep.space import Space
 from _timing import best_of
 
-RESNET50 = str(Path(__file__).resolve().parents[1] / "workloads" / "scalesim" / "Resnet50.csv")
+RESNET50 = str(Path(__file__).resolve().parents[1] / "accelsim" / "workloads" / "scalesim" / "Resnet50.csv")
 DEVICE = "scalesim_32x32"
 FIXED = ("array.dataflow=ws",)
 FAST_POINTS = 20_000

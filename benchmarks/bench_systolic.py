@@ -15,7 +15,7 @@ from accelsim.kernels import systolic as kernel
 from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
 from _timing import best_of
 
-RESNET50 = Path(__file__).resolve().parents[1] / "workloads" / "scalesim" / "Resnet50.csv"
+RESNET50 = Path(__file__).resolve().parents[1] / "accelsim" / "workloads" / "scalesim" / "Resnet50.csv"
 SCALESIM_S = 637.0        # SCALE-Sim v2, ResNet-50 on 32x32 ws, measured on this machine (issue)
 SWEEP_DESIGNS = 1000
 

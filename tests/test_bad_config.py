@@ -6,6 +6,7 @@ import pytest
 
 from accelsim.config.loader import load_device
 from accelsim.errors import ConfigError
+from clitools import invoke
 
 GOOD = """\
 kind: systolic
@@ -152,6 +153,30 @@ def test_a_section_that_is_not_a_mapping():
 def test_several_problems_report_the_first_line_and_count_the_rest():
     spec = write("dev.yaml", edit("clock: 1 GHz", "clock: soon").replace("  cols: 32", "  cols: 0"))
     assert_at(error(spec), "dev.yaml", 3, "clock", "expected a frequency", "(and 1 more problem)")
+
+
+NPU = "extends: phone_npu\nname: test npu\nsupported_ops: [conv2d, {}]\n"
+
+
+def test_unknown_npu_op_suggests_the_closest():
+    spec = write("npu.yaml", NPU.format("sofmax"))
+    assert_at(error(spec), "npu.yaml", 3, "supported_ops[1]", "expected an op kind an NPU runs",
+              "got 'sofmax'", "did you mean 'softmax'?")
+
+
+def test_npu_cannot_name_a_kind_only_training_has():
+    spec = write("npu.yaml", NPU.format("optimizer"))
+    assert_at(error(spec), "npu.yaml", 3, "supported_ops[1]", "got 'optimizer'")
+
+
+@pytest.mark.parametrize("command", [("show", "npu.yaml"), ("run", "resnet50", "--device", "npu.yaml")])
+def test_cli_reports_a_bad_npu_op_on_one_line_with_exit_2(capsys, command):
+    write("npu.yaml", NPU.format("pooling"))
+    code, out, err = invoke(capsys, *command)
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines() == [
+        "accelsim: error: npu.yaml:3: supported_ops[1]: expected an op kind an NPU runs (conv2d, "
+        "matmul, elementwise, norm, softmax, pool, embedding), got 'pooling' (did you mean 'pool'?)"]
 
 
 def test_missing_file():

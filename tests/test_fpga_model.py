@@ -171,3 +171,12 @@ def test_zcu102_single_core_ddr_traffic_against_pg338():
     result = accelsim.simulate("resnet50", "zcu102_dpu", batch=1, precision="int8")
     average = result.totals["dram_bytes"] / result.totals["latency_s"]
     assert 3132e6 / 2 < average < 3132e6 * 2
+
+
+def test_fabric_energy_factor_scales_dynamic_on_chip_energy_only():
+    op = conv(16, 32, 32, kernel=3)
+    base = fpga.cost(op, dpu())
+    doubled = fpga.cost(op, dpu().model_copy(update={"fabric_energy_factor": 14.0}))
+    assert doubled.energy.compute == pytest.approx(2 * base.energy.compute)
+    assert doubled.energy.onchip == pytest.approx(2 * base.energy.onchip)
+    assert (doubled.energy.offchip, doubled.latency_s) == (base.energy.offchip, base.latency_s)

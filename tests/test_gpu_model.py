@@ -203,3 +203,15 @@ def test_a_saturating_gemm_draws_no_more_than_the_datasheet_tdp(name):
     device = load_device(name)
     result = cost(gemm_op(8192, 8192, 8192, "fp16"), device)
     assert result.energy.total / result.latency_s <= device.power.tdp
+
+
+def test_register_file_energy_follows_the_device_mma():
+    from accelsim.api import load_device
+    from accelsim.calibrate.validate import gemm_op
+    from accelsim.devices.gpu import register_file_energy
+
+    op = gemm_op(1024, 1024, 1024, "fp16")
+    ampere = register_file_energy(op, load_device("a100"))
+    # mma.m8n8k4 (fp16): A 8x4x2 + B 8x4x2 + C and D 8x8x4 each = 640 bytes per 256 MACs.
+    volta = register_file_energy(op, load_device("a100", ["mma.m=8", "mma.k_bytes=8"]))
+    assert volta / ampere == pytest.approx((640 / 256) / (1792 / 2048))

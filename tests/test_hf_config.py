@@ -13,7 +13,7 @@ from accelsim.workload.importers.hf_config import import_hf_config
 from accelsim.workload.loader import load_workload
 from accelsim.workload.zoo import build
 
-HF = Path(__file__).resolve().parents[1] / "workloads" / "hf"
+HF = Path(__file__).resolve().parents[1] / "accelsim" / "workloads" / "hf"
 # Published parameter counts: shared/reference/model_stats.csv (GPT-2, BERT with pooler) and the
 # HuggingFace model cards' safetensors counts (Llama-2-7b-hf, Mistral-7B-v0.1).
 PUBLISHED_PARAMS = {"gpt2": 124_439_808, "bert-base-uncased": 109_482_240,

@@ -182,3 +182,14 @@ def test_default_clusters_follow_the_device():
     assert tpu.inter is None and tpu.devices_per_node == 4096
     chosen = ic.default_cluster(load_device("a100"), "pcie4_x16,ethernet_100g", 4)
     assert chosen.devices_per_node == 4 and chosen.inter.topology == "switch"
+
+
+def test_the_device_yaml_names_its_fabric_and_every_bundled_one_loads():
+    pcie5 = ic.default_cluster(load_device("a100", ["interconnect.intra=pcie5_x16"]))
+    assert pcie5.intra.name == load_interconnect("pcie5_x16").name
+    assert pcie5.inter.name == load_interconnect("infiniband_hdr").name
+    generic = ic.default_cluster(load_device("v100"))
+    assert (generic.intra.name, generic.inter.name) == tuple(
+        load_interconnect(name).name for name in ic.FALLBACK_FABRIC)
+    for name, _, _ in list_devices():
+        assert ic.default_cluster(load_device(name)).intra.bandwidth > 0

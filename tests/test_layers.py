@@ -24,7 +24,7 @@ LAYERS = (
     ("config",),
     ("workload",),
     ("files",),
-    ("result", "units", "errors"),
+    ("result", "units", "errors", "bundled"),
 )
 RANK = {part: rank for rank, row in enumerate(LAYERS) for part in row}
 

@@ -17,7 +17,7 @@ from accelsim.report.plots import (KINDS, energy_figure, pareto_figure, plot_res
                                    save_plot)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-LENET5 = str(Path(__file__).resolve().parents[1] / "workloads" / "lenet5.yaml")
+LENET5 = str(Path(__file__).resolve().parents[1] / "accelsim" / "workloads" / "lenet5.yaml")
 
 
 @pytest.fixture(scope="module")

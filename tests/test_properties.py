@@ -1,5 +1,6 @@
 """Properties any sensible performance model must have, checked on every bundled device kind with
-small zoo networks: conservation of FLOPs, monotonicity in bandwidth and clock, energy accounting,
+small zoo networks: conservation of FLOPs, monotonicity in bandwidth, clock and every other resource
+(with its documented exceptions, each asserted on its counterexample), energy accounting,
 training/inference ratios, batch scaling, the JSON round trip and the event engine's bounds.
 
 Runs are memoised: hypothesis draws from a small set of (device, workload) pairs, so most examples
@@ -19,6 +20,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from accelsim import load_device, load_workload, simulate
+from accelsim.config.yaml_lines import lookup
+from accelsim.kernels import systolic as scalesim
 from accelsim.result import Result
 
 JIT = not numba.config.DISABLE_JIT
@@ -47,8 +50,9 @@ def run(device: str, workload: str, mode: str = "inference", batch: int = 1,
 
 
 def trainable(pair) -> bool:
-    """Training runs are cheap everywhere but on Eyeriss (row-stationary mapping of 3x the ops)."""
-    return pair[0] != "eyeriss"
+    """Parts that can train (their YAML `modes`), but not Eyeriss (row-stationary mapping of 3x
+    the ops is slow)."""
+    return pair[0] != "eyeriss" and "training" in load_device(pair[0]).modes
 
 
 @lru_cache(maxsize=None)
@@ -76,7 +80,7 @@ def test_flops_and_macs_are_the_graphs_on_every_device(pair, batch):
 @SETTINGS
 @given(workload=st.sampled_from(list(WORKLOADS)), mode=modes)
 def test_flops_do_not_depend_on_the_device(workload, mode):
-    devices = [d for d, w in PAIRS if w == workload and (mode == "inference" or d != "eyeriss")]
+    devices = [d for d, w in PAIRS if w == workload and (mode == "inference" or trainable((d, w)))]
     totals = {(run(d, workload, mode)["flops"], run(d, workload, mode)["macs"]) for d in devices}
     assert len(totals) == 1, totals
 
@@ -108,8 +112,115 @@ def test_latency_is_non_increasing_in_clock(pair, mode, factor):
     clock = load_device(device).clock
     base = run(device, workload, mode)
     faster = run(device, workload, mode, overrides=(f"clock={clock * factor!r}",))
-    rounding = 2 * len(base.layers) / clock
-    assert faster["latency_s"] <= base["latency_s"] * (1 + 1e-9) + rounding
+    assert faster["latency_s"] <= base["latency_s"] * (1 + 1e-9) + rounding(base, clock)
+
+
+def rounding(result: Result, clock: float) -> float:
+    """Two cycles per op: what cycle-counting models may lose to rounding when a resource grows."""
+    return 2 * len(result.layers) / clock
+
+
+def grown(device: str, keys: tuple[str, ...], factor: float) -> tuple[str, ...]:
+    """--set overrides that multiply each of `keys` of the bundled `device` by `factor`."""
+    values = load_device(device).model_dump()
+    return tuple(f"{key}={lookup(values, key.split('.')) * factor!r}" for key in keys)
+
+
+# --- more of any other resource never slows a run either ---------------------------------------
+
+GPU_RESOURCES = [("sms",), ("peak.fp16",), ("peak.fp32",), ("l2.size",)]
+SYSTOLIC_RESOURCES = [("cores",), ("sram.ifmap",), ("sram.filter",), ("sram.ofmap",),
+                      ("vector.flops_per_cycle",)]
+# (device, keys grown together): one resource each. Lanes of a MAC array grow with the peak they
+# must add up to. Not here: array.rows/cols and Eyeriss's scratchpads (exceptions by construction)
+# and the known violations, each tested below on its counterexample.
+RESOURCES = ([("a100", keys) for keys in GPU_RESOURCES] + [("h100", keys) for keys in GPU_RESOURCES]
+             + [("tpu_v4", keys) for keys in SYSTOLIC_RESOURCES + [("shared_sram",)]]
+             + [("tpu_v1", ("shared_sram", "sram.ifmap"))]
+             + [("scalesim_32x32", keys) for keys in SYSTOLIC_RESOURCES]
+             + [("zcu102_dpu", keys) for keys in [
+                 ("dpu.cores",), ("dpu.ops_per_cycle", "dpu.array.pixels"),
+                 ("dpu.ops_per_cycle", "dpu.array.in_channels"),
+                 ("dpu.ops_per_cycle", "dpu.array.out_channels"), ("dpu.array.depthwise_pixels",),
+                 ("dpu.port_bandwidth",)]]
+             + [("coral_edgetpu", keys) for keys in [
+                 ("macs_per_cycle.int8", "array.pixels"),
+                 ("macs_per_cycle.int8", "array.in_channels"),
+                 ("macs_per_cycle.int8", "array.out_channels"), ("host.flops",),
+                 ("host.link_bandwidth",)]]
+             + [("phone_npu", keys) for keys in [
+                 ("macs_per_cycle.int8",), ("macs_per_cycle.fp16",), ("host.flops",),
+                 ("host.link_bandwidth",)]])
+
+
+@pytest.mark.parametrize(("device", "keys"), RESOURCES, ids=lambda v: "+".join(v) if isinstance(
+    v, tuple) else v)
+@settings(deadline=None, max_examples=3)
+@given(workload=st.sampled_from(list(WORKLOADS)), mode=modes, factor=st.integers(2, 4))
+@example(workload="resnet50", mode="inference", factor=2)   # a100 sms: the peak did not scale
+def test_latency_is_non_increasing_in_every_resource(device, keys, workload, mode, factor):
+    if mode == "training" and not trainable((device, workload)):
+        mode = "inference"
+    base = run(device, workload, mode)
+    more = run(device, workload, mode, overrides=grown(device, keys, factor))
+    clock = load_device(device).clock
+    assert more["latency_s"] <= base["latency_s"] * (1 + 1e-9) + rounding(base, clock)
+
+
+def test_more_sms_or_tensor_cores_scale_the_gpu_peak():
+    """A100: 108 SMs at 1.41 GHz give the datasheet's 312 TFLOP/s fp16; 216 SMs or twice the
+    clock give twice that, and ResNet-50 gets faster with every SM added (it once got slower)."""
+    assert load_device("a100").peak_flops("fp16") == 312e12
+    assert load_device("a100", ["sms=216"]).peak_flops("fp16") == pytest.approx(624e12)
+    assert load_device("a100", ["clock=2.82 GHz"]).vector_flops == pytest.approx(39e12)
+    latencies = [run("a100", "resnet50", overrides=(f"sms={sms}",))["latency_s"]
+                 for sms in (1, 54, 108, 216, 1000)]
+    assert latencies == sorted(latencies, reverse=True)
+
+
+def test_scalesim_fill_and_drain_can_make_a_taller_array_slower():
+    """Exception, by construction (accelsim matches SCALE-Sim exactly): a ws layer takes
+    ceil(Sr/R) * ceil(Sc/C) * (2R + C + T - 2) - 1 cycles, so a 64 x 32 x 32 GEMM (Sr = K = 32,
+    Sc = N = 32, T = P = 64) that fits one fold takes 157 cycles on a 32 x 32 array and 221 on a
+    64 x 32 one: array.rows and array.cols are left out of the resource property."""
+    layer = [[64, 32, 32, 1]]
+    ws = scalesim.DATAFLOWS.index("ws")
+    cycles, _ = scalesim.compute_cycles(layer, [[32, 32, ws, 1], [64, 32, ws, 1], [32, 64, ws, 1]])
+    assert cycles[0].tolist() == [2 * 32 + 32 + 64 - 2 - 1, 2 * 64 + 32 + 64 - 2 - 1,
+                                  2 * 32 + 64 + 64 - 2 - 1] == [157, 221, 189]
+    assert scalesim.cycles_reference(64, 32, 32, 1, 64, 32, ws, 1) == 221
+    bert = run("tpu_v4", "bert_base")["latency_s"]
+    assert run("tpu_v4", "bert_base", overrides=("array.cols=256",))["latency_s"] > bert
+
+
+@pytest.mark.skipif(not JIT, reason="Eyeriss maps networks only under the JIT here")
+@pytest.mark.parametrize(("key", "slower"), [("array.scratchpad.ifmap", 1.0001),
+                                             ("array.scratchpad.filter", 1.001)])
+def test_eyeriss_mapper_trades_latency_for_energy_delay(key, slower):
+    """Exception, by construction: the row-stationary mapper minimises each layer's energy-delay
+    product, so a bigger scratchpad may buy a mapping of lower EDP that runs a little longer."""
+    base = run("eyeriss", "resnet50")
+    more = run("eyeriss", "resnet50", overrides=grown("eyeriss", (key,), 2))
+    assert base["latency_s"] < more["latency_s"] < base["latency_s"] * slower
+    edp = [sum(x.energy_j * x.latency_s for x in r.layers) for r in (base, more)]
+    assert edp[1] <= edp[0] * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(("device", "keys", "factor", "workload", "slower"), [
+    ("scalesim_32x32", ("arrays_per_core",), 2, "bert_base", 1.101),
+    ("zcu102_dpu", ("bram",), 2, "resnet50", 1.049),
+    ("zcu102_dpu", ("bram", "dpu.feature_buffer"), 2, "resnet50", 1.081),
+    ("coral_edgetpu", ("sram",), 3, "bert_base", 1.088),
+    ("phone_npu", ("sram",), 3, "bert_base", 1.072)])
+def test_known_resource_violations(device, keys, factor, workload, slower):
+    """Known bugs, left out of the resource property until fixed (each fix moves validated numbers):
+    a core's SRAM is split over its arrays, so more arrays get less each (a compiler would idle
+    some); a DPU tile is half its buffer, so a bigger BRAM means fewer, bigger tiles whose unhidden
+    first tile costs more; an NPU reserves room for its largest activation working set that fits,
+    so more SRAM may reserve more and cache fewer weights."""
+    base = run(device, workload)["latency_s"]
+    more = run(device, workload, overrides=grown(device, keys, factor))["latency_s"]
+    assert more > base * slower
 
 
 # --- systolic arrays: never more than one MAC per PE per cycle ----------------------------------
@@ -166,8 +277,8 @@ def test_energy_components_add_up(pair, mode, engine):
 # --- training versus inference ------------------------------------------------------------------
 
 @SETTINGS
-@given(device=st.sampled_from(DEVICES), workload=st.sampled_from(GEMM_DOMINATED),
-       batch=st.integers(1, 3))
+@given(device=st.sampled_from([d for d in DEVICES if trainable((d, None))]),
+       workload=st.sampled_from(GEMM_DOMINATED), batch=st.integers(1, 3))
 def test_training_step_is_about_three_forward_passes(device, workload, batch):
     """forward + dgrad + wgrad = 3 forward passes within 3% for GEMM-dominated nets; the optimizer
     adds a per-parameter cost that does not grow with the batch (so with Adam at batch 1 the whole

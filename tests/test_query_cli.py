@@ -23,7 +23,7 @@ def test_help_has_examples(capsys, command):
 
 
 def test_compare_json_rows_and_ratios(capsys):
-    data = answer(capsys, "compare", "resnet50", "--device", "a100", "--device", "phone_npu",
+    data = answer(capsys, "compare", "resnet50", "--device", "a100", "--device", "tpu_v4",
                   "--mode", "inference", "--mode", "training")
     assert data["query"] == "compare" and data["schema_version"] == 1
     runs = data["runs"]
@@ -32,6 +32,15 @@ def test_compare_json_rows_and_ratios(capsys):
     assert runs[0]["ratios"]["latency_s"] == 1.0
     assert runs[1]["ratios"]["energy_j"] == pytest.approx(runs[1]["totals"]["energy_j"]
                                                           / runs[0]["totals"]["energy_j"])
+
+
+def test_compare_leaves_out_runs_a_part_cannot_do(capsys):
+    code, out, err = invoke(capsys, "compare", "resnet50", "-d", "a100", "-d", "phone_npu",
+                            "--mode", "training", "--json")
+    assert code == 0
+    assert [run["device"] for run in json.loads(out)["runs"]] == ["NVIDIA A100-SXM4-80GB"]
+    assert err.startswith("warning: left out: mode: Generic flagship phone NPU") and \
+        "cannot run training" in err
 
 
 def test_compare_table_when_piped(capsys):

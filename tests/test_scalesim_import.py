@@ -14,7 +14,7 @@ from accelsim.workload.ir import OpKind
 from accelsim.workload.loader import load_workload
 
 SCALESIM = Path(__file__).resolve().parents[2] / "shared" / "reference" / "scalesim"
-BUNDLED = Path(__file__).resolve().parents[1] / "workloads" / "scalesim"
+BUNDLED = Path(__file__).resolve().parents[1] / "accelsim" / "workloads" / "scalesim"
 TOPOLOGIES = sorted(p.name for p in SCALESIM.glob("*.csv") if p.name != "golden.csv")
 
 

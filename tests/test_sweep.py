@@ -18,8 +18,8 @@ from accelsim.sweep.fast import fast_records
 from clitools import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
-RESNET50_CSV = ROOT / "workloads" / "scalesim" / "Resnet50.csv"
-ALEXNET_CSV = ROOT / "workloads" / "scalesim" / "alexnet.csv"
+RESNET50_CSV = ROOT / "accelsim" / "workloads" / "scalesim" / "Resnet50.csv"
+ALEXNET_CSV = ROOT / "accelsim" / "workloads" / "scalesim" / "alexnet.csv"
 
 
 def write_space(tmp_path: Path, parameters: str, extra: str = "") -> Path:
@@ -61,7 +61,7 @@ def test_random_sample_is_distinct_seeded_and_inside_the_grid(tmp_path):
 
 
 def test_bundled_space_loads():
-    space = load_space(ROOT / "sweeps" / "systolic_array.yaml")
+    space = load_space(ROOT / "accelsim" / "sweeps" / "systolic_array.yaml")
     assert space.size == 6 * 6 * 3 * 3
     assert Path(space.workload) == RESNET50_CSV
 
@@ -158,7 +158,7 @@ def test_fast_path_reproduces_scalesim_golden_cycles(reference_dir):
         if layer == "TOTAL":
             golden[topology, int(rows), int(cols), dataflow] = int(cycles)
     (topology, rows, cols, dataflow), total = next(iter(golden.items()))
-    sweep = fast_systolic(ROOT / "workloads" / "scalesim" / topology, [rows, 8], cols, dataflow,
+    sweep = fast_systolic(ROOT / "accelsim" / "workloads" / "scalesim" / topology, [rows, 8], cols, dataflow,
                           ifmap_sram=2**30, filter_sram=2**30, ofmap_sram=2**30, bandwidth=1e18)
     assert sweep.stall_cycles[0] == 0
     assert sweep.cycles[0] == total

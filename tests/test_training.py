@@ -5,9 +5,9 @@ import re
 import pytest
 
 from accelsim.errors import UsageError
-from accelsim.workload.ir import Gemm, Graph, Op, OpKind, Phase, Tensor
+from accelsim.workload.ir import OP_TRAITS, Gemm, Graph, Op, OpCategory, OpKind, Phase, Tensor
 from accelsim.workload.trace import Trace
-from accelsim.workload.training import layer_cuts, training_trace
+from accelsim.workload.training import backward_ops, layer_cuts, training_trace
 from accelsim.workload.zoo import build
 from test_trace import fused_qkv, linear, mlp, stats, tiny_resnet, unary
 
@@ -175,6 +175,40 @@ def test_embedding_gets_scatter_add_wgrad_and_tied_weights_update_once():
     assert [op.name for op in trace.ops if op.phase is Phase.OPTIMIZER] == ["emb.optimizer"]
     assert ops["emb.optimizer"].deps == ("emb.wgrad", "head.wgrad")
     assert trace.memory.weights + trace.memory.gradients + trace.memory.optimizer_state == 16 * 800
+
+
+def backward_of(kind: OpKind) -> dict[str, Op]:
+    """Backward ops of `src -> op`, where op (of `kind`, with weights, a Gemm if the traits say GEMM)
+    maps a produced (4, 8) tensor to a (4, 8) tensor at 32 vector FLOPs."""
+    x, y = Tensor("x", (4, 8)), Tensor("y", (4, 8))
+    gemm = Gemm(m=4, n=8, k=8) if OP_TRAITS[kind].category is OpCategory.GEMM else None
+    src = Op("src", OpKind.ELEMENTWISE, inputs=(Tensor("in", (4, 8)),), outputs=(x,))
+    op = Op("op", kind, inputs=(x,), outputs=(y,), weights=(Tensor("w", (8, 8)),), gemm=gemm,
+            vector_flops=32, deps=("src",))
+    return {o.name: o for o in backward_ops((src, op), [0])}
+
+
+@pytest.mark.parametrize("kind", list(OpKind))
+def test_backward_flops_of_every_kind_follow_its_traits(kind):
+    ops, traits = backward_of(kind), OP_TRAITS[kind]
+    dgrad, wgrad = ops["op.dgrad"], ops["op.wgrad"]
+    if dgrad.gemm:                                    # a GEMM's vector FLOPs go to its wgrad
+        assert dgrad.macs == wgrad.macs == 4 * 8 * 8
+        assert (dgrad.vector_flops, wgrad.vector_flops) == (0, traits.backward_vector * 32)
+    else:
+        assert (dgrad.macs, wgrad.macs) == (0, 0)
+        assert dgrad.vector_flops == traits.backward_vector * 32
+        assert wgrad.vector_flops == traits.wgrad_per_output * 4 * 8
+
+
+@pytest.mark.parametrize("kind, dgrad, wgrad", [
+    (OpKind.MATMUL, 2 * 4 * 8 * 8, 2 * 4 * 8 * 8 + 32),   # dX = dY W^T, dW = X^T dY: the forward's MACs
+    (OpKind.NORM, 2 * 32, 2 * 4 * 8),                    # through mean and variance; scale multiply-add
+    (OpKind.EMBEDDING, 0, 4 * 8),                        # a scatter-add of the output gradient
+])
+def test_backward_flops_closed_forms(kind, dgrad, wgrad):
+    ops = backward_of(kind)
+    assert (ops["op.dgrad"].flops, ops["op.wgrad"].flops) == (dgrad, wgrad)
 
 
 # --- the zoo ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from accelsim.errors import WorkloadError
 from accelsim.workload.ir import OpKind
 from accelsim.workload.loader import load_workload
 
-WORKLOADS = Path(__file__).resolve().parents[1] / "workloads"
+WORKLOADS = Path(__file__).resolve().parents[1] / "accelsim" / "workloads"
 
 
 def test_lenet5_counts():

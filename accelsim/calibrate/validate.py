@@ -1,6 +1,7 @@
 """Predictions against published measurements: signed error per row, median and worst |error|.
 
-Rows come from ../shared/reference/measurements_public.csv next to the repo, plus accelsim's own
+Rows come from measurements_public.csv (a verbatim copy of the project's public reference rows,
+shared/reference/measurements_public.csv, shipped in the package), plus accelsim's own
 measurements_extra.csv (or any CSVs with the same columns). CASES says how each row id is modelled:
 device, workload, precision, batch. GPU networks run as TensorRT deployed them, with GEMM epilogues
 fused (transforms.fuse with residual adds; the NPU and FPGA models fuse inside their cost models).
@@ -20,8 +21,7 @@ from accelsim import units
 from accelsim.errors import AccelsimError, UsageError
 from accelsim.files import read_text
 
-REFERENCE_CSV = (Path(__file__).resolve().parents[3] / "shared" / "reference"
-                 / "measurements_public.csv")
+REFERENCE_CSV = Path(__file__).with_name("measurements_public.csv")
 EXTRA_CSV = Path(__file__).with_name("measurements_extra.csv")   # rows accelsim adds, with sources
 COLUMNS = ("id", "device", "workload", "metric", "value", "unit")   # of a measurements CSV
 SQUARE_SIZES = range(256, 16384 + 1, 256)      # search space of "best achievable square GEMM"
@@ -136,8 +136,8 @@ class ValidationReport:
 
 
 def validate(csv_paths=None) -> ValidationReport:
-    """Model every row of the measurements CSVs (default: the shared reference file, plus
-    accelsim's own measurements_extra.csv); `csv_paths` is a path or a sequence of paths."""
+    """Model every row of the measurements CSVs (default: the bundled copy of the public reference
+    rows plus accelsim's own measurements_extra.csv); `csv_paths` is a path or a sequence of paths."""
     if csv_paths is None:
         paths = [p for p in (REFERENCE_CSV, EXTRA_CSV) if p.is_file()]
     elif isinstance(csv_paths, (str, Path)):

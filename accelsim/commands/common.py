@@ -1,12 +1,29 @@
-"""Helpers every command shares: JSON output and --param parsing."""
+"""Helpers every command shares: JSON output, --param parsing, finite number options."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import click
 
 from accelsim.errors import UsageError
+
+
+class Finite(click.FloatRange):
+    """A float option within a range that refuses inf and nan."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        """The value as a finite float in range, else a usage error."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+POSITIVE = Finite(min=0, min_open=True)
 
 
 def emit_json(data) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from accelsim.commands.common import emit_json, workload_params
+from accelsim.commands.common import POSITIVE, Finite, emit_json, workload_params
 
 MODES = click.Choice(["inference", "training"])
 PRECISION_HELP = "fp32, tf32, bf16, fp16, fp8, int8, int4 (default: the device's own)."
@@ -98,7 +98,7 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
 @click.command()
 @click.argument("workload")
 @click.option("--device", "-d", required=True, help="Bundled device name or YAML path.")
-@click.option("--fps", type=click.FloatRange(min=0, min_open=True), required=True,
+@click.option("--fps", type=POSITIVE, required=True,
               help="Frames per second the device must sustain.")
 @click.option("--compare", "others", multiple=True, metavar="DEVICE",
               help="Another device to answer for; repeatable.")
@@ -132,19 +132,19 @@ def realtime(workload, device, fps, others, precision, params, as_json):
 @click.option("--device", "-d", required=True, help="Bundled device name or YAML path.")
 @click.option("--devices", "-n", "count", type=click.IntRange(min=1), default=None,
               help="Devices training together (default 1).")
-@click.option("--flops", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--flops", type=POSITIVE, default=None,
               help="FLOPs of the whole training run, e.g. 3.14e23.")
-@click.option("--tokens", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--tokens", type=POSITIVE, default=None,
               help="Training tokens (FLOPs = tokens x the simulated step's FLOPs per token).")
-@click.option("--samples", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--samples", type=POSITIVE, default=None,
               help="Training samples (FLOPs = samples x the simulated step's FLOPs per sample).")
 @click.option("--serve", is_flag=True,
               help="Serving cost per million tokens (LLMs) or images (CNNs) instead.")
-@click.option("--mfu", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
+@click.option("--mfu", type=Finite(min=0, max=1, min_open=True), default=None,
               help="Model FLOPs utilisation (default: modelled from a simulated training step).")
 @click.option("--power", metavar="WATTS|tdp", default=None,
               help='Power per device, e.g. "300 W" or tdp (default: the modelled average power).')
-@click.option("--price", type=click.FloatRange(min=0), metavar="USD", default=None,
+@click.option("--price", type=Finite(min=0), metavar="USD", default=None,
               help="USD per device-hour (default: price_per_hour in the device YAML).")
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch of the simulated step.")

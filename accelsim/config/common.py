@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from accelsim.config.types import Bandwidth, Bytes, Count, Fraction, Power, Strict
 
@@ -15,12 +17,24 @@ class Memory(Strict):
     bandwidth: Bandwidth
     efficiency: Fraction = 1.0   # achievable fraction of peak bandwidth (streaming benchmarks)
 
+    @property
+    def effective_bandwidth(self) -> float:
+        """Achievable bytes/s: peak bandwidth x efficiency."""
+        return self.bandwidth * self.efficiency
+
 
 class PowerSpec(Strict):
     """Board/chip power: thermal design power and idle (static) power."""
 
     tdp: Power | None = None
     idle: Power = 0.0
+
+    @model_validator(mode="after")
+    def _idle_within_tdp(self) -> PowerSpec:
+        """Idle power cannot exceed the board's thermal design power."""
+        if self.tdp is not None and self.idle > self.tdp:
+            raise ValueError(f"idle power {self.idle:g} W is above the TDP {self.tdp:g} W")
+        return self
 
 
 class EnergyOverrides(Strict):
@@ -49,6 +63,13 @@ class MacArray(Strict):
         return self.pixels * self.in_channels * self.out_channels
 
 
+class Fabric(Strict):
+    """The links a device is deployed with, by bundled interconnect name (hw_configs/interconnect/)."""
+
+    intra: str                   # between the devices of one node (NVLink, PCIe, TPU ICI)
+    inter: str | None = None     # between nodes (None: the intra fabric spans the whole job)
+
+
 class DeviceBase(Strict):
     """Fields every device has: identity, process node, off-chip memory, power, price."""
 
@@ -60,6 +81,9 @@ class DeviceBase(Strict):
     energy: EnergyOverrides = EnergyOverrides()
     price_per_hour: float | None = Field(default=None, ge=0)   # USD per device-hour (cloud list price)
     default_precision: str | None = None   # precision used when a run names none
+    modes: tuple[Literal["inference", "training"], ...] = Field(
+        default=("inference", "training"), min_length=1)   # what the part can run (serve is inference)
+    interconnect: Fabric | None = None     # None: PCIe 4 x16 and InfiniBand HDR (a generic server)
 
     def peak_flops(self, precision: str) -> float:
         """Peak dense FLOP/s at `precision` (0 if the device cannot compute at it)."""

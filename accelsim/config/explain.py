@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import get_args
 
 from pydantic import BaseModel, ValidationError
 
 from accelsim.config.yaml_lines import Origin, locate, lookup
-from accelsim.errors import ConfigError
+from accelsim.errors import ConfigError, did_you_mean
 
 _MISSING = object()
 _BOUNDS = {"greater_than": (">", "gt"), "greater_than_equal": (">=", "ge"),
@@ -43,12 +42,6 @@ def key_path(loc: Sequence[object]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
     return text
-
-
-def did_you_mean(word: object, choices: Sequence[str]) -> str:
-    """' (did you mean 'x'?)' for the closest of `choices`, or ''."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _problem(err: dict, loc: tuple, data: dict,

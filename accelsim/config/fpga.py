@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from accelsim.config.common import DeviceBase, MacArray
 from accelsim.config.types import Bandwidth, Bytes, Count, Frequency, Seconds, Strict
@@ -36,6 +36,8 @@ class FpgaConfig(DeviceBase):
     clock: Frequency
     dpu: Dpu
     bram: Bytes
+    bram_block: Bytes = 4.5 * 1024     # one block RAM, the unit BRAM energy is priced per (BRAM36)
+    fabric_energy_factor: float = Field(7.0, ge=1)   # dynamic energy / an ASIC's at the same node
     precisions: tuple[str, ...] = ("int8",)
 
     @model_validator(mode="after")

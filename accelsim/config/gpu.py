@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from accelsim.config.common import DeviceBase
 from accelsim.config.types import Bandwidth, Bytes, Count, FlopRate, Fraction, Frequency, Seconds, Strict
+from accelsim.config.yaml_lines import YamlMap, as_yaml_map, merge
 
 # CUTLASS-style threadblock tiles (M x N) that a GEMM library picks among per problem shape.
 DEFAULT_TILES = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128), (64, 64))
@@ -18,6 +19,22 @@ class Cache(Strict):
 
     size: Bytes
     bandwidth: Bandwidth | None = None
+
+
+class Mma(Strict):
+    """One warp-level tensor-core MMA instruction (default: PTX mma.m16n8k{32/e}, sm_80 and later)."""
+
+    m: Count = 16                    # accumulator rows
+    n: Count = 8                     # accumulator columns
+    k_bytes: Count = 32              # K x element bytes of the A and B operands
+    accumulator_bytes: Count = 4     # fp32/int32 accumulators
+
+
+class PeakBasis(Strict):
+    """The SM count and clock at which a GPU's `peak` table is quoted (the datasheet's)."""
+
+    sms: Count
+    clock: Frequency
 
 
 class GpuEfficiency(Strict):
@@ -35,6 +52,8 @@ class GpuEfficiency(Strict):
 class GpuConfig(DeviceBase):
     """A GPU: streaming multiprocessors with tensor cores and HBM.
 
+    `peak` is the datasheet's chip total at `peak_at`, the `sms` and `clock` of the YAML that gives
+    it; changing them (--set, or a YAML that extends it) scales every rate with SMs x clock.
     `peak["fp32"]` is the CUDA-core (non-tensor) fp32 rate; non-GEMM math runs at it. HBM's
     achievable fraction of peak bandwidth is `memory.efficiency`.
     """
@@ -42,21 +61,41 @@ class GpuConfig(DeviceBase):
     kind: Literal["gpu"]
     clock: Frequency
     sms: Count
-    peak: dict[str, FlopRate] = Field(min_length=1)   # dense peak per precision (fp32, fp16, ...)
+    peak: dict[str, FlopRate] = Field(min_length=1)   # dense chip peak per precision at `peak_at`
+    peak_at: PeakBasis | None = None               # None: at this config's own sms and clock
     sparsity_2_4: bool = False                     # 2:4 sparse weights double tensor throughput
     l2: Cache | None = None
     launch_overhead: Seconds = 0.0
     tiles: tuple[tuple[Count, Count], ...] = Field(DEFAULT_TILES, min_length=1)   # (M, N) tiles
-    tiles_per_sm: Count = 1                        # threadblocks of a GEMM resident per SM at once
     register_file: Bytes = 256 * 1024              # per SM: 64K 32-bit registers (Volta-Hopper whitepapers)
+    mma: Mma = Mma()                               # its operand traffic prices register-file energy
     efficiency: GpuEfficiency = GpuEfficiency()
     extra: dict[str, float] = Field(default_factory=dict)
 
+    @property
+    def peak_scale(self) -> float:
+        """SMs x clock relative to `peak_at`: what the datasheet peaks are multiplied by."""
+        if self.peak_at is None:
+            return 1.0
+        return self.sms / self.peak_at.sms * (self.clock / self.peak_at.clock)
+
     def peak_flops(self, precision: str) -> float:
-        """Peak dense FLOP/s from the datasheet table."""
-        return self.peak.get(precision, 0.0)
+        """Peak dense FLOP/s: the datasheet table scaled to this config's SMs and clock."""
+        return self.peak.get(precision, 0.0) * self.peak_scale
 
     @property
     def vector_flops(self) -> float:
         """CUDA-core FLOP/s for non-GEMM math: the fp32 peak (the slowest listed rate if absent)."""
-        return self.peak.get("fp32") or min(self.peak.values())
+        return (self.peak.get("fp32") or min(self.peak.values())) * self.peak_scale
+
+
+def quote_peak(tree: YamlMap, own: YamlMap) -> YamlMap:
+    """A GPU YAML's merged `tree` with `peak_at` pinned to its sms and clock where its own keys
+    (`own`) give `peak` but no `peak_at`, so that later changes to sms or clock scale `peak`."""
+    if tree.get("kind") != "gpu" or "peak" not in own or "peak_at" in own:
+        return tree
+    try:
+        basis = PeakBasis(sms=tree.get("sms"), clock=tree.get("clock"))
+    except ValidationError:          # reported against sms or clock themselves
+        return tree
+    return merge(tree, as_yaml_map({"peak_at": basis.model_dump()}, tree.where.get("peak")))

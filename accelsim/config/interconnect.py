@@ -13,12 +13,12 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from accelsim.config.explain import config_error, did_you_mean
+from accelsim.config.explain import config_error
 from accelsim.config.loader import bundled_configs, load_tree
 from accelsim.config.overrides import apply_overrides
 from accelsim.config.types import Bandwidth, Count, Fraction, Seconds, Strict
 from accelsim.config.yaml_lines import plain
-from accelsim.errors import ConfigError
+from accelsim.errors import ConfigError, did_you_mean
 
 INTERCONNECT_DIR = "interconnect"      # under hw_configs/
 TOPOLOGIES = ("ring", "switch", "torus2d", "torus3d")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 from collections.abc import Sequence
@@ -12,10 +11,11 @@ from typing import get_args
 from pydantic import ValidationError
 
 from accelsim.config import DEVICE_ADAPTER, KINDS, DeviceConfig
-from accelsim.config.explain import config_error, did_you_mean
+from accelsim.config.explain import config_error
+from accelsim.config.gpu import quote_peak
 from accelsim.config.overrides import apply_overrides
 from accelsim.config.yaml_lines import Origin, YamlMap, merge, plain, read_mapping
-from accelsim.errors import ConfigError
+from accelsim.errors import ConfigError, did_you_mean
 from accelsim.workload.ir import PRECISIONS
 
 ENV_VAR = "ACCELSIM_HW_CONFIGS"
@@ -27,9 +27,9 @@ SCHEMAS = {get_args(cls.model_fields["kind"].annotation)[0]: cls
 
 
 def hw_configs_dir() -> Path:
-    """The bundled device directory: $ACCELSIM_HW_CONFIGS, else <repo>/hw_configs."""
+    """The bundled device directory: $ACCELSIM_HW_CONFIGS, else the package's hw_configs/."""
     override = os.environ.get(ENV_VAR)
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "hw_configs"
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "hw_configs"
 
 
 def bundled_configs(subdir: str | None = None) -> dict[str, list[Path]]:
@@ -102,8 +102,7 @@ def _bundled(name: str, where: dict) -> Path:
     """The bundled YAML named `name`; an unknown name suggests the closest ones."""
     paths = bundled_configs().get(name)
     if not paths:
-        close = difflib.get_close_matches(name, list(bundled_configs()), n=3, cutoff=0.5)
-        hint = f" (did you mean {', '.join(repr(n) for n in close)}?)" if close else ""
+        hint = did_you_mean(name, bundled_configs(), n=3)
         raise ConfigError(f"unknown device {name!r}{hint}; `accelsim list devices` shows the "
                           "bundled ones, or give a path to a YAML file", **where)
     if len(paths) > 1:
@@ -116,7 +115,7 @@ def _load_tree(path: Path, chain: tuple[Path, ...]) -> YamlMap:
     """The mapping of `path` merged onto its `extends:` parent, recursively."""
     data = _read(path, _stamp(path), _display(path))
     if "extends" not in data:
-        return data
+        return quote_peak(data, data)
     origin = data.where["extends"]
     parent_spec = data["extends"]
     if not isinstance(parent_spec, str) or not parent_spec:
@@ -127,7 +126,7 @@ def _load_tree(path: Path, chain: tuple[Path, ...]) -> YamlMap:
     if parent in chain:
         cycle = " -> ".join(_display(p) for p in chain[chain.index(parent):] + (parent,))
         raise ConfigError(f"cycle {cycle}", file=origin.file, line=origin.line, key="extends")
-    return merge(_load_tree(parent, chain), data.without("extends"))
+    return quote_peak(merge(_load_tree(parent, chain), data.without("extends")), data)
 
 
 def _stamp(path: Path) -> tuple[int, int]:

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from accelsim.config.common import DeviceBase, MacArray
+from accelsim.config.explain import did_you_mean
 from accelsim.config.types import Bandwidth, Bytes, Count, FlopRate, Frequency, Seconds, Strict
+from accelsim.workload.ir import OP_TRAITS, OpKind
 
-DEFAULT_NPU_OPS = ("conv2d", "matmul", "elementwise", "pool", "norm")
+NPU_OPS = tuple(kind.value for kind, traits in OP_TRAITS.items() if traits.npu)
+DEFAULT_NPU_OPS = tuple(kind.value for kind in (OpKind.CONV2D, OpKind.MATMUL, OpKind.ELEMENTWISE,
+                                                OpKind.POOL, OpKind.NORM))
+
+
+def _npu_op(name: str) -> str:
+    """An op kind an NPU may run, else a ValueError with the closest one."""
+    if name not in NPU_OPS:
+        raise ValueError(f"expected an op kind an NPU runs ({', '.join(NPU_OPS)}), got {name!r}"
+                         + did_you_mean(name, NPU_OPS))
+    return name
+
+
+NpuOp = Annotated[str, AfterValidator(_npu_op)]
 
 
 class Host(Strict):
@@ -28,7 +43,7 @@ class NpuConfig(DeviceBase):
     macs_per_cycle: dict[str, Count]               # per precision, e.g. {int8: 4096, fp16: 1024}
     array: MacArray | None = None                  # lane shape at the widest precision (None: ideal)
     sram: Bytes
-    supported_ops: tuple[str, ...] = DEFAULT_NPU_OPS
+    supported_ops: tuple[NpuOp, ...] = DEFAULT_NPU_OPS     # op kinds it runs; the rest go to the host
     host: Host
     layer_overhead: Seconds = 0.0                  # fixed time per op run on the NPU
     extra: dict[str, float] = Field(default_factory=dict)

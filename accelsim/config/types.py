@@ -20,18 +20,26 @@ def _unit(family: str):
     return BeforeValidator(convert, json_schema_input_type=float | str)   # schema: number or unit string
 
 
-Bytes = Annotated[float, _unit("bytes"), Field(gt=0)]
-Frequency = Annotated[float, _unit("frequency"), Field(gt=0)]
-Bandwidth = Annotated[float, _unit("bandwidth"), Field(gt=0)]
-Power = Annotated[float, _unit("power"), Field(ge=0)]
-Seconds = Annotated[float, _unit("time"), Field(ge=0)]
-FlopRate = Annotated[float, _unit("flops"), Field(gt=0)]
-Fraction = Annotated[float, Field(gt=0, le=1)]
-Count = Annotated[int, Field(ge=1)]
+def _whole(value: object) -> object:
+    """Refuse booleans (YAML `true`) and non-integral floats where a count is expected."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"expected a whole number, got {units.short(value)}")
+    return value
+
+
+# Sane maxima: far above any real part, low enough that products of them stay exact in int64/float64.
+Bytes = Annotated[float, _unit("bytes"), Field(gt=0, le=2.0**60)]
+Frequency = Annotated[float, _unit("frequency"), Field(gt=0, le=1e12)]
+Bandwidth = Annotated[float, _unit("bandwidth"), Field(gt=0, le=1e30)]   # 1e30: "memory is free"
+Power = Annotated[float, _unit("power"), Field(ge=0, le=1e9)]
+Seconds = Annotated[float, _unit("time"), Field(ge=0, le=1e6)]
+FlopRate = Annotated[float, _unit("flops"), Field(gt=0, le=1e21)]
+Fraction = Annotated[float, Field(ge=1e-4, le=1)]
+Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10**7)]
 Precision = str
 
 
 class Strict(BaseModel):
     """Frozen model that rejects unknown keys."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)

@@ -1,21 +1,22 @@
-"""Device cost models by kind, behind one call: cost(op, device) -> OpCost."""
+"""Device cost models by kind (the DeviceModel contract of accelsim.devices.base), behind one
+call: cost(op, device) -> OpCost."""
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from collections.abc import Sequence
 
-from accelsim.devices.base import OpCost
-from accelsim.workload.ir import Op
+from accelsim.devices.base import DeviceModel, OpCost
+from accelsim.errors import InfeasibleError, UsageError, did_you_mean
+from accelsim.workload.ir import PRECISIONS, Op
 
 # Preference order when a device lacks the requested precision.
 FALLBACK_ORDER = ("bf16", "fp16", "int8", "fp32", "tf32", "fp8", "int16", "int4")
 
 
-def model(kind: str):
-    """The cost-model module of a device kind: accelsim.devices.<kind> (gpu, systolic, fpga, npu)."""
-    import importlib
-
+def model(kind: str) -> DeviceModel:
+    """The cost model of a device kind (an entry of config.KINDS): accelsim.devices.<kind>."""
     return importlib.import_module(f"accelsim.devices.{kind}")
 
 
@@ -25,10 +26,23 @@ def cost(op: Op, device) -> OpCost:
 
 
 def cost_all(ops: Sequence[Op], device) -> list[OpCost]:
-    """Costs of a run's ops in order: a kind with whole-run state (an NPU's weight cache) plans it
-    in its own `costs(ops, device)`; the others are costed op by op."""
-    plan = getattr(model(device.kind), "costs", None)
-    return list(plan(ops, device)) if plan else [cost(op, device) for op in ops]
+    """Costs of a run's ops in order, planned by the device kind's `costs`."""
+    return model(device.kind).costs(ops, device)
+
+
+def run_precision(device, requested: str | None) -> str:
+    """The precision a run asking for `requested` (None: the device's own) computes at; a precision
+    the device cannot compute at is refused."""
+    if requested is None:
+        return preferred_precision(device)
+    if requested not in PRECISIONS:
+        raise UsageError(f"unknown precision {requested!r}; expected one of {', '.join(PRECISIONS)}"
+                         + did_you_mean(str(requested), PRECISIONS), key="precision")
+    if not device.supports(requested):
+        supported = [p for p in PRECISIONS if device.supports(p)]
+        raise InfeasibleError(f"{device.name} cannot compute at {requested}; it supports "
+                         f"{', '.join(supported)}", key="precision")
+    return requested
 
 
 def effective_precision(device, requested: str) -> str:

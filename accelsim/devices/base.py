@@ -1,9 +1,16 @@
-"""The cost-model contract: every device kind turns an Op into an OpCost."""
+"""The cost-model contract: every device kind turns an Op into an OpCost.
+
+A kind's model is the module accelsim.devices.<kind>, one per entry of accelsim.config.KINDS, and
+implements DeviceModel: `cost(op, device)` for one op alone and `costs(ops, device)` for a whole
+run in order, where a kind with whole-run state (an NPU's weight cache, a systolic chip's resident
+activations) plans it; the others take the default, `costs = op_by_op(cost)`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, runtime_checkable
 
 from accelsim.workload.ir import Op
 
@@ -49,8 +56,42 @@ class OpCost:
         return self.dram_read_bytes + self.dram_write_bytes
 
 
+@runtime_checkable
 class DeviceModel(Protocol):
-    """A device kind's cost model."""
+    """A device kind's cost model (a module: accelsim.devices.<kind>)."""
 
-    def __call__(self, op: Op, device) -> OpCost:
-        """Cost of `op` on `device` (a validated config of this kind)."""
+    def cost(self, op: Op, device) -> OpCost:
+        """Cost of `op` run alone on `device` (a validated config of this kind)."""
+
+    def costs(self, ops: Sequence[Op], device) -> list[OpCost]:
+        """Costs of a run's ops in order, planned as one run."""
+
+
+def op_by_op(cost: Callable[[Op, Any], OpCost]) -> Callable[[Sequence[Op], Any], list[OpCost]]:
+    """The default `costs` of a kind without whole-run state: each op costed alone."""
+    def costs(ops: Sequence[Op], device) -> list[OpCost]:
+        """Costs of a run's ops in order, each costed alone."""
+        return [cost(op, device) for op in ops]
+    return costs
+
+
+def bound(compute_s: float, memory_s: float, overhead_s: float = 0.0) -> str:
+    """What limits an op: its fixed overhead if longer than its work, else compute or memory."""
+    if overhead_s > max(compute_s, memory_s):
+        return "overhead"
+    return "compute" if compute_s >= memory_s else "memory"
+
+
+def finish(op: Op, device, *, compute_s: float, memory_s: float, reads: float, writes: float,
+           energy: Energy, onchip: float = 0.0, overhead_s: float = 0.0,
+           work_s: float | None = None,       # None: compute and memory overlap
+           cycles: int | None = None,         # None: latency x clock
+           unit: str = "") -> OpCost:
+    """OpCost of an op that takes overhead + work; `energy` is dynamic, static is added here."""
+    latency = overhead_s + (max(compute_s, memory_s) if work_s is None else work_s)
+    return OpCost(
+        flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
+        dram_write_bytes=writes, bound=bound(compute_s, memory_s, overhead_s),
+        energy=replace(energy, static=device.power.idle * latency), onchip_bytes=onchip,
+        cycles=round(latency * device.clock) if cycles is None else cycles,
+        compute_s=compute_s, memory_s=memory_s, unit=unit)

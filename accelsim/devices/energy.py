@@ -144,13 +144,14 @@ def dram_pj_per_byte(device) -> float:
     return DRAM_PJ_PER_BIT[dram_type(device)] * 8
 
 
-def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float, onchip_bytes: float = 0.0,
-              sram_size: float = 1024 * 1024, register_bytes: float = 0.0,
-              noc_bytes: float = 0.0) -> Energy:
+def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float = 0.0,
+              onchip_bytes: float = 0.0, sram_size: float = 1024 * 1024,
+              register_bytes: float = 0.0, noc_bytes: float = 0.0) -> Energy:
     """Energy of one op: its MACs and vector FLOPs, bytes per memory level, and idle power x time.
 
     `onchip_bytes` are SRAM accesses priced for an array of `sram_size` bytes; `register_bytes` and
-    `noc_bytes` are PE register-file and inter-PE traffic (spatial arrays that count them).
+    `noc_bytes` are PE register-file and inter-PE traffic (spatial arrays that count them). Without
+    `latency_s` the energy is dynamic only (devices.base.finish adds the static part).
     """
     compute = op.macs * mac_pj(device, op.precision) + op.vector_flops * vector_flop_pj(device)
     onchip = (onchip_bytes * sram_pj_per_byte(device, sram_size)

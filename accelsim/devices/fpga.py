@@ -16,25 +16,23 @@ BatchNorm and single-input activations are fused into the producing conv by the 
 (PG338: "substantial optimizations including layer fusion") and cost nothing here; residual adds,
 pooling and other ops run on the misc engine at one element per pixel x channel lane per cycle,
 streaming their operands through DDR.
+
+Energy: bottom-up (energy.op_energy), on-chip accesses priced for one block RAM (`bram_block`),
+compute and on-chip energy times the device's `fabric_energy_factor` (FPGA fabric against an ASIC
+at the same node).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from accelsim.config.fpga import FpgaConfig
-from accelsim.devices.base import Energy, OpCost
+from accelsim.devices.base import OpCost, finish, op_by_op
 from accelsim.devices.energy import op_energy
 from accelsim.devices.mapping import (array_cycles, dram_traffic, fused_cost, fused_into_producer,
                                      layer_shape, pipelined, tiles)
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op
-
-# Dynamic energy of FPGA fabric relative to a standard-cell ASIC at the same node, for designs that
-# use the hard DSP and block-RAM tiles: about 7x (Kuon & Rose, "Measuring the gap between FPGAs and
-# ASICs", IEEE TCAD 2007; about 14x for logic-only designs). Applied to compute and on-chip energy.
-FPGA_DYNAMIC_ENERGY_FACTOR = 7.0
-BRAM36_BYTES = 36 * 1024 // 8      # one UltraScale block RAM (UG573); BRAM energy is priced per block
-
 
 def _frames(op: Op) -> int:
     """Independent frames in the op: the leading dimension of its output (1 if it has none)."""
@@ -47,7 +45,7 @@ def _frames(op: Op) -> int:
 
 def _core_bandwidth(device: FpgaConfig, active_cores: int) -> float:
     """DDR bandwidth one core gets while `active_cores` cores stream at once."""
-    shared = device.memory.bandwidth * device.memory.efficiency / active_cores
+    shared = device.memory.effective_bandwidth / active_cores
     port = device.dpu.port_bandwidth
     return min(shared, port) if port is not None else shared
 
@@ -86,26 +84,22 @@ def cost(op: Op, device: FpgaConfig) -> OpCost:
         return fused_cost(op, device)
     frames = _frames(op)
     cycles, traffic, outputs, bram, tile_count = _per_frame(op, device, frames)
-    latency = compute_s = memory_s = overhead_s = 0.0
+    work_s = compute_s = memory_s = overhead_s = 0.0
     for active, rounds in _rounds(frames, device.dpu.cores):
         frame_compute = cycles / device.clock
         frame_memory = traffic / _core_bandwidth(device, active)
-        latency += rounds * pipelined(frame_compute, frame_memory, tile_count)
+        work_s += rounds * pipelined(frame_compute, frame_memory, tile_count)
         compute_s += rounds * frame_compute
         memory_s += rounds * frame_memory
         overhead_s += rounds * device.dpu.layer_overhead
-    latency += overhead_s
-    if overhead_s > max(compute_s, memory_s):
-        bound = "overhead"
-    else:
-        bound = "compute" if compute_s >= memory_s else "memory"
     energy = op_energy(device, op, dram_bytes=frames * traffic, onchip_bytes=frames * bram,
-                       sram_size=BRAM36_BYTES, latency_s=latency)
-    return OpCost(
-        flops=op.flops, macs=op.macs, latency_s=latency,
-        dram_read_bytes=frames * (traffic - outputs), dram_write_bytes=frames * outputs,
-        bound=bound, energy=Energy(compute=energy.compute * FPGA_DYNAMIC_ENERGY_FACTOR,
-                                   onchip=energy.onchip * FPGA_DYNAMIC_ENERGY_FACTOR,
-                                   offchip=energy.offchip, static=energy.static),
-        onchip_bytes=frames * bram, cycles=round(latency * device.clock),
-        compute_s=compute_s, memory_s=memory_s, unit="dpu")
+                       sram_size=device.bram_block)
+    factor = device.fabric_energy_factor
+    return finish(op, device, compute_s=compute_s, memory_s=memory_s, work_s=work_s,
+                  overhead_s=overhead_s, reads=frames * (traffic - outputs),
+                  writes=frames * outputs, onchip=frames * bram, unit="dpu",
+                  energy=replace(energy, compute=energy.compute * factor,
+                                 onchip=energy.onchip * factor))
+
+
+costs = op_by_op(cost)

@@ -11,9 +11,10 @@ Elementwise, normalization, softmax, pooling, embedding and optimizer ops stream
 the achievable HBM bandwidth and do their arithmetic at the CUDA-core fp32 rate.
 
 Energy: beyond the MACs and the L2/DRAM traffic, tensor-core GEMMs pay for their operand traffic
-through the register file. A warp-level MMA (PTX mma.m16n8k{32/e}: K x e = 32 bytes for an element
-of e bytes) reads A (16 x 32 bytes) and B (8 x 32 bytes) and reads and writes the fp32/int32
-accumulators C and D (2 x 16 x 8 x 4 bytes): 1792 bytes for 4096/e MACs, i.e. 0.4375 x e bytes per
+through the register file. A warp-level MMA (the device's `mma`, m x n accumulators over K x e =
+k_bytes for an element of e bytes; PTX mma.m16n8k{32/e}: m 16, n 8, k_bytes 32) reads A (m x k_bytes)
+and B (n x k_bytes) and reads and writes the accumulators C and D (2 x m x n x accumulator_bytes):
+for m16n8k{32/e} with fp32/int32 accumulators, 1792 bytes for 4096/e MACs, i.e. 0.4375 x e bytes per
 MAC, priced as an SRAM access of the SM's register-file size (energy.sram_pj_per_byte).
 """
 
@@ -22,14 +23,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from accelsim.config.gpu import GpuConfig
-from accelsim.devices.base import OpCost
+from accelsim.devices.base import OpCost, finish, op_by_op
 from accelsim.devices.energy import PJ, op_energy, sram_pj_per_byte
 from accelsim.kernels import gpu as tiling
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
 
 CUDA_CORE_PRECISIONS = ("fp32", "fp64")   # GEMMs at these run on CUDA cores, not tensor cores
-MMA_FRAGMENT_BYTES = 16 * 32 + 8 * 32 + 2 * 16 * 8 * 4   # A + B + C read + D written, per mma
-MMA_MACS_TIMES_ELEMENT_BYTES = 16 * 8 * 32               # MACs per mma x element bytes
 
 
 def cost(op: Op, device: GpuConfig) -> OpCost:
@@ -39,9 +38,7 @@ def cost(op: Op, device: GpuConfig) -> OpCost:
     return _stream_cost(op, device)
 
 
-def dram_bandwidth(device: GpuConfig) -> float:
-    """Achievable HBM bandwidth in bytes/s."""
-    return device.memory.bandwidth * device.memory.efficiency
+costs = op_by_op(cost)
 
 
 def vector_rate(device: GpuConfig) -> float:
@@ -73,9 +70,9 @@ def gemm_operands(op: Op) -> tuple[float, float]:
 def tile_compute_s(op: Op, device: GpuConfig, rate: float) -> float:
     """Seconds of the op's math (vector epilogue included) under its fastest tiling, memory free."""
     g = op.gemm
-    slots = device.sms * device.tiles_per_sm
-    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=slots,
-                            slot_flops=rate / slots, elem_bytes=BYTES_PER_ELEMENT[op.precision],
+    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=device.sms,
+                            slot_flops=rate / device.sms,
+                            elem_bytes=BYTES_PER_ELEMENT[op.precision],
                             a_bytes=0.0, b_bytes=0.0, c_bytes=0.0, l2_size=0.0, l2_bw=0.0,
                             dram_bw=1.0)
     return float(plan[tiling.COMPUTE_S]) + op.vector_flops / vector_rate(device)
@@ -86,13 +83,13 @@ def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
     rate, unit = gemm_rate(op, device)
     a_bytes, b_bytes = gemm_operands(op)
     c_bytes = op.output_bytes
-    bandwidth = dram_bandwidth(device)
-    slots = device.sms * device.tiles_per_sm
+    bandwidth = device.memory.effective_bandwidth
     l2_size = device.l2.size if device.l2 else 0.0
     l2_bw = device.l2.bandwidth if device.l2 and device.l2.bandwidth else 0.0
     g = op.gemm
-    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=slots,
-                            slot_flops=rate / slots, elem_bytes=BYTES_PER_ELEMENT[op.precision],
+    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=device.sms,
+                            slot_flops=rate / device.sms,
+                            elem_bytes=BYTES_PER_ELEMENT[op.precision],
                             a_bytes=a_bytes, b_bytes=b_bytes, c_bytes=c_bytes, l2_size=l2_size,
                             l2_bw=l2_bw, dram_bw=bandwidth)
     compute_s = float(plan[tiling.COMPUTE_S]) + op.vector_flops / vector_rate(device)
@@ -119,31 +116,23 @@ def _stream_cost(op: Op, device: GpuConfig) -> OpCost:
         reads = op.input_bytes + op.weight_bytes
     writes = op.output_bytes
     compute_s = op.flops / vector_rate(device)
-    memory_s = (reads + writes) / dram_bandwidth(device)
+    memory_s = (reads + writes) / device.memory.effective_bandwidth
     return _finish(op, device, compute_s, memory_s, reads, writes, reads + writes, "cuda")
 
 
 def register_file_energy(op: Op, device: GpuConfig) -> float:
     """Joules of tensor-core operand traffic through the register file (see module docstring)."""
-    bytes_per_mac = MMA_FRAGMENT_BYTES * BYTES_PER_ELEMENT[op.precision] / MMA_MACS_TIMES_ELEMENT_BYTES
+    mma = device.mma
+    fragment = (mma.m + mma.n) * mma.k_bytes + 2 * mma.m * mma.n * mma.accumulator_bytes
+    bytes_per_mac = fragment * BYTES_PER_ELEMENT[op.precision] / (mma.m * mma.n * mma.k_bytes)
     return op.macs * bytes_per_mac * sram_pj_per_byte(device, device.register_file) * PJ
 
 
 def _finish(op: Op, device: GpuConfig, compute_s: float, memory_s: float, reads: float,
             writes: float, onchip: float, unit: str) -> OpCost:
     """OpCost from the overlapped compute and memory times plus the launch overhead."""
-    work_s = max(compute_s, memory_s)
-    latency = device.launch_overhead + work_s
-    if device.launch_overhead > work_s:
-        bound = "overhead"
-    else:
-        bound = "compute" if compute_s >= memory_s else "memory"
-    energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
-                       latency_s=latency)
+    energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip)
     if unit == "tensor":
         energy = replace(energy, onchip=energy.onchip + register_file_energy(op, device))
-    return OpCost(
-        flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
-        dram_write_bytes=writes, bound=bound, energy=energy,
-        onchip_bytes=onchip, cycles=round(latency * device.clock), compute_s=compute_s,
-        memory_s=memory_s, unit=unit)
+    return finish(op, device, compute_s=compute_s, memory_s=memory_s, reads=reads, writes=writes,
+                  energy=energy, onchip=onchip, overhead_s=device.launch_overhead, unit=unit)

@@ -148,20 +148,17 @@ class Cluster:
         return point_to_point(nbytes, self.link(2, stride))
 
 
-# (intra-node, inter-node) interconnects by a substring of the device's name: DGX A100 (NVLink 3 +
-# 8x HDR), DGX H100 (NVLink 4 + 8x NDR), a TPU v4 Pod (ICI only); anything else PCIe 4 + HDR.
-FABRICS = {"A100": ("nvlink3", "infiniband_hdr"), "H100": ("nvlink4", "infiniband_ndr"),
-           "TPU v4": ("tpu_v4_ici", None)}
-FALLBACK_FABRIC = ("pcie4_x16", "infiniband_hdr")
+FALLBACK_FABRIC = ("pcie4_x16", "infiniband_hdr")   # (intra, inter) of a device without `interconnect`
 
 
 def default_cluster(device, interconnect: str | tuple | None = None,
                     devices_per_node: int | None = None) -> Cluster:
-    """The cluster a device is usually deployed in (FABRICS), or the one named by `interconnect`
-    ("intra[,inter]" bundled names or paths); nodes hold the intra fabric's domain_size devices."""
+    """The cluster of the device's `interconnect` (FALLBACK_FABRIC without one), or the one named by
+    `interconnect` ("intra[,inter]" bundled names or paths); nodes hold the intra fabric's
+    domain_size devices."""
     if interconnect is None:
-        names = next((fabric for key, fabric in FABRICS.items() if key in device.name),
-                     FALLBACK_FABRIC)
+        fabric = device.interconnect
+        names = (fabric.intra, fabric.inter) if fabric else FALLBACK_FABRIC
     elif isinstance(interconnect, str):
         names = tuple(part.strip() for part in interconnect.split(",")) + (None,)
     else:

@@ -15,7 +15,7 @@ import numpy as np
 from accelsim.config.common import MacArray
 from accelsim.devices.base import OpCost
 from accelsim.devices.energy import op_energy
-from accelsim.workload.ir import Op, OpKind
+from accelsim.workload.ir import Op, pointwise
 from accelsim.workload.trace import live_ranges, storage
 
 
@@ -53,11 +53,6 @@ def fused_into_producer(op: Op) -> bool:
     """BatchNorm and single-input activations, which inference compilers fold into the conv/matmul
     before them (Vitis AI, TFLite, TensorRT all fold BN into weights and fuse the activation)."""
     return len(op.inputs) == 1 and bool(op.deps) and pointwise(op)
-
-
-def pointwise(op: Op) -> bool:
-    """Elementwise ops and BatchNorm: an output element needs only the same element of the inputs."""
-    return op.kind == OpKind.ELEMENTWISE or op.attr("norm") == "batchnorm"
 
 
 def fused_cost(op: Op, device) -> OpCost:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from accelsim.config.npu import NpuConfig
-from accelsim.devices.base import Energy, OpCost
+from accelsim.devices.base import Energy, OpCost, bound, finish
 from accelsim.devices.energy import op_energy
 from accelsim.devices.mapping import array_cycles, fused_cost, fused_into_producer, layer_shape
 from accelsim.errors import UsageError
@@ -93,8 +93,7 @@ def _host_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
     overhead = device.host.invoke_overhead if placement.first else 0.0
     latency = compute_s + memory_s + overhead
     return OpCost(flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=op.input_bytes,
-                  dram_write_bytes=op.output_bytes,
-                  bound="compute" if compute_s >= memory_s else "memory",
+                  dram_write_bytes=op.output_bytes, bound=bound(compute_s, memory_s),
                   energy=op_energy(device, op, dram_bytes=link, latency_s=latency),
                   compute_s=compute_s, memory_s=memory_s, unit="host")
 
@@ -118,21 +117,14 @@ def _npu_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
         reads, writes = op.input_bytes, op.output_bytes
     reads += 0.0 if placement.weights_cached else op.weight_bytes
     compute_s = cycles / device.clock
-    memory_s = (reads + writes) / (device.memory.bandwidth * device.memory.efficiency)
+    memory_s = (reads + writes) / device.memory.effective_bandwidth
     overhead = device.layer_overhead + (device.host.invoke_overhead if placement.first else 0.0)
-    work_s = max(compute_s, memory_s)
-    latency = work_s + overhead
-    if overhead > work_s:
-        bound = "overhead"
-    else:
-        bound = "compute" if compute_s >= memory_s else "memory"
     onchip = op.input_bytes + op.output_bytes + op.weight_bytes
     energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
-                       sram_size=device.sram, latency_s=latency)
-    return OpCost(flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
-                  dram_write_bytes=writes, bound=bound,
-                  energy=_active_power(device, energy, work_s), onchip_bytes=onchip,
-                  cycles=cycles, compute_s=compute_s, memory_s=memory_s, unit="npu")
+                       sram_size=device.sram)
+    return finish(op, device, compute_s=compute_s, memory_s=memory_s, reads=reads, writes=writes,
+                  energy=_active_power(device, energy, max(compute_s, memory_s)), onchip=onchip,
+                  overhead_s=overhead, cycles=cycles, unit="npu")
 
 
 def _op_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:

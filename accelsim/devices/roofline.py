@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accelsim.devices.base import OpCost
+from accelsim.devices.base import OpCost, finish
 from accelsim.devices.energy import op_energy
 from accelsim.workload.ir import Op
 
@@ -11,17 +11,9 @@ def roofline_cost(op: Op, device, *, compute_fraction: float = 1.0,
                   memory_fraction: float = 1.0, unit: str = "") -> OpCost:
     """Cost of `op` streaming every operand once from DRAM at the device's peak rates."""
     peak = device.peak_flops(op.precision) * compute_fraction
-    bandwidth = device.memory.bandwidth * device.memory.efficiency * memory_fraction
     reads = op.input_bytes + op.weight_bytes
     writes = op.output_bytes
-    compute_s = op.flops / peak if peak > 0 else 0.0
-    memory_s = (reads + writes) / bandwidth
-    latency = max(compute_s, memory_s)
-    return OpCost(
-        flops=op.flops, macs=op.macs, latency_s=latency,
-        dram_read_bytes=reads, dram_write_bytes=writes,
-        bound="compute" if compute_s >= memory_s else "memory",
-        energy=op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=reads + writes,
-                         latency_s=latency),
-        compute_s=compute_s, memory_s=memory_s, unit=unit,
-    )
+    return finish(op, device, compute_s=op.flops / peak if peak > 0 else 0.0,
+                  memory_s=(reads + writes) / (device.memory.effective_bandwidth * memory_fraction),
+                  reads=reads, writes=writes, unit=unit,
+                  energy=op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=reads + writes))

@@ -56,10 +56,15 @@ def cost(op: Op, device: SystolicConfig, resident: frozenset[str] = NONE_RESIDEN
     `resident`: stored activations held on chip, which move no DRAM bytes."""
     if op.gemm is None or op.macs == 0:
         return _vector_cost(op, device, resident)
+    check_precision(op, device)
+    return _array_cost(op, device, resident)
+
+
+def check_precision(op: Op, device: SystolicConfig) -> None:
+    """Refuse a GEMM at a precision the arrays do not compute at."""
     if op.precision not in device.precisions:
         raise UsageError(f"{device.name} arrays do not compute at {op.precision} "
                          f"(supported: {', '.join(device.precisions)})", key="precision")
-    return _array_cost(op, device, resident)
 
 
 def resident_tensors(ops: Sequence[Op], device: SystolicConfig) -> frozenset[str]:
@@ -75,7 +80,7 @@ def costs(ops: Sequence[Op], device: SystolicConfig) -> list[OpCost]:
 
 def bytes_per_cycle(device: SystolicConfig) -> float:
     """Achievable DRAM bytes per clock cycle."""
-    return device.memory.bandwidth * device.memory.efficiency / device.clock
+    return device.memory.effective_bandwidth / device.clock
 
 
 def vector_cycles(op: Op, device: SystolicConfig) -> int:
@@ -192,4 +197,4 @@ def _finish(op: Op, device: SystolicConfig, compute: int, stalls: int, reads: fl
         energy=op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
                          latency_s=latency, **levels),
         onchip_bytes=onchip, cycles=compute, stall_cycles=stalls, compute_s=compute / device.clock,
-        memory_s=(reads + writes) / (device.memory.bandwidth * device.memory.efficiency), unit=unit)
+        memory_s=(reads + writes) / device.memory.effective_bandwidth, unit=unit)

@@ -26,11 +26,13 @@ sharded graph at the micro-batch size. Placement follows Megatron's rank order: 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, replace
 
-from accelsim.devices import effective_precision, preferred_precision
+from accelsim.devices import run_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
 from accelsim.engine import single
+from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Graph, Op, Phase
@@ -79,6 +81,8 @@ def parse_parallel(text: str | dict | None) -> dict[str, int]:
         if key not in AXES:
             raise UsageError(f"unknown axis {key!r} in {text!r}; expected {', '.join(AXES)}",
                              key="parallel")
+        if key in out:
+            raise UsageError(f"{key} given twice in {text!r}", key="parallel")
         try:
             out[key] = int(value)
         except (TypeError, ValueError):
@@ -92,6 +96,9 @@ def parallel_config(devices: int, parallel: str | dict | None, micro_batch: int,
     DEFAULT_SEQUENCES for sequence models and to one micro-batch per replica otherwise."""
     axes = parse_parallel(parallel)
     tp, pp = axes.get("tp", 1), axes.get("pp", 1)
+    if "dp" not in axes and tp * pp >= 1 and devices % (tp * pp):
+        raise UsageError(f"devices = {devices} is not a multiple of tp x pp = {tp} x {pp}; "
+                         "give --devices", key="parallel")
     dp = axes.get("dp", devices // max(1, tp * pp))
     global_batch = global_batch or (DEFAULT_SEQUENCES if sequences else dp * micro_batch)
     config = ParallelConfig(tp=tp, pp=pp, dp=dp, zero=axes.get("zero", 0), micro_batch=micro_batch,
@@ -243,7 +250,7 @@ def _totals(result: ParallelResult) -> dict:
                            "data": tail.data_comm_exposed_s},
         "memory_per_device_bytes": memory.total,
         "memory_breakdown_bytes": asdict(memory),
-        "fits_in_memory": result.memory_capacity is None or memory.total <= result.memory_capacity,
+        **memory_fit(memory, result.memory_capacity, result.device, " per device"),
     }
     if result.train_items:
         totals["time_to_train_s"] = result.train_items / result.items_per_step * step
@@ -284,7 +291,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     samples otherwise) for time_to_train. interconnect: "intra[,inter]" names, or a Cluster.
     """
     device = single.load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    check_mode(device, "training")
+    precision = run_precision(device, precision)
     graph = single.load_workload(workload, batch=batch, precision=precision, **workload_params)
     seq_len = graph.info("seq_len")
     config = parallel_config(devices, parallel, graph.batch, global_batch, bool(seq_len))
@@ -292,8 +300,10 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
         default_cluster(device, interconnect, devices_per_node)
 
     shard = shard_graph(graph, config.tp)
-    layers = single.simulate_single(shard, device, mode="training", optimizer=optimizer,
-                                    checkpoint=checkpoint).layers
+    with warnings.catch_warnings():      # the whole shard on one device: its memory is not a stage's
+        warnings.simplefilter("ignore")
+        layers = single.simulate_single(shard, device, mode="training", optimizer=optimizer,
+                                        checkpoint=checkpoint).layers
     seconds: dict[str, dict[Phase, float]] = {}
     for layer in layers:
         name = layer.name.rsplit(".", 1)[0] if layer.phase != Phase.FORWARD.value else layer.name

@@ -15,8 +15,9 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from accelsim.devices import effective_precision, preferred_precision
+from accelsim.devices import run_precision
 from accelsim.engine import single
+from accelsim.engine.feasibility import check_mode
 from accelsim.errors import UsageError
 from accelsim.result import Result
 from accelsim.workload.ir import Graph
@@ -24,6 +25,15 @@ from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload.serving import (DECODE_SAMPLES, check_decoder, decode_pasts, decode_trace,
                                        kv_cache_bytes, prefill_trace)
 from accelsim.workload.trace import MemoryBreakdown
+
+def check_context(graph: Graph, prompt: int, generate: int) -> None:
+    """A decoder whose context holds the prompt and every generated token."""
+    check_decoder(graph)
+    context = graph.info("max_positions")
+    if context and prompt + generate > context:
+        raise UsageError(f"prompt + generate = {prompt} + {generate} tokens exceed {graph.name}'s "
+                         f"context of {context} tokens", key="prompt")
+
 
 def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, generate: int = 128,
                      precision: str | None = None, overrides=(), engine: str = "analytic",
@@ -39,9 +49,10 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
         raise UsageError("serve mode builds the network at each context length; give a zoo name",
                          key="workload")
     device = single.load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
-    check_decoder(single.load_workload(workload, batch=batch, precision=precision,
-                                       **workload_params))
+    check_mode(device, "serve")
+    precision = run_precision(device, precision)
+    check_context(single.load_workload(workload, batch=batch, precision=precision,
+                                       **workload_params), prompt, generate)
 
     def graph(seq_len: int, past: int | None = None):
         extra = {"past": past} if past else {}
@@ -75,7 +86,7 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
                              kv_cache=kv_cache_bytes(net, prompt + generate))
     latency = run["latency_s"]
     totals = {
-        **single.summary_totals(net.params, run, memory.total, batch, device),
+        **single.summary_totals(net.params, run, memory, batch, device),
         "prompt_tokens": prompt,
         "generated_tokens": generate,
         "ttft_s": ttft,

@@ -7,11 +7,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 
-from accelsim.devices import cost_all, effective_precision, preferred_precision
+from accelsim.devices import cost_all, effective_precision, run_precision
 from accelsim.engine.analytic import schedule
+from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.errors import UsageError
 from accelsim.result import DYNAMIC_ENERGY, ENERGY_PARTS, Result
 from accelsim.workload.ir import Graph
+from accelsim.workload.trace import MemoryBreakdown
 
 MODES = ("inference", "training", "serve")
 ENGINES = ("analytic", "event")
@@ -68,7 +70,7 @@ def run_totals(costs, layers, device) -> dict[str, float]:
             "static": device.power.idle * latency}
 
 
-def summary_totals(params: int, run: dict, peak_memory: float, samples: int, device) -> dict:
+def summary_totals(params: int, run: dict, memory: MemoryBreakdown, samples: int, device) -> dict:
     """The totals every single-device Result carries, from run_totals' figures."""
     latency = run["latency_s"]
     energy = sum(run[part] for part in ENERGY_PARTS)
@@ -80,11 +82,11 @@ def summary_totals(params: int, run: dict, peak_memory: float, samples: int, dev
         "latency_s": latency,
         "energy_j": energy,
         "energy_breakdown_j": {part: run[part] for part in ENERGY_PARTS},
-        "peak_memory_bytes": peak_memory,
+        "peak_memory_bytes": memory.total,
         "samples_per_step": samples,
         "throughput": samples / latency if latency > 0 else 0.0,
         "average_power_w": energy / latency if latency > 0 else 0.0,
-        "fits_in_memory": device.memory.capacity is None or peak_memory <= device.memory.capacity,
+        **memory_fit(memory, device.memory.capacity, device.name),
     }
 
 
@@ -120,7 +122,8 @@ def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
             checkpoint: bool = False, **workload_params):
     """(device config, graph, precision, trace) of a single-device inference or training run."""
     device = load_device(device, overrides)
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    check_mode(device, mode)
+    precision = run_precision(device, precision)
     graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
     if isinstance(workload, Graph):
         graph, precision = computable(graph, device)
@@ -143,7 +146,7 @@ def simulate_single(workload, device, *, mode: str = "inference", engine: str = 
     costs, layers = run_trace(trace, device, engine, prefetch=prefetch)
     run = run_totals(costs, layers, device)
     latency = run["latency_s"]
-    totals = summary_totals(graph.params, run, trace.memory.total, trace.samples_per_step, device)
+    totals = summary_totals(graph.params, run, trace.memory, trace.samples_per_step, device)
     if trace.tokens_per_step:
         totals["tokens_per_step"] = trace.tokens_per_step
         totals["tokens_per_s"] = trace.tokens_per_step / latency if latency > 0 else 0.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from accelsim.errors import UsageError
 from accelsim.workload.ir import Graph, Op, OpKind, Tensor
 
 
@@ -73,10 +74,23 @@ def _shard_op(op: Op, role: str, split: set[str], tp: int) -> Op:
                     weights=weights, vector_flops=math.ceil(op.vector_flops / tp))
 
 
+SPLIT_DIMENSIONS = ("heads", "kv_heads", "ffn")     # Graph.info entries tp splits across devices
+
+
+def check_divisible(graph: Graph, tp: int) -> None:
+    """Megatron splits whole heads and FFN columns: tp must divide each split dimension."""
+    for key in SPLIT_DIMENSIONS:
+        size = graph.info(key)
+        if isinstance(size, int) and size % tp:
+            raise UsageError(f"tp = {tp} does not divide {graph.name}'s {size} {key.replace('_', ' ')}",
+                             key="parallel")
+
+
 def shard_graph(graph: Graph, tp: int) -> Graph:
     """The graph one of `tp` tensor-parallel devices runs."""
     if tp == 1:
         return graph
+    check_divisible(graph, tp)
     roles = tensor_parallel_roles(graph)
     split = {t.name for op in graph.ops if roles[op.name] in ("column", "split")
              for t in op.outputs}

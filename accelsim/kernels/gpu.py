@@ -1,8 +1,9 @@
 """GEMM tiling on a GPU: threadblock tiles run in waves over the SMs; L2 and DRAM traffic per tile.
 
 A GEMM of `count` independent (m x k) @ (k x n) products is cut into tm x tn output tiles. Tiles run
-`slots` (= SMs x tiles per SM) at a time, so the math takes ceil(tiles / slots) waves of one tile's
-time: the tail wave costs a whole wave. Each tile streams an A panel (tm x k) and a B panel (k x tn)
+`slots` (the SMs, each tile at its SM's whole rate: tiles resident together would only share it)
+at a time, so the math takes ceil(tiles / slots) waves of one tile's time: the tail wave costs a
+whole wave. Each tile streams an A panel (tm x k) and a B panel (k x tn)
 from L2, so L2 serves A * ceil(n/tn) + B * ceil(m/tm). DRAM sees the same re-reads at the
 granularity of an L2 block (an S x S output block whose A and B panels together fill the L2),
 never less than each operand once. The kernel scores every candidate tile and returns the fastest.

@@ -21,13 +21,6 @@ def envelope(query: str, body: dict) -> dict:
     return {"schema_version": SCHEMA_VERSION, "query": query, **body}
 
 
-def run_precision(device, precision: str | None) -> str:
-    """The precision a run at `precision` (None: the device's own) computes at on `device`."""
-    from accelsim.devices import effective_precision, preferred_precision
-
-    return effective_precision(device, precision) if precision else preferred_precision(device)
-
-
 def notify(on_run: OnRun, label: str) -> None:
     """Tell a progress callback that one simulation finished."""
     if on_run is not None:

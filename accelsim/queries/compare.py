@@ -6,10 +6,11 @@ every run gets ratios run / baseline of its headline totals (the baseline's are 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from accelsim.errors import UsageError
+from accelsim.errors import InfeasibleError, UsageError
 from accelsim.queries.common import OnRun, envelope, notify, summary
 from accelsim.result import Result
 
@@ -62,8 +63,12 @@ def compare(workloads: Sequence, devices: Sequence, *, modes: Sequence[str] = ("
             for batch in batches:
                 first, baseline = len(rows), None
                 for config in configs:
-                    result = simulate(workload, config, mode=mode, batch=batch, precision=precision,
-                                      **workload_params)
+                    try:
+                        result = simulate(workload, config, mode=mode, batch=batch,
+                                          precision=precision, **workload_params)
+                    except InfeasibleError as exc:
+                        warnings.warn(f"left out: {exc}", stacklevel=2)
+                        continue
                     baseline = baseline or result
                     rows.append(CompareRow(result, first, ratios(result, baseline)))
                     notify(on_run, f"{result.workload} on {result.device}")

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from accelsim.errors import UsageError
-from accelsim.queries.common import envelope, run_precision
+from accelsim.devices import run_precision
+from accelsim.queries.common import envelope
 
 JOULES_PER_KWH = 3.6e6
 SECONDS_PER_HOUR = 3600.0

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from accelsim.errors import UsageError
-from accelsim.queries.common import OnRun, envelope, notify, run_precision, summary
+from accelsim.devices import run_precision
+from accelsim.queries.common import OnRun, envelope, notify, summary
 from accelsim.result import Result
 from accelsim.workload.transforms import Distillation
 
@@ -84,6 +85,24 @@ def changes(base: Result, variant: Result) -> tuple[tuple[Change, ...], tuple[Bo
     return metrics, bounds
 
 
+def primary_input(graph) -> tuple[str, tuple[int, ...]]:
+    """Name and shape of the first tensor a graph reads that none of its ops produces."""
+    produced = {t.name for op in graph.ops for t in op.outputs}
+    return next(((t.name, t.shape) for op in graph.ops for t in op.inputs
+                 if t.name.split(":")[0] not in produced), ("", ()))
+
+
+def check_student(teacher, student) -> None:
+    """A student network must read the same kind of input as its teacher (tokens, image, ...)."""
+    (name, shape), (student_name, student_shape) = primary_input(teacher), primary_input(student)
+    if (name, len(shape)) != (student_name, len(student_shape)):
+        dims = "x".join(map(str, shape))
+        student_dims = "x".join(map(str, student_shape))
+        raise UsageError(f"{student.name} reads {student_name} ({student_dims}) but {teacher.name} "
+                         f"reads {name} ({dims}); a student must take its teacher's input",
+                         key="student")
+
+
 def whatif(workload, device, *, overrides: Sequence[str] = (), quantize: str | None = None,
            prune: float | str | None = None, fuse: bool = False, student=None,
            layers: Iterable[str] | None = None, mode: str = "inference", batch: int = 1,
@@ -105,6 +124,7 @@ def whatif(workload, device, *, overrides: Sequence[str] = (), quantize: str | N
     changed, distilled = graph, None
     if student is not None:
         changed = api.load_workload(student, batch=batch, precision=precision, **workload_params)
+        check_student(graph, changed)
         distilled = transforms.distillation(graph, changed)
         what.append(f"student {changed.name}")
     if fuse:

@@ -1,4 +1,5 @@
-"""The main job (`make demo`): bundled networks on one device of each kind, inference and training."""
+"""The main job (`make demo`): bundled networks on one device of each kind, inference and training
+(training where the part can train: the FPGA DPU and the phone NPU are inference-only)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,16 @@ def run_demo(out_dir: str) -> list[Result]:
     from accelsim.report.plots import comparison_figure
     from accelsim.report.tables import console, print_summary
 
-    jobs = [(w, d, mode, batch) for w in WORKLOADS for mode, batch in RUNS for d in DEVICES]
+    from accelsim.api import load_device
+
+    devices = {name: load_device(name) for name in DEVICES}
+    jobs = [(w, d, mode, batch) for w in WORKLOADS for mode, batch in RUNS for d in DEVICES
+            if mode in devices[d].modes]
     results = []
     with Progress(transient=True, console=console()) as progress:
         task = progress.add_task("simulating", total=len(jobs))
         for workload, device, mode, batch in jobs:
-            results.append(simulate(workload, device, mode=mode, batch=batch))
+            results.append(simulate(workload, devices[device], mode=mode, batch=batch))
             progress.advance(task)
     print_summary(results, "accelsim demo: latency and energy are per step (one batch)")
     out = Path(out_dir)

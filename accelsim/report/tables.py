@@ -86,7 +86,7 @@ def print_result(result: Result, *, limit: int | None = None) -> None:
 
 SUMMARY_TOTALS = {"params", "flops", "macs", "dram_bytes", "latency_s", "energy_j",
                   "energy_breakdown_j", "peak_memory_bytes", "samples_per_step", "throughput",
-                  "average_power_w", "fits_in_memory"}
+                  "average_power_w", "fits_in_memory", "memory_note"}
 
 
 def display(key: str, value) -> str:
@@ -117,9 +117,10 @@ def flatten(totals: dict, prefix: str = "") -> list[tuple[str, object]]:
 
 
 def print_totals(title: str, totals: dict) -> None:
-    """A two-column table of totals (nested dicts flattened)."""
+    """A two-column table of totals (nested dicts flattened; notes are warned on stderr instead)."""
     out = console()
-    out.print(table(title, ("total", "value"), flatten(totals), terminal=out.is_terminal))
+    shown = {key: value for key, value in totals.items() if key != "memory_note"}
+    out.print(table(title, ("total", "value"), flatten(shown), terminal=out.is_terminal))
 
 
 def print_summary(results: Sequence[Result], title: str) -> None:

@@ -54,23 +54,21 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     scalars or arrays, broadcast together; None keeps the device's value.
     """
     from accelsim.api import build_trace, load_device, load_workload
-    from accelsim.devices import effective_precision, preferred_precision
-    from accelsim.devices.systolic import resident_tensors
+    from accelsim.devices import run_precision
+    from accelsim.devices.systolic import check_precision, resident_tensors
     from accelsim.sweep.area import chip_area_mm2, widest_precision
 
     device = load_device(device, overrides)
     if device.kind != "systolic":
         raise UsageError(f"the fast path needs a systolic device, {device.name} is {device.kind}",
                          key="device")
-    precision = effective_precision(device, precision) if precision else preferred_precision(device)
+    precision = run_precision(device, precision)
     graph = load_workload(graph, batch=batch, precision=precision, **workload_params)
     trace = build_trace(graph, mode)
     design = _designs(device, rows, cols, dataflow, ifmap_sram, filter_sram, ofmap_sram, bandwidth)
     gemms = [op for op in trace.ops if _on_array(op)]
     for op in gemms:
-        if op.precision not in device.precisions:
-            raise UsageError(f"{device.name} arrays do not compute at {op.precision} "
-                             f"(supported: {', '.join(device.precisions)})", key="precision")
+        check_precision(op, device)
     memory_keys = np.stack([design[key] for key in ("ifmap_sram", "filter_sram", "ofmap_sram",
                                                     "bandwidth")], axis=1)
     rows_of_variants, which = np.unique(memory_keys, axis=0, return_inverse=True)

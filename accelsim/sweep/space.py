@@ -32,6 +32,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accelsim.bundled import bundled
 from accelsim.config.yaml_lines import YamlMap, read_yaml
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.units import FAMILIES, UnitError, parse
@@ -117,8 +118,8 @@ def override(key: str, value: object) -> str:
 
 
 def load_space(path: str | Path) -> Space:
-    """Read and check a space file (format in this module's docstring)."""
-    path = Path(path)
+    """Read and check a space file (format in this module's docstring; bundled examples by name)."""
+    path = bundled(path)
     source = str(path)
     data = read_yaml(path, source)
     if not isinstance(data, YamlMap):

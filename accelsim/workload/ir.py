@@ -1,4 +1,4 @@
-"""The workload IR: an op enum, tensors, ops and a graph, all immutable."""
+"""The workload IR: an op enum with one traits entry per kind, tensors, ops and a graph, all immutable."""
 
 from __future__ import annotations
 
@@ -22,6 +22,46 @@ class OpKind(str, Enum):
     POOL = "pool"                # max/avg/global pooling
     EMBEDDING = "embedding"      # table lookup (gather)
     OPTIMIZER = "optimizer"      # parameter update (SGD-momentum, Adam)
+
+
+class OpCategory(str, Enum):
+    """A group of op kinds that share a shape of work (tinygrad's GroupOp)."""
+
+    GEMM = "gemm"                # multiply-accumulate over a reduction dimension
+    POINTWISE = "pointwise"      # an output element needs only the same element of each input
+    REDUCTION = "reduction"      # an output element combines a window or a row of the input
+    MOVEMENT = "movement"        # copies or gathers data, no arithmetic
+    UPDATE = "update"            # rewrites parameters and optimizer state in place
+
+
+@dataclass(frozen=True)
+class OpTraits:
+    """What an op kind is, beyond its shapes: its category, backward cost and where it may run."""
+
+    category: OpCategory
+    backward_vector: int     # backward vector FLOPs per forward vector FLOP (a GEMM's: to its wgrad
+                             # when it has weights, else to its dgrad)
+    wgrad_per_output: int    # FLOPs per output element of a weight gradient outside a GEMM
+    npu: bool                # an NPU config may list it in supported_ops
+
+
+OP_TRAITS = {
+    OpKind.CONV2D: OpTraits(OpCategory.GEMM, backward_vector=1, wgrad_per_output=0, npu=True),
+    OpKind.MATMUL: OpTraits(OpCategory.GEMM, backward_vector=1, wgrad_per_output=0, npu=True),
+    # d(relu), d(add): one op per element, like the forward; bias/scale gradient: multiply, accumulate
+    OpKind.ELEMENTWISE: OpTraits(OpCategory.POINTWISE, backward_vector=1, wgrad_per_output=2,
+                                 npu=True),
+    # gradient through mean and variance re-reads the input; scale/shift gradient: multiply, accumulate
+    OpKind.NORM: OpTraits(OpCategory.REDUCTION, backward_vector=2, wgrad_per_output=2, npu=True),
+    # dx = y * (dy - sum(dy * y))
+    OpKind.SOFTMAX: OpTraits(OpCategory.REDUCTION, backward_vector=2, wgrad_per_output=2, npu=True),
+    # route or spread the gradient back over the window
+    OpKind.POOL: OpTraits(OpCategory.REDUCTION, backward_vector=1, wgrad_per_output=2, npu=True),
+    # the table gradient is a scatter-add of the output gradient (one add per element)
+    OpKind.EMBEDDING: OpTraits(OpCategory.MOVEMENT, backward_vector=0, wgrad_per_output=1, npu=True),
+    # never differentiated; a training-only update that no inference NPU runs
+    OpKind.OPTIMIZER: OpTraits(OpCategory.UPDATE, backward_vector=0, wgrad_per_output=0, npu=False),
+}
 
 
 class Phase(str, Enum):
@@ -90,6 +130,11 @@ class Op:
     attrs: tuple[tuple[str, object], ...] = ()   # kind-specific details (kernel, stride, groups)
 
     @property
+    def traits(self) -> OpTraits:
+        """The traits of this op's kind."""
+        return OP_TRAITS[self.kind]
+
+    @property
     def macs(self) -> int:
         """Multiply-accumulates (0 for ops without a GEMM view)."""
         return self.gemm.macs if self.gemm else 0
@@ -126,6 +171,13 @@ class Op:
     def with_(self, **changes) -> Op:
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+
+def pointwise(op: Op) -> bool:
+    """Pointwise kinds and BatchNorm (its statistics fixed at inference): an output element needs
+    only the same element of the inputs."""
+    return op.traits.category is OpCategory.POINTWISE or (
+        op.kind is OpKind.NORM and op.attr("norm") == "batchnorm")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import yaml
 
-from accelsim.errors import WorkloadError
+from accelsim.bundled import bundled
+from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.files import MAX_YAML_BYTES, BoundedLoader, load_yaml, read_text
 from accelsim.workload import zoo
 from accelsim.workload.importers.hf_config import import_hf_config
@@ -110,7 +111,7 @@ def load_workload(spec: str | Path, *, batch: int = 1, precision: str = "fp16", 
 
     Parameters: a zoo network's own; seq_len and past for a HF config; for ONNX, the sizes of the
     model's named dynamic axes (e.g. sequence=128)."""
-    path = Path(spec)
+    path = bundled(spec)
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"
     if path.suffix.lower() not in SUFFIXES:
@@ -193,7 +194,7 @@ class _Network:
             raise self.fail(f"expected a mapping, got {node!r}", None, where)
         for key in node:
             if key not in allowed:
-                hint = zoo.did_you_mean(str(key), list(allowed))
+                hint = did_you_mean(str(key), list(allowed))
                 raise self.fail(f"unknown key{hint}; allowed: {', '.join(allowed)}", node,
                                 f"{where}.{key}" if where else str(key), key)
         missing = [key for key, default in allowed.items() if default is REQUIRED and key not in node]
@@ -210,7 +211,7 @@ class _Network:
     def resolve(self, scope: ChainMap, ref: str, node: _Map, path: str, key: str) -> Act:
         """The output of the layer called `ref`."""
         if ref not in scope:
-            raise self.fail(f"no earlier layer named {ref!r}{zoo.did_you_mean(ref, list(scope))}",
+            raise self.fail(f"no earlier layer named {ref!r}{did_you_mean(ref, list(scope))}",
                             node, path, key)
         return scope[ref]
 
@@ -220,7 +221,7 @@ class _Network:
             path = f"{where}[{i}]"
             kind = node.get("type") if isinstance(node, _Map) else None
             if kind not in LAYER_KEYS:
-                hint = zoo.did_you_mean(str(kind), list(LAYER_KEYS)) if kind else ""
+                hint = did_you_mean(str(kind), list(LAYER_KEYS)) if kind else ""
                 raise self.fail(f"unknown layer type {kind!r}{hint}; known: {', '.join(LAYER_KEYS)}",
                                 node, f"{path}.type", "type")
             values = self.fields(node, {**COMMON_KEYS, **LAYER_KEYS[kind]}, path)

@@ -17,9 +17,10 @@ Conventions of this model:
   op with weights. Backward ops are named "<forward name>.dgrad" / ".wgrad" and run in reverse order.
 - A weightless batched matmul C = A B (attention) has two dgrad GEMMs, dA = dC B^T and dB = A^T dC, of
   equal size; they are folded into one DGRAD op whose Gemm has count x 2.
-- Non-GEMM backward arithmetic is BACKWARD_VECTOR_FACTOR x the forward vector FLOPs; weight gradients of
-  non-GEMM ops (norm scale/shift, biases) cost 2 FLOPs per output element (multiply and accumulate),
-  of embeddings 1 (a scatter-add of the output gradient into the table). A GEMM's own vector FLOPs
+- Backward arithmetic comes from the kind's traits (ir.OP_TRAITS): backward vector FLOPs are
+  `backward_vector` x the forward vector FLOPs; weight gradients of non-GEMM ops cost
+  `wgrad_per_output` FLOPs per output element (norm scale/shift, biases: 2, multiply and accumulate;
+  embeddings: 1, a scatter-add of the output gradient into the table). A GEMM's own vector FLOPs
   (bias add, score scaling) are charged once more: to its wgrad if it has weights, else to its dgrad.
 - One OPTIMIZER op per forward op that first owns a weight tensor (tied weights update once).
 - Activation memory counts what the backward reads (`saved_for_backward`), each tensor once; the
@@ -55,12 +56,6 @@ OPTIMIZERS = {
     "sgd": Optimizer(states=("momentum_buffer",), flops_per_param=4),
 }
 
-BACKWARD_VECTOR_FACTOR = {
-    OpKind.ELEMENTWISE: 1,   # d(relu), d(add): one op per element, like the forward
-    OpKind.POOL: 1,          # route or spread the gradient back over the window
-    OpKind.NORM: 2,          # gradient through mean and variance re-reads the input
-    OpKind.SOFTMAX: 2,       # dx = y * (dy - sum(dy * y))
-}
 KEEPS_OUTPUT = ("relu", "relu6", "sigmoid", "tanh")   # elementwise fns whose derivative follows from y
 KEEPS_NOTHING = ("add", "rope", "scale")              # linear in their inputs: dy is all they need
 
@@ -90,12 +85,12 @@ def saved_for_backward(op: Op) -> tuple[Tensor, ...]:
 def dgrad_op(op: Op, produced: set[str], deps: tuple[str, ...]) -> Op:
     """Gradient with respect to the inputs: dX = dY W^T for GEMMs, vector work for the rest."""
     gemm, reads = op.gemm, saved_for_backward(op)
-    vector = BACKWARD_VECTOR_FACTOR.get(op.kind, 0) * op.vector_flops
+    vector = op.traits.backward_vector * op.vector_flops
     if gemm and op.weights:
         gemm, reads = Gemm(m=gemm.m, n=gemm.k, k=gemm.n, count=gemm.count), ()   # reads dY and W only
+        vector = 0                                           # its vector FLOPs go to the wgrad
     elif gemm:
         gemm = Gemm(m=gemm.m, n=gemm.k, k=gemm.n, count=gemm.count * 2)   # dA and dB, equal size
-        vector = op.vector_flops                                          # the scaling, applied to dC
     reads = tuple(grad(t) for t in op.outputs) + reads
     return op.with_(name=f"{op.name}.dgrad", phase=Phase.DGRAD, gemm=gemm, inputs=reads,
                     outputs=tuple(grad(t) for t in op.inputs if storage(t.name) in produced),
@@ -106,10 +101,9 @@ def wgrad_op(op: Op, deps: tuple[str, ...]) -> Op:
     """Gradient with respect to the weights: dW = X^T dY for GEMMs, a reduction for the rest."""
     if op.gemm:
         gemm = Gemm(m=op.gemm.k, n=op.gemm.n, k=op.gemm.m, count=op.gemm.count)
-        vector = op.vector_flops                    # bias gradient: a reduction the size of the bias add
+        vector = op.traits.backward_vector * op.vector_flops   # bias gradient: the size of the bias add
     else:
-        gemm, per_output = None, 1 if op.kind is OpKind.EMBEDDING else 2
-        vector = per_output * sum(t.elements for t in op.outputs)
+        gemm, vector = None, op.traits.wgrad_per_output * sum(t.elements for t in op.outputs)
     reads = tuple(grad(t) for t in op.outputs) + saved_for_backward(op)
     return op.with_(name=f"{op.name}.wgrad", phase=Phase.WGRAD, gemm=gemm, inputs=reads, weights=(),
                     outputs=tuple(grad(w) for w in op.weights), vector_flops=vector, deps=deps)

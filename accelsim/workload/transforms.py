@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from accelsim.errors import UsageError
-from accelsim.workload.ir import Graph, Op, OpKind, Tensor
+from accelsim.workload.ir import Graph, Op, OpKind, Tensor, pointwise
 from accelsim.workload.trace import storage
 from accelsim.workload.zoo import check_precision
 
@@ -166,7 +166,7 @@ def _fused_attention(scores: Op, softmax: Op, context: Op, taken: set[str]) -> O
 def _epilogue(chain: list[Op], op: Op, readers: dict[str, int], residual: bool) -> bool:
     """Whether `op` (elementwise or batchnorm) can run in the epilogue of the chain before it;
     an op with other inputs (a residual add) only when `residual`."""
-    if not (op.kind is OpKind.ELEMENTWISE or (op.kind is OpKind.NORM and op.attr("norm") == "batchnorm")):
+    if not pointwise(op):
         return False
     producer = chain[-1]
     if not _feeds(producer, op, readers):

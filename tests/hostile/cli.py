@@ -26,7 +26,7 @@ def _limit_memory() -> None:
 
 def accelsim(*args: str, cwd=None, stdin: str | None = None) -> Outcome:
     """Run `accelsim ARGS` in a subprocess under the time and memory limits."""
-    env = {**os.environ, "COLUMNS": "80", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "COLUMNS": "80"}
     done = subprocess.run([sys.executable, "-m", "accelsim", *args], capture_output=True, text=True,
                           timeout=TIME_LIMIT_S, cwd=cwd, input=stdin, env=env,
                           preexec_fn=_limit_memory)

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.errors import WorkloadError
+from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.files import file_size
-from accelsim.workload import zoo
 from accelsim.workload.limits import MAX_OPS
 
 FLOAT_TYPES = ("FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
@@ -74,7 +73,7 @@ def _fix_inputs(inputs: list, batch: int, dims: dict[str, int], file: str) -> in
     for key in dims:
         if key not in named:
             raise WorkloadError(f"the model has no dynamic axis named {key!r}"
-                                f"{zoo.did_you_mean(key, named)}; it has: {', '.join(named) or 'none'}",
+                                f"{did_you_mean(key, named)}; it has: {', '.join(named) or 'none'}",
                                 file=file, key=key)
     for info in inputs:
         for axis, dim in enumerate(info.type.tensor_type.shape.dim):

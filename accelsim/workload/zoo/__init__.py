@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from typing import Callable
 
-from accelsim.errors import WorkloadError
+from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.workload.ir import PRECISIONS, Graph
 from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload.zoo.cnn import alexnet, facedet, mobilenet_v2, resnet50, vgg16
@@ -27,12 +26,6 @@ def describe_zoo() -> list[tuple[str, str, str]]:
     """(name, family, first docstring line) of every zoo network, without building them."""
     return [(name, FAMILY_OF_MODULE[fn.__module__.rsplit(".", 1)[-1]], inspect.getdoc(fn).splitlines()[0])
             for name, fn in ZOO.items()]
-
-
-def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    """' (did you mean X?)' for the closest choice, or ''."""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def params_of(name: str) -> dict[str, object]:

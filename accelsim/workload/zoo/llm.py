@@ -69,6 +69,7 @@ def llama2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 4096, kv_h
 def _llama(name: str, spec: TransformerSpec, max_positions: int, batch: int, precision: str,
            seq_len: int, past: int | None, vocab: int, tied: bool = False) -> Graph:
     """Llama-style decoder: token embedding (rotary positions), pre-norm layers, final norm, head."""
+    check_seq_len(seq_len + (past or 0), max_positions)
     b = NetBuilder(name, batch, precision)
     x = b.embedding("embed_tokens", b.input((batch, seq_len), "input_ids", "int32"), vocab, spec.hidden)
     x = b.norm("norm", transformer_stack(b, "decoder", x, spec, past or 0), spec.norm)

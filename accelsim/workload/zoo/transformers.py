@@ -16,9 +16,11 @@ VIT_B16 = TransformerSpec(layers=12, hidden=768, heads=12, ffn=3072, fused_qkv=T
 
 
 def check_seq_len(seq_len: int, max_positions: int) -> None:
-    """Learned position tables bound the sequence length."""
+    """The model's context (its learned position table, or the length it was trained at) bounds
+    the tokens a pass sees."""
     if seq_len > max_positions:
-        raise WorkloadError(f"must be at most {max_positions} (learned position table)", key="seq_len")
+        raise WorkloadError(f"must be at most {max_positions} (the model's context), got {seq_len}",
+                            key="seq_len")
 
 
 def _bert_embeddings(b: NetBuilder, seq_len: int, hidden: int, vocab: int = BERT_VOCAB,
