@@ -4,6 +4,7 @@ from an unrelated folder (bundled devices, workloads, sweeps and validation rows
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -45,17 +46,21 @@ def installed(tmp_path_factory) -> Path:
     return venv / "bin" / "python"
 
 
+OWN_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}   # the venv's own
+
+
 def accelsim(python: Path, cwd: Path, *args: str) -> str:
     """stdout of `accelsim ARGS` run by the installed package from `cwd` (it must succeed)."""
     done = subprocess.run([str(python), "-m", "accelsim", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, env=OWN_ENV)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def test_the_installed_package_is_the_wheel(installed, tmp_path):
     where = subprocess.run([str(installed), "-c", "import accelsim; print(accelsim.__file__)"],
-                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+                           cwd=tmp_path, capture_output=True, text=True, check=True,
+                           env=OWN_ENV).stdout
     assert str(installed.parents[1]) in where
 
 
