@@ -23,6 +23,7 @@ LAYERS = (
     ("kernels",),
     ("config",),
     ("workload",),
+    ("files",),
     ("result", "units", "errors", "bundled"),
 )
 RANK = {part: rank for rank, row in enumerate(LAYERS) for part in row}

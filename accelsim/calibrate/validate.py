@@ -12,15 +12,18 @@ summary; a row accelsim cannot model yet is "not modelled", with the reason.
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from accelsim import units
 from accelsim.errors import AccelsimError, UsageError
+from accelsim.files import read_text
 
 REFERENCE_CSV = Path(__file__).with_name("measurements_public.csv")
 EXTRA_CSV = Path(__file__).with_name("measurements_extra.csv")   # rows accelsim adds, with sources
+COLUMNS = ("id", "device", "workload", "metric", "value", "unit")   # of a measurements CSV
 SQUARE_SIZES = range(256, 16384 + 1, 256)      # search space of "best achievable square GEMM"
 OFFLINE_BATCH = 256                            # MLPerf offline: a batch large enough to amortize
 SQUAD_MEAN_TOKENS = round(384 * (1 - 0.54))    # SQuAD v1.1 at max length 384 is 54% padding
@@ -149,12 +152,31 @@ def _read_rows(path: Path) -> list[dict]:
     """The rows of one measurements CSV, its columns checked."""
     if not path.is_file():
         raise UsageError(f"no measurements CSV at {path}; pass one with --csv", key="csv")
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    missing = {"id", "device", "workload", "metric", "value", "unit"} - set(rows[0] if rows else {})
-    if missing:
-        raise UsageError(f"{path}: missing columns {', '.join(sorted(missing))}", key="csv")
-    return rows
+    reader = csv.DictReader(read_text(path, str(path), UsageError).splitlines())
+    try:
+        missing = set(COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            raise UsageError(f"{path}: missing columns {', '.join(sorted(missing))}", key="csv")
+        return [_checked(row, str(path), reader.line_num) for row in reader]
+    except csv.Error as exc:
+        raise UsageError(f"invalid CSV: {exc}", file=str(path), line=reader.line_num) from None
+
+
+def _checked(row: dict, file: str, line: int) -> dict:
+    """The row's COLUMNS (a missing device or workload as ""), if id, metric and unit are filled
+    and its value is a finite number."""
+    row = {column: row.get(column) or "" for column in COLUMNS}
+    for column in ("id", "metric", "unit"):
+        if not row[column].strip():
+            raise UsageError("empty cell", file=file, line=line, key=column)
+    try:
+        value = float(row["value"])
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise UsageError(f"expected a finite number, got {row['value'][:30]!r}", file=file,
+                         line=line, key="value")
+    return row
 
 
 def _row_result(row: dict) -> RowResult:

@@ -7,6 +7,8 @@ import math
 
 import click
 
+from accelsim.errors import UsageError
+
 
 class Finite(click.FloatRange):
     """A float option within a range that refuses inf and nan."""
@@ -33,12 +35,13 @@ def emit_json(data) -> None:
 
 def workload_params(params: tuple[str, ...]) -> dict:
     """Parse --param key=value pairs (values as YAML scalars: numbers stay numbers)."""
-    import yaml
+    from accelsim.files import load_yaml
 
     out = {}
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--param")
-        out[key.strip().replace("-", "_")] = yaml.safe_load(value)
+        key = key.strip().replace("-", "_")
+        out[key] = load_yaml(value, "--param", UsageError, key=key)
     return out

@@ -65,17 +65,13 @@ def plot(input_file, kind, out_path, device, overrides, index, metrics):
 
 def _read_results(path: str) -> list:
     """The Result(s) of a JSON file written by `accelsim run --json` or `accelsim demo`."""
-    import json
-    from pathlib import Path
-
     from accelsim.errors import UsageError
+    from accelsim.files import read_json
     from accelsim.result import Result
 
+    data = read_json(path, path, UsageError)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
         items = data if isinstance(data, list) else [data]
         return [Result.from_dict(item) for item in items]
-    except OSError as exc:
-        raise UsageError(f"cannot read results: {exc.strerror or exc}", file=path) from None
     except (ValueError, KeyError, TypeError):
         raise UsageError("not an accelsim result JSON (accelsim run --json)", file=path) from None

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import yaml
-
 from accelsim.config.yaml_lines import Origin, YamlMap, as_yaml_map, merge
 from accelsim.errors import ConfigError
+from accelsim.files import load_yaml
 
 SOURCE = "--set"
 ORIGIN = Origin(SOURCE, None)
@@ -20,13 +19,7 @@ def parse_override(text: str) -> tuple[tuple[str, ...], object]:
     if not sep or not all(keys):
         raise ConfigError(f"expected KEY=VALUE with a dotted key such as memory.bandwidth=3TB/s, "
                           f"got {text!r}", file=SOURCE)
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"cannot parse value {raw!r}: {' '.join(problem.split())}",
-                          file=SOURCE, key=".".join(keys)) from None
-    return keys, value
+    return keys, load_yaml(raw, SOURCE, ConfigError, key=".".join(keys))
 
 
 def apply_overrides(data: YamlMap, overrides: Sequence[str]) -> YamlMap:

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import yaml
 
 from accelsim.errors import ConfigError
+from accelsim.files import MAX_YAML_BYTES, BoundedLoader, load_yaml, read_text
 
 
 class Origin(NamedTuple):
@@ -42,10 +43,8 @@ class YamlList(list):
         self.where: list[Origin] = []
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that builds YamlMap/YamlList and rejects duplicate keys."""
-
-    source = ""
+class _LineLoader(BoundedLoader):
+    """BoundedLoader that builds YamlMap/YamlList and rejects duplicate keys."""
 
     def _origin(self, node: yaml.Node) -> Origin:
         return Origin(self.source, node.start_mark.line + 1)
@@ -91,31 +90,19 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 
 
 def parse_yaml(text: str, source: str) -> object:
-    """Parse one YAML document like yaml.safe_load; errors become a ConfigError at `source`:line."""
-    loader = _LineLoader(text)
-    loader.source = source
-    try:
-        return loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        detail = " ".join(f"{exc.context or ''} {exc.problem or ''}".split())
-        raise ConfigError(f"invalid YAML: {detail}", file=source,
-                          line=mark.line + 1 if mark else None) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {' '.join(str(exc).split())}", file=source) from None
-    finally:
-        loader.dispose()
+    """Parse one YAML document like yaml.safe_load (within the bounds of accelsim.files); errors
+    become a ConfigError at `source`:line."""
+    return load_yaml(text, source, ConfigError, loader=_LineLoader)
+
+
+def read_yaml(path: Path, source: str) -> object:
+    """Parse a YAML file (a regular UTF-8 file of at most MAX_YAML_BYTES)."""
+    return parse_yaml(read_text(path, source, ConfigError, MAX_YAML_BYTES), source)
 
 
 def read_mapping(path: Path, source: str) -> YamlMap:
     """Read a YAML file whose top level must be a mapping."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError("not a UTF-8 text file", file=source) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read file: {exc.strerror or exc}", file=source) from None
-    data = parse_yaml(text, source)
+    data = read_yaml(path, source)
     if data is None:
         raise ConfigError("file is empty; expected a mapping of device fields", file=source)
     if not isinstance(data, YamlMap):

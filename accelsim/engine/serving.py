@@ -21,6 +21,7 @@ from accelsim.engine.feasibility import check_mode
 from accelsim.errors import UsageError
 from accelsim.result import Result
 from accelsim.workload.ir import Graph
+from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload.serving import (DECODE_SAMPLES, check_decoder, decode_pasts, decode_trace,
                                        kv_cache_bytes, prefill_trace)
 from accelsim.workload.trace import MemoryBreakdown
@@ -42,8 +43,8 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
         raise UsageError("serve mode sets seq_len and past from --prompt and --generate",
                          key="param")
     for key, value in (("batch", batch), ("prompt", prompt), ("generate", generate)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UsageError(f"must be a positive integer, got {value!r}", key=key)
+        if not is_size(value):
+            raise UsageError(f"must be a positive integer up to {MAX_SIZE}, got {value!r}", key=key)
     if isinstance(workload, Graph):
         raise UsageError("serve mode builds the network at each context length; give a zoo name",
                          key="workload")

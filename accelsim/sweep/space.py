@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from accelsim.bundled import bundled
-from accelsim.config.yaml_lines import YamlList, YamlMap, parse_yaml
+from accelsim.config.yaml_lines import YamlList, YamlMap, read_yaml
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.units import FAMILIES, UnitError, parse
 from accelsim.workload.ir import PRECISIONS
@@ -186,13 +186,8 @@ def load_space(path: str | Path, max_points: int = MAX_POINTS) -> Space:
 
 
 def _read(path: Path, source: str) -> YamlMap:
-    """The space file's top-level mapping."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:            # ValueError: not UTF-8
-        reason = getattr(exc, "strerror", None) or exc
-        raise ConfigError(f"cannot read sweep space: {reason}", file=source) from None
-    data = parse_yaml(text, source)
+    """The space file's top-level mapping (a bounded, UTF-8 YAML file)."""
+    data = read_yaml(path, source)
     if not isinstance(data, YamlMap):
         raise ConfigError("expected a mapping with workload, device and parameters", file=source)
     return data

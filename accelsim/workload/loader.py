@@ -38,11 +38,13 @@ import yaml
 
 from accelsim.bundled import bundled
 from accelsim.errors import WorkloadError, did_you_mean
+from accelsim.files import MAX_YAML_BYTES, BoundedLoader, load_yaml, read_text
 from accelsim.workload import zoo
 from accelsim.workload.importers.hf_config import import_hf_config
 from accelsim.workload.importers.onnx_model import import_onnx
 from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
 from accelsim.workload.ir import Graph
+from accelsim.workload.limits import check_graph, is_size
 from accelsim.workload.zoo._builder import ACTIVATIONS, Act, NetBuilder
 from accelsim.workload.zoo._transformer import self_attention
 
@@ -60,19 +62,26 @@ LAYER_KEYS: dict[str, dict[str, object]] = {
     **{kind: {} for kind in ("global_avgpool", "flatten", "batchnorm", "layernorm", "rmsnorm",
                              "softmax", *ACTIVATIONS)},
 }
+SUFFIXES = (".csv", ".yaml", ".yml", ".onnx", ".json")
 COMMON_KEYS = {"type": REQUIRED, "name": None, "from": None}
 TOP_KEYS = {"name": None, "family": "custom", "meta": None, "input": REQUIRED, "layers": REQUIRED}
 
 
-def _count(value: object) -> bool:
-    """True for an int >= 1 (bools excluded)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+def _broadcasts(shape: tuple[int, ...], into: tuple[int, ...]) -> bool:
+    """Whether `shape` broadcasts into `into` (numpy rules, `into` unchanged)."""
+    return len(shape) <= len(into) and all(
+        size in (1, target) for size, target in zip(reversed(shape), reversed(into)))
 
 
-VALID = {   # key -> validator; keys not listed are counts (ints >= 1)
+def _scalar(value: object) -> bool:
+    """A string or a finite number."""
+    return isinstance(value, str) or isinstance(value, (int, float)) and math.isfinite(value)
+
+
+VALID = {   # key -> validator; keys not listed are counts (ints in [1, MAX_SIZE])
     "bias": lambda v: isinstance(v, bool),
-    "kernel": lambda v: _count(v) or (isinstance(v, list) and len(v) == 2 and all(map(_count, v))),
-    "padding": lambda v: v == 0 or _count(v),
+    "kernel": lambda v: is_size(v) or (isinstance(v, list) and len(v) == 2 and all(map(is_size, v))),
+    "padding": lambda v: v == 0 or is_size(v),
     "name": lambda v: isinstance(v, str) and v != "",
     "from": lambda v: isinstance(v, str) and v != "",
     "with": lambda v: isinstance(v, str) and v != "",
@@ -97,19 +106,25 @@ BUILD = {
 
 
 def load_workload(spec: str | Path, *, batch: int = 1, precision: str = "fp16", **params: object) -> Graph:
-    """A zoo network by name, or a .csv / .yaml / .onnx / HF .json file (or a folder with config.json).
+    """A zoo network by name, or a .csv / .yaml / .onnx / HF .json file (or a folder with config.json),
+    checked against the bounds of workload/limits.py.
 
     Parameters: a zoo network's own; seq_len and past for a HF config; for ONNX, the sizes of the
     model's named dynamic axes (e.g. sequence=128)."""
     path = bundled(spec)
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".yaml", ".yml", ".onnx", ".json"):
+    if path.suffix.lower() not in SUFFIXES:
         if path.is_file():
-            raise WorkloadError(f"unsupported workload file type {suffix!r}; use .csv, .yaml, .onnx "
-                                f"or a HuggingFace config.json", file=str(path))
-        return zoo.build(str(spec), batch, precision, **params)
+            raise WorkloadError(f"unsupported workload file type {path.suffix.lower()!r}; use .csv, "
+                                f".yaml, .onnx or a HuggingFace config.json", file=str(path))
+        return check_graph(zoo.build(str(spec), batch, precision, **params))
+    return check_graph(_load_file(path, batch, precision, params), str(path))
+
+
+def _load_file(path: Path, batch: int, precision: str, params: dict[str, object]) -> Graph:
+    """The graph of a workload file (see load_workload)."""
+    suffix = path.suffix.lower()
     if suffix == ".onnx":
         return import_onnx(path, batch=batch, precision=precision, dims=params)
     if suffix == ".json":
@@ -137,8 +152,8 @@ class _Map(dict):
     key_lines: dict[str, int]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings are _Map and whose duplicate keys are errors."""
+class _LineLoader(BoundedLoader):
+    """BoundedLoader whose mappings are _Map and whose duplicate keys are errors."""
 
 
 def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
@@ -150,7 +165,7 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
         if key in result:
-            raise WorkloadError("duplicate key", file=loader.name, line=line, key=str(key))
+            raise WorkloadError("duplicate key", file=loader.source, line=line, key=str(key))
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = line
     return result
@@ -189,7 +204,7 @@ class _Network:
 
     def check(self, node: _Map, key: str, value: object, where: str) -> object:
         """Validate one layer value by its key (see VALID); None means 'use the default'."""
-        if value is not None and not VALID.get(key, _count)(value):
+        if value is not None and not VALID.get(key, is_size)(value):
             raise self.fail(f"invalid value {value!r}", node, f"{where}.{key}", key)
         return value
 
@@ -223,6 +238,9 @@ class _Network:
             else:
                 if kind == "add":
                     args["with"] = self.resolve(scope, args["with"], node, f"{path}.with", "with")
+                    if not _broadcasts(args["with"].shape, x.shape):
+                        raise self.fail(f"cannot add shape {list(args['with'].shape)} to "
+                                        f"{list(x.shape)}", node, f"{path}.with", "with")
                 x = self.layer(kind, prefix + name, x, args, node, path)
             scope[name] = x
         return x
@@ -243,27 +261,16 @@ class _Network:
 def load_yaml_network(path: str | Path, *, batch: int = 1, precision: str = "fp16") -> Graph:
     """Read a YAML network file (format in this module's docstring) into a Graph."""
     path = Path(path)
-    try:
-        loader = _LineLoader(path.read_text())
-    except OSError as exc:
-        raise WorkloadError(f"cannot read workload: {exc.strerror}", file=str(path)) from None
-    loader.name = str(path)
-    try:
-        doc = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise WorkloadError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", file=str(path),
-                            line=mark.line + 1 if mark else None) from None
-    finally:
-        loader.dispose()
+    text = read_text(path, str(path), WorkloadError, MAX_YAML_BYTES)
+    doc = load_yaml(text, str(path), WorkloadError, loader=_LineLoader)
     net = _Network(path, NetBuilder(path.stem, batch, precision))
     top = net.fields(doc, TOP_KEYS, "")
     shape = top["input"]
-    if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_count(v) for v in shape)):
+    if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(is_size(v) for v in shape)):
         raise net.fail(f"expected 1 to 3 positive sizes, got {shape!r}", doc, "input", "input")
     meta = top["meta"] or {}
-    if not isinstance(meta, dict) or not all(isinstance(v, (int, float, str)) for v in meta.values()):
-        raise net.fail("expected a mapping of scalars", doc, "meta", "meta")
+    if not isinstance(meta, dict) or not all(map(_scalar, meta.values())):
+        raise net.fail("expected a mapping of scalars (finite numbers or strings)", doc, "meta", "meta")
     if not isinstance(top["layers"], list) or not top["layers"]:
         raise net.fail("expected a non-empty list of layers", doc, "layers", "layers")
     net.b.name = str(top["name"] or path.stem)

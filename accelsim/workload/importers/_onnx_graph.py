@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.errors import WorkloadError, did_you_mean
+from accelsim.files import file_size
+from accelsim.workload.limits import MAX_OPS
 
 FLOAT_TYPES = ("FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
                "FLOAT8E5M2FNUZ")
@@ -178,12 +180,16 @@ def prepare(path, batch: int, dims: dict[str, int], onnx) -> Prepared:
     from google.protobuf.message import DecodeError
 
     file = str(path)
+    file_size(path, file, WorkloadError)     # a regular file: never block on a FIFO or a device
     try:
         model = onnx.load(path, load_external_data=False)
     except OSError as exc:
         raise WorkloadError(f"cannot read ONNX model: {exc.strerror}", file=file) from None
     except DecodeError:
         raise WorkloadError("not an ONNX model (protobuf decode failed)", file=file) from None
+    if len(model.graph.node) > MAX_OPS:
+        raise WorkloadError(f"the model has {len(model.graph.node)} nodes, more than the limit of "
+                            f"{MAX_OPS}", file=file)
     for init in model.graph.initializer:
         if _is_weight(init, onnx):    # only dims and types matter here: drop the bytes, copied by inference
             for field in ("raw_data", "float_data", "double_data", "int32_data"):

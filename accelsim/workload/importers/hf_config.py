@@ -20,12 +20,13 @@ as the zoo's decoders). The graph is named after the file, or after its folder f
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from accelsim.errors import WorkloadError
+from accelsim.files import read_json
+from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload import zoo
 from accelsim.workload.ir import Graph
 from accelsim.workload.zoo._transformer import TransformerSpec
@@ -62,8 +63,8 @@ class _Config:
     def count(self, key: str, default: object = REQUIRED) -> int:
         """A positive integer."""
         value = self.value(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self.fail(f"expected a positive integer, got {value!r}", key)
+        if not is_size(value):
+            raise self.fail(f"expected a positive integer up to {MAX_SIZE}, got {value!r}", key)
         return value
 
     def flag(self, key: str, default: bool) -> bool:
@@ -73,12 +74,16 @@ class _Config:
             raise self.fail(f"expected true or false, got {value!r}", key)
         return value
 
+    def choice(self, key: str, default: object, choices: dict, what: str) -> str:
+        """A string value that is a key of `choices`; `what` names it in the error."""
+        value = self.value(key, default)
+        if not isinstance(value, str) or value not in choices:
+            raise self.fail(f"unsupported {what} {value!r}; supported: {', '.join(choices)}", key)
+        return value
+
     def activation(self, key: str, default: str) -> str:
         """An activation function the zoo knows."""
-        value = self.value(key, default)
-        if value not in ACTIVATIONS:
-            raise self.fail(f"unsupported activation {value!r}; supported: {', '.join(ACTIVATIONS)}", key)
-        return ACTIVATIONS[value]
+        return ACTIVATIONS[self.choice(key, default, ACTIVATIONS, "activation")]
 
     def heads(self, heads_key: str, hidden_key: str, kv_key: str | None = None) -> tuple[int, int]:
         """(attention heads, key/value heads), checked to divide the hidden size and each other."""
@@ -156,18 +161,14 @@ def import_hf_config(path: str | Path, *, batch: int = 1, precision: str = "fp16
     for key, value in (("seq_len", seq_len), ("past", past)):
         if value is not None:
             zoo.check_positive(key, value)
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise WorkloadError(f"cannot read config: {exc.strerror}", file=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise WorkloadError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    data = read_json(path, str(path), WorkloadError)
     if not isinstance(data, dict):
         raise WorkloadError("expected a JSON object", file=str(path))
     cfg = _Config(str(path), data)
-    model_type = cfg.value("model_type", REQUIRED)
-    if model_type not in FAMILIES:
-        raise cfg.fail(f"unsupported model_type {model_type!r}; supported: {', '.join(FAMILIES)}",
-                       "model_type")
+    model_type = cfg.choice("model_type", REQUIRED, FAMILIES, "model_type")
     name = path.resolve().parent.name if path.name == "config.json" else path.stem
-    return FAMILIES[model_type](cfg, name, batch, precision, seq_len, past)
+    try:
+        return FAMILIES[model_type](cfg, name, batch, precision, seq_len, past)
+    except WorkloadError as exc:     # from the zoo's builders, which know no file
+        raise WorkloadError(exc.message, file=exc.file or cfg.file, line=exc.line,
+                            key=exc.key) from None

@@ -209,6 +209,10 @@ def _conv(im: _Importer, node: _Node) -> None:
     """Convolution as `group` GEMMs over the output pixels."""
     w, y = im.shape(node, node.inputs[1]), im.shape(node, node.outputs[0])
     groups, kernel = node.attrs.get("group", 1), w[2:]
+    channels = im.shape(node, node.inputs[0])[1]
+    if w[1] * groups != channels or w[0] % groups:
+        raise im.fail(node, f"weight {list(w)} with group={groups} does not fit an input of "
+                            f"{channels} channels")
     gemm = Gemm(m=y[0] * math.prod(y[2:]), n=w[0] // groups, k=w[1] * math.prod(kernel), count=groups)
     spatial = len(kernel)
     im.emit(node, OpKind.CONV2D, gemm, kernel=tuple(kernel), groups=groups,
@@ -218,10 +222,17 @@ def _conv(im: _Importer, node: _Node) -> None:
             in_hw=im.shape(node, node.inputs[0])[2:], out_hw=y[2:])
 
 
+def _check_inner(im: _Importer, node: _Node, k: int, inner: int) -> None:
+    """The shared dimension of a product must agree on both operands."""
+    if k != inner:
+        raise im.fail(node, f"inner dimensions differ: {k} and {inner}")
+
+
 def _matmul(im: _Importer, node: _Node) -> None:
     """numpy-style matmul: a linear layer when the right operand is 2-D, else a batched product."""
     a, b = im.shape(node, node.inputs[0]), im.shape(node, node.inputs[1])
     k, n = a[-1], b[-1] if len(b) > 1 else 1
+    _check_inner(im, node, k, b[-2] if len(b) > 1 else b[0])
     if len(b) <= 2:
         gemm = Gemm(m=math.prod(a[:-1]), n=n, k=k)
     else:
@@ -234,7 +245,8 @@ def _gemm(im: _Importer, node: _Node) -> None:
     """ONNX Gemm: op(A) @ op(B) (+ C), op a transpose when transA/transB is set."""
     a, b = im.shape(node, node.inputs[0]), im.shape(node, node.inputs[1])
     m, k = (a[1], a[0]) if node.attrs.get("transA") else a
-    n = b[0] if node.attrs.get("transB") else b[1]
+    n, inner = (b[0], b[1]) if node.attrs.get("transB") else (b[1], b[0])
+    _check_inner(im, node, k, inner)
     im.emit(node, OpKind.MATMUL, Gemm(m=m, n=n, k=k))
 
 

@@ -11,14 +11,18 @@ MATMUL Gemm(m=M, n=N, k=K) whose N x K operand is the weight, as SCALE-Sim's fil
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from accelsim.errors import WorkloadError
+from accelsim.files import read_text
 from accelsim.workload.ir import Gemm, Graph, Op, OpKind, Tensor
+from accelsim.workload.limits import MAX_OPS, MAX_SIZE, is_size
 
 CONV_COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
                 "Channels", "Num Filter", "Strides")
 GEMM_COLUMNS = ("Layer", "M", "N", "K")
+DIGITS = re.compile(r"[0-9]{1,10}")   # ASCII only: str.isdigit() also accepts '²'
 
 
 def _conv_op(name: str, h: int, w: int, fh: int, fw: int, c: int, n: int, s: int,
@@ -61,22 +65,30 @@ def _numbers(cells: list[str], columns: tuple[str, ...], where: dict[str, object
                             key=columns[len(cells)], **where)
     values = []
     for column, cell in zip(columns[1:], cells[1:]):
-        if not cell.isdigit() or int(cell) < 1:
-            raise WorkloadError(f"expected a positive integer, got {cell!r}", key=column, **where)
+        if not DIGITS.fullmatch(cell) or not is_size(int(cell)):
+            raise WorkloadError(f"expected a positive integer up to {MAX_SIZE}, got {cell[:30]!r}",
+                                key=column, **where)
         values.append(int(cell))
     return values
+
+
+def _rows(text: str, file: str) -> list[list[str]]:
+    """The CSV rows of `text`, one per line."""
+    reader = csv.reader(text.splitlines())
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise WorkloadError(f"invalid CSV: {exc}", file=file, line=reader.line_num) from None
 
 
 def import_scalesim_csv(path: str | Path, *, precision: str = "fp16") -> Graph:
     """Read a SCALE-Sim topology file into a batch-1 Graph of sequential ops."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise WorkloadError(f"cannot read topology: {exc.strerror}", file=str(path)) from None
+    text = read_text(path, str(path), WorkloadError)
     ops: list[Op] = []
+    names: set[str] = set()
     columns: tuple[str, ...] = ()
-    for line, row in enumerate(csv.reader(text.splitlines()), start=1):
+    for line, row in enumerate(_rows(text, str(path)), start=1):
         cells = [cell.strip() for cell in row]
         while cells and not cells[-1]:
             cells.pop()
@@ -89,8 +101,11 @@ def import_scalesim_csv(path: str | Path, *, precision: str = "fp16") -> Graph:
         name, values = cells[0], _numbers(cells, columns, where)
         if not name:
             raise WorkloadError("layer name is empty", key=columns[0], **where)
-        if any(op.name == name for op in ops):
+        if name in names:
             raise WorkloadError(f"duplicate layer name {name!r}", key=columns[0], **where)
+        if len(ops) >= MAX_OPS:
+            raise WorkloadError(f"more than {MAX_OPS} layers (the limit)", **where)
+        names.add(name)
         if columns is GEMM_COLUMNS:
             op = _gemm_op(name, *values, precision)
         else:

@@ -7,6 +7,7 @@ from typing import Callable
 
 from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.workload.ir import PRECISIONS, Graph
+from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload.zoo.cnn import alexnet, facedet, mobilenet_v2, resnet50, vgg16
 from accelsim.workload.zoo.llm import gpt2, gpt3_175b, llama2_7b
 from accelsim.workload.zoo.transformers import bert_base, bert_large, distilbert, vit_b16
@@ -33,9 +34,9 @@ def params_of(name: str) -> dict[str, object]:
 
 
 def check_positive(key: str, value: object) -> None:
-    """Reject anything but an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise WorkloadError(f"must be a positive integer, got {value!r}", key=key)
+    """Reject anything but an int in [1, MAX_SIZE]."""
+    if not is_size(value):
+        raise WorkloadError(f"must be a positive integer up to {MAX_SIZE}, got {value!r}", key=key)
 
 
 def check_precision(precision: object) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from accelsim.errors import WorkloadError
 from accelsim.workload.ir import Gemm, Graph, Op, OpKind, Tensor
+from accelsim.workload.limits import MAX_OPS
 
 # Vector FLOPs per output element of the non-GEMM ops; the one place these constants live.
 # Pooling is not listed: it costs its window size (kernel_h * kernel_w) per output element.
@@ -84,6 +85,8 @@ class NetBuilder:
         """Append one op reading `inputs` and return its output activation."""
         if name in self._names:
             raise WorkloadError("duplicate op name", key=name)
+        if len(self._ops) >= MAX_OPS:
+            raise WorkloadError(f"the network has more than {MAX_OPS} ops (the limit)", key=name)
         self._names.add(name)
         out = Tensor(f"{name}.out", tuple(out_shape), self.precision)
         deps = tuple(dict.fromkeys(x.producer for x in inputs if x.producer))
