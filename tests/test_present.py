@@ -28,6 +28,7 @@ TABLE_COMMANDS = [
     ("validate",),
     ("list", "devices"),
     ("list", "workloads"),
+    ("sweep", "sweeps/systolic_array.yaml", "--fast"),
 ]
 
 

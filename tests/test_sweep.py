@@ -261,3 +261,17 @@ def test_tpu_v1_unified_buffer_is_counted_once_in_area():
     from accelsim.sweep.area import sram_bytes
 
     assert sram_bytes(load_device("tpu_v1")) == (24 + 0.25 + 4) * MIB
+
+
+def test_points_that_do_not_fit_memory_are_marked_and_kept_off_the_front(tmp_path, capsys):
+    space = tmp_path / "memory.yaml"
+    space.write_text("workload: gpt2\ndevice: jetson_orin\nmode: training\n"
+                     "parameters:\n  batch: [1, 8, 64, 512]\n")
+    code, out, err = invoke(capsys, "sweep", str(space), "--pareto", "latency_s,energy_j",
+                            "--json")
+    assert code == 0 and "warning" not in err           # no warning per point: the record says it
+    answer = json.loads(out)
+    assert answer["infeasible"] >= 1
+    assert all(record["fits_in_memory"] for record in answer["front"])
+    # GPT-2 training at batch 512 x 1024 tokens keeps far more than the Orin's 64 GiB
+    assert {record["point"]["batch"] for record in answer["front"]} <= {1, 8, 64}

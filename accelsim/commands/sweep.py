@@ -7,6 +7,8 @@ import os
 
 import click
 
+from accelsim.commands.common import WIDE
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -32,8 +34,9 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--json", "as_json", is_flag=True, help="Print the front as JSON.")
 @click.option("--max-points", type=click.IntRange(min=1), default=None,
               help="Run a space of more points than the limit (100,000).")
+@WIDE
 def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metrics, plot_path,
-          csv_path, as_json, max_points):
+          csv_path, as_json, max_points, wide):
     """Evaluate every point of a design space and report its Pareto front.
 
     \b
@@ -73,9 +76,10 @@ def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metri
         write_rows([flatten(record) for record in records], csv_path)
     if as_json:
         click.echo(json.dumps({"space": space_file, "points": len(records), "failed": len(failed),
-                               "metrics": list(objectives), "front": front}, indent=2))
+                               "infeasible": len(infeasible(records)), "metrics": list(objectives),
+                               "front": front}, indent=2))
         return
-    _print_front(space, records, failed, front, objectives)
+    _print_front(space, records, failed, front, objectives, wide)
 
 
 def _check_outputs(space_file: str, outputs: dict) -> None:
@@ -131,17 +135,24 @@ def _evaluate(space, objectives, *, fast, workers, backend, scheduler, out_path,
                          scheduler=scheduler, progress=advance)
 
 
-def _print_front(space, records, failed, front, objectives) -> None:
-    """A table of the front's points (swept values and metrics) and a summary line."""
-    from accelsim.report.tables import console, table
+def infeasible(records) -> list[dict]:
+    """The records of points that ran but do not fit the device's memory (kept off the front)."""
+    return [record for record in records if record.get("fits_in_memory") is False]
 
-    out = console()
-    columns = [*space.keys, *(metric.lstrip("-") for metric in objectives)]
+
+def _print_front(space, records, failed, front, objectives, wide: bool) -> None:
+    """A table of the front's points (swept values and metrics) and a summary line; swept values
+    are hidden from the last while the table is wider than the terminal."""
+    from accelsim.report.tables import console, show_rows
+
+    out = console(wide)
+    metrics = [metric.lstrip("-") for metric in objectives]
     rows = [[str(record["point"][key]) for key in space.keys]
-            + [_cell(name, record[name]) for name in columns[len(space.keys):]] for record in front]
-    out.print(table(f"Pareto front over {', '.join(objectives)}", columns, rows,
-                    terminal=out.is_terminal))
-    out.print(f"{len(records)} points, {len(failed)} failed, {len(front)} on the front")
+            + [_cell(name, record[name]) for name in metrics] for record in front]
+    show_rows(out, f"Pareto front over {', '.join(objectives)}", [*space.keys, *metrics], rows,
+              drop=list(reversed(space.keys[1:])))
+    out.print(f"{len(records)} points, {len(failed)} failed, {len(infeasible(records))} do not fit "
+              f"memory, {len(front)} on the front")
     if failed:
         out.print(f"first failure: {failed[0]['error']}")
 

@@ -51,12 +51,13 @@ def check_metrics(records: Sequence[dict], metrics: Sequence[str]) -> None:
 
 
 def _valid(records: Sequence[dict]) -> list[dict]:
-    """The records without an error."""
-    return [record for record in records if "error" not in record]
+    """The feasible records: without an error, and fitting the device's memory."""
+    return [record for record in records
+            if "error" not in record and record.get("fits_in_memory", True)]
 
 
 def pareto_front(records: Sequence[dict], metrics: Sequence[str]) -> list[dict]:
-    """The records (those without an error) on the Pareto front of `metrics`, sorted by the first."""
+    """The feasible records on the Pareto front of `metrics`, sorted by the first."""
     valid = _valid(records)
     values = metric_matrix(valid, metrics)
     mask = pareto_mask(values)

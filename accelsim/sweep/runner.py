@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, nullcontext
 
@@ -28,12 +29,15 @@ def evaluate(space: Space, point: dict) -> dict:
     args = space.run_args(point)
     try:
         device = load_device(args.pop("device"), args.pop("overrides"))
-        result = simulate(args.pop("workload"), device, **args)
+        with warnings.catch_warnings():          # a point that does not fit says so in its record
+            warnings.simplefilter("ignore")
+            result = simulate(args.pop("workload"), device, **args)
     except AccelsimError as exc:
         return {**record, "error": str(exc)}
     totals = {key: value for key, value in result.totals.items()
-              if isinstance(value, (int, float)) and not isinstance(value, bool)}
-    return {**record, "precision": result.precision, "area_mm2": device_area_mm2(device), **totals}
+              if isinstance(value, (int, float, str)) and not isinstance(value, bool)}
+    return {**record, "precision": result.precision, "area_mm2": device_area_mm2(device),
+            "fits_in_memory": result.totals["fits_in_memory"], **totals}
 
 
 def run_sweep(space: Space, *, workers: int = 1, backend: str = "process",
