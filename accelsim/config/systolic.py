@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from accelsim.config.common import DeviceBase
+from accelsim.config.common import DeviceBase, Memory
 from accelsim.config.types import Bytes, Count, Frequency, Strict
 
 
@@ -48,6 +48,20 @@ class Sram(Strict):
     loop_order: Literal["scalesim", "best"] = "scalesim"   # best: each layer's cheapest tiling
 
 
+class SystolicMemory(Memory):
+    """Off-chip memory of a systolic chip and the traffic model that moves its operands.
+
+    model accelsim: accelsim.kernels.systolic (each tensor read once per pass it is needed, psums
+    kept on chip where they fit, one shared DRAM link). model scalesim: SCALE-Sim v2's memory system
+    replayed (accelsim.kernels.systolic_scalesim): im2col-duplicated ifmap fetches, every ws/is
+    partial-sum fold written out; interface user gives each of the three buffers its own port of
+    bandwidth / clock / word bytes words per cycle, calc never stalls (SCALE-Sim's CALC mode).
+    """
+
+    model: Literal["accelsim", "scalesim"] = "accelsim"
+    interface: Literal["user", "calc"] = "user"   # scalesim only: SCALE-Sim's InterfaceBandwidth
+
+
 class VectorUnit(Strict):
     """The unit that runs non-matmul ops (activations, norms, pooling)."""
 
@@ -64,6 +78,7 @@ class SystolicConfig(DeviceBase):
     cores: Count = 1
     precisions: tuple[str, ...] = ("int8",)
     sram: Sram
+    memory: SystolicMemory
     shared_sram: Bytes | None = None   # on-chip memory shared by all cores behind `sram` (TPU v4 CMEM)
     shared_sram_is_ifmap: bool = False   # the shared SRAM is also the ifmap buffer (TPU v1): one memory
     vector: VectorUnit = VectorUnit()
@@ -73,6 +88,15 @@ class SystolicConfig(DeviceBase):
         """The row-stationary model maps a layer onto one array."""
         if self.array.dataflow == "rs" and self.cores * self.arrays_per_core != 1:
             raise ValueError("dataflow rs models one array: set cores and arrays_per_core to 1")
+        return self
+
+    @model_validator(mode="after")
+    def _scalesim_is_one_array(self) -> SystolicConfig:
+        """SCALE-Sim's memory system feeds one ws/os/is array."""
+        if self.memory.model == "scalesim" and (self.cores * self.arrays_per_core != 1
+                                                or self.array.dataflow == "rs"):
+            raise ValueError("memory.model scalesim models one os/ws/is array: set cores and "
+                             "arrays_per_core to 1")
         return self
 
     @property

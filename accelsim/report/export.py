@@ -3,7 +3,8 @@
 Two tables: "layers" (one row per layer, led by the run's workload, device, device_kind, mode,
 precision and batch) and "totals" (one row per run: the run columns, every total, nested totals and
 the memory breakdown flattened to "energy_breakdown_j.compute", "memory.weights", ...). Columns are
-the JSON names (SI units: seconds, bytes, joules, FLOPs).
+the JSON names, a layer's nested traffic as "traffic.dram.ifmap.reads", ... (SI units: seconds,
+bytes, joules, FLOPs).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def flatten(data: dict, prefix: str = "") -> dict:
 def rows(results: Result | Sequence[Result], table: str = "layers") -> list[dict]:
     """The rows of a table ("layers" or "totals") of one or several results."""
     if table == "layers":
-        return [{**_run_columns(r), **layer.to_dict()} for r in _runs(results) for layer in r.layers]
+        return [{**_run_columns(r), **flatten(layer.to_dict())} for r in _runs(results)
+                for layer in r.layers]
     if table == "totals":
         return [{**_run_columns(r), **flatten(r.totals), **flatten(r.memory, "memory.")}
                 for r in _runs(results)]
