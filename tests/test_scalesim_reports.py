@@ -62,3 +62,16 @@ def test_bad_values_name_their_key(capsys, tmp_path, edit, key):
     code, _, err = invoke(capsys, "scalesim", "-c", str(cfg), "-t",
                           str(GOLDEN / "gemm_small.csv"), "-p", str(tmp_path))
     assert code == 2 and key.split()[0].rstrip(":") in err
+
+
+@pytest.mark.slow
+def test_alexnet_matches_scalesim(capsys, tmp_path):
+    """Mid-size: AlexNet on scale.cfg (32x32 os, 64 kB SRAMs, CALC), SCALE-Sim's own reports."""
+    reference = Path(__file__).parents[1] / "workloads" / "scalesim" / "alexnet.csv"
+    cfg = GOLDEN / "alexnet_32x32_os_calc" / "scale.cfg"
+    code, _, err = invoke(capsys, "scalesim", "-c", str(cfg), "-t", str(reference),
+                          "-p", str(tmp_path))
+    assert code == 0, err
+    for report in REPORTS:
+        got = (tmp_path / "scale_example_run_32x32_os" / report).read_text()
+        assert got == (GOLDEN / "alexnet_32x32_os_calc" / report).read_text()
