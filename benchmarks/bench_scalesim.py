@@ -1,7 +1,9 @@
 """Speed of `accelsim scalesim` end to end (CLI subprocess wall time) against SCALE-Sim v2.0.2.
 
 SCALE-Sim's wall times (same .cfg and topology, measured once on this machine, never run here)
-are in scalesim_times.csv. Run: python benchmarks/bench_scalesim.py.
+are in scalesim_times.csv (ResNet-50: the first 8 columns of workloads/scalesim/Resnet50.csv, which
+SCALE-Sim v2 cannot read with its extra ones; both measured while other jobs loaded the machine).
+Run: python benchmarks/bench_scalesim.py.
 """
 
 from __future__ import annotations
