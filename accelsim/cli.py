@@ -10,6 +10,7 @@ import click
 from accelsim.commands.common import POSITIVE, WIDE, emit_json, workload_params
 from accelsim.commands.plot import plot
 from accelsim.commands.queries import compare, cost, realtime, whatif
+from accelsim.commands.scalesim import scalesim
 from accelsim.commands.sweep import sweep
 from accelsim.errors import AccelsimError
 from accelsim.result import COMMAND
@@ -287,6 +288,7 @@ cli.add_command(compare)
 cli.add_command(whatif)
 cli.add_command(realtime)
 cli.add_command(cost)
+cli.add_command(scalesim)
 
 
 def main(argv=None) -> None:

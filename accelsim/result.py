@@ -12,7 +12,10 @@ JSON contract (schema_version 1):
                "bound", "cycles" (compute cycles, where the device model counts them; SCALE-Sim's
                "compute cycles" on systolic arrays), "stall_cycles" (memory stalls, where counted),
                "unit", "start_s",
-               "compute_s", "memory_s"}],
+               "compute_s", "memory_s",
+               systolic arrays only (absent elsewhere): "traffic" {"sram"|"dram": {"ifmap"|"filter"|
+               "ofmap": {"reads", "writes"}}} (bytes), "mapping_efficiency" (used PEs / all, averaged
+               over the folds), "compute_utilization" (busy PE-cycles / all, averaged over the folds)}],
    "provenance": {"accelsim_version", "created_utc", "command" (the CLI line, or null),
                   "workload", "params", "device", "device_file", "overrides", "mode", "batch",
                   "precision" (as asked; null: the device's default), "engine", ... every other
@@ -43,6 +46,9 @@ def provenance(**how) -> dict:
             "command": None if argv is None else shlex.join(("accelsim", *argv)), **how}
 
 
+OPTIONAL = ("cycles", "stall_cycles", "traffic", "mapping_efficiency", "compute_utilization")
+
+
 @dataclass(slots=True)
 class LayerResult:
     """One op's cost in the context of a run (slotted, not frozen: runs build thousands of them)."""
@@ -62,11 +68,14 @@ class LayerResult:
     start_s: float = 0.0
     compute_s: float = 0.0
     memory_s: float = 0.0
+    traffic: dict | None = None
+    mapping_efficiency: float | None = None
+    compute_utilization: float | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready dict; `cycles` and `stall_cycles` only where the model counts them."""
+        """JSON-ready dict; the optional counts only where the model makes them."""
         return {key: value for key, value in asdict(self).items()
-                if value is not None or key not in ("cycles", "stall_cycles")}
+                if value is not None or key not in OPTIONAL}
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import configparser
+from pathlib import Path
+from typing import Literal, NamedTuple
 
 from pydantic import model_validator
 
-from accelsim.config.common import DeviceBase
+from accelsim.config.common import DeviceBase, Memory
 from accelsim.config.types import Bytes, Count, Frequency, Strict
+from accelsim.errors import ConfigError
 
 
 class Scratchpad(Strict):
@@ -48,6 +51,20 @@ class Sram(Strict):
     loop_order: Literal["scalesim", "best"] = "scalesim"   # best: each layer's cheapest tiling
 
 
+class SystolicMemory(Memory):
+    """Off-chip memory of a systolic chip and the traffic model that moves its operands.
+
+    model accelsim: accelsim.kernels.systolic (each tensor read once per pass it is needed, psums
+    kept on chip where they fit, one shared DRAM link). model scalesim: SCALE-Sim v2's memory system
+    replayed (accelsim.kernels.systolic_scalesim): im2col-duplicated ifmap fetches, every ws/is
+    partial-sum fold written out; interface user gives each of the three buffers its own port of
+    bandwidth / clock / word bytes words per cycle, calc never stalls (SCALE-Sim's CALC mode).
+    """
+
+    model: Literal["accelsim", "scalesim"] = "accelsim"
+    interface: Literal["user", "calc"] = "user"   # scalesim only: SCALE-Sim's InterfaceBandwidth
+
+
 class VectorUnit(Strict):
     """The unit that runs non-matmul ops (activations, norms, pooling)."""
 
@@ -64,6 +81,7 @@ class SystolicConfig(DeviceBase):
     cores: Count = 1
     precisions: tuple[str, ...] = ("int8",)
     sram: Sram
+    memory: SystolicMemory
     shared_sram: Bytes | None = None   # on-chip memory shared by all cores behind `sram` (TPU v4 CMEM)
     shared_sram_is_ifmap: bool = False   # the shared SRAM is also the ifmap buffer (TPU v1): one memory
     vector: VectorUnit = VectorUnit()
@@ -75,6 +93,15 @@ class SystolicConfig(DeviceBase):
             raise ValueError("dataflow rs models one array: set cores and arrays_per_core to 1")
         return self
 
+    @model_validator(mode="after")
+    def _scalesim_is_one_array(self) -> SystolicConfig:
+        """SCALE-Sim's memory system feeds one ws/os/is array."""
+        if self.memory.model == "scalesim" and (self.cores * self.arrays_per_core != 1
+                                                or self.array.dataflow == "rs"):
+            raise ValueError("memory.model scalesim models one os/ws/is array: set cores and "
+                             "arrays_per_core to 1")
+        return self
+
     @property
     def pes(self) -> int:
         """Processing elements (MAC units) on the chip."""
@@ -83,3 +110,64 @@ class SystolicConfig(DeviceBase):
     def peak_flops(self, precision: str) -> float:
         """2 FLOPs per PE per cycle at any supported precision."""
         return 2.0 * self.pes * self.clock if precision in self.precisions else 0.0
+
+
+class ScalesimCfg(NamedTuple):
+    """A SCALE-Sim v2 .cfg file: the run name, the array and its memory system (sizes in words)."""
+
+    run_name: str
+    rows: int
+    cols: int
+    dataflow: str
+    ifmap_sram: int
+    filter_sram: int
+    ofmap_sram: int
+    user_bandwidth: int               # words per cycle per buffer; 0 for InterfaceBandwidth CALC
+    offsets: tuple[int, int, int]
+
+
+CFG_KEYS = {"ArrayHeight": 1, "ArrayWidth": 1, "IfmapSramSzkB": 1, "FilterSramSzkB": 1,
+            "OfmapSramSzkB": 1, "IfmapOffset": 0, "FilterOffset": 0, "OfmapOffset": 0}
+
+
+def read_scalesim_cfg(path: str | Path) -> ScalesimCfg:
+    """Read a SCALE-Sim .cfg ([general] run_name, [architecture_presets], [run_presets])."""
+    name = str(path)
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(Path(path).read_text(encoding="utf-8"), source=name)
+        run_name = parser.get("general", "run_name").strip()
+        arch = parser["architecture_presets"]
+        mode = parser.get("run_presets", "InterfaceBandwidth").strip().upper()
+        numbers = {key: _cfg_int(arch, key, low) for key, low in CFG_KEYS.items()}
+        dataflow = arch["Dataflow"].strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read SCALE-Sim config: {exc}", file=name) from None
+    except configparser.Error as exc:
+        raise ConfigError(str(exc).splitlines()[0], file=name) from None
+    except KeyError as exc:
+        raise ConfigError(f"missing section or option {exc.args[0]!r}", file=name) from None
+    if dataflow not in ("os", "ws", "is"):
+        raise ConfigError(f"Dataflow must be os, ws or is, got {dataflow!r}", file=name,
+                          key="Dataflow")
+    if mode not in ("USER", "CALC"):
+        raise ConfigError(f"InterfaceBandwidth must be USER or CALC, got {mode!r}", file=name,
+                          key="InterfaceBandwidth")
+    bandwidth = _cfg_int(arch, "Bandwidth", 1, first=True) if mode == "USER" else 0
+    if not run_name:
+        raise ConfigError("run_name is empty", file=name, key="run_name")
+    kb = 1024
+    return ScalesimCfg(run_name, numbers["ArrayHeight"], numbers["ArrayWidth"], dataflow,
+                       numbers["IfmapSramSzkB"] * kb, numbers["FilterSramSzkB"] * kb,
+                       numbers["OfmapSramSzkB"] * kb, bandwidth,
+                       (numbers["IfmapOffset"], numbers["FilterOffset"], numbers["OfmapOffset"]))
+
+
+def _cfg_int(section, key: str, low: int, first: bool = False) -> int:
+    """An integer option >= low (`first`: the first of a comma-separated list, as SCALE-Sim)."""
+    text = section[key].strip()
+    if first:
+        text = text.split(",")[0].strip()
+    if not text.isdigit() or int(text) < low:
+        raise ConfigError(f"expected an integer >= {low}, got {text!r}", key=key)
+    return int(text)

@@ -49,6 +49,9 @@ class OpCost:
     compute_s: float = 0.0                       # time the math alone would take
     memory_s: float = 0.0                        # time the off-chip traffic alone would take
     unit: str = ""                               # where it ran, e.g. "tensor", "vector", "host"
+    traffic: dict | None = None                  # {"sram"|"dram": {operand: {"reads", "writes"}}}
+    mapping_efficiency: float | None = None      # used / all PEs over the folds (systolic arrays)
+    compute_utilization: float | None = None     # busy / all PE-cycles over the folds
 
     @property
     def dram_bytes(self) -> float:

@@ -45,6 +45,7 @@ from accelsim.devices.mapping import layer_shape, resident_activations
 from accelsim.errors import UsageError
 from accelsim.kernels import row_stationary
 from accelsim.kernels import systolic as kernel
+from accelsim.kernels.systolic_scalesim_layer import LayerReport, Memory, gemm_layer, layer_report
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind, Tensor
 from accelsim.workload.trace import storage
 
@@ -166,6 +167,8 @@ def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpC
     """A GEMM-like op on the systolic arrays."""
     if device.array.dataflow == "rs":
         return _row_stationary_cost(op, device, resident)
+    if device.memory.model == "scalesim":
+        return _scalesim_cost(op, device)
     g = op.gemm
     design, memory = design_row(device)
     p = kernel.plan([g.m, g.n, g.k, g.count], operand_bytes(op, resident), design, memory)
@@ -173,6 +176,59 @@ def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpC
     reads, writes = float(p.dram_read[0, 0]), float(p.dram_write[0, 0])
     return _finish(op, device, compute, int(p.stall_cycles[0, 0]), reads, writes,
                    float(p.sram_bytes[0, 0]), "array")
+
+
+def scalesim_layer(op: Op) -> tuple[int, ...]:
+    """One GEMM of the op as SCALE-Sim's conv layer: an unpadded conv over the padded input where
+    the op is a convolution with its input size, else (a matmul, a linear layer) an M x K image."""
+    g = op.gemm
+    in_hw = op.attr("in_hw", None)
+    if op.kind is not OpKind.CONV2D or in_hw is None:
+        return gemm_layer(g.m, g.n, g.k)
+    fh, fw = _pair(op.attr("kernel", 1))
+    sh, sw = _pair(op.attr("stride", 1))
+    ph, pw = _pair(op.attr("padding", 0))
+    return (in_hw[0] + 2 * ph, in_hw[1] + 2 * pw, fh, fw, g.k // (fh * fw), g.n, sh, sw)
+
+
+def _pair(value) -> tuple[int, int]:
+    """An int or an (h, w) pair as a pair."""
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def scalesim_memory(device: SystolicConfig, precision: str) -> Memory:
+    """The device as SCALE-Sim's array and memory system, in words of `precision`."""
+    elem = BYTES_PER_ELEMENT[precision]
+    words = bytes_per_cycle(device) / elem
+    user = max(1, round(words)) if device.memory.interface == "user" else 0
+    return Memory(device.array.rows, device.array.cols, device.array.dataflow,
+                  int(device.sram.ifmap // elem), int(device.sram.filter // elem),
+                  int(device.sram.ofmap // elem), user)
+
+
+def traffic(report: LayerReport, scale: float) -> dict:
+    """Per-operand SRAM and DRAM reads and writes of a SCALE-Sim layer, in bytes (`scale` per word)."""
+    def level(counts: tuple[int, int, int]) -> dict:
+        """One memory level: ifmap and filter read, ofmap written."""
+        return {"ifmap": {"reads": counts[0] * scale, "writes": 0.0},
+                "filter": {"reads": counts[1] * scale, "writes": 0.0},
+                "ofmap": {"reads": 0.0, "writes": counts[2] * scale}}
+    return {"sram": level(report.sram_reads), "dram": level(report.dram_reads)}
+
+
+def _scalesim_cost(op: Op, device: SystolicConfig) -> OpCost:
+    """A GEMM-like op through SCALE-Sim v2's memory system, its `count` GEMMs back to back."""
+    report = layer_report(scalesim_layer(op), scalesim_memory(device, op.precision))
+    count = op.gemm.count
+    scale = BYTES_PER_ELEMENT[op.precision] * count
+    moved = traffic(report, scale)
+    reads = moved["dram"]["ifmap"]["reads"] + moved["dram"]["filter"]["reads"]
+    onchip = scale * sum(report.sram_reads)
+    compute = max((report.total_cycles - report.stall_cycles) * count, vector_cycles(op, device))
+    cost = _finish(op, device, compute, report.stall_cycles * count, reads,
+                   moved["dram"]["ofmap"]["writes"], onchip, "array")
+    return replace(cost, traffic=moved, mapping_efficiency=report.mapping_efficiency / 100,
+                   compute_utilization=report.compute_util / 100)
 
 
 def _vector_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:

@@ -16,7 +16,8 @@ def layer_result(op: Op, cost: OpCost, start_s: float, latency_s: float) -> Laye
         dram_bytes=cost.dram_bytes, latency_s=latency_s, energy_j=cost.energy.total,
         bound=cost.bound, cycles=cost.cycles, stall_cycles=cost.stall_cycles, unit=cost.unit,
         start_s=start_s,
-        compute_s=cost.compute_s, memory_s=cost.memory_s)
+        compute_s=cost.compute_s, memory_s=cost.memory_s, traffic=cost.traffic,
+        mapping_efficiency=cost.mapping_efficiency, compute_utilization=cost.compute_utilization)
 
 
 def schedule(ops: Sequence[Op], costs: Sequence[OpCost]) -> tuple[LayerResult, ...]:

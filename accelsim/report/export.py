@@ -3,7 +3,8 @@
 Two tables: "layers" (one row per layer, or per pipeline stage of a parallel run, led by the run's
 workload, device, device_id, device_kind, mode, precision and batch) and "totals" (one row per run: the run columns, every total, nested totals and
 the memory breakdown flattened to "energy_breakdown_j.compute", "memory.weights", ...). Columns are
-the JSON names (SI units: seconds, bytes, joules, FLOPs).
+the JSON names, a layer's nested traffic as "traffic.dram.ifmap.reads", ... (SI units: seconds,
+bytes, joules, FLOPs).
 """
 
 from __future__ import annotations

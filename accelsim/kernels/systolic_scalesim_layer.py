@@ -1,0 +1,217 @@
+"""One SCALE-Sim v2 layer end to end: address matrices, prefetch orders, buffers, report numbers.
+
+`layer_report` builds SCALE-Sim's operand matrices for a conv layer (a GEMM is an M x K "image",
+one 1 x K filter per output column), lays them out per dataflow, runs the memory replay of
+accelsim.kernels.systolic_scalesim and adds the counts SCALE-Sim takes from the fold shapes (SRAM
+accesses, mapping efficiency, compute utilisation). Words are bytes, as SCALE-Sim counts them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from accelsim.kernels import systolic_scalesim as k
+
+CONV = ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "filters", "stride_h", "stride_w")
+
+
+class Memory(NamedTuple):
+    """A SCALE-Sim array and memory system (sizes in words)."""
+
+    rows: int
+    cols: int
+    dataflow: str            # os, ws or is
+    ifmap_sram: int
+    filter_sram: int
+    ofmap_sram: int
+    user_bandwidth: int      # words per cycle per buffer (InterfaceBandwidth USER); 0: CALC
+    offsets: tuple[int, int, int] = (0, 10_000_000, 20_000_000)
+
+
+class LayerReport(NamedTuple):
+    """SCALE-Sim's per-layer report numbers."""
+
+    total_cycles: int
+    stall_cycles: int
+    overall_util: float          # %
+    mapping_efficiency: float    # %
+    compute_util: float          # %
+    sram_reads: tuple[int, int, int]       # ifmap, filter reads; ofmap writes
+    dram_reads: tuple[int, int, int]       # ifmap, filter reads; ofmap writes
+    sram_cycles: tuple[int, ...]           # start, stop of ifmap, filter, ofmap
+    dram_cycles: tuple[int, ...]           # start, stop of ifmap, filter, ofmap
+
+
+def gemm_layer(m: int, n: int, k_: int) -> tuple[int, ...]:
+    """A GEMM as SCALE-Sim's conv layer: an M x K image, N filters of 1 x K."""
+    return (m, k_, 1, k_, 1, n, 1, 1)
+
+
+def operands(layer, offsets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SCALE-Sim's ifmap (P x K), filter (K x N) and ofmap (P x N) address matrices."""
+    h, w, fh, fw, ch, nf, sh, sw = layer
+    oh, ow = -(-(h - fh + sh) // sh), -(-(w - fw + sw) // sw)
+    p, window = np.arange(oh * ow)[:, None], np.arange(fh * fw * ch)[None, :]
+    i_row, i_col = (p // ow) * sh, (p % ow) * sw
+    c_row, rest = np.divmod(window, fw * ch)
+    c_col, c_ch = np.divmod(rest, ch)
+    valid = (c_row + i_row < h) & (c_col + i_col < w)
+    ifmap = np.where(valid, ((i_row + c_row) * w + i_col + c_col) * ch + c_ch + offsets[0], -1)
+    filt = np.arange(nf)[None, :] * fh * fw * ch + window.T + offsets[1]
+    ofmap = nf * p + np.arange(nf)[None, :] + offsets[2]
+    return ifmap, filt, ofmap
+
+
+def _relative(matrix: np.ndarray) -> np.ndarray:
+    """Addresses counted from the lowest one (-1 kept), C-contiguous int64."""
+    valid = matrix >= 0
+    low = matrix[valid].min() if valid.any() else 0
+    return np.ascontiguousarray(np.where(valid, matrix - low, -1), dtype=np.int64)
+
+
+def sources(layer, memory: Memory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The matrices each dataflow cuts its folds from: ws (I, F, O), os (I^T, F, O), is (I^T, F^T,
+    O^T), in relative addresses."""
+    ifmap, filt, ofmap = (_relative(m) for m in operands(layer, memory.offsets))
+    if memory.dataflow == "ws":
+        return ifmap, filt, ofmap
+    if memory.dataflow == "os":
+        return _relative(ifmap.T), filt, ofmap
+    return _relative(ifmap.T), _relative(filt.T), _relative(ofmap.T)
+
+
+def roles(layer, dataflow: str) -> tuple[int, int, int]:
+    """(Sr, Sc, T) of a layer under a dataflow."""
+    h, w, fh, fw, ch, nf, sh, sw = layer
+    p = -(-(h - fh + sh) // sh) * -(-(w - fw + sw) // sw)
+    window = fh * fw * ch
+    return {"ws": (window, nf, p), "os": (p, nf, window), "is": (window, p, nf)}[dataflow]
+
+
+def _diagonals(matrix: np.ndarray) -> np.ndarray:
+    """Elements in anti-diagonal order, each diagonal from its bottom row up (SCALE-Sim's skew)."""
+    r, c = np.indices(matrix.shape)
+    return matrix[r.ravel(), c.ravel()][np.lexsort((-r.ravel(), (r + c).ravel()))]
+
+
+def prefetch_order(src: np.ndarray, block: int, diagonal: bool) -> np.ndarray:
+    """A read operand in SCALE-Sim's prefetch order: its source cut into `block`-wide column
+    slices (padded with -1) stacked, then flattened by rows or anti-diagonals."""
+    width = -(-src.shape[1] // block) * block
+    padded = np.full((src.shape[0], width), -1, dtype=np.int64)
+    padded[:, :src.shape[1]] = src
+    stacked = padded.reshape(src.shape[0], -1, block).transpose(1, 0, 2).reshape(-1, block)
+    return _diagonals(stacked) if diagonal else stacked.ravel()
+
+
+def _prefetch_layout(dataflow: str, memory: Memory) -> tuple[tuple[int, bool], tuple[int, bool]]:
+    """(block width, diagonal order) of the ifmap and filter prefetch matrices."""
+    rows, cols = memory.rows, memory.cols
+    return {"ws": ((rows, True), (cols, False)), "os": ((rows, True), (cols, True)),
+            "is": ((cols, False), (rows, True))}[dataflow]
+
+
+def _user_read_state(stream: np.ndarray, words: int, bandwidth: int, size: int):
+    """A USER read buffer: its state and the CSR (index, sets) of the sets holding each address."""
+    per_set = -(-words // k.SETS_PER_BUFFER)
+    valid = stream[stream >= 0]
+    set_of = np.arange(valid.size) // per_set
+    lines = valid.size // per_set + 1
+    order = np.argsort(valid, kind="stable")
+    index = np.searchsorted(valid[order], np.arange(size + 1)).astype(np.int64)
+    active_words = math.ceil(words * 0.5)
+    active = min(-(-active_words // per_set), lines)
+    prefetch = min(-(-(words - active_words) // per_set), lines - active)
+    first_lines = min(-(-active_words // bandwidth), -(-stream.size // bandwidth))
+    state = np.zeros(20, dtype=np.int64)
+    state[[k.R_START, k.R_END, k.R_LINES, k.R_ACTIVE, k.R_PREFETCH]] = 0, active, lines, active, \
+        prefetch
+    state[[k.R_PF_LINES, k.R_BW, k.R_ACCESS]] = -(-(words - active_words) // bandwidth), bandwidth, \
+        first_lines * bandwidth
+    state[[k.R_TRACE_FIRST, k.R_TRACE_LAST, k.R_LAST_PF]] = -first_lines, -1, -1
+    return state, index, set_of[order].astype(np.int64)
+
+
+def _calc_read_state(words: int) -> np.ndarray:
+    """A CALC read buffer's initial state."""
+    state = np.zeros(20, dtype=np.int64)
+    state[k.R_ITEMS] = words // k.SETS_PER_BUFFER
+    state[k.R_END] = k.WINDOW_SETS - 1
+    return state
+
+
+def _write_state(words: int, bandwidth: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ofmap write buffer's initial state and line ring."""
+    state = np.zeros(13, dtype=np.int64)
+    state[[k.W_FREE, k.W_TOTAL, k.W_BW]] = words, words, bandwidth
+    state[k.W_DRAIN] = words - math.ceil(words * 0.5)
+    return state, np.zeros(4 * (words + bandwidth) + 16, dtype=np.int64)
+
+
+def _fold_stats(memory: Memory, sr: int, sc: int, t: int) -> tuple[float, float]:
+    """Mapping efficiency and compute utilisation averaged over the folds, as SCALE-Sim sums them."""
+    rows, cols = memory.rows, memory.cols
+    span = {"os": rows + cols + t - 2}.get(memory.dataflow, 2 * rows + 2 * cols + t - 3)
+    mapping = compute = 0.0
+    folds = 0
+    for fc in range(-(-sc // cols)):
+        for fr in range(-(-sr // rows)):
+            used = min(rows, sr - fr * rows) * min(cols, sc - fc * cols)
+            mapping += used / (rows * cols)
+            compute += used * t / (rows * cols * span)
+            folds += 1
+    return mapping / folds * 100, compute / folds * 100
+
+
+def _sram_counts(memory: Memory, sr: int, sc: int, t: int) -> tuple[int, int, int]:
+    """SRAM ifmap reads, filter reads, ofmap writes as SCALE-Sim counts them from fold shapes."""
+    row_folds, col_folds = -(-sr // memory.rows), -(-sc // memory.cols)
+    if memory.dataflow == "ws":
+        return col_folds * t * sr, sr * sc, row_folds * t * sc
+    if memory.dataflow == "os":
+        return col_folds * t * sr, row_folds * t * sc, \
+            sr * sc + row_folds * col_folds * (memory.rows + memory.cols)
+    return sr * sc, col_folds * t * sr, row_folds * t * sc
+
+
+def layer_report(layer, memory: Memory) -> LayerReport:
+    """SCALE-Sim v2's report numbers of one conv layer (see `gemm_layer`) on `memory`."""
+    if memory.dataflow not in k.DATAFLOWS:
+        raise ValueError(f"dataflow must be one of {k.DATAFLOWS}")
+    sr, sc, t = roles(layer, memory.dataflow)
+    srcs = sources(layer, memory)
+    user = memory.user_bandwidth > 0
+    words = (memory.ifmap_sram, memory.filter_sram)
+    reads = np.zeros((2, 20), dtype=np.int64)
+    tables = []
+    for op, ((block, diagonal), src) in enumerate(zip(_prefetch_layout(memory.dataflow, memory),
+                                                      srcs)):
+        size = int(src.max()) + 1
+        if user:
+            reads[op], index, sets = _user_read_state(prefetch_order(src, block, diagonal),
+                                                      words[op], memory.user_bandwidth, size)
+            tables.append((np.full(1, -1, dtype=np.int64), index, sets))
+        else:
+            reads[op] = _calc_read_state(words[op])
+            empty = np.zeros(1, dtype=np.int64)
+            tables.append((np.full(size, -1, dtype=np.int64), empty, empty))
+    write, fills = _write_state(memory.ofmap_sram, memory.user_bandwidth or memory.cols)
+    shape = np.array([memory.rows, memory.cols, sr, sc, t], dtype=np.int64)
+    out = k.simulate(*srcs, shape, k.DATAFLOWS.index(memory.dataflow), user, reads,
+                     (tables[0][0], tables[1][0]), (tables[0][1], tables[1][1]),
+                     (tables[0][2], tables[1][2]), write, fills)
+    mapping, compute = _fold_stats(memory, sr, sc, t)
+    macs = sr * sc * t
+    total = int(out[k.TOTAL])
+    return LayerReport(
+        total_cycles=total, stall_cycles=int(out[k.STALLS]),
+        overall_util=macs * 100 / (total * memory.rows * memory.cols),
+        mapping_efficiency=mapping, compute_util=compute,
+        sram_reads=_sram_counts(memory, sr, sc, t),
+        dram_reads=(int(out[k.IF_DRAM]), int(out[k.F_DRAM]), int(out[k.O_DRAM])),
+        sram_cycles=tuple(int(x) for x in out[k.IF_SRAM_START:k.O_SRAM_STOP + 1]),
+        dram_cycles=tuple(int(out[c]) for c in (k.IF_DRAM_START, k.IF_DRAM_STOP, k.F_DRAM_START,
+                                                 k.F_DRAM_STOP, k.O_DRAM_START, k.O_DRAM_STOP)))
