@@ -231,8 +231,9 @@ sides = st.sampled_from([1, 2, 3, 8, 16, 32, 64, 128])
        workload=st.sampled_from(["facedet", "bert_base"]))
 def test_systolic_compute_cycles_respect_the_pe_count(device, rows, cols, dataflow, workload):
     """No PE does more than one MAC a cycle, for any array shape and dataflow: MACs <= PEs x
-    (cycles + 1) on every array layer (equality on a 1 x 1 os array); and the compute cycles are
-    SCALE-Sim's, which memory does not change."""
+    (cycles + 1) on every array layer (equality on a 1 x 1 os array); and with one array per core
+    the compute cycles are SCALE-Sim's, which memory does not change (with more, a core starved of
+    DRAM may idle some arrays to give the others more SRAM)."""
     overrides = (f"array.rows={rows}", f"array.cols={cols}", f"array.dataflow={dataflow}")
     config = load_device(device, list(overrides))
     r = run(device, workload, overrides=overrides)
@@ -245,7 +246,8 @@ def test_systolic_compute_cycles_respect_the_pe_count(device, rows, cols, datafl
         # SCALE-Sim counts the index (from 0) of a layer's last cycle: cycles + 1 cycles ran
         assert layer.macs <= config.pes * (layer.cycles + 1), layer.name
         assert layer.latency_s == pytest.approx((layer.cycles + layer.stall_cycles) / config.clock)
-    assert [x.cycles for x in r.layers] == [x.cycles for x in starved.layers]
+    if config.arrays_per_core == 1:
+        assert [x.cycles for x in r.layers] == [x.cycles for x in starved.layers]
     assert starved["latency_s"] >= r["latency_s"] * (1 - 1e-9)
 
 
