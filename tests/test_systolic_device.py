@@ -295,13 +295,14 @@ def test_tpus_tile_resnet50_down_to_compulsory_traffic(name, compute_bound_convs
     # re-reads ifmaps; the tiling moves each GEMM's operands about once, so a layer waits for
     # DRAM only where its compulsory bytes (ifmap + filter + output) alone outlast its compute.
     # Each layer's ifmap and output still go through DRAM (34 GB/s on TPU v1): 48 of TPU v1's 53
-    # convolutions cannot hide that, so most of them stay memory bound.
+    # convolutions cannot hide that, so most of them stay memory bound. SCALE-Sim's order may idle
+    # some of TPU v4's arrays to give the others more SRAM; the tiling never needs to.
     chip = load_device(name)
     assert chip.sram.loop_order == "best"
     best, scalesim = array_costs(name, "best", 64), array_costs(name, "scalesim", 64)
     compulsory = [sum(operand_bytes(op)[:3]) for op, _ in best]
     for (op, c), (_, s), floor in zip(best, scalesim, compulsory):
-        assert c.compute_s == s.compute_s
+        assert c.compute_s <= s.compute_s
         assert c.dram_write_bytes == operand_bytes(op)[2]
         assert floor * (1 - 1e-9) <= c.dram_bytes <= s.dram_bytes * (1 + 1e-9)
         fits = floor / bytes_per_cycle(chip) <= round(c.compute_s * chip.clock)

@@ -4,11 +4,12 @@
   batch frames packed into the pixel lanes), slowed by macs_per_cycle[widest] / macs_per_cycle[p] at
   narrower-throughput precisions; non-MAC ops use the pixel x output-channel lanes, one FLOP per
   lane per cycle, at any precision. BatchNorm and activations are fused into their producer.
-- SRAM: weights are cached in execution order until the SRAM, less room for the largest activation
-  working set that fits in it, is full (the Edge TPU compiler's parameter caching); the rest stream
-  from off-chip memory on every inference. Activations stay on chip when an op's inputs and outputs
-  fit beside the cached weights (graph inputs are read from and final outputs written to off-chip
-  memory); otherwise the op reads its inputs from and writes its outputs to off-chip memory.
+- SRAM: the first weights in execution order are cached (the Edge TPU compiler's parameter
+  caching), the rest stream from off-chip memory on every inference; the planner caches as many as
+  give the fastest run, since the SRAM they leave holds activations. An op's activations stay on
+  chip when its inputs and outputs fit beside the cached weights (graph inputs are read from and
+  final outputs written to off-chip memory); otherwise the op reads its inputs from and writes its
+  outputs to off-chip memory.
 - Host fallback: ops whose kind is not in `supported_ops` run on the host CPU at host.flops, their
   inputs and outputs crossing host.link_bandwidth both ways (unit "host").
 - Time: max(compute, memory) per op plus `layer_overhead`; host.invoke_overhead once per inference.
@@ -22,6 +23,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from accelsim.config.npu import NpuConfig
 from accelsim.devices.base import Energy, OpCost, bound, finish
@@ -47,25 +50,17 @@ def _working_set(op: Op) -> float:
     return op.input_bytes + op.output_bytes
 
 
-def place(ops: Sequence[Op], device: NpuConfig) -> list[Placement]:
-    """Cache weights in execution order and keep activations on chip where they fit."""
+def _placements(ops: Sequence[Op], device: NpuConfig) -> list[list[list[Placement]]]:
+    """Each op's placement with its weights cached or not (first index) and its activations on
+    chip or not (second index)."""
     produced = {t.name for op in ops for t in op.outputs}
     consumed = {t.name for op in ops for t in op.inputs}
-    fitting = [_working_set(op) for op in ops if _working_set(op) <= device.sram]
-    budget = device.sram - max(fitting, default=0.0)
-    cached: dict[str, bool] = {}
-    used = 0.0
-    for op in ops:
-        for w in op.weights:
-            if w.name not in cached:
-                cached[w.name] = used + w.bytes <= budget
-                used += w.bytes if cached[w.name] else 0.0
-    return [Placement(
-        weights_cached=all(cached[w.name] for w in op.weights),
-        activations_on_chip=_working_set(op) <= device.sram - used,
+    return [[[Placement(
+        weights_cached=cached, activations_on_chip=on_chip,
         offchip_inputs=sum(t.bytes for t in op.inputs if t.name not in produced),
         offchip_outputs=sum(t.bytes for t in op.outputs if t.name not in consumed),
-        first=i == 0) for i, op in enumerate(ops)]
+        first=i == 0) for on_chip in (False, True)] for cached in (False, True)]
+        for i, op in enumerate(ops)]
 
 
 def _npu_cycles(op: Op, device: NpuConfig) -> int:
@@ -137,8 +132,26 @@ def _op_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
 
 
 def costs(ops: Sequence[Op], device: NpuConfig) -> list[OpCost]:
-    """Costs of one inference's ops in order, with weights cached and activations placed."""
-    return [_op_cost(op, device, p) for op, p in zip(ops, place(ops, device))]
+    """Costs of one inference's ops in order under the fastest weight cache (ties: the fullest):
+    the first weights in execution order up to some point, skipping any above some size."""
+    sizes = {w.name: w.bytes for op in ops for w in op.weights}
+    position = {name: i + 1 for i, name in enumerate(sizes)}
+    last = np.array([max((position[w.name] for w in op.weights), default=0) for op in ops])
+    largest = np.array([max((w.bytes for w in op.weights), default=0.0) for op in ops])
+    limits = np.unique([0.0, *sizes.values()])[:, None, None]           # (limit, point, op)
+    points = np.arange(len(sizes) + 1)[None, :, None]
+    weights = np.array([0.0, *sizes.values()])[None, :]
+    used = np.cumsum(np.where(weights <= limits[:, :, 0], weights, 0.0), axis=1).reshape(-1)
+    cached = ((largest <= limits) & (last <= points)).reshape(len(used), len(ops))
+    working = np.array([_working_set(op) for op in ops])
+    on_chip = working[None, :] <= device.sram - used[:, None]
+    table = [[[_op_cost(op, device, p) for p in row] for row in rows]
+             for op, rows in zip(ops, _placements(ops, device))]
+    latency = np.array([[[c.latency_s for c in row] for row in rows] for rows in table])
+    totals = latency[np.arange(len(ops)), cached.astype(int), on_chip.astype(int)].sum(axis=1)
+    feasible = np.flatnonzero(used <= device.sram)
+    best = feasible[np.lexsort((-used[feasible], totals[feasible]))[0]]
+    return [rows[w][a] for rows, w, a in zip(table, cached[best].tolist(), on_chip[best].tolist())]
 
 
 def cost(op: Op, device: NpuConfig) -> OpCost:

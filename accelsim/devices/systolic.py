@@ -2,13 +2,15 @@
 
 GEMM-like ops (convolutions as implicit GEMMs, linear layers, batched matmuls) run on the chip's
 cores x arrays_per_core arrays with SCALE-Sim v2 timing and the memory model documented in
-accelsim.kernels.systolic: each core's SRAMs are split evenly over its arrays (and halved when
-double-buffered), sram.loop_order picks SCALE-Sim's loop order or each layer's cheapest tiling,
-DRAM delivers memory.bandwidth * efficiency / clock bytes per cycle, operands weigh their tensors'
-bytes (GEMM size at the op's precision where the op carries no tensors), and latency = (compute
-cycles + stall cycles) / clock, with SCALE-Sim's cycle count. A grouped convolution's `count` GEMMs
-are dealt to groups of arrays and run back to back on each. A GEMM's vector epilogue (bias,
-activation) is pipelined behind the array on the vector unit, so the op takes the longer of the two.
+accelsim.kernels.systolic: each layer runs on as many of each core's arrays as run it fastest (a
+compiler idles arrays rather than starve them: the core's SRAMs are split evenly over its active
+arrays, and halved when double-buffered), sram.loop_order picks SCALE-Sim's loop order or each
+layer's cheapest tiling, DRAM delivers memory.bandwidth * efficiency / clock bytes per cycle,
+operands weigh their tensors' bytes (GEMM size at the op's precision where the op carries no
+tensors), and latency = (compute cycles + stall cycles) / clock, with SCALE-Sim's cycle count.
+A grouped convolution's `count` GEMMs are dealt to groups of arrays and run back to back on each.
+A GEMM's vector epilogue (bias, activation) is pipelined behind the array on the vector unit, so
+the op takes the longer of the two.
 
 Every other op runs on the vector unit (flops_per_cycle per core, on all cores, at any precision)
 and streams its tensors through DRAM once (an embedding reads its indices and the gathered rows,
@@ -36,6 +38,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+
+import numpy as np
 
 from accelsim.config.systolic import SystolicConfig
 from accelsim.devices.base import OpCost
@@ -163,6 +167,24 @@ def _row_stationary_cost(op: Op, device: SystolicConfig, resident: frozenset[str
     return replace(result, bound="memory" if waiting > compute else "compute")
 
 
+def active_plan(layers, layer_bytes, designs, memory, arrays_per_core: int,
+                vector: np.ndarray) -> kernel.Plan:
+    """kernel.plan with each layer (row) on each design (column) run by the number of each core's
+    arrays, up to arrays_per_core, that is fastest (ties: more): fewer get more SRAM each."""
+    designs = np.array(designs, dtype=np.int64, ndmin=2)
+    memory = np.array(memory, dtype=np.float64, ndmin=2)
+    active = np.tile(np.arange(arrays_per_core, 0, -1), len(designs))
+    tried = np.repeat(designs, arrays_per_core, axis=0)
+    tried[:, kernel.ARRAYS] = tried[:, kernel.ARRAYS] // arrays_per_core * active
+    sram = np.repeat(memory, arrays_per_core, axis=0)
+    sram[:, :kernel.BYTES_PER_CYCLE] *= (arrays_per_core / active)[:, None]
+    plans = [field.reshape(-1, len(designs), arrays_per_core)
+             for field in kernel.plan(layers, layer_bytes, tried, sram)]
+    total = np.maximum(plans[0], np.asarray(vector)[..., None]) + plans[1]
+    best = np.argmin(total, axis=2)[..., None]
+    return kernel.Plan(*(np.take_along_axis(field, best, axis=2)[..., 0] for field in plans))
+
+
 def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
     """A GEMM-like op on the systolic arrays."""
     if device.array.dataflow == "rs":
@@ -171,8 +193,10 @@ def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpC
         return _scalesim_cost(op, device)
     g = op.gemm
     design, memory = design_row(device)
-    p = kernel.plan([g.m, g.n, g.k, g.count], operand_bytes(op, resident), design, memory)
-    compute = max(int(p.cycles[0, 0]), vector_cycles(op, device))
+    vector = vector_cycles(op, device)
+    p = active_plan([g.m, g.n, g.k, g.count], operand_bytes(op, resident), design, memory,
+                    device.arrays_per_core, np.array([[vector]]))
+    compute = max(int(p.cycles[0, 0]), vector)
     reads, writes = float(p.dram_read[0, 0]), float(p.dram_write[0, 0])
     return _finish(op, device, compute, int(p.stall_cycles[0, 0]), reads, writes,
                    float(p.sram_bytes[0, 0]), "array")

@@ -160,7 +160,7 @@ def _variant(device, ops, resident, ifmap, filt, ofmap, bandwidth) -> _Variant:
 
 def _gemm_totals(device, gemms, resident, design: dict, memory_rows: np.ndarray):
     """(cycles incl. stalls, stall cycles, DRAM bytes, SRAM bytes) of all GEMMs per design point."""
-    from accelsim.devices.systolic import design_row, operand_bytes, vector_cycles
+    from accelsim.devices.systolic import active_plan, design_row, operand_bytes, vector_cycles
     from accelsim.kernels import systolic as kernel
 
     points = design["rows"].shape[0]
@@ -175,8 +175,9 @@ def _gemm_totals(device, gemms, resident, design: dict, memory_rows: np.ndarray)
                         np.full(points, device_row[kernel.ARRAYS], dtype=np.int64),
                         np.full(points, device_row[kernel.LOOP_ORDER], dtype=np.int64)], axis=1)
     layers = [[op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.count] for op in gemms]
-    plan = kernel.plan(layers, [operand_bytes(op, resident) for op in gemms], designs, memory_rows)
     vector = np.array([vector_cycles(op, device) for op in gemms], dtype=np.int64)[:, None]
+    plan = active_plan(layers, [operand_bytes(op, resident) for op in gemms], designs, memory_rows,
+                       device.arrays_per_core, vector)
     cycles = (np.maximum(plan.cycles, vector) + plan.stall_cycles).sum(axis=0)
     return cycles, plan.stall_cycles.sum(axis=0), (plan.dram_read + plan.dram_write).sum(axis=0), \
         plan.sram_bytes.sum(axis=0)
