@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from accelsim.config.types import Bandwidth, Bytes, Count, Fraction, Power, Strict
+from accelsim.config.types import Bandwidth, Bytes, Count, Fraction, Power, Precision, Strict
 
 
 class Memory(Strict):
@@ -40,7 +40,7 @@ class PowerSpec(Strict):
 class EnergyOverrides(Strict):
     """Per-device energy entries in picojoules that replace the scaled 45 nm defaults."""
 
-    mac_pj: dict[str, float] = Field(default_factory=dict)   # precision -> pJ per MAC
+    mac_pj: dict[Precision, float] = Field(default_factory=dict)   # precision -> pJ per MAC
     sram_pj_per_byte: float | None = Field(default=None, gt=0)
     dram_pj_per_byte: float | None = Field(default=None, gt=0)
     register_pj_per_byte: float | None = Field(default=None, gt=0)
@@ -80,7 +80,7 @@ class DeviceBase(Strict):
     power: PowerSpec = PowerSpec()
     energy: EnergyOverrides = EnergyOverrides()
     price_per_hour: float | None = Field(default=None, ge=0)   # USD per device-hour (cloud list price)
-    default_precision: str | None = None   # precision used when a run names none
+    default_precision: Precision | None = None   # precision used when a run names none
     modes: tuple[Literal["inference", "training"], ...] = Field(
         default=("inference", "training"), min_length=1)   # what the part can run (serve is inference)
     interconnect: Fabric | None = None     # None: PCIe 4 x16 and InfiniBand HDR (a generic server)

@@ -27,13 +27,19 @@ def config_error(exc: ValidationError, data: dict, model: type[BaseModel],
     Problems are ordered by line, except that missing keys come last: a misspelt key shows up
     as both an unknown key and a missing one, and the unknown key is the one to report.
     """
-    problems = sorted((_problem(err, err["loc"][skip:], data, model) for err in exc.errors()),
+    problems = sorted((_problem(err, _key_loc(err["loc"][skip:]), data, model)
+                       for err in exc.errors()),
                       key=lambda p: (p[3], p[0].line is None, p[0].line or 0))
     origin, key, message, _ = problems[0]
     if len(problems) > 1:
         more = len(problems) - 1
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
     return ConfigError(message, file=origin.file or None, line=origin.line, key=key or None)
+
+
+def _key_loc(loc: tuple) -> tuple:
+    """A loc without pydantic's "[key]" marker (a bad mapping key is reported at the key itself)."""
+    return loc[:-1] if loc and loc[-1] == "[key]" else loc
 
 
 def key_path(loc: Sequence[object]) -> str:

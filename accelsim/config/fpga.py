@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from accelsim.config.common import DeviceBase, MacArray
-from accelsim.config.types import Bandwidth, Bytes, Count, Frequency, Seconds, Strict
+from accelsim.config.types import Bandwidth, Bytes, Count, Frequency, Precision, Seconds, Strict
 
 
 class Dpu(Strict):
@@ -38,7 +38,7 @@ class FpgaConfig(DeviceBase):
     bram: Bytes
     bram_block: Bytes = 4.5 * 1024     # one block RAM, the unit BRAM energy is priced per (BRAM36)
     fabric_energy_factor: float = Field(7.0, ge=1)   # dynamic energy / an ASIC's at the same node
-    precisions: tuple[str, ...] = ("int8",)
+    precisions: tuple[Precision, ...] = Field(default=("int8",), min_length=1)
 
     @model_validator(mode="after")
     def _feature_buffer_fits(self) -> FpgaConfig:

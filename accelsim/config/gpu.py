@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from accelsim.config.common import DeviceBase
-from accelsim.config.types import Bandwidth, Bytes, Count, FlopRate, Fraction, Frequency, Seconds, Strict
+from accelsim.config.types import (Bandwidth, Bytes, Count, FlopRate, Fraction, Frequency, Precision,
+                                   Seconds, Strict)
 from accelsim.config.yaml_lines import YamlMap, as_yaml_map, merge
 
 # CUTLASS-style threadblock tiles (M x N) that a GEMM library picks among per problem shape.
@@ -41,7 +42,7 @@ class GpuEfficiency(Strict):
     """Achievable fractions of peak, each with its source in the YAML."""
 
     compute: Fraction = 1.0          # best large-GEMM fraction of `peak`
-    per_precision: dict[str, Fraction] = Field(default_factory=dict)   # `compute` where it differs
+    per_precision: dict[Precision, Fraction] = Field(default_factory=dict)   # `compute` where it differs
     vector: Fraction = 1.0           # CUDA-core fraction for non-GEMM math
 
     def gemm(self, precision: str) -> float:
@@ -61,7 +62,7 @@ class GpuConfig(DeviceBase):
     kind: Literal["gpu"]
     clock: Frequency
     sms: Count
-    peak: dict[str, FlopRate] = Field(min_length=1)   # dense chip peak per precision at `peak_at`
+    peak: dict[Precision, FlopRate] = Field(min_length=1)   # dense chip peak per precision at `peak_at`
     peak_at: PeakBasis | None = None               # None: at this config's own sms and clock
     sparsity_2_4: bool = False                     # 2:4 sparse weights double tensor throughput
     l2: Cache | None = None

@@ -8,7 +8,8 @@ from pydantic import AfterValidator, Field, model_validator
 
 from accelsim.config.common import DeviceBase, MacArray
 from accelsim.config.explain import did_you_mean
-from accelsim.config.types import Bandwidth, Bytes, Count, FlopRate, Frequency, Seconds, Strict
+from accelsim.config.types import (Bandwidth, Bytes, Count, FlopRate, Frequency, Precision, Seconds,
+                                   Strict)
 from accelsim.workload.ir import OP_TRAITS, OpKind
 
 NPU_OPS = tuple(kind.value for kind, traits in OP_TRAITS.items() if traits.npu)
@@ -40,7 +41,7 @@ class NpuConfig(DeviceBase):
 
     kind: Literal["npu"]
     clock: Frequency
-    macs_per_cycle: dict[str, Count]               # per precision, e.g. {int8: 4096, fp16: 1024}
+    macs_per_cycle: dict[Precision, Count]               # per precision, e.g. {int8: 4096, fp16: 1024}
     array: MacArray | None = None                  # lane shape at the widest precision (None: ideal)
     sram: Bytes
     supported_ops: tuple[NpuOp, ...] = DEFAULT_NPU_OPS     # op kinds it runs; the rest go to the host

@@ -6,10 +6,10 @@ import configparser
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from accelsim.config.common import DeviceBase, Memory
-from accelsim.config.types import Bytes, Count, Frequency, Strict
+from accelsim.config.types import Bytes, Count, Frequency, Precision, Strict
 from accelsim.errors import ConfigError
 
 
@@ -79,7 +79,7 @@ class SystolicConfig(DeviceBase):
     array: Array
     arrays_per_core: Count = 1
     cores: Count = 1
-    precisions: tuple[str, ...] = ("int8",)
+    precisions: tuple[Precision, ...] = Field(default=("int8",), min_length=1)
     sram: Sram
     memory: SystolicMemory
     shared_sram: Bytes | None = None   # on-chip memory shared by all cores behind `sram` (TPU v4 CMEM)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from accelsim import units
+from accelsim.errors import did_you_mean
+from accelsim.workload.ir import PRECISIONS
 
 
 def _unit(family: str):
@@ -18,6 +20,14 @@ def _unit(family: str):
             raise ValueError(str(exc)) from None
     convert.family = family            # read back by accelsim.config.readable for display
     return BeforeValidator(convert, json_schema_input_type=float | str)   # schema: number or unit string
+
+
+def _precision(value: str) -> str:
+    """Refuse a precision name accelsim does not know (a typo would silently never be used)."""
+    if value not in PRECISIONS:
+        raise ValueError(f"unknown precision {value!r}; expected one of {', '.join(PRECISIONS)}"
+                         + did_you_mean(value, PRECISIONS))
+    return value
 
 
 def _whole(value: object) -> object:
@@ -36,7 +46,7 @@ Seconds = Annotated[float, _unit("time"), Field(ge=0, le=1e6)]
 FlopRate = Annotated[float, _unit("flops"), Field(gt=0, le=1e21)]
 Fraction = Annotated[float, Field(ge=1e-4, le=1)]
 Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10**7)]
-Precision = str
+Precision = Annotated[str, AfterValidator(_precision)]
 
 
 class Strict(BaseModel):

@@ -77,6 +77,25 @@ REFUSED = [
     (["run", "resnet50", "--device", "tpu_v1", "--mode", "training", "--devices", "4"],
      ["cannot run training"]),
     (["cost", "resnet50", "--device", "phone_npu", "--samples", "1e6"], ["cannot run training"]),
+    *[(["run", "resnet50", "--device", device, "--set", override],
+       [key, "unknown precision", "did you mean"])
+      for device, override, key in (("a100", "peak.fp17=100 TFLOP/s", "peak.fp17"),
+                                    ("a100", "efficiency.per_precision.int3=0.5",
+                                     "efficiency.per_precision.int3"),
+                                    ("phone_npu", "macs_per_cycle.int9=5", "macs_per_cycle.int9"),
+                                    ("a100", "energy.mac_pj.int9=5", "energy.mac_pj.int9"),
+                                    ("tpu_v4", "precisions=[int9]", "precisions[0]"),
+                                    ("a100", "default_precision=int9", "default_precision"))],
+    (["run", "resnet50", "--device", "tpu_v4", "--set", "precisions=[]"], ["precisions"]),
+    (["run", "resnet50", "--device", "a100", "--set", "sms=true"], ["sms", "whole number"]),
+    (["run", "resnet50", "--device", "a100", "--set", "memory.bandwidth=1e400 GB/s"],
+     ["memory.bandwidth", "finite"]),
+    (["run", "resnet50", "--device", "a100", "--set", "clock=1e400 GHz"], ["clock", "finite"]),
+    (["run", "resnet50", "--device", "a100", "--set", "memory.efficiency=1e-320"],
+     ["memory.efficiency"]),
+    (["run", "resnet50", "--device", "a100", "--set", "power.idle=900 W"],
+     ["power", "above the TDP"]),
+    (["show", "a100", "--set", "sms=100000000000000000000000000000"], ["sms"]),
 ]
 
 
