@@ -30,9 +30,18 @@ def help_examples() -> list[str]:
 
 def readme_examples() -> list[str]:
     """The `accelsim ...` lines of the README's code blocks."""
-    blocks = re.findall(r"```(?:sh|bash)?\n(.*?)```", (REPO / "README.md").read_text(), re.S)
-    return [line.strip() for block in blocks for line in block.splitlines()
-            if line.strip().startswith("accelsim ")]
+    return [line.strip() for language, block in readme_blocks() if language in ("", "sh", "bash")
+            for line in block.splitlines() if line.strip().startswith("accelsim ")]
+
+
+def readme_blocks() -> list[tuple[str, str]]:
+    """(language, text) of each fenced code block of the README."""
+    return re.findall(r"^```(\w*)\n(.*?)^```", (REPO / "README.md").read_text(), re.S | re.M)
+
+
+def readme_python() -> list[str]:
+    """The README's Python code blocks."""
+    return [block for language, block in readme_blocks() if language == "python"]
 
 
 def scratch(folder: Path) -> Path:
@@ -45,6 +54,16 @@ def scratch(folder: Path) -> Path:
 
 def test_examples_are_found():
     assert len(help_examples()) >= 40 and len(readme_examples()) >= 15
+    assert len(readme_python()) >= 2
+
+
+@pytest.mark.parametrize("code", readme_python(), ids=lambda code: code.splitlines()[0])
+def test_readme_python_runs_from_any_folder(code, tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip()
 
 
 def test_every_example_runs_and_shows_something(tmp_path):
