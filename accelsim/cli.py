@@ -7,7 +7,7 @@ import warnings
 
 import click
 
-from accelsim.commands.common import POSITIVE, WIDE, emit_json, workload_params
+from accelsim.commands.common import POSITIVE, WIDE, emit_json, single_run, workload_params
 from accelsim.commands.plot import plot
 from accelsim.commands.queries import compare, cost, realtime, whatif
 from accelsim.commands.scalesim import scalesim
@@ -81,6 +81,7 @@ def cli() -> None:
                    "shown only with --layers).")
 @WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
+@single_run
 def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, prompt,
         generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
         trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, wide, as_json):
@@ -149,6 +150,7 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
 @click.option("--prefetch", is_flag=True,
               help="Fetch each unit's next weights while the op before runs (double buffering).")
 @click.option("--json", "as_json", is_flag=True, help="Print the trace to stdout instead.")
+@single_run
 def trace(workload, device, mode, batch, precision, overrides, params, out_path, prefetch, as_json):
     """Write a Chrome/Perfetto timeline of a run on the event engine (units and memory lanes).
 

@@ -13,8 +13,10 @@ JSON contract (schema_version 1):
                "compute cycles" on systolic arrays), "stall_cycles" (memory stalls, where counted),
                "unit", "start_s",
                "compute_s", "memory_s",
-               systolic arrays only (absent elsewhere): "traffic" {"sram"|"dram": {"ifmap"|"filter"|
-               "ofmap": {"reads", "writes"}}} (bytes), "mapping_efficiency" (used PEs / all, averaged
+               os/ws/is systolic array GEMMs only (absent elsewhere): "traffic" {"sram"|"dram":
+               {"ifmap"|"filter"|"ofmap": {"reads", "writes"}}} (bytes; dram sums to dram_bytes;
+               sram: the array's accesses, plus DRAM bytes passing through under the accelsim
+               memory model), "mapping_efficiency" (used PEs / all, averaged
                over the folds), "compute_utilization" (busy PE-cycles / all, averaged over the folds)}],
    "provenance": {"accelsim_version", "created_utc", "command" (the CLI line, or null),
                   "workload", "params", "device", "device_file", "overrides", "mode", "batch",

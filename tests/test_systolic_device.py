@@ -11,7 +11,7 @@ import pytest
 from accelsim.api import build_trace, load_device, load_workload
 from accelsim.config.systolic import SystolicConfig
 from accelsim.devices.energy import PJ, dram_pj_per_byte
-from accelsim.devices.systolic import bytes_per_cycle, cost, operand_bytes
+from accelsim.devices.systolic import bytes_per_cycle, cost, costs, operand_bytes
 from accelsim.errors import UsageError
 from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
 from accelsim.workload.ir import Gemm, Op, OpKind, Tensor
@@ -318,3 +318,20 @@ def test_row_stationary_ignores_the_loop_order():
     eyeriss = {order: cost(op, load_device("eyeriss", [f"sram.loop_order={order}"]))
                for order in ("scalesim", "best")}
     assert eyeriss["best"] == eyeriss["scalesim"]
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+def test_resnet50_traffic_splits_dram_and_sram_bytes_exactly(dataflow):
+    """Per-operand DRAM bytes sum to the layer's DRAM bytes, SRAM bytes to its on-chip bytes
+    (integral byte counts: exactly)."""
+    device = load_device("tpu_v4", [f"array.dataflow={dataflow}"])
+    ops = build_trace(load_workload("resnet50", precision="bf16"), "inference").ops
+    for op, c in zip(ops, costs(ops, device)):
+        if c.unit != "array":
+            continue
+        levels = {level: sum(moved["reads"] + moved["writes"] for moved in operands.values())
+                  for level, operands in c.traffic.items()}
+        assert levels["dram"] == c.dram_read_bytes + c.dram_write_bytes
+        assert levels["sram"] == c.onchip_bytes
+        assert c.traffic["dram"]["ifmap"]["writes"] == c.traffic["dram"]["filter"]["writes"] == 0
+        assert 0 < c.compute_utilization <= c.mapping_efficiency <= 1

@@ -47,7 +47,12 @@ def test_plan_matches_reference(m, n, k, count, rows, cols, dataflow, arrays, lo
                                  bytes_per_cycle, loop_order)
     assert got.cycles[0, 0] == want[0]
     assert abs(got.stall_cycles[0, 0] - want[1]) <= 1          # ceil of sums summed in another order
-    assert [got.dram_read[0, 0], got.dram_write[0, 0], got.sram_bytes[0, 0]] == pytest.approx(want[2:])
+    totals = [got.dram_read[0, 0], got.dram_write[0, 0], got.sram_bytes[0, 0]]
+    assert totals == pytest.approx(want[2:5])
+    dram = got.operands[0, 0].reshape(2, 3, 2)[1]          # LEVELS x OPERANDS x DIRECTIONS
+    assert list(dram[:, 0]) == pytest.approx(want[5])
+    assert list(dram[:2, 1]) == [0.0, 0.0] and dram[2, 1] == got.dram_write[0, 0]
+    assert got.operands[0, 0].sum() == pytest.approx(got.sram_bytes[0, 0] + dram.sum())
 
 
 @settings(deadline=None, max_examples=40)

@@ -56,11 +56,15 @@ def test_json_and_csv_carry_traffic(tmp_path):
             "compute_utilization"} <= set(header)
 
 
-def test_default_model_and_other_kinds_leave_them_out():
-    """The accelsim model keeps its numbers; other device kinds have no traffic breakdown."""
-    plain = accelsim.simulate(str(GOLDEN / "gemm_small.csv"), DEVICE)
-    assert all(layer.traffic is None for layer in plain.layers)
-    assert "traffic" not in plain.to_dict()["layers"][0]
+def test_default_model_shares_the_fold_statistics_and_other_kinds_leave_them_out():
+    """The accelsim model has SCALE-Sim's mapping efficiency and compute utilisation (same array);
+    other device kinds have no traffic breakdown."""
+    plain = accelsim.simulate(str(GOLDEN / "gemm_small.csv"), DEVICE, overrides=OVERRIDES[1:])
+    scalesim = accelsim.simulate(str(GOLDEN / "gemm_small.csv"), DEVICE, overrides=OVERRIDES)
+    for ours, theirs in zip(plain.layers, scalesim.layers):
+        assert set(ours.traffic) == {"sram", "dram"}
+        assert (ours.mapping_efficiency, ours.compute_utilization) == \
+            (theirs.mapping_efficiency, theirs.compute_utilization)
     gpu = accelsim.simulate(str(GOLDEN / "gemm_small.csv"), "a100")
     assert all(layer.traffic is None and layer.mapping_efficiency is None for layer in gpu.layers)
 

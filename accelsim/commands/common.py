@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 
@@ -26,6 +27,17 @@ class Finite(click.FloatRange):
 POSITIVE = Finite(min=0, min_open=True)
 WIDE = click.option("--wide", is_flag=True,
                     help="Show every table column, however wide (default: fit the terminal).")
+
+
+def single_run(command):
+    """A command simulating one design point: its kernels may skip numba (kernels._jit.single_run)."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from accelsim.kernels._jit import single_run as plain_kernels
+
+        with plain_kernels():
+            return command(*args, **kwargs)
+    return wrapper
 
 
 def emit_json(data) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Union
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field
 
 from accelsim.config.fpga import FpgaConfig
 from accelsim.config.gpu import GpuConfig
@@ -13,5 +13,4 @@ from accelsim.config.systolic import SystolicConfig
 
 DeviceConfig = Annotated[Union[GpuConfig, SystolicConfig, FpgaConfig, NpuConfig],
                          Field(discriminator="kind")]
-DEVICE_ADAPTER: TypeAdapter = TypeAdapter(DeviceConfig)
 KINDS = ("gpu", "systolic", "fpga", "npu")

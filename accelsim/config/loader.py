@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import get_args
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from accelsim.config import DEVICE_ADAPTER, KINDS, DeviceConfig
+from accelsim.config import KINDS, DeviceConfig
 from accelsim.config.explain import config_error
 from accelsim.config.gpu import quote_peak
 from accelsim.config.overrides import apply_overrides
@@ -74,9 +74,9 @@ def validate(data: YamlMap) -> DeviceConfig:
                           + did_you_mean(kind, KINDS), file=origin.file, line=origin.line,
                           key="kind")
     try:
-        return DEVICE_ADAPTER.validate_python(plain(data))
+        return SCHEMAS[kind].model_validate(plain(data))
     except ValidationError as exc:
-        raise config_error(exc, data, SCHEMAS[kind], skip=1) from None
+        raise config_error(exc, data, SCHEMAS[kind]) from None
 
 
 def resolve(spec: str | os.PathLike, base: Path | None = None,
@@ -179,7 +179,7 @@ def describe(device: DeviceConfig, *, with_units: bool = False) -> dict:
 
 def device_json_schema() -> dict:
     """JSON Schema of device YAML files (unit fields accept numbers or strings like "2 TB/s")."""
-    schema = _move_bounds(DEVICE_ADAPTER.json_schema(mode="validation"))
+    schema = _move_bounds(TypeAdapter(DeviceConfig).json_schema(mode="validation"))
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
               "title": "accelsim device", **schema}
     for definition in schema.get("$defs", {}).values():

@@ -50,6 +50,6 @@ Precision = Annotated[str, AfterValidator(_precision)]
 
 
 class Strict(BaseModel):
-    """Frozen model that rejects unknown keys."""
+    """Frozen model that rejects unknown keys; its validator is built on first use."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, defer_build=True)

@@ -49,7 +49,8 @@ from accelsim.devices.mapping import layer_shape, resident_activations
 from accelsim.errors import UsageError
 from accelsim.kernels import row_stationary
 from accelsim.kernels import systolic as kernel
-from accelsim.kernels.systolic_scalesim_layer import LayerReport, Memory, gemm_layer, layer_report
+from accelsim.kernels.systolic_scalesim_layer import (LayerReport, Memory, fold_stats, gemm_layer,
+                                                      layer_report)
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind, Tensor
 from accelsim.workload.trace import storage
 
@@ -178,11 +179,12 @@ def active_plan(layers, layer_bytes, designs, memory, arrays_per_core: int,
     tried[:, kernel.ARRAYS] = tried[:, kernel.ARRAYS] // arrays_per_core * active
     sram = np.repeat(memory, arrays_per_core, axis=0)
     sram[:, :kernel.BYTES_PER_CYCLE] *= (arrays_per_core / active)[:, None]
-    plans = [field.reshape(-1, len(designs), arrays_per_core)
-             for field in kernel.plan(layers, layer_bytes, tried, sram)]
-    total = np.maximum(plans[0], np.asarray(vector)[..., None]) + plans[1]
-    best = np.argmin(total, axis=2)[..., None]
-    return kernel.Plan(*(np.take_along_axis(field, best, axis=2)[..., 0] for field in plans))
+    plans = kernel.plan(layers, layer_bytes, tried, sram)
+    grids = [field.reshape(len(field), len(designs), arrays_per_core, -1) for field in plans]
+    total = np.maximum(grids[0][..., 0], np.asarray(vector)[..., None]) + grids[1][..., 0]
+    best = np.argmin(total, axis=2)[..., None, None]
+    return kernel.Plan(*(np.take_along_axis(grid, best, axis=2).reshape(
+        len(field), len(designs), *field.shape[2:]) for grid, field in zip(grids, plans)))
 
 
 def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
@@ -198,8 +200,12 @@ def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpC
                     device.arrays_per_core, np.array([[vector]]))
     compute = max(int(p.cycles[0, 0]), vector)
     reads, writes = float(p.dram_read[0, 0]), float(p.dram_write[0, 0])
-    return _finish(op, device, compute, int(p.stall_cycles[0, 0]), reads, writes,
+    cost = _finish(op, device, compute, int(p.stall_cycles[0, 0]), reads, writes,
                    float(p.sram_bytes[0, 0]), "array")
+    mapping, utilization = fold_stats(scalesim_memory(device, op.precision),
+                                      *kernel.roles(g.m, g.n, g.k, design[kernel.DATAFLOW]))
+    return replace(cost, traffic=traffic_levels(p.operands[0, 0]),
+                   mapping_efficiency=mapping / 100, compute_utilization=utilization / 100)
 
 
 def scalesim_layer(op: Op) -> tuple[int, ...]:
@@ -230,14 +236,20 @@ def scalesim_memory(device: SystolicConfig, precision: str) -> Memory:
                   int(device.sram.ofmap // elem), user)
 
 
+def traffic_levels(values: Sequence[float]) -> dict:
+    """Bytes in LEVELS x OPERANDS x DIRECTIONS order (kernels.systolic) as nested dicts."""
+    flat = iter(values)
+    return {level: {operand: {direction: float(next(flat)) for direction in kernel.DIRECTIONS}
+                    for operand in kernel.OPERANDS} for level in kernel.LEVELS}
+
+
 def traffic(report: LayerReport, scale: float) -> dict:
-    """Per-operand SRAM and DRAM reads and writes of a SCALE-Sim layer, in bytes (`scale` per word)."""
-    def level(counts: tuple[int, int, int]) -> dict:
-        """One memory level: ifmap and filter read, ofmap written."""
-        return {"ifmap": {"reads": counts[0] * scale, "writes": 0.0},
-                "filter": {"reads": counts[1] * scale, "writes": 0.0},
-                "ofmap": {"reads": 0.0, "writes": counts[2] * scale}}
-    return {"sram": level(report.sram_reads), "dram": level(report.dram_reads)}
+    """Per-operand SRAM and DRAM reads and writes of a SCALE-Sim layer, in bytes (`scale` per word):
+    ifmap and filter read, ofmap written."""
+    values: list[float] = []
+    for counts in (report.sram_reads, report.dram_reads):
+        values += [counts[0] * scale, 0.0, counts[1] * scale, 0.0, 0.0, counts[2] * scale]
+    return traffic_levels(values)
 
 
 def _scalesim_cost(op: Op, device: SystolicConfig) -> OpCost:

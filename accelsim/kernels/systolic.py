@@ -36,6 +36,9 @@ Memory (bytes; SRAM capacities are per array and already halved when double-buff
 - SRAM bytes: the arrays' accesses as SCALE-Sim counts them (Sr*Sc stationary, ceil(Sc/C)*T*Sr
   streamed, ceil(Sr/R)*T*Sc outputs or os filter elements; each array that holds a piece of T loads
   its own stationary tiles), partial-sum read-backs, and every DRAM byte on its way in or out.
+- By operand (Plan.operands): DRAM reads of the ifmap and filter, partial-sum read-backs as ofmap
+  DRAM reads, output as ofmap DRAM writes; SRAM reads and writes of each operand likewise, a DRAM
+  read entering its operand's SRAM as a write and a DRAM write leaving the ofmap SRAM as a read.
 Arrays step their folds in lockstep and fetch the blocks they share once (broadcast); residency and
 spilling are decided on the slowest array's slices and hold for all arrays.
 
@@ -79,6 +82,7 @@ M, N, K, COUNT = range(4)                                     # columns of `laye
 ROWS, COLS, DATAFLOW, ARRAYS, LOOP_ORDER = range(5)           # columns of `designs`
 A_BYTES, B_BYTES, O_BYTES, ELEM_BYTES = range(4)              # columns of `layer_bytes`
 IFMAP_SRAM, FILTER_SRAM, OFMAP_SRAM, BYTES_PER_CYCLE = range(4)   # columns of `design_memory`
+LEVELS, OPERANDS, DIRECTIONS = ("sram", "dram"), ("ifmap", "filter", "ofmap"), ("reads", "writes")
 MAX_CYCLES = 2.0**62                                          # larger counts raise OverflowError
 MAX_DIM = 2**40
 TIE = 1e-9                  # relative difference under which two tilings' bytes or stalls are equal
@@ -92,6 +96,7 @@ class Plan(NamedTuple):
     dram_read: np.ndarray       # bytes
     dram_write: np.ndarray      # bytes
     sram_bytes: np.ndarray      # bytes read from and written to the SRAMs
+    operands: np.ndarray        # (layers, designs, 12): bytes by LEVELS x OPERANDS x DIRECTIONS
 
 
 @njit
@@ -101,7 +106,7 @@ def _ceil_div(a, b):
 
 
 @njit
-def _roles(m, n, k, dataflow):
+def roles(m, n, k, dataflow):
     """(Sr, Sc, T) of a GEMM under a dataflow."""
     if dataflow == WS:
         return k, n, m
@@ -138,7 +143,7 @@ def _share(count, sr, sc, t, rows, cols, dataflow, arrays):
 @njit
 def _cycles(m, n, k, count, rows, cols, dataflow, arrays):
     """Compute cycles of one layer on one design point; -1 where they pass MAX_CYCLES."""
-    sr, sc, t = _roles(m, n, k, dataflow)
+    sr, sc, t = roles(m, n, k, dataflow)
     rounds, sr, sc, t = _share(count, sr, sc, t, rows, cols, dataflow, arrays)
     row_folds = _ceil_div(sr, rows)
     col_folds = _ceil_div(sc, cols)
@@ -234,10 +239,11 @@ def _os_tiling(order, row_folds, col_folds, rounds, u, v, u_slice, u_fold, v_fol
 
 @njit
 def _plan(m, n, k, count, rows, cols, dataflow, arrays, loop_order, a_bytes, b_bytes, o_bytes,
-          elem_bytes, ifmap_sram, filter_sram, ofmap_sram, bytes_per_cycle):
-    """(compute cycles, stall cycles, DRAM read, DRAM write, SRAM bytes) of one layer on one design."""
+          elem_bytes, ifmap_sram, filter_sram, ofmap_sram, bytes_per_cycle, traffic):
+    """(compute cycles, stall cycles) of one layer on one design; fills traffic with DRAM read, DRAM
+    write, SRAM bytes, then those bytes by LEVELS x OPERANDS x DIRECTIONS (see Plan.operands)."""
     cycles = _cycles(m, n, k, count, rows, cols, dataflow, arrays)
-    big_r, big_c, big_t = _roles(m, n, k, dataflow)
+    big_r, big_c, big_t = roles(m, n, k, dataflow)
     rounds, sr, sc, t = _share(count, big_r, big_c, big_t, rows, cols, dataflow, arrays)
     row_folds = _ceil_div(sr, rows)
     col_folds = _ceil_div(sc, cols)
@@ -262,6 +268,7 @@ def _plan(m, n, k, count, rows, cols, dataflow, arrays, loop_order, a_bytes, b_b
     writes = count * writes
 
     folds = rounds * row_folds * col_folds
+    streamed_dram, pinned_dram = streamed_reads, pinned              # per GEMM
     first = float(rounds * row_folds)                                 # folds of first column passes
     fold = _fold_cycles(rows, cols, t, dataflow)
     stalls = _stalls(reads, writes, front, first, folds, fold, bytes_per_cycle)
@@ -287,18 +294,37 @@ def _plan(m, n, k, count, rows, cols, dataflow, arrays, loop_order, a_bytes, b_b
             stalls_ = _stalls(reads_, writes_, count * front_, first_, folds, fold, bytes_per_cycle)
             if _better(reads_ + writes_, stalls_, reads + writes, stalls):
                 reads, writes, stalls, chunk = reads_, writes_, stalls_, chunk_
+                streamed_dram, pinned_dram, psum_reads = u_reads, v_reads, 0.0
 
     full_row_folds = float(_ceil_div(big_r, rows))
-    elements = float(_ceil_div(big_c, cols)) * big_t * big_r + full_row_folds * big_t * big_c
+    streamed_el = float(_ceil_div(big_c, cols)) * big_t * big_r
+    folded_el = full_row_folds * big_t * big_c          # os: filter elements; ws/is: outputs
     if dataflow == OS:
-        elements += float(big_r) * big_c
+        pinned_el, out_el, psum_el = folded_el, float(big_r) * big_c, 0.0
+        elements = streamed_el + folded_el + out_el
     else:   # every array that got a piece of T loads the stationary tiles per chunk; psums read back
         pieces = _ceil_div(big_t, t)
         loads = (pieces - 1) * _ceil_div(t, chunk) + _ceil_div(big_t - (pieces - 1) * t, chunk)
-        elements += float(loads) * big_r * big_c + (full_row_folds - 1.0) * big_t * big_c
-    sram = count * elements * elem_bytes + reads + writes
+        pinned_el, out_el = float(loads) * big_r * big_c, folded_el
+        psum_el = (full_row_folds - 1.0) * big_t * big_c
+        elements = streamed_el + folded_el + (pinned_el + psum_el)
+    scale = count * elem_bytes
+    streamed_dram, pinned_dram = count * streamed_dram, count * pinned_dram
+    psum_dram = count * psum_reads
+    if dataflow == IS:     # the ifmap is pinned, the filter streamed
+        ifmap_el, filter_el, ifmap_dram, filter_dram = \
+            pinned_el, streamed_el, pinned_dram, streamed_dram
+    else:
+        ifmap_el, filter_el, ifmap_dram, filter_dram = \
+            streamed_el, pinned_el, streamed_dram, pinned_dram
+    values = (reads, writes, count * elements * elem_bytes + reads + writes,
+              ifmap_el * scale, ifmap_dram, filter_el * scale, filter_dram,
+              psum_el * scale + writes, out_el * scale + psum_dram,
+              ifmap_dram, 0.0, filter_dram, 0.0, psum_dram, writes)
+    for column, value in enumerate(values):
+        traffic[column] = value
     stall_cycles = np.int64(-1) if stalls > MAX_CYCLES else np.int64(math.ceil(stalls))
-    return cycles, stall_cycles, reads, writes, sram
+    return cycles, stall_cycles
 
 
 @njit
@@ -313,21 +339,16 @@ def _cycles_grid(layers, designs, out):
 
 @njit
 def _plan_grid(layers, layer_bytes, designs, design_memory, cycles, stalls, traffic):
-    """Fill the plan of layer i on design j: cycles, stalls and traffic[i, j] = (read, write, sram)."""
+    """Fill the plan of layer i on design j: cycles, stalls and traffic[i, j] (see _plan)."""
     for i in range(layers.shape[0]):
         for j in range(designs.shape[0]):
-            c, s, r, w, b = _plan(
+            cycles[i, j], stalls[i, j] = _plan(
                 layers[i, M], layers[i, N], layers[i, K], layers[i, COUNT], designs[j, ROWS],
                 designs[j, COLS], designs[j, DATAFLOW], designs[j, ARRAYS], designs[j, LOOP_ORDER],
                 layer_bytes[i, A_BYTES], layer_bytes[i, B_BYTES], layer_bytes[i, O_BYTES],
                 layer_bytes[i, ELEM_BYTES],
                 design_memory[j, IFMAP_SRAM], design_memory[j, FILTER_SRAM],
-                design_memory[j, OFMAP_SRAM], design_memory[j, BYTES_PER_CYCLE])
-            cycles[i, j] = c
-            stalls[i, j] = s
-            traffic[i, j, 0] = r
-            traffic[i, j, 1] = w
-            traffic[i, j, 2] = b
+                design_memory[j, OFMAP_SRAM], design_memory[j, BYTES_PER_CYCLE], traffic[i, j])
 
 
 def _table(values, name: str, dtype, widths: tuple[int, ...] = (4,)) -> np.ndarray:
@@ -408,10 +429,10 @@ def plan(layers, layer_bytes, designs, design_memory) -> Plan:
     shape = (layers.shape[0], designs.shape[0])
     cycles = np.empty(shape, dtype=np.int64)
     stalls = np.empty(shape, dtype=np.int64)
-    traffic = np.empty(shape + (3,))
+    traffic = np.empty(shape + (15,))
     _plan_grid(layers, layer_bytes, designs, design_memory, cycles, stalls, traffic)
     _no_overflow(cycles, stalls)
-    return Plan(cycles, stalls, traffic[..., 0], traffic[..., 1], traffic[..., 2])
+    return Plan(cycles, stalls, traffic[..., 0], traffic[..., 1], traffic[..., 2], traffic[..., 3:])
 
 
 # ---- plain-Python references the kernels are tested against -------------------------------------
@@ -539,7 +560,8 @@ def _substeps_reference(order, dataflow, gemms, rows, cols, chunk, block) -> lis
 
 def _tiling_reference(order, m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes,
                       o_bytes, srams, bytes_per_cycle):
-    """One tiling stepped by the arrays in lockstep: (reads, writes, stalls, SRAM elements) or None."""
+    """One tiling stepped by the arrays in lockstep: (reads, writes, stalls, SRAM elements, reads by
+    block kind) or None."""
     sizes = sr, sc, t = {WS: (k, n, m), OS: (m, n, k), IS: (k, m, n)}[dataflow]
     a, b, o = a_bytes / count, b_bytes / count, o_bytes / count
     work = deal_reference(m, n, k, count, rows, cols, dataflow, arrays)
@@ -569,6 +591,8 @@ def _tiling_reference(order, m, n, k, count, rows, cols, dataflow, arrays, a_byt
             for name, size in wanted.items():
                 fetched.setdefault((name, scope[kept.get(name[0], "step")]), size)
     reads = sum(fetched.values())
+    by_kind = {kind: sum(size for (name, _), size in fetched.items() if name[0] == kind)
+               for kind in ("x", "w", "s", "psum")}
     front = sum(size for (name, scope), size in fetched.items()
                 if name[0] == front_kind and not scope)        # kept all layer: needed up front
     slowest = [(outer[1] == 0, _fold_cycles(rows, cols, fold_t, dataflow) * (t1 - t0) / fold_t)
@@ -580,13 +604,14 @@ def _tiling_reference(order, m, n, k, count, rows, cols, dataflow, arrays, a_byt
     for in_first, cycles in slowest:                  # bytes arrive in proportion to compute
         demand = (reads + writes - front) * cycles / total + (front * cycles / first if in_first else 0)
         stalls += max(0.0, demand / bytes_per_cycle - cycles)
-    return reads, writes, stalls, elements
+    return reads, writes, stalls, elements, by_kind
 
 
 def plan_reference(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_bytes, o_bytes,
                    elem_bytes, ifmap_sram, filter_sram, ofmap_sram, bytes_per_cycle,
                    loop_order=SCALESIM) -> tuple:
-    """Plain Python: each tiling the loop order allows, stepped fold by fold; the cheapest wins."""
+    """Plain Python: each tiling the loop order allows, stepped fold by fold; the cheapest wins.
+    (cycles, stalls, DRAM reads, DRAM writes, SRAM bytes, DRAM reads of ifmap, filter, ofmap)."""
     orders = (SCALESIM,) if loop_order == SCALESIM else (SCALESIM, COLUMN_BLOCKS, ROW_BLOCKS)
     best = None
     for order in orders:
@@ -595,6 +620,9 @@ def plan_reference(m, n, k, count, rows, cols, dataflow, arrays, a_bytes, b_byte
                                  bytes_per_cycle)
         if plan and (not best or _better(plan[0] + plan[1], plan[2], best[0] + best[1], best[2])):
             best = plan
-    reads, writes, stalls, elements = best
+    reads, writes, stalls, elements, by_kind = best
     cycles = cycles_reference(m, n, k, count, rows, cols, dataflow, arrays)
-    return cycles, math.ceil(stalls), reads, writes, elements * elem_bytes + reads + writes
+    streamed, pinned = by_kind["x"], by_kind["w"] + by_kind["s"]
+    operands = (pinned, streamed) if dataflow == IS else (streamed, pinned)
+    return (cycles, math.ceil(stalls), reads, writes, elements * elem_bytes + reads + writes,
+            (*operands, by_kind["psum"]))

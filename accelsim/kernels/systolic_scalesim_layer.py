@@ -151,7 +151,7 @@ def _write_state(words: int, bandwidth: int) -> tuple[np.ndarray, np.ndarray]:
     return state, np.zeros(4 * (words + bandwidth) + 16, dtype=np.int64)
 
 
-def _fold_stats(memory: Memory, sr: int, sc: int, t: int) -> tuple[float, float]:
+def fold_stats(memory: Memory, sr: int, sc: int, t: int) -> tuple[float, float]:
     """Mapping efficiency and compute utilisation averaged over the folds, as SCALE-Sim sums them."""
     rows, cols = memory.rows, memory.cols
     span = {"os": rows + cols + t - 2}.get(memory.dataflow, 2 * rows + 2 * cols + t - 3)
@@ -203,7 +203,7 @@ def layer_report(layer, memory: Memory) -> LayerReport:
     out = k.simulate(*srcs, shape, k.DATAFLOWS.index(memory.dataflow), user, reads,
                      (tables[0][0], tables[1][0]), (tables[0][1], tables[1][1]),
                      (tables[0][2], tables[1][2]), write, fills)
-    mapping, compute = _fold_stats(memory, sr, sc, t)
+    mapping, compute = fold_stats(memory, sr, sc, t)
     macs = sr * sc * t
     total = int(out[k.TOTAL])
     return LayerReport(

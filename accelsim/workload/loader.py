@@ -40,9 +40,6 @@ from accelsim.bundled import bundled
 from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.files import MAX_YAML_BYTES, BoundedLoader, load_yaml, read_text
 from accelsim.workload import zoo
-from accelsim.workload.importers.hf_config import import_hf_config
-from accelsim.workload.importers.onnx_model import import_onnx
-from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
 from accelsim.workload.ir import Graph
 from accelsim.workload.limits import check_graph, is_size
 from accelsim.workload.zoo._builder import ACTIVATIONS, Act, NetBuilder
@@ -126,12 +123,16 @@ def _load_file(path: Path, batch: int, precision: str, params: dict[str, object]
     """The graph of a workload file (see load_workload)."""
     suffix = path.suffix.lower()
     if suffix == ".onnx":
+        from accelsim.workload.importers.onnx_model import import_onnx
+
         return import_onnx(path, batch=batch, precision=precision, dims=params)
     if suffix == ".json":
         unknown = set(params) - {"seq_len", "past"}
         if unknown:
             raise WorkloadError("a HuggingFace config takes only seq_len and past", file=str(path),
                                 key=sorted(unknown)[0])
+        from accelsim.workload.importers.hf_config import import_hf_config
+
         return import_hf_config(path, batch=batch, precision=precision, **params)
     if params:
         raise WorkloadError(f"file workloads take no parameters, got {', '.join(params)}",
@@ -141,6 +142,8 @@ def _load_file(path: Path, batch: int, precision: str, params: dict[str, object]
     if suffix == ".csv":
         if batch != 1:
             raise WorkloadError("SCALE-Sim topologies are batch 1", file=str(path), key="batch")
+        from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
+
         return import_scalesim_csv(path, precision=precision)
     return load_yaml_network(path, batch=batch, precision=precision)
 
