@@ -4,7 +4,7 @@ Public API: load_device, load_workload, simulate, run_sweep (imported on first u
 """
 
 __all__ = ["load_device", "load_workload", "simulate", "run_sweep"]
-__version__ = "0.1.0"
+from accelsim._version import __version__
 
 
 def __getattr__(name: str):

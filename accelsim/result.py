@@ -32,7 +32,8 @@ import shlex
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from importlib.metadata import version
+
+from accelsim._version import __version__
 
 SCHEMA_VERSION = 1
 DYNAMIC_ENERGY = ("compute", "onchip", "offchip")    # energy_breakdown_j keys that scale with work
@@ -43,7 +44,7 @@ COMMAND: ContextVar[tuple[str, ...] | None] = ContextVar("accelsim_command", def
 def provenance(**how) -> dict:
     """How a result was made: accelsim version, UTC time, the CLI line (set by the CLI) and `how`."""
     argv = COMMAND.get()
-    return {"accelsim_version": version("accelsim"),
+    return {"accelsim_version": __version__,
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "command": None if argv is None else shlex.join(("accelsim", *argv)), **how}
 

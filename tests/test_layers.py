@@ -25,6 +25,7 @@ LAYERS = (
     ("workload",),
     ("files",),
     ("result", "units", "errors", "bundled"),
+    ("_version",),
 )
 RANK = {part: rank for rank, row in enumerate(LAYERS) for part in row}
 
