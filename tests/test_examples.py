@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from accelsim.bundled import PACKAGE
 from accelsim.calibrate.validate import REFERENCE_CSV
 from accelsim.cli import cli
 
@@ -23,7 +24,7 @@ def help_examples() -> list[str]:
     """The `accelsim ...` lines of every command's help, continuation lines joined."""
     lines = []
     for command in cli.commands.values():
-        text = (command.help or "").replace("\\\n", " ")
+        text = f"{command.help or ''}\n{command.epilog or ''}".replace("\\\n", " ")
         lines += [line.strip() for line in text.splitlines() if line.strip().startswith("accelsim ")]
     return lines
 
@@ -49,6 +50,8 @@ def scratch(folder: Path) -> Path:
     (folder / "my_devices").mkdir()
     (folder / "my_devices" / "variant.yaml").write_text("extends: a100\nsms: 216\n")
     shutil.copy(REFERENCE_CSV, folder / "my_measurements.csv")
+    shutil.copy(PACKAGE / "workloads" / "scalesim" / "scale.cfg", folder / "my.cfg")
+    shutil.copy(PACKAGE / "workloads" / "scalesim" / "alexnet.csv", folder / "my_topology.csv")
     return folder
 
 

@@ -7,8 +7,9 @@ import click
 
 @click.command(epilog="""\b
 Examples:
-  accelsim scalesim -c scale.cfg -t alexnet.csv -p runs
-  accelsim scalesim -c google.cfg -t gpt2.csv -p runs      # GEMM topology (Layer, M, N, K)
+  accelsim scalesim -c my.cfg -t my_topology.csv -p runs
+  accelsim scalesim -c workloads/scalesim/scale.cfg -t workloads/scalesim/alexnet.csv -p runs
+  accelsim scalesim -c workloads/scalesim/google.cfg -t workloads/scalesim/gpt2.csv  # GEMMs
 """)
 @click.option("-c", "config", required=True, type=click.Path(dir_okay=False),
               help="SCALE-Sim .cfg (run_name, array, SRAM kB, Dataflow, InterfaceBandwidth).")
@@ -19,12 +20,13 @@ Examples:
 def scalesim(config: str, topology: str, outdir: str) -> None:
     """Run a topology as SCALE-Sim v2 does and write its COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv
     and DETAILED_ACCESS_REPORT.csv (same names, headers and layout) under OUTDIR/<run_name>/."""
+    from accelsim.bundled import bundled
     from accelsim.config.systolic import read_scalesim_cfg
     from accelsim.report.scalesim import reports, write_reports
     from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
 
-    cfg = read_scalesim_cfg(config)
-    layers = reports(cfg, import_scalesim_csv(topology, precision="int8"))
+    cfg = read_scalesim_cfg(bundled(config))
+    layers = reports(cfg, import_scalesim_csv(bundled(topology), precision="int8"))
     folder = write_reports(outdir, cfg, layers)
     total = sum(layer.total_cycles for layer in layers)
     stalls = sum(layer.stall_cycles for layer in layers)

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from accelsim.config.common import DeviceBase, Memory
 from accelsim.config.types import Bytes, Count, Frequency, Precision, Strict
 from accelsim.errors import ConfigError
+from accelsim.files import read_text
 
 
 class Scratchpad(Strict):
@@ -135,7 +136,7 @@ def read_scalesim_cfg(path: str | Path) -> ScalesimCfg:
     name = str(path)
     parser = configparser.ConfigParser()
     try:
-        parser.read_string(Path(path).read_text(encoding="utf-8"), source=name)
+        parser.read_string(read_text(path, name, ConfigError), source=name)
         run_name = parser.get("general", "run_name").strip()
         arch = parser["architecture_presets"]
         mode = parser.get("run_presets", "InterfaceBandwidth").strip().upper()
