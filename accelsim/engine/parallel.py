@@ -20,13 +20,13 @@ One data-parallel replica is modeled (replicas are identical, so 1024 devices co
   (exposed), stage 3 all-gathers weights in forward and backward (overlapped with both) and
   reduce-scatters gradients.
 
-Per-device compute is the single-device run (accelsim.engine.single.simulate_single) on the
-sharded graph at the micro-batch size. Placement follows Megatron's rank order: tp ranks adjacent, then dp, then pp.
+Per-device compute is the single-device trace (accelsim.engine.single.prepare, run_trace) on the
+sharded graph at the micro-batch size. Placement follows Megatron's rank order: tp ranks adjacent,
+then dp, then pp.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass, field, replace
 
 from accelsim.devices import run_precision
@@ -303,10 +303,9 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
         default_cluster(device, interconnect, devices_per_node)
 
     shard = shard_graph(graph, config.tp)
-    with warnings.catch_warnings():      # the whole shard on one device: its memory is not a stage's
-        warnings.simplefilter("ignore")
-        layers = single.simulate_single(shard, device, mode="training", optimizer=optimizer,
-                                        checkpoint=checkpoint).layers
+    trace = single.prepare(shard, device, mode="training", optimizer=optimizer,
+                           checkpoint=checkpoint)[3]
+    layers = single.run_trace(trace, device)[1]     # op times only: memory is per stage, below
     seconds: dict[str, dict[Phase, float]] = {}
     for layer in layers:
         name = layer.name.rsplit(".", 1)[0] if layer.phase != Phase.FORWARD.value else layer.name
