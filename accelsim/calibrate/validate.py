@@ -27,6 +27,8 @@ COLUMNS = ("id", "device", "workload", "metric", "value", "unit")   # of a measu
 SQUARE_SIZES = range(256, 16384 + 1, 256)      # search space of "best achievable square GEMM"
 OFFLINE_BATCH = 256                            # MLPerf offline: a batch large enough to amortize
 SQUAD_MEAN_TOKENS = round(384 * (1 - 0.54))    # SQuAD v1.1 at max length 384 is 54% padding
+DECODE_CONTEXT = 512                           # tokens in the KV cache of an LLM decode-step case
+DECODE_STEP = (("seq_len", 1), ("past", DECODE_CONTEXT))
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,21 @@ CASES: dict[str, Case] = {
                 note="Qualcomm AI Hub compiles float models to fp16 on the NPU"),
     "P10": Case("systolic", "eyeriss", "alexnet", "int16", batch=4, only="conv2d",
                 note="conv layers only, row-stationary mapping of Chen et al. (JSSC 2017)"),
+    "E01": Case("gpu", "a100", "gemm 8192x8192x8192", "fp16",
+                fitted="a100 energy.mac_pj is fitted to this GEMM drawing the 400 W limit"),
+    "E02": Case("gpu", "h100", "gemm 8192x8192x8192", "bf16",
+                fitted="h100 energy.mac_pj is fitted to its best matmul drawing the 700 W limit"),
+    "E03": Case("gpu", "a100", "llama2_7b", "fp16", params=DECODE_STEP,
+                note=f"one decode step at {DECODE_CONTEXT} tokens of context"),
+    "E04": Case("gpu", "a100", "llama2_7b", "fp16", params=DECODE_STEP,
+                note=f"one decode step at {DECODE_CONTEXT} tokens of context; the leaderboard's "
+                     "HF transformers stack generated 44 tokens/s"),
+    "E05": Case("gpu", "h100", "llama2_7b", "bf16", params=DECODE_STEP,
+                note=f"one decode step at {DECODE_CONTEXT} tokens of context; the source names "
+                     "no model: a 7B dense decoder stands in"),
+    "E06": Case("gpu", "h100", "llama2_7b", "bf16", batch=128, params=DECODE_STEP,
+                note=f"one decode step at {DECODE_CONTEXT} tokens of context; the source names "
+                     "no model: a 7B dense decoder stands in"),
 }
 
 
@@ -202,11 +219,12 @@ def _row_result(row: dict) -> RowResult:
 
 
 def to_si(value: float, unit: str) -> float:
-    """A CSV value in SI: ms -> s, TFLOP/s -> FLOP/s; samples/s and frames/s stay as they are."""
+    """A CSV value in SI: ms -> s, TFLOP/s -> FLOP/s, kW -> W, mJ -> J; samples/s and frames/s stay
+    as they are."""
     head = unit.split()[0]
     if head.endswith(("samples/s", "frames/s")):
         return value
-    for family in ("time", "flops"):
+    for family in ("time", "flops", "power", "energy"):
         try:
             return units.parse(f"{value} {head}", family)
         except units.UnitError:
@@ -215,7 +233,8 @@ def to_si(value: float, unit: str) -> float:
 
 
 def predict(case: Case, metric: str) -> float:
-    """The predicted metric in SI units: seconds for latency, FLOP/s or samples/s for throughput."""
+    """The predicted metric in SI units: seconds for latency, FLOP/s or samples/s for throughput,
+    watts for power, joules per token (or per sample) for energy."""
     from accelsim.api import load_device
 
     device = load_device(case.device)
@@ -238,16 +257,19 @@ def gemm_op(m: int, n: int, k: int, precision: str):
 
 
 def _gemm_metric(device, m: int, n: int, k: int, precision: str, metric: str) -> float:
-    """Latency (s) or FLOP/s of one GEMM."""
+    """Latency (s), FLOP/s or average power (W) of one GEMM."""
     from accelsim.devices import cost
 
     op = gemm_op(m, n, k, precision)
-    latency = cost(op, device).latency_s
-    return latency if metric.startswith("latency") else op.flops / latency
+    result = cost(op, device)
+    if metric.startswith("power"):
+        return result.energy.total / result.latency_s
+    return result.latency_s if metric.startswith("latency") else op.flops / result.latency_s
 
 
 def _network_metric(device, case: Case, metric: str) -> float:
-    """Latency (s) or samples/s of a zoo network, optionally fused or restricted to one op kind."""
+    """Latency (s), samples/s, average power (W) or energy per token (J) of a zoo network,
+    optionally fused or restricted to one op kind."""
     from accelsim.api import load_workload, simulate
     from accelsim.workload.transforms import fuse
 
@@ -258,5 +280,9 @@ def _network_metric(device, case: Case, metric: str) -> float:
                         ops=tuple(op for op in graph.ops if op.kind.value == case.only))
     if case.fuse:
         graph = fuse(graph, residual=True)
-    result = simulate(graph, device, batch=case.batch, precision=case.precision)
-    return result.totals["latency_s" if metric.startswith("latency") else "throughput"]
+    totals = simulate(graph, device, batch=case.batch, precision=case.precision).totals
+    if metric.startswith("power"):
+        return totals["average_power_w"]
+    if metric.startswith("energy"):
+        return totals["energy_j"] / totals.get("tokens_per_step", totals["samples_per_step"])
+    return totals["latency_s" if metric.startswith("latency") else "throughput"]

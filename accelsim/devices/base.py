@@ -8,6 +8,8 @@ activations) plans it; the others take the default, `costs = op_by_op(cost)`.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
@@ -85,6 +87,22 @@ def bound(compute_s: float, memory_s: float, overhead_s: float = 0.0) -> str:
     return "compute" if compute_s >= memory_s else "memory"
 
 
+def within_power_limit(energy: Energy, latency_s: float, tdp: float | None) -> Energy:
+    """`energy` with its dynamic parts scaled down so that it draws at most `tdp` over `latency_s`.
+
+    A part at its board power limit lowers its clocks (power capping) and the work drawn at the limit
+    takes what the measured efficiencies say it takes: latency is left as given, since the GEMM
+    efficiencies are fitted to throughputs measured at the power limit.
+    """
+    budget = tdp * latency_s if tdp is not None else math.inf
+    dynamic = energy.total - energy.static
+    if energy.total <= budget or dynamic <= 0:
+        return energy
+    scale = max(budget - energy.static, 0.0) / dynamic
+    return Energy(compute=energy.compute * scale, onchip=energy.onchip * scale,
+                  offchip=energy.offchip * scale, static=energy.static)
+
+
 def finish(op: Op, device, *, compute_s: float, memory_s: float, reads: float, writes: float,
            energy: Energy, onchip: float = 0.0, overhead_s: float = 0.0,
            work_s: float | None = None,       # None: compute and memory overlap
@@ -92,9 +110,11 @@ def finish(op: Op, device, *, compute_s: float, memory_s: float, reads: float, w
            unit: str = "") -> OpCost:
     """OpCost of an op that takes overhead + work; `energy` is dynamic, static is added here."""
     latency = overhead_s + (max(compute_s, memory_s) if work_s is None else work_s)
+    energy = within_power_limit(replace(energy, static=device.power.idle * latency), latency,
+                                device.power.tdp)
     return OpCost(
         flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,
         dram_write_bytes=writes, bound=bound(compute_s, memory_s, overhead_s),
-        energy=replace(energy, static=device.power.idle * latency), onchip_bytes=onchip,
+        energy=energy, onchip_bytes=onchip,
         cycles=round(latency * device.clock) if cycles is None else cycles,
         compute_s=compute_s, memory_s=memory_s, unit=unit)

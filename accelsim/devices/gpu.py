@@ -16,6 +16,10 @@ k_bytes for an element of e bytes; PTX mma.m16n8k{32/e}: m 16, n 8, k_bytes 32) 
 and B (n x k_bytes) and reads and writes the accumulators C and D (2 x m x n x accumulator_bytes):
 for m16n8k{32/e} with fp32/int32 accumulators, 1792 bytes for 4096/e MACs, i.e. 0.4375 x e bytes per
 MAC, priced as an SRAM access of the SM's register-file size (energy.sram_pj_per_byte).
+Where a GPU's YAML gives measured tensor-core MAC energies (`energy.mac_pj`, fitted to GEMMs that run
+at the board power limit), they replace the 45 nm figures. No op draws more than the board's TDP:
+devices.base.within_power_limit scales its dynamic energy down to it, with latency unchanged (the
+GEMM efficiencies are fitted to throughputs measured at the power limit, so throttling is in them).
 """
 
 from __future__ import annotations
