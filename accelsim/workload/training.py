@@ -57,7 +57,7 @@ OPTIMIZERS = {
 }
 
 KEEPS_OUTPUT = ("relu", "relu6", "sigmoid", "tanh")   # elementwise fns whose derivative follows from y
-KEEPS_NOTHING = ("add", "rope", "scale")              # linear in their inputs: dy is all they need
+KEEPS_NOTHING = ("add", "rope", "scale", "concat", "upsample")   # linear: dy is all they need
 
 
 def grad(t: Tensor) -> Tensor:

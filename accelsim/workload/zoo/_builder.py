@@ -19,6 +19,7 @@ VECTOR_FLOPS = {
     "scale": 1,      # attention 1/sqrt(head_dim), charged to the scores matmul
     "batchnorm": 2,  # inference: folded into one multiply-add
     "layernorm": 5,  # mean, variance, subtract, divide, affine
+    "groupnorm": 5,  # the same per element, statistics over each group of channels
     "rmsnorm": 4,    # square, mean, divide, scale
     "softmax": 5,    # max, subtract, exp, sum, divide
     "gelu": 8,       # tanh approximation
@@ -26,6 +27,7 @@ VECTOR_FLOPS = {
     "sigmoid": 3,
     "tanh": 5,
     "rope": 3,       # x * cos + rotate(x) * sin
+    "combine": 2,    # MoE: multiply an expert's output by its routing weight, accumulate
 }
 ACTIVATIONS = ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh")
 
@@ -101,6 +103,23 @@ class NetBuilder:
 
     # -- layers ---------------------------------------------------------------------------------
 
+    def conv1d(self, name: str, x: Act, out_channels: int, kernel: int, stride: int = 1,
+               padding: int = 0, bias: bool = False) -> Act:
+        """1-D convolution on [B, C, L], costed as a conv2d with a 1 x kernel window over a 1 x L image."""
+        if len(x.shape) != 3:
+            raise WorkloadError(f"conv1d needs a [B, C, L] input, got {list(x.shape)}", key=name)
+        b, cin, length = x.shape
+        out = conv_out(length, kernel, stride, padding)
+        if out < 1:
+            raise WorkloadError(f"kernel {kernel} does not fit the length-{length} input", key=name)
+        weights = (self.weight(f"{name}.weight", (out_channels, cin, kernel)),)
+        if bias:
+            weights += (self.weight(f"{name}.bias", (out_channels,)),)
+        return self.emit(name, OpKind.CONV2D, (x,), (b, out_channels, out), weights,
+                         Gemm(m=b * out, n=out_channels, k=kernel * cin), kernel=(1, kernel),
+                         stride=stride, padding=(0, padding), groups=1, in_hw=(1, length),
+                         out_hw=(1, out))
+
     def conv2d(self, name: str, x: Act, out_channels: int, kernel: int | tuple[int, int],
                stride: int = 1, padding: int = 0, groups: int = 1, bias: bool = False) -> Act:
         """2-D convolution on [B, C, H, W]; depthwise when groups == in channels."""
@@ -155,6 +174,53 @@ class NetBuilder:
             weights += (self.weight(f"{name}.bias", (d,)),)
         return self.emit(name, OpKind.NORM, (x,), x.shape, weights,
                          vector_flops=VECTOR_FLOPS[kind] * x.tensor.elements, norm=kind)
+
+    def groupnorm(self, name: str, x: Act, groups: int) -> Act:
+        """GroupNorm over channel dim 1 in `groups` groups, with a per-channel scale and shift."""
+        c = x.shape[1]
+        if c % groups:
+            raise WorkloadError(f"{groups} groups must divide {c} channels", key=name)
+        weights = (self.weight(f"{name}.weight", (c,)), self.weight(f"{name}.bias", (c,)))
+        return self.emit(name, OpKind.NORM, (x,), x.shape, weights,
+                         vector_flops=VECTOR_FLOPS["groupnorm"] * x.tensor.elements, norm="groupnorm",
+                         groups=groups)
+
+    def concat(self, name: str, *xs: Act, axis: int = 1) -> Act:
+        """Concatenation along `axis` (a copy, no arithmetic)."""
+        shape = list(xs[0].shape)
+        if any(len(x.shape) != len(shape) or x.shape[:axis] + x.shape[axis + 1:] !=
+               tuple(shape[:axis] + shape[axis + 1:]) for x in xs):
+            raise WorkloadError(f"cannot concatenate {[list(x.shape) for x in xs]} on axis {axis}",
+                                key=name)
+        shape[axis] = sum(x.shape[axis] for x in xs)
+        return self.emit(name, OpKind.ELEMENTWISE, xs, tuple(shape), fn="concat")
+
+    def upsample(self, name: str, x: Act, factor: int = 2) -> Act:
+        """Nearest-neighbour upsampling of [B, C, H, W] by `factor` (a copy, no arithmetic)."""
+        b, c, h, w = x.shape
+        return self.emit(name, OpKind.ELEMENTWISE, (x,), (b, c, h * factor, w * factor),
+                         fn="upsample", factor=factor)
+
+    def moe(self, name: str, x: Act, experts: int, top_k: int, ffn: int, act: str = "silu") -> Act:
+        """Mixture-of-experts gated MLP on [..., D]: a router (linear + softmax) picks `top_k` of
+        `experts` experts per token; each expert is down(act(gate(x)) * up(x)) with no biases, and
+        the outputs are combined with the routing weights."""
+        hidden = x.shape[-1]
+        if not 1 <= top_k <= experts:
+            raise WorkloadError(f"top_k={top_k} must be between 1 and experts={experts}", key=name)
+        probs = self.softmax(f"{name}.router_softmax",
+                             self.linear(f"{name}.router", x, experts, bias=False))
+        tokens = x.tensor.elements // hidden
+        routed = tokens * top_k
+        weights = (self.weight(f"{name}.gate", (experts, ffn, hidden)),
+                   self.weight(f"{name}.up", (experts, ffn, hidden)),
+                   self.weight(f"{name}.down", (experts, hidden, ffn)))
+        vector = routed * ffn * (VECTOR_FLOPS[act] + VECTOR_FLOPS["mul"]) + \
+            routed * hidden * VECTOR_FLOPS["combine"]
+        # gate, up and down: three GEMMs of routed x ffn x hidden MACs over the tokens sent to each expert
+        return self.emit(name, OpKind.MOE, (x, probs), x.shape, weights,
+                         Gemm(m=routed, n=ffn, k=hidden, count=3), vector, experts=experts,
+                         top_k=top_k, tokens=tokens, ffn=ffn, fn=act)
 
     def activation(self, name: str, x: Act, fn: str) -> Act:
         """Elementwise function from VECTOR_FLOPS (relu, gelu, silu, rope, ...)."""
