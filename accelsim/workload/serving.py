@@ -8,7 +8,8 @@ attention reads the whole cache, so decoding is bound by memory bandwidth on GPU
 
 Following vLLM's metrics, time to first token (TTFT) is the prefill, and a request of `generate`
 tokens runs generate - 1 decode steps with past = prompt, prompt + 1, ..., prompt + generate - 2.
-The KV cache reserved per request holds 2 (K and V) x layers x kv_heads x head_dim x context tokens.
+The KV cache reserved per request holds 2 (K and V) x layers x kv_heads x head_dim x context tokens
+(a sliding window caps the context at the window; an encoder-decoder adds its encoder's tokens).
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ def check_decoder(graph: Graph) -> None:
 
 
 def kv_cache_bytes(graph: Graph, context: int, batch: int | None = None) -> float:
-    """Bytes of keys and values for `context` tokens of `batch` sequences (default: the graph's)."""
+    """Bytes of keys and values for `context` tokens of `batch` sequences (default: the graph's); a
+    sliding window keeps at most `window` tokens, and cross-attention keys of an encoder's output
+    (`cross_tokens`) stay for the whole request."""
     per_token = 2 * graph.info("layers") * graph.info("kv_heads") * graph.info("head_dim")
+    context = min(context, graph.info("window") or context) + (graph.info("cross_tokens") or 0)
     dtype = graph.ops[0].precision if graph.ops else "fp16"
     return per_token * context * (batch or graph.batch) * BYTES_PER_ELEMENT[dtype]
 
