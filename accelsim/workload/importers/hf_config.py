@@ -178,8 +178,9 @@ def _bert_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: in
 
 WINDOWED = ("mistral", "mixtral", "phi3")     # model types whose `sliding_window` caps attention
 FAMILIES: dict[str, Callable[..., Graph]] = {
-    "gpt2": _gpt2_graph, "bert": _bert_graph,
-    **{model_type: _llama_graph for model_type in ("llama", "mistral", "mixtral", "qwen2", "gemma", "phi3")}}
+    "gpt2": _gpt2_graph,
+    **{model_type: _llama_graph for model_type in ("llama", "mistral", "mixtral", "qwen2", "gemma", "phi3")},
+    "bert": _bert_graph}
 
 
 def import_hf_config(path: str | Path, *, batch: int = 1, precision: str = "fp16",

@@ -98,8 +98,9 @@ def qwen2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 32768,
              past: int | None = None) -> Graph:
     """Qwen2 7B (Qwen team 2024): biased q/k/v projections, 28 query and 4 key/value heads.
 
+    Positions up to 131072 (its config.json); seq_len defaults to the 32768 it was trained at.
     past: tokens already in the KV cache that the `seq_len` new ones attend to (decoding)."""
-    return _llama("qwen2_7b", QWEN2_7B, 32768, batch, precision, seq_len, past, QWEN2_VOCAB)
+    return _llama("qwen2_7b", QWEN2_7B, 131072, batch, precision, seq_len, past, QWEN2_VOCAB)
 
 
 def mixtral_8x7b(batch: int = 1, precision: str = "fp16", seq_len: int = 32768,
