@@ -19,13 +19,14 @@ from accelsim.workload.ir import BYTES_PER_ELEMENT, Graph, Phase
 from accelsim.workload.trace import MemoryBreakdown, Trace, peak_live_bytes
 
 DECODE_SAMPLES = 8      # decode contexts costed per request; the steps between are interpolated
+SERVED_FAMILIES = ("decoder", "encoder-decoder")   # encoder-decoder: the prefill runs the encoder
 
 
 def check_decoder(graph: Graph) -> None:
-    """Serving needs a decoder-only language model with the KV-cache metadata of the zoo."""
-    if graph.info("family") != "decoder" or not graph.info("layers"):
-        raise UsageError(f"serve mode needs a decoder language model (gpt2, gpt3_175b, llama2_7b); "
-                         f"{graph.name} is not one", key="mode")
+    """Serving needs a decoder (decoder-only or encoder-decoder) with the KV-cache metadata of the zoo."""
+    if graph.info("family") not in SERVED_FAMILIES or not graph.info("layers"):
+        raise UsageError(f"serve mode needs a decoder language model (gpt2, llama3_8b, whisper_base, "
+                         f"...); {graph.name} is not one", key="mode")
 
 
 def kv_cache_bytes(graph: Graph, context: int, batch: int | None = None) -> float:

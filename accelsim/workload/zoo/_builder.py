@@ -64,6 +64,7 @@ class NetBuilder:
         self.precision = precision
         self._ops: list[Op] = []
         self._names: set[str] = set()
+        self.scope = ""     # prefix of op names, not weight names: a repeated pass over the same weights
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -85,6 +86,7 @@ class NetBuilder:
              weights: tuple[Tensor, ...] = (), gemm: Gemm | None = None, vector_flops: int = 0,
              **attrs: object) -> Act:
         """Append one op reading `inputs` and return its output activation."""
+        name = self.scope + name
         if name in self._names:
             raise WorkloadError("duplicate op name", key=name)
         if len(self._ops) >= MAX_OPS:
