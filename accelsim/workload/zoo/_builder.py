@@ -26,6 +26,8 @@ VECTOR_FLOPS = {
     "silu": 4,       # x * sigmoid(x)
     "sigmoid": 3,
     "tanh": 5,
+    "hardswish": 5,  # x * min(max(x + 3, 0), 6) / 6
+    "bilinear": 7,   # upsampling: 4 neighbours weighted and summed
     "rope": 3,       # x * cos + rotate(x) * sin
     "combine": 2,    # MoE: multiply an expert's output by its routing weight, accumulate
 }
@@ -197,11 +199,23 @@ class NetBuilder:
         shape[axis] = sum(x.shape[axis] for x in xs)
         return self.emit(name, OpKind.ELEMENTWISE, xs, tuple(shape), fn="concat")
 
-    def upsample(self, name: str, x: Act, factor: int = 2) -> Act:
-        """Nearest-neighbour upsampling of [B, C, H, W] by `factor` (a copy, no arithmetic)."""
+    def upsample(self, name: str, x: Act, factor: int = 2, bilinear: bool = False) -> Act:
+        """Nearest-neighbour (a copy, no arithmetic) or bilinear upsampling of [B, C, H, W]."""
         b, c, h, w = x.shape
-        return self.emit(name, OpKind.ELEMENTWISE, (x,), (b, c, h * factor, w * factor),
-                         fn="upsample", factor=factor)
+        out = (b, c, h * factor, w * factor)
+        flops = VECTOR_FLOPS["bilinear"] * math.prod(out) if bilinear else 0
+        return self.emit(name, OpKind.ELEMENTWISE, (x,), out, vector_flops=flops, fn="upsample",
+                         factor=factor)
+
+    def conv_transpose2d(self, name: str, x: Act, out_channels: int, kernel: int) -> Act:
+        """Transposed convolution with stride = kernel (windows do not overlap), with a bias: each
+        input pixel spreads into a kernel x kernel block, one GEMM of in -> out x kernel^2."""
+        b, cin, h, w = x.shape
+        weights = (self.weight(f"{name}.weight", (cin, out_channels, kernel, kernel)),
+                   self.weight(f"{name}.bias", (out_channels,)))
+        return self.emit(name, OpKind.CONV2D, (x,), (b, out_channels, h * kernel, w * kernel), weights,
+                         Gemm(m=b * h * w, n=out_channels * kernel * kernel, k=cin), kernel=(1, 1),
+                         stride=1, padding=0, groups=1, in_hw=(h, w), out_hw=(h, w))
 
     def moe(self, name: str, x: Act, experts: int, top_k: int, ffn: int, act: str = "silu") -> Act:
         """Mixture-of-experts gated MLP on [..., D]: a router (linear + softmax) picks `top_k` of
