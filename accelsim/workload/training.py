@@ -32,7 +32,7 @@ Conventions of this model:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from accelsim.errors import UsageError
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Gemm, Graph, Op, OpKind, Phase, Tensor
@@ -97,6 +97,15 @@ def dgrad_op(op: Op, produced: set[str], deps: tuple[str, ...]) -> Op:
                     vector_flops=vector, deps=deps)
 
 
+def updated(op: Op) -> tuple[Tensor, ...]:
+    """The weights whose gradient the backward of `op` writes and the optimizer updates: all of
+    them, or of a sparse embedding (PyTorch sparse=True, as DLRM trains) only the rows it gathers."""
+    if not op.attr("sparse"):
+        return op.weights
+    return tuple(replace(w, name=f"{w.name}:rows", shape=(
+        min(w.shape[0], math.ceil(op.weight_fraction * w.shape[0])), *w.shape[1:])) for w in op.weights)
+
+
 def wgrad_op(op: Op, deps: tuple[str, ...]) -> Op:
     """Gradient with respect to the weights: dW = X^T dY for GEMMs, a reduction for the rest."""
     if op.gemm:
@@ -106,7 +115,7 @@ def wgrad_op(op: Op, deps: tuple[str, ...]) -> Op:
         gemm, vector = None, op.traits.wgrad_per_output * sum(t.elements for t in op.outputs)
     reads = tuple(grad(t) for t in op.outputs) + saved_for_backward(op)
     return op.with_(name=f"{op.name}.wgrad", phase=Phase.WGRAD, gemm=gemm, inputs=reads, weights=(),
-                    outputs=tuple(grad(w) for w in op.weights), vector_flops=vector, deps=deps)
+                    outputs=tuple(grad(w) for w in updated(op)), vector_flops=vector, deps=deps)
 
 
 def _state(w: Tensor, role: str) -> Tensor:
@@ -134,10 +143,10 @@ def optimizer_ops(forward: tuple[Op, ...], rule: Optimizer, master: bool) -> tup
             writers.setdefault(w.name, []).append(f"{op.name}.wgrad")
     ops, seen = [], set()
     for op in forward:
-        owned = tuple(w for w in op.weights if w.name not in seen)
-        seen.update(w.name for w in owned)
+        owned = tuple(w for w in updated(op) if storage(w.name) not in seen)
+        seen.update(storage(w.name) for w in owned)
         if owned:
-            deps = tuple(dict.fromkeys(d for w in owned for d in writers[w.name]))
+            deps = tuple(dict.fromkeys(d for w in owned for d in writers[storage(w.name)]))
             ops.append(optimizer_op(op.name, owned, rule, master, deps))
     return tuple(ops)
 

@@ -281,10 +281,12 @@ class NetBuilder:
                          vector_flops=window * b * c * out_hw[0] * out_hw[1], mode=mode,
                          in_hw=(h, w), out_hw=tuple(out_hw))
 
-    def embedding(self, name: str, ids: Act, num_embeddings: int, dim: int) -> Act:
-        """Table lookup: reads only the gathered rows, which are the output."""
+    def embedding(self, name: str, ids: Act, num_embeddings: int, dim: int, sparse: bool = False) -> Act:
+        """Table lookup: reads only the gathered rows, which are the output; a `sparse` table's
+        gradient and update cover only those rows (else the whole table, PyTorch's default)."""
         table = self.weight(f"{name}.weight", (num_embeddings, dim))
-        return self.emit(name, OpKind.EMBEDDING, (ids,), (*ids.shape, dim), (table,))
+        attrs = {"sparse": True} if sparse else {}
+        return self.emit(name, OpKind.EMBEDDING, (ids,), (*ids.shape, dim), (table,), **attrs)
 
     def table(self, name: str) -> Tensor:
         """The weight table of an earlier embedding op (for tied output projections)."""

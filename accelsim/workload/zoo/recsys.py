@@ -29,11 +29,12 @@ def dlrm(batch: int = 1, precision: str = "fp16") -> Graph:
 
     Each sample looks up one row per table (a gather bound by memory bandwidth); the bottom MLP's
     output and the 26 rows interact through their pairwise dot products (27 x 27, the 351 below the
-    diagonal kept), concatenated with the bottom output into the top MLP (479 inputs)."""
+    diagonal kept), concatenated with the bottom output into the top MLP (479 inputs). As in the
+    reference training code, the tables take sparse gradients: a step updates only the rows it read."""
     b = NetBuilder("dlrm", batch, precision)
     dense = _mlp(b, "bottom_mlp", b.input((batch, DLRM_DENSE), "dense"), DLRM_BOTTOM, "relu")
-    rows = [b.embedding(f"emb.{i}", b.input((batch, 1), f"sparse.{i}", "int32"), size, DLRM_DIM)
-            for i, size in enumerate(CRITEO_1TB_TABLES)]
+    rows = [b.embedding(f"emb.{i}", b.input((batch, 1), f"sparse{i}_ids", "int32"), size, DLRM_DIM,
+                        sparse=True) for i, size in enumerate(CRITEO_1TB_TABLES)]
     features = len(rows) + 1
     t = b.concat("interaction.stack", b.view(dense, (batch, 1, DLRM_DIM)), *rows)
     z = b.matmul("interaction.dot", t, b.view(t, t.shape, "T"), (batch, features, features),
