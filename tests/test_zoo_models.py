@@ -13,6 +13,7 @@ from accelsim.workload.serving import kv_cache_bytes
 from accelsim.workload.training import training_trace
 from accelsim.workload.zoo import build
 from accelsim.workload.zoo.recsys import CRITEO_1TB_TABLES
+from tests.hostile.cli import accelsim, assert_clean_error
 
 # Published parameter counts, with their sources:
 PUBLISHED_PARAMS = {
@@ -168,3 +169,25 @@ def test_llama3_vocab():
     head = next(op for op in build("llama3_8b", seq_len=8).ops if op.name == "lm_head")
     assert head.weights[0].shape == (128256, 4096)
     assert math.prod(head.weights[0].shape) == 525_336_576
+
+
+@pytest.mark.parametrize("name, params, match", [
+    ("yolov8n", {"image_size": 100}, "image_size: must be a multiple of the largest stride, 32"),
+    ("sd15_unet", {"image_size": 500}, "image_size: must be a multiple of 64"),
+    ("whisper_base", {"seq_len": 449}, "seq_len: must be at most 448"),
+])
+def test_bad_sizes_are_refused(name, params, match):
+    with pytest.raises(WorkloadError, match=match):
+        build(name, **params)
+
+
+def test_cli_refuses_a_bad_size_cleanly():
+    assert_clean_error(accelsim("run", "sd15_unet", "--device", "a100", "--param", "image_size=500"),
+                       "image_size", "multiple of 64")
+
+
+def test_cli_serves_encoder_decoder_but_not_an_encoder():
+    assert accelsim("run", "whisper_base", "--device", "a100", "--mode", "serve", "--prompt", "4",
+                    "--generate", "8").code == 0
+    assert_clean_error(accelsim("run", "yolov8n", "--device", "a100", "--mode", "serve"),
+                       "serve mode needs a decoder")
