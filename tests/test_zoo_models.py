@@ -106,6 +106,11 @@ def test_dlrm_training_updates_only_gathered_rows():
     trace = training_trace(build("dlrm", batch=8), optimizer="sgd")
     update = next(op for op in trace.ops if op.name == "emb.0.optimizer")
     assert update.params == 8 * 128
+    # gradients: the MLPs densely, each table's gathered rows (at most its size: two have 3 and 4)
+    rows = sum(min(size, 8) for size in CRITEO_1TB_TABLES)
+    mlp = dlrm_params() - 128 * sum(CRITEO_1TB_TABLES)
+    assert rows == 24 * 8 + 3 + 4
+    assert trace.memory.gradients == (mlp + 128 * rows) * 2
 
 
 def test_sd15_unet_shapes_and_steps():

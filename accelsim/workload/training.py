@@ -23,6 +23,9 @@ Conventions of this model:
   embeddings: 1, a scatter-add of the output gradient into the table). A GEMM's own vector FLOPs
   (bias add, score scaling) are charged once more: to its wgrad if it has weights, else to its dgrad.
 - One OPTIMIZER op per forward op that first owns a weight tensor (tied weights update once).
+- A sparse embedding (attrs sparse, as DLRM's tables) has a gradient of the rows it gathered only,
+  and its update touches only those rows; other weights take dense gradients.
+- A MoE op is a GEMM-category op: its dgrad and wgrad are grouped GEMMs the size of its forward.
 - Activation memory counts what the backward reads (`saved_for_backward`), each tensor once; the
   transient gradient buffers of the backward pass are not counted.
 - Checkpoint segments start at layer boundaries (`layer_cuts`); every segment is recomputed, the last
@@ -239,11 +242,13 @@ def _weights(graph: Graph) -> dict[str, Tensor]:
 
 
 def training_memory(graph: Graph, rule: Optimizer, master: bool, starts: list[int]) -> MemoryBreakdown:
-    """Weights, same-dtype gradients, fp32 master copy + moments per parameter, kept activations."""
+    """Weights, same-dtype gradients (of a sparse embedding: its gathered rows), fp32 master copy +
+    moments per parameter, kept activations."""
     weights = _weights(graph).values()
     params = sum(w.elements for w in weights)
+    gradients = {storage(w.name): w.bytes for op in graph.ops for w in updated(op)}
     state_per_param = BYTES_PER_ELEMENT[STATE_DTYPE] * (len(rule.states) + int(master))
-    return MemoryBreakdown(weights=sum(w.bytes for w in weights), gradients=sum(w.bytes for w in weights),
+    return MemoryBreakdown(weights=sum(w.bytes for w in weights), gradients=sum(gradients.values()),
                            optimizer_state=state_per_param * params,
                            activations=activation_bytes(graph.ops, starts))
 

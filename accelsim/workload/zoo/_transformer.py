@@ -104,14 +104,15 @@ def spec_attention(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, pa
 
     past > 0: the S new tokens also attend to `past` cached tokens, read from the inputs
     prefix.k_cache and prefix.v_cache [B, kv_heads, past, head_dim] (LLM decoding with a KV cache).
-    With a sliding window, a token attends to at most `window` keys (the cache holds no more).
+    With a sliding window, a token attends to at most `window` keys: the cached ones the new tokens
+    leave in the window (a rolling cache), then themselves.
     """
     check_heads(prefix, spec)
     batch, seq, _ = x.shape
     q, k, v = _heads(b, prefix, x, spec, ("q", "k", "v"))
     if spec.rope:
         q, k = b.activation(f"{prefix}.q_rope", q, "rope"), b.activation(f"{prefix}.k_rope", k, "rope")
-    kept = min(past, spec.window) if spec.window else past
+    kept = min(past, max(spec.window - seq, 0)) if spec.window else past
     cached = {part: (b.input((batch, spec.kv_heads or spec.heads, kept, spec.head_dim),
                              f"{prefix}.{part}_cache"),) if kept else () for part in "kv"}
     seen = min(past + seq, spec.window) if spec.window else past + seq
