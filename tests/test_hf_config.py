@@ -80,6 +80,12 @@ def test_mixtral_experts_from_config():
     assert (g.info("experts"), g.info("top_k")) == (8, 2)
 
 
+def test_mixtral_top_k_beyond_experts_is_refused(tmp_path):
+    config = {**json.loads((HF / "mixtral-8x7b-v0.1.json").read_text()), "num_experts_per_tok": 9}
+    with pytest.raises(WorkloadError, match="num_experts_per_tok: must be at most num_local_experts=8"):
+        import_hf_config(write(tmp_path, config))
+
+
 def test_qwen2_per_layer_sliding_window_is_refused(tmp_path):
     config = {**json.loads((HF / "qwen2-7b.json").read_text()), "use_sliding_window": True}
     with pytest.raises(WorkloadError, match="use_sliding_window"):

@@ -130,24 +130,25 @@ def _llama_spec(cfg: _Config, model_type: str) -> TransformerSpec:
     for key in ("attention_bias", "mlp_bias"):
         if cfg.flag(key, False):
             raise cfg.fail("biased projections are not supported", key)
-    window = None
-    if model_type in WINDOWED:
-        window = cfg.count("sliding_window", None) if cfg.value("sliding_window", None) else None
-    elif model_type == "qwen2" and cfg.flag("use_sliding_window", False):
+    windowed = model_type in WINDOWED and cfg.value("sliding_window", None) is not None
+    window = cfg.count("sliding_window") if windowed else None
+    if model_type == "qwen2" and cfg.flag("use_sliding_window", False):
         raise cfg.fail("Qwen2's per-layer sliding windows (max_window_layers) are not modeled",
                        "use_sliding_window")
     act = cfg.activation("hidden_act", "gelu" if model_type == "gemma" else "silu")
     if model_type == "gemma":
         act = cfg.activation("hidden_activation", act)
     experts = cfg.count("num_local_experts") if model_type == "mixtral" else 0
+    top_k = cfg.count("num_experts_per_tok") if experts else 0
+    if top_k > experts:
+        raise cfg.fail(f"must be at most num_local_experts={experts}", "num_experts_per_tok")
     return TransformerSpec(layers=cfg.count("num_hidden_layers"), hidden=hidden, heads=heads,
                            ffn=cfg.count("intermediate_size"), kv_heads=kv_heads, norm="rmsnorm",
                            act=act, gated=True, bias=False, rope=True,
                            fused_qkv=model_type == "phi3",
                            attn_bias=(True, True, True, False) if model_type == "qwen2" else None,
                            head_size=head_size if head_size != hidden // heads else None,
-                           window=window, experts=experts,
-                           top_k=cfg.count("num_experts_per_tok") if experts else 0)
+                           window=window, experts=experts, top_k=top_k)
 
 
 def _llama_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: int | None,
@@ -155,8 +156,6 @@ def _llama_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: i
     """LLaMA family: RMSNorm, rotary positions, gated MLP, no biases, untied head by default."""
     model_type = cfg.data["model_type"]
     spec = _llama_spec(cfg, model_type)
-    if spec.experts and spec.top_k > spec.experts:
-        raise cfg.fail(f"must be at most num_local_experts={spec.experts}", "num_experts_per_tok")
     positions = cfg.count("max_position_embeddings")
     return _llama(name, spec, positions, batch, precision, _seq_len(seq_len, positions), past,
                   cfg.count("vocab_size"), cfg.flag("tie_word_embeddings", model_type == "gemma"))
