@@ -11,6 +11,8 @@ from accelsim.config import KINDS
 from accelsim.config.loader import list_devices, load_device
 from accelsim.devices import model, run_precision
 from accelsim.devices.base import BOUNDS, DeviceModel
+from accelsim.workload.ir import OpKind
+from accelsim.workload.training import training_trace
 from accelsim.workload.zoo._builder import NetBuilder
 
 
@@ -41,3 +43,22 @@ def test_every_bundled_device_costs_small_ops_through_the_contract(name):
         assert (cost.flops, cost.macs) == (op.flops, op.macs)
         assert cost.latency_s >= 0 and cost.energy.total >= 0 and cost.bound in BOUNDS
     assert alone[0].latency_s > 0 and alone[0].energy.total > 0
+
+
+def every_kind_ops(precision: str):
+    """A training step of a tiny network that has an op of every kind (the MoE and embedding too)."""
+    b = NetBuilder("t", 2, precision)
+    x = b.embedding("emb", b.input((2, 4), "ids", "int32"), 32, 16)
+    x = b.softmax("softmax", b.norm("norm", b.moe("moe", x, experts=4, top_k=2, ffn=32)))
+    image = b.view(x, (2, 2, 4, 8))
+    b.pool("pool", b.activation("relu", b.conv2d("conv", image, 4, 3, padding=1), "relu"), "max", 2)
+    return training_trace(b.graph()).ops
+
+
+@pytest.mark.parametrize("name", [row[0] for row in list_devices()])
+def test_every_bundled_device_costs_every_op_kind(name):
+    device = load_device(name)
+    ops = every_kind_ops(run_precision(device, None))
+    assert {op.kind for op in ops} == set(OpKind)
+    for op, cost in zip(ops, model(device.kind).costs(ops, device)):
+        assert 0 <= cost.latency_s < float("inf") and cost.bound in BOUNDS, op.name

@@ -15,11 +15,16 @@ from accelsim.workload.zoo import build
 
 HF = Path(__file__).resolve().parents[1] / "accelsim" / "workloads" / "hf"
 # Published parameter counts: shared/reference/model_stats.csv (GPT-2, BERT with pooler) and the
-# HuggingFace model cards' safetensors counts (Llama-2-7b-hf, Mistral-7B-v0.1).
+# HuggingFace model cards' safetensors counts (Llama-2-7b-hf, Mistral-7B-v0.1, Qwen/Qwen2-7B,
+# mistralai/Mixtral-8x7B-v0.1, google/gemma-7b, microsoft/Phi-3-mini-4k-instruct). The bundled
+# configs copy the architecture keys of those repositories' config.json files.
 PUBLISHED_PARAMS = {"gpt2": 124_439_808, "bert-base-uncased": 109_482_240,
-                    "llama-2-7b": 6_738_415_616, "mistral-7b-v0.1": 7_241_732_096}
+                    "llama-2-7b": 6_738_415_616, "mistral-7b-v0.1": 7_241_732_096,
+                    "qwen2-7b": 7_615_616_512, "mixtral-8x7b-v0.1": 46_702_792_704,
+                    "gemma-7b": 8_537_680_896, "phi-3-mini-4k-instruct": 3_821_079_552}
 SAME_AS_ZOO = {"gpt2": ("gpt2", 1024), "bert-base-uncased": ("bert_base", 128),
-               "llama-2-7b": ("llama2_7b", 4096)}
+               "llama-2-7b": ("llama2_7b", 4096), "qwen2-7b": ("qwen2_7b", 512),
+               "mixtral-8x7b-v0.1": ("mixtral_8x7b", 512)}
 
 
 def write(tmp_path: Path, config: dict, name: str = "model.json") -> Path:
@@ -48,9 +53,49 @@ def test_same_graph_as_zoo(name):
     assert dict(imported.meta) == dict(built.meta)
 
 
+def test_gemma_head_dim_wider_than_hidden_over_heads():
+    # google/gemma-7b: 16 heads of 256 = 4096 query features from a 3072 hidden state.
+    g = import_hf_config(HF / "gemma-7b.json", seq_len=1)
+    q = next(op for op in g.ops if op.name == "decoder.0.attn.q")
+    assert q.weights[0].shape == (16 * 256, 3072)
+    assert g.info("tied_embeddings") is True
+
+
+@pytest.mark.parametrize("seq_len, seen", [(1024, 1024), (8192, 4096)])
+def test_mistral_sliding_window_caps_attention(seq_len, seen):
+    # Mistral-7B-v0.1 config.json: sliding_window 4096; each query sees at most 4096 keys.
+    g = import_hf_config(HF / "mistral-7b-v0.1.json", seq_len=seq_len)
+    scores = next(op for op in g.ops if op.name == "decoder.0.attn.scores")
+    assert (scores.gemm.m, scores.gemm.n) == (seq_len, seen)
+
+
+def test_mistral_decode_reads_at_most_the_window_from_the_cache():
+    g = import_hf_config(HF / "mistral-7b-v0.1.json", seq_len=1, past=10_000)
+    cache = next(t for op in g.ops for t in op.inputs if t.name == "decoder.0.attn.k_cache")
+    assert cache.shape[2] == 4095          # the window holds 4095 cached tokens and the new one
+
+
+def test_mixtral_experts_from_config():
+    g = import_hf_config(HF / "mixtral-8x7b-v0.1.json", seq_len=16)
+    assert (g.info("experts"), g.info("top_k")) == (8, 2)
+
+
+def test_mixtral_top_k_beyond_experts_is_refused(tmp_path):
+    config = {**json.loads((HF / "mixtral-8x7b-v0.1.json").read_text()), "num_experts_per_tok": 9}
+    with pytest.raises(WorkloadError, match="num_experts_per_tok: must be at most num_local_experts=8"):
+        import_hf_config(write(tmp_path, config))
+
+
+def test_qwen2_per_layer_sliding_window_is_refused(tmp_path):
+    config = {**json.loads((HF / "qwen2-7b.json").read_text()), "use_sliding_window": True}
+    with pytest.raises(WorkloadError, match="use_sliding_window"):
+        import_hf_config(write(tmp_path, config))
+
+
 def test_default_seq_len_is_max_positions_capped_at_2048():
     seq = {name: import_hf_config(HF / f"{name}.json").info("seq_len") for name in PUBLISHED_PARAMS}
-    assert seq == {"gpt2": 1024, "bert-base-uncased": 512, "llama-2-7b": 2048, "mistral-7b-v0.1": 2048}
+    assert seq == {"gpt2": 1024, "bert-base-uncased": 512} | {
+        name: 2048 for name in PUBLISHED_PARAMS if name not in ("gpt2", "bert-base-uncased")}
 
 
 def test_gpt2_untied_head_adds_the_vocab_matrix(tmp_path):
@@ -95,7 +140,7 @@ def test_unknown_model_type_lists_supported(tmp_path):
     with pytest.raises(WorkloadError) as err:
         import_hf_config(path)
     assert str(err.value) == (f"{path}: model_type: unsupported model_type 't5'; "
-                              f"supported: gpt2, llama, mistral, bert")
+                              f"supported: gpt2, llama, mistral, mixtral, qwen2, gemma, phi3, bert")
 
 
 def test_missing_key_names_key_and_file(tmp_path):

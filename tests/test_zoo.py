@@ -15,7 +15,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 STATS_ROWS = {"ResNet-50 (torchvision)": "resnet50", "BERT-base-uncased (with pooler)": "bert_base",
               "GPT-2 small (tied embeddings)": "gpt2", "GPT-3 175B training": "gpt3_175b"}
 SMALL = ("resnet50", "alexnet", "vgg16", "mobilenet_v2", "facedet", "bert_base", "distilbert",
-         "vit_b16", "gpt2")
+         "vit_b16", "gpt2", "yolov8n", "selfie_seg", "whisper_base", "dlrm", "sd15_unet")
 
 
 def model_stats() -> dict[str, dict[str, str]]:
@@ -148,8 +148,9 @@ def test_graph_well_formed(name):
         seen.add(op.name)
         tensors = op.outputs + op.weights + tuple(t for t in op.inputs if not t.name.endswith("_ids"))
         assert {t.dtype for t in tensors} == {"bf16"}, op.name
-        assert op.kind in (OpKind.CONV2D, OpKind.MATMUL) or op.gemm is None
-    assert g.info("family") in ("cnn", "encoder", "decoder")
+        assert op.kind in (OpKind.CONV2D, OpKind.MATMUL, OpKind.MOE) or op.gemm is None
+    assert g.info("family") in ("cnn", "encoder", "decoder", "encoder-decoder", "recommendation",
+                                "diffusion")
 
 
 @pytest.mark.parametrize("name", SMALL)
@@ -166,7 +167,8 @@ def test_transformer_meta():
 
 
 def test_zoo_lists_every_network():
-    assert set(ZOO) == {*SMALL, "bert_large", "llama2_7b", "gpt3_175b"}
+    assert set(ZOO) == {*SMALL, "bert_large", "llama2_7b", "gpt3_175b", "llama3_8b", "qwen2_7b",
+                        "mixtral_8x7b"}
 
 
 @pytest.mark.parametrize(("name", "params", "match"), [

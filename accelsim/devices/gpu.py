@@ -30,7 +30,7 @@ from accelsim.config.gpu import GpuConfig
 from accelsim.devices.base import OpCost, finish, op_by_op
 from accelsim.devices.energy import PJ, op_energy, sram_pj_per_byte
 from accelsim.kernels import gpu as tiling
-from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
+from accelsim.workload.ir import BYTES_PER_ELEMENT, Op
 
 CUDA_CORE_PRECISIONS = ("fp32", "fp64")   # GEMMs at these run on CUDA cores, not tensor cores
 
@@ -114,10 +114,7 @@ def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
 
 def _stream_cost(op: Op, device: GpuConfig) -> OpCost:
     """An op that streams its tensors through HBM once, with CUDA-core arithmetic."""
-    if op.kind is OpKind.EMBEDDING:
-        reads = op.input_bytes + op.output_bytes     # indices plus the gathered rows, not the table
-    else:
-        reads = op.input_bytes + op.weight_bytes
+    reads = op.input_bytes + op.weight_bytes     # an embedding: indices plus the gathered rows
     writes = op.output_bytes
     compute_s = op.flops / vector_rate(device)
     memory_s = (reads + writes) / device.memory.effective_bandwidth

@@ -118,8 +118,9 @@ def operand_bytes(op: Op, resident: frozenset[str] = NONE_RESIDENT) -> list[floa
         a, b = op.inputs, op.weights
     else:
         a, b = op.inputs[:1], op.inputs[1:]
-    sizes = [(sum(t.bytes for t in part), offchip_bytes(part, resident))
-             for part in (a, b, op.outputs)]
+    read = [1.0, op.weight_fraction if op.weights else 1.0, 1.0]   # a MoE op: the touched experts
+    sizes = [(sum(t.bytes for t in part) * share, offchip_bytes(part, resident) * share)
+             for part, share in zip((a, b, op.outputs), read)]
     fallback = [g.m * g.k, g.k * g.n, g.m * g.n]
     return [dram if total else elements * g.count * elem
             for (total, dram), elements in zip(sizes, fallback)] + [elem]
@@ -271,7 +272,7 @@ def _scalesim_cost(op: Op, device: SystolicConfig) -> OpCost:
 def _vector_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
     """A non-GEMM op on the vector unit, streaming its tensors once through the SRAM and, unless
     they are resident, through DRAM."""
-    table = op.output_bytes if op.kind is OpKind.EMBEDDING else op.weight_bytes
+    table = op.weight_bytes     # an embedding reads only the rows it gathers
     reads = offchip_bytes(op.inputs, resident) + table
     writes = offchip_bytes(op.outputs, resident)
     compute = vector_cycles(op, device)

@@ -21,6 +21,7 @@ class OpKind(str, Enum):
     SOFTMAX = "softmax"
     POOL = "pool"                # max/avg/global pooling
     EMBEDDING = "embedding"      # table lookup (gather)
+    MOE = "moe"                  # mixture-of-experts FFN: each token runs its top-k of E experts
     OPTIMIZER = "optimizer"      # parameter update (SGD-momentum, Adam)
 
 
@@ -59,6 +60,9 @@ OP_TRAITS = {
     OpKind.POOL: OpTraits(OpCategory.REDUCTION, backward_vector=1, wgrad_per_output=2, npu=True),
     # the table gradient is a scatter-add of the output gradient (one add per element)
     OpKind.EMBEDDING: OpTraits(OpCategory.MOVEMENT, backward_vector=0, wgrad_per_output=1, npu=True),
+    # experts as grouped GEMMs (dgrad and wgrad each as large as the forward, like any GEMM); the
+    # routing-weighted combine and gated activation differentiate like the elementwise ops they are
+    OpKind.MOE: OpTraits(OpCategory.GEMM, backward_vector=1, wgrad_per_output=0, npu=False),
     # never differentiated; a training-only update that no inference NPU runs
     OpKind.OPTIMIZER: OpTraits(OpCategory.UPDATE, backward_vector=0, wgrad_per_output=0, npu=False),
 }
@@ -96,6 +100,12 @@ class Tensor:
     def bytes(self) -> float:
         """Size in bytes as stored: the kept elements at the tensor's dtype plus the metadata."""
         return self.elements * (self.density * BYTES_PER_ELEMENT[self.dtype] + self.index_bits / 8)
+
+
+def expected_experts(tokens: int, experts: int, top_k: int) -> float:
+    """Expected distinct experts that `tokens` tokens touch when each picks `top_k` of `experts`
+    uniformly (balanced routing): E x (1 - (1 - k/E)^T)."""
+    return experts * (1.0 - (1.0 - top_k / experts) ** tokens)
 
 
 @dataclass(frozen=True)
@@ -155,9 +165,20 @@ class Op:
         return sum(t.bytes for t in self.outputs)
 
     @property
+    def weight_fraction(self) -> float:
+        """Weights read by one run of the op, as a multiple of their size: a MoE op reads the
+        experts its tokens touch, an embedding the rows it gathers (repeats counted); others all."""
+        if self.kind is OpKind.MOE:
+            experts = int(self.attr("experts"))
+            return expected_experts(int(self.attr("tokens")), experts, int(self.attr("top_k"))) / experts
+        if self.kind is OpKind.EMBEDDING and self.weights and self.weights[0].elements:
+            return sum(t.elements for t in self.outputs) / self.weights[0].elements
+        return 1.0
+
+    @property
     def weight_bytes(self) -> float:
-        """Bytes of parameters read."""
-        return sum(t.bytes for t in self.weights)
+        """Bytes of parameters read (see weight_fraction)."""
+        return sum(t.bytes for t in self.weights) * self.weight_fraction
 
     @property
     def params(self) -> int:

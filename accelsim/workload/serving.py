@@ -8,7 +8,8 @@ attention reads the whole cache, so decoding is bound by memory bandwidth on GPU
 
 Following vLLM's metrics, time to first token (TTFT) is the prefill, and a request of `generate`
 tokens runs generate - 1 decode steps with past = prompt, prompt + 1, ..., prompt + generate - 2.
-The KV cache reserved per request holds 2 (K and V) x layers x kv_heads x head_dim x context tokens.
+The KV cache reserved per request holds 2 (K and V) x layers x kv_heads x head_dim x context tokens
+(a sliding window caps the context at the window; an encoder-decoder adds its encoder's tokens).
 """
 
 from __future__ import annotations
@@ -18,18 +19,22 @@ from accelsim.workload.ir import BYTES_PER_ELEMENT, Graph, Phase
 from accelsim.workload.trace import MemoryBreakdown, Trace, peak_live_bytes
 
 DECODE_SAMPLES = 8      # decode contexts costed per request; the steps between are interpolated
+SERVED_FAMILIES = ("decoder", "encoder-decoder")   # encoder-decoder: the prefill runs the encoder
 
 
 def check_decoder(graph: Graph) -> None:
-    """Serving needs a decoder-only language model with the KV-cache metadata of the zoo."""
-    if graph.info("family") != "decoder" or not graph.info("layers"):
-        raise UsageError(f"serve mode needs a decoder language model (gpt2, gpt3_175b, llama2_7b); "
-                         f"{graph.name} is not one", key="mode")
+    """Serving needs a decoder (decoder-only or encoder-decoder) with the KV-cache metadata of the zoo."""
+    if graph.info("family") not in SERVED_FAMILIES or not graph.info("layers"):
+        raise UsageError(f"serve mode needs a decoder language model (gpt2, llama3_8b, whisper_base, "
+                         f"...); {graph.name} is not one", key="mode")
 
 
 def kv_cache_bytes(graph: Graph, context: int, batch: int | None = None) -> float:
-    """Bytes of keys and values for `context` tokens of `batch` sequences (default: the graph's)."""
+    """Bytes of keys and values for `context` tokens of `batch` sequences (default: the graph's); a
+    sliding window keeps at most `window` tokens, and cross-attention keys of an encoder's output
+    (`cross_tokens`) stay for the whole request."""
     per_token = 2 * graph.info("layers") * graph.info("kv_heads") * graph.info("head_dim")
+    context = min(context, graph.info("window") or context) + (graph.info("cross_tokens") or 0)
     dtype = graph.ops[0].precision if graph.ops else "fp16"
     return per_token * context * (batch or graph.batch) * BYTES_PER_ELEMENT[dtype]
 

@@ -23,6 +23,9 @@ Conventions of this model:
   embeddings: 1, a scatter-add of the output gradient into the table). A GEMM's own vector FLOPs
   (bias add, score scaling) are charged once more: to its wgrad if it has weights, else to its dgrad.
 - One OPTIMIZER op per forward op that first owns a weight tensor (tied weights update once).
+- A sparse embedding (attrs sparse, as DLRM's tables) has a gradient of the rows it gathered only,
+  and its update touches only those rows; other weights take dense gradients.
+- A MoE op is a GEMM-category op: its dgrad and wgrad are grouped GEMMs the size of its forward.
 - Activation memory counts what the backward reads (`saved_for_backward`), each tensor once; the
   transient gradient buffers of the backward pass are not counted.
 - Checkpoint segments start at layer boundaries (`layer_cuts`); every segment is recomputed, the last
@@ -32,7 +35,7 @@ Conventions of this model:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from accelsim.errors import UsageError
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Gemm, Graph, Op, OpKind, Phase, Tensor
@@ -57,7 +60,7 @@ OPTIMIZERS = {
 }
 
 KEEPS_OUTPUT = ("relu", "relu6", "sigmoid", "tanh")   # elementwise fns whose derivative follows from y
-KEEPS_NOTHING = ("add", "rope", "scale")              # linear in their inputs: dy is all they need
+KEEPS_NOTHING = ("add", "rope", "scale", "concat", "upsample")   # linear: dy is all they need
 
 
 def grad(t: Tensor) -> Tensor:
@@ -97,6 +100,15 @@ def dgrad_op(op: Op, produced: set[str], deps: tuple[str, ...]) -> Op:
                     vector_flops=vector, deps=deps)
 
 
+def updated(op: Op) -> tuple[Tensor, ...]:
+    """The weights whose gradient the backward of `op` writes and the optimizer updates: all of
+    them, or of a sparse embedding (PyTorch sparse=True, as DLRM trains) only the rows it gathers."""
+    if not op.attr("sparse"):
+        return op.weights
+    return tuple(replace(w, name=f"{w.name}:rows", shape=(
+        min(w.shape[0], math.ceil(op.weight_fraction * w.shape[0])), *w.shape[1:])) for w in op.weights)
+
+
 def wgrad_op(op: Op, deps: tuple[str, ...]) -> Op:
     """Gradient with respect to the weights: dW = X^T dY for GEMMs, a reduction for the rest."""
     if op.gemm:
@@ -106,7 +118,7 @@ def wgrad_op(op: Op, deps: tuple[str, ...]) -> Op:
         gemm, vector = None, op.traits.wgrad_per_output * sum(t.elements for t in op.outputs)
     reads = tuple(grad(t) for t in op.outputs) + saved_for_backward(op)
     return op.with_(name=f"{op.name}.wgrad", phase=Phase.WGRAD, gemm=gemm, inputs=reads, weights=(),
-                    outputs=tuple(grad(w) for w in op.weights), vector_flops=vector, deps=deps)
+                    outputs=tuple(grad(w) for w in updated(op)), vector_flops=vector, deps=deps)
 
 
 def _state(w: Tensor, role: str) -> Tensor:
@@ -134,10 +146,10 @@ def optimizer_ops(forward: tuple[Op, ...], rule: Optimizer, master: bool) -> tup
             writers.setdefault(w.name, []).append(f"{op.name}.wgrad")
     ops, seen = [], set()
     for op in forward:
-        owned = tuple(w for w in op.weights if w.name not in seen)
-        seen.update(w.name for w in owned)
+        owned = tuple(w for w in updated(op) if storage(w.name) not in seen)
+        seen.update(storage(w.name) for w in owned)
         if owned:
-            deps = tuple(dict.fromkeys(d for w in owned for d in writers[w.name]))
+            deps = tuple(dict.fromkeys(d for w in owned for d in writers[storage(w.name)]))
             ops.append(optimizer_op(op.name, owned, rule, master, deps))
     return tuple(ops)
 
@@ -230,11 +242,13 @@ def _weights(graph: Graph) -> dict[str, Tensor]:
 
 
 def training_memory(graph: Graph, rule: Optimizer, master: bool, starts: list[int]) -> MemoryBreakdown:
-    """Weights, same-dtype gradients, fp32 master copy + moments per parameter, kept activations."""
+    """Weights, same-dtype gradients (of a sparse embedding: its gathered rows), fp32 master copy +
+    moments per parameter, kept activations."""
     weights = _weights(graph).values()
     params = sum(w.elements for w in weights)
+    gradients = {storage(w.name): w.bytes for op in graph.ops for w in updated(op)}
     state_per_param = BYTES_PER_ELEMENT[STATE_DTYPE] * (len(rule.states) + int(master))
-    return MemoryBreakdown(weights=sum(w.bytes for w in weights), gradients=sum(w.bytes for w in weights),
+    return MemoryBreakdown(weights=sum(w.bytes for w in weights), gradients=sum(gradients.values()),
                            optimizer_state=state_per_param * params,
                            activations=activation_bytes(graph.ops, starts))
 

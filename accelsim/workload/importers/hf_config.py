@@ -4,17 +4,23 @@ Supported `model_type` values and the keys read (defaults in parentheses):
 
     gpt2            n_layer, n_embd, n_head, vocab_size, n_positions, n_inner (4 x n_embd),
                     activation_function (gelu_new), tie_word_embeddings (true)
-    llama, mistral  hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
-                    num_key_value_heads (num_attention_heads), vocab_size, max_position_embeddings,
-                    hidden_act (silu), tie_word_embeddings (false), head_dim (hidden / heads only),
-                    attention_bias and mlp_bias (false only)
+    llama, mistral, hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
+    mixtral, qwen2, num_key_value_heads (num_attention_heads), vocab_size, max_position_embeddings,
+    gemma, phi3     hidden_act (silu), tie_word_embeddings (false), head_dim (hidden / heads only),
+                    attention_bias and mlp_bias (false only); and per family:
+                    mistral, mixtral, phi3: sliding_window (none: attention over the whole context)
+                    mixtral: num_local_experts, num_experts_per_tok (a MoE op per layer)
+                    qwen2: biased q/k/v projections; use_sliding_window (false only)
+                    gemma: head_dim (any), hidden_act/hidden_activation (gelu), tie_word_embeddings
+                    (true); its sqrt(hidden) embedding scaling is not modeled
+                    phi3: fused qkv and gate/up projections (same parameters as separate ones)
     bert            hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size,
                     max_position_embeddings, type_vocab_size (2), hidden_act (gelu); BertModel with
                     its pooler
 
 Other keys (norm epsilons, dropout, token ids, rope settings, dtype) do not change the ops or the
-parameter count and are ignored; Mistral's sliding window is not modeled (attention spans the whole
-sequence). `seq_len` defaults to min(max positions, 2048); decoders also take `past` (cached tokens,
+parameter count and are ignored. A sliding window caps the keys each token attends to, and the
+KV cache, at the window. `seq_len` defaults to min(max positions, 2048); decoders also take `past` (cached tokens,
 as the zoo's decoders). The graph is named after the file, or after its folder for `config.json`.
 """
 
@@ -113,23 +119,46 @@ def _gpt2_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: in
                 cfg.count("vocab_size"), cfg.flag("tie_word_embeddings", True))
 
 
-def _llama_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: int | None,
-           past: int | None) -> Graph:
-    """LLaMA/Mistral family: RMSNorm, rotary positions, gated MLP, no biases, untied head by default."""
+def _llama_spec(cfg: _Config, model_type: str) -> TransformerSpec:
+    """The layer stack of a LLaMA-family config, with each family's departures from LLaMA."""
     heads, kv_heads = cfg.heads("num_attention_heads", "hidden_size", "num_key_value_heads")
     hidden = cfg.count("hidden_size")
-    if cfg.count("head_dim", hidden // heads) != hidden // heads:
+    head_size = cfg.count("head_dim", hidden // heads)
+    if head_size != hidden // heads and model_type != "gemma":
         raise cfg.fail(f"only hidden_size / num_attention_heads = {hidden // heads} is supported",
                        "head_dim")
     for key in ("attention_bias", "mlp_bias"):
         if cfg.flag(key, False):
             raise cfg.fail("biased projections are not supported", key)
-    spec = TransformerSpec(layers=cfg.count("num_hidden_layers"), hidden=hidden, heads=heads,
+    windowed = model_type in WINDOWED and cfg.value("sliding_window", None) is not None
+    window = cfg.count("sliding_window") if windowed else None
+    if model_type == "qwen2" and cfg.flag("use_sliding_window", False):
+        raise cfg.fail("Qwen2's per-layer sliding windows (max_window_layers) are not modeled",
+                       "use_sliding_window")
+    act = cfg.activation("hidden_act", "gelu" if model_type == "gemma" else "silu")
+    if model_type == "gemma":
+        act = cfg.activation("hidden_activation", act)
+    experts = cfg.count("num_local_experts") if model_type == "mixtral" else 0
+    top_k = cfg.count("num_experts_per_tok") if experts else 0
+    if top_k > experts:
+        raise cfg.fail(f"must be at most num_local_experts={experts}", "num_experts_per_tok")
+    return TransformerSpec(layers=cfg.count("num_hidden_layers"), hidden=hidden, heads=heads,
                            ffn=cfg.count("intermediate_size"), kv_heads=kv_heads, norm="rmsnorm",
-                           act=cfg.activation("hidden_act", "silu"), gated=True, bias=False, rope=True)
+                           act=act, gated=True, bias=False, rope=True,
+                           fused_qkv=model_type == "phi3",
+                           attn_bias=(True, True, True, False) if model_type == "qwen2" else None,
+                           head_size=head_size if head_size != hidden // heads else None,
+                           window=window, experts=experts, top_k=top_k)
+
+
+def _llama_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: int | None,
+                 past: int | None) -> Graph:
+    """LLaMA family: RMSNorm, rotary positions, gated MLP, no biases, untied head by default."""
+    model_type = cfg.data["model_type"]
+    spec = _llama_spec(cfg, model_type)
     positions = cfg.count("max_position_embeddings")
     return _llama(name, spec, positions, batch, precision, _seq_len(seq_len, positions), past,
-                  cfg.count("vocab_size"), cfg.flag("tie_word_embeddings", False))
+                  cfg.count("vocab_size"), cfg.flag("tie_word_embeddings", model_type == "gemma"))
 
 
 def _bert_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: int | None,
@@ -146,8 +175,11 @@ def _bert_graph(cfg: _Config, name: str, batch: int, precision: str, seq_len: in
                  positions, cfg.count("type_vocab_size", 2))
 
 
-FAMILIES: dict[str, Callable[..., Graph]] = {"gpt2": _gpt2_graph, "llama": _llama_graph,
-                                             "mistral": _llama_graph, "bert": _bert_graph}
+WINDOWED = ("mistral", "mixtral", "phi3")     # model types whose `sliding_window` caps attention
+FAMILIES: dict[str, Callable[..., Graph]] = {
+    "gpt2": _gpt2_graph,
+    **{model_type: _llama_graph for model_type in ("llama", "mistral", "mixtral", "qwen2", "gemma", "phi3")},
+    "bert": _bert_graph}
 
 
 def import_hf_config(path: str | Path, *, batch: int = 1, precision: str = "fp16",

@@ -9,17 +9,22 @@ from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.workload.ir import PRECISIONS, Graph
 from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload.zoo.cnn import alexnet, facedet, mobilenet_v2, resnet50, vgg16
-from accelsim.workload.zoo.llm import gpt2, gpt3_175b, llama2_7b
+from accelsim.workload.zoo.llm import gpt2, gpt3_175b, llama2_7b, llama3_8b, mixtral_8x7b, qwen2_7b
+from accelsim.workload.zoo.diffusion import sd15_unet
+from accelsim.workload.zoo.recsys import dlrm
+from accelsim.workload.zoo.speech import whisper_base
 from accelsim.workload.zoo.transformers import bert_base, bert_large, distilbert, vit_b16
+from accelsim.workload.zoo.vision import selfie_seg, yolov8n
 
 ZOO: dict[str, Callable[..., Graph]] = {
     fn.__name__: fn
-    for fn in (resnet50, alexnet, vgg16, mobilenet_v2, facedet, bert_base, bert_large, distilbert,
+    for fn in (resnet50, alexnet, vgg16, mobilenet_v2, facedet, yolov8n, selfie_seg, bert_base, bert_large, distilbert,
                vit_b16,
-               gpt2, llama2_7b, gpt3_175b)
+               gpt2, llama2_7b, gpt3_175b, llama3_8b, qwen2_7b, mixtral_8x7b, whisper_base, dlrm, sd15_unet)
 }
 
-FAMILY_OF_MODULE = {"cnn": "cnn", "transformers": "encoder", "llm": "decoder"}
+FAMILY_OF_MODULE = {"cnn": "cnn", "vision": "cnn", "transformers": "encoder", "llm": "decoder",
+                    "speech": "encoder-decoder", "recsys": "recommendation", "diffusion": "diffusion"}
 
 
 def describe_zoo() -> list[tuple[str, str, str]]:

@@ -19,13 +19,17 @@ VECTOR_FLOPS = {
     "scale": 1,      # attention 1/sqrt(head_dim), charged to the scores matmul
     "batchnorm": 2,  # inference: folded into one multiply-add
     "layernorm": 5,  # mean, variance, subtract, divide, affine
+    "groupnorm": 5,  # the same per element, statistics over each group of channels
     "rmsnorm": 4,    # square, mean, divide, scale
     "softmax": 5,    # max, subtract, exp, sum, divide
     "gelu": 8,       # tanh approximation
     "silu": 4,       # x * sigmoid(x)
     "sigmoid": 3,
     "tanh": 5,
+    "hardswish": 5,  # x * min(max(x + 3, 0), 6) / 6
+    "bilinear": 7,   # upsampling: 4 neighbours weighted and summed
     "rope": 3,       # x * cos + rotate(x) * sin
+    "combine": 2,    # MoE: multiply an expert's output by its routing weight, accumulate
 }
 ACTIVATIONS = ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh")
 
@@ -62,6 +66,7 @@ class NetBuilder:
         self.precision = precision
         self._ops: list[Op] = []
         self._names: set[str] = set()
+        self.scope = ""     # prefix of op names, not weight names: a repeated pass over the same weights
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -83,6 +88,7 @@ class NetBuilder:
              weights: tuple[Tensor, ...] = (), gemm: Gemm | None = None, vector_flops: int = 0,
              **attrs: object) -> Act:
         """Append one op reading `inputs` and return its output activation."""
+        name = self.scope + name
         if name in self._names:
             raise WorkloadError("duplicate op name", key=name)
         if len(self._ops) >= MAX_OPS:
@@ -100,6 +106,23 @@ class NetBuilder:
         return Graph(self.name, tuple(self._ops), self.batch, tuple(meta.items()))
 
     # -- layers ---------------------------------------------------------------------------------
+
+    def conv1d(self, name: str, x: Act, out_channels: int, kernel: int, stride: int = 1,
+               padding: int = 0, bias: bool = False) -> Act:
+        """1-D convolution on [B, C, L], costed as a conv2d with a 1 x kernel window over a 1 x L image."""
+        if len(x.shape) != 3:
+            raise WorkloadError(f"conv1d needs a [B, C, L] input, got {list(x.shape)}", key=name)
+        b, cin, length = x.shape
+        out = conv_out(length, kernel, stride, padding)
+        if out < 1:
+            raise WorkloadError(f"kernel {kernel} does not fit the length-{length} input", key=name)
+        weights = (self.weight(f"{name}.weight", (out_channels, cin, kernel)),)
+        if bias:
+            weights += (self.weight(f"{name}.bias", (out_channels,)),)
+        return self.emit(name, OpKind.CONV2D, (x,), (b, out_channels, out), weights,
+                         Gemm(m=b * out, n=out_channels, k=kernel * cin), kernel=(1, kernel),
+                         stride=stride, padding=(0, padding), groups=1, in_hw=(1, length),
+                         out_hw=(1, out))
 
     def conv2d(self, name: str, x: Act, out_channels: int, kernel: int | tuple[int, int],
                stride: int = 1, padding: int = 0, groups: int = 1, bias: bool = False) -> Act:
@@ -156,6 +179,65 @@ class NetBuilder:
         return self.emit(name, OpKind.NORM, (x,), x.shape, weights,
                          vector_flops=VECTOR_FLOPS[kind] * x.tensor.elements, norm=kind)
 
+    def groupnorm(self, name: str, x: Act, groups: int) -> Act:
+        """GroupNorm over channel dim 1 in `groups` groups, with a per-channel scale and shift."""
+        c = x.shape[1]
+        if c % groups:
+            raise WorkloadError(f"{groups} groups must divide {c} channels", key=name)
+        weights = (self.weight(f"{name}.weight", (c,)), self.weight(f"{name}.bias", (c,)))
+        return self.emit(name, OpKind.NORM, (x,), x.shape, weights,
+                         vector_flops=VECTOR_FLOPS["groupnorm"] * x.tensor.elements, norm="groupnorm",
+                         groups=groups)
+
+    def concat(self, name: str, *xs: Act, axis: int = 1) -> Act:
+        """Concatenation along `axis` (a copy, no arithmetic)."""
+        shape = list(xs[0].shape)
+        if any(len(x.shape) != len(shape) or x.shape[:axis] + x.shape[axis + 1:] !=
+               tuple(shape[:axis] + shape[axis + 1:]) for x in xs):
+            raise WorkloadError(f"cannot concatenate {[list(x.shape) for x in xs]} on axis {axis}",
+                                key=name)
+        shape[axis] = sum(x.shape[axis] for x in xs)
+        return self.emit(name, OpKind.ELEMENTWISE, xs, tuple(shape), fn="concat")
+
+    def upsample(self, name: str, x: Act, factor: int = 2, bilinear: bool = False) -> Act:
+        """Nearest-neighbour (a copy, no arithmetic) or bilinear upsampling of [B, C, H, W]."""
+        b, c, h, w = x.shape
+        out = (b, c, h * factor, w * factor)
+        flops = VECTOR_FLOPS["bilinear"] * math.prod(out) if bilinear else 0
+        return self.emit(name, OpKind.ELEMENTWISE, (x,), out, vector_flops=flops, fn="upsample",
+                         factor=factor)
+
+    def conv_transpose2d(self, name: str, x: Act, out_channels: int, kernel: int) -> Act:
+        """Transposed convolution with stride = kernel (windows do not overlap), with a bias: each
+        input pixel spreads into a kernel x kernel block, one GEMM of in -> out x kernel^2."""
+        b, cin, h, w = x.shape
+        weights = (self.weight(f"{name}.weight", (cin, out_channels, kernel, kernel)),
+                   self.weight(f"{name}.bias", (out_channels,)))
+        return self.emit(name, OpKind.CONV2D, (x,), (b, out_channels, h * kernel, w * kernel), weights,
+                         Gemm(m=b * h * w, n=out_channels * kernel * kernel, k=cin), kernel=(1, 1),
+                         stride=1, padding=0, groups=1, in_hw=(h, w), out_hw=(h, w))
+
+    def moe(self, name: str, x: Act, experts: int, top_k: int, ffn: int, act: str = "silu") -> Act:
+        """Mixture-of-experts gated MLP on [..., D]: a router (linear + softmax) picks `top_k` of
+        `experts` experts per token; each expert is down(act(gate(x)) * up(x)) with no biases, and
+        the outputs are combined with the routing weights."""
+        hidden = x.shape[-1]
+        if not 1 <= top_k <= experts:
+            raise WorkloadError(f"top_k={top_k} must be between 1 and experts={experts}", key=name)
+        probs = self.softmax(f"{name}.router_softmax",
+                             self.linear(f"{name}.router", x, experts, bias=False))
+        tokens = x.tensor.elements // hidden
+        routed = tokens * top_k
+        weights = (self.weight(f"{name}.gate", (experts, ffn, hidden)),
+                   self.weight(f"{name}.up", (experts, ffn, hidden)),
+                   self.weight(f"{name}.down", (experts, hidden, ffn)))
+        vector = routed * ffn * (VECTOR_FLOPS[act] + VECTOR_FLOPS["mul"]) + \
+            routed * hidden * VECTOR_FLOPS["combine"]
+        # gate, up and down: three GEMMs of routed x ffn x hidden MACs over the tokens sent to each expert
+        return self.emit(name, OpKind.MOE, (x, probs), x.shape, weights,
+                         Gemm(m=routed, n=ffn, k=hidden, count=3), vector, experts=experts,
+                         top_k=top_k, tokens=tokens, ffn=ffn, fn=act)
+
     def activation(self, name: str, x: Act, fn: str) -> Act:
         """Elementwise function from VECTOR_FLOPS (relu, gelu, silu, rope, ...)."""
         return self.emit(name, OpKind.ELEMENTWISE, (x,), x.shape,
@@ -199,10 +281,12 @@ class NetBuilder:
                          vector_flops=window * b * c * out_hw[0] * out_hw[1], mode=mode,
                          in_hw=(h, w), out_hw=tuple(out_hw))
 
-    def embedding(self, name: str, ids: Act, num_embeddings: int, dim: int) -> Act:
-        """Table lookup: reads only the gathered rows, which are the output."""
+    def embedding(self, name: str, ids: Act, num_embeddings: int, dim: int, sparse: bool = False) -> Act:
+        """Table lookup: reads only the gathered rows, which are the output; a `sparse` table's
+        gradient and update cover only those rows (else the whole table, PyTorch's default)."""
         table = self.weight(f"{name}.weight", (num_embeddings, dim))
-        return self.emit(name, OpKind.EMBEDDING, (ids,), (*ids.shape, dim), (table,))
+        attrs = {"sparse": True} if sparse else {}
+        return self.emit(name, OpKind.EMBEDDING, (ids,), (*ids.shape, dim), (table,), **attrs)
 
     def table(self, name: str) -> Tensor:
         """The weight table of an earlier embedding op (for tied output projections)."""

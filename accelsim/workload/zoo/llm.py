@@ -1,4 +1,5 @@
-"""Decoder-only language models: GPT-2 small, GPT-3 175B and Llama-2 7B (full-sequence forward).
+"""Decoder-only language models: GPT-2 small, GPT-3 175B, Llama-2 7B, Llama-3 8B, Qwen2 7B and
+Mixtral 8x7B (full-sequence forward).
 
 Attention is counted over the full S x S score matrix (no causal halving). GPT-3's alternating
 locally banded sparse layers are modeled as dense, as in its parameter and FLOP accounting.
@@ -20,6 +21,13 @@ GPT3_175B = TransformerSpec(layers=96, hidden=12288, heads=96, ffn=4 * 12288, fu
 LLAMA_VOCAB = 32000
 LLAMA2_7B = TransformerSpec(layers=32, hidden=4096, heads=32, kv_heads=32, ffn=11008, norm="rmsnorm",
                             act="silu", gated=True, bias=False, rope=True)
+# HF configs: meta-llama/Meta-Llama-3-8B, Qwen/Qwen2-7B, mistralai/Mixtral-8x7B-v0.1 (config.json).
+LLAMA3_VOCAB = 128256
+LLAMA3_8B = replace(LLAMA2_7B, kv_heads=8, ffn=14336)
+QWEN2_VOCAB = 152064
+QWEN2_7B = replace(LLAMA2_7B, layers=28, hidden=3584, heads=28, kv_heads=4, ffn=18944,
+                   attn_bias=(True, True, True, False))
+MIXTRAL_8X7B = replace(LLAMA2_7B, kv_heads=8, ffn=14336, experts=8, top_k=2)
 
 
 def _gpt(name: str, spec: TransformerSpec, max_positions: int, batch: int, precision: str,
@@ -76,3 +84,28 @@ def _llama(name: str, spec: TransformerSpec, max_positions: int, batch: int, pre
     b.linear("lm_head", x, vocab, bias=False, weight=b.table("embed_tokens") if tied else None)
     return b.graph(**spec.meta("decoder", seq_len, vocab), max_positions=max_positions,
                    tied_embeddings=tied, past=past or 0)
+
+
+def llama3_8b(batch: int = 1, precision: str = "fp16", seq_len: int = 8192,
+              past: int | None = None) -> Graph:
+    """Llama-3 8B (Meta 2024): grouped-query attention (32 query, 8 key/value heads), 128256 vocab.
+
+    past: tokens already in the KV cache that the `seq_len` new ones attend to (decoding)."""
+    return _llama("llama3_8b", LLAMA3_8B, 8192, batch, precision, seq_len, past, LLAMA3_VOCAB)
+
+
+def qwen2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 32768,
+             past: int | None = None) -> Graph:
+    """Qwen2 7B (Qwen team 2024): biased q/k/v projections, 28 query and 4 key/value heads.
+
+    Positions up to 131072 (its config.json); seq_len defaults to the 32768 it was trained at.
+    past: tokens already in the KV cache that the `seq_len` new ones attend to (decoding)."""
+    return _llama("qwen2_7b", QWEN2_7B, 131072, batch, precision, seq_len, past, QWEN2_VOCAB)
+
+
+def mixtral_8x7b(batch: int = 1, precision: str = "fp16", seq_len: int = 32768,
+                 past: int | None = None) -> Graph:
+    """Mixtral 8x7B (Jiang et al. 2024): a Mistral decoder whose MLPs are 8 experts, top-2 routed.
+
+    past: tokens already in the KV cache that the `seq_len` new ones attend to (decoding)."""
+    return _llama("mixtral_8x7b", MIXTRAL_8X7B, 32768, batch, precision, seq_len, past, LLAMA_VOCAB)
