@@ -68,7 +68,7 @@ class Frame:
     index: int
     arrival_s: float
     deadline_s: float
-    start_s: float
+    start_s: float | None     # None: dropped, never started
     end_s: float
     dropped: bool
 
@@ -169,7 +169,7 @@ class _Run:
         """Schedule the arrivals of a stream's frames."""
         for k, t in enumerate(times.tolist()):
             frame = len(self.frames)
-            self.frames.append([stream, k, t, t + deadline, math.nan, math.nan, False])
+            self.frames.append([stream, k, t, t + deadline, None, math.nan, False])
             self.env.timeout(t, frame).callbacks.append(self._arrive)
 
     def _resource(self, stream: int) -> str:
@@ -273,11 +273,12 @@ def simulate_frames(streams: Sequence[Stream], *, duration_s: float, idle_power_
 def model_stream(workload, device, fps: float, *, name: str, precision: str | None = None,
                  **workload_params) -> Stream:
     """The frame stream of `workload`'s batch-1 inference on `device` (a name, path or config) at
-    `fps`: its ops that take time, in trace order."""
+    `fps`: the ops that take time, in trace order, and the energy and FLOPs of them all."""
     device, _graph, _precision, trace = prepare(workload, device, batch=1, precision=precision,
                                                 **workload_params)
-    costs = [c for c in cost_all(trace.ops, device) if c.latency_s > 0]
-    return Stream(name=name, fps=fps, latencies=tuple(c.latency_s for c in costs),
-                  on_host=tuple(c.unit == HOST for c in costs),
+    costs = cost_all(trace.ops, device)
+    timed = [c for c in costs if c.latency_s > 0]     # fused ops take no time but may use energy
+    return Stream(name=name, fps=fps, latencies=tuple(c.latency_s for c in timed),
+                  on_host=tuple(c.unit == HOST for c in timed),
                   dynamic_energy_j=sum(getattr(c.energy, part) for c in costs for part in DYNAMIC_ENERGY),
                   flops=sum(c.flops for c in costs))
