@@ -142,7 +142,7 @@ def realtime(workload, device, fps, others, sharing, duration, jitter, seed, dea
       accelsim realtime facedet --device phone_npu --fps 60 --compare a100 --compare jetson_orin
       accelsim realtime resnet50 --device coral_edgetpu --fps 30 --json
       accelsim realtime facedet --device phone_npu --fps 60 --with mobilenet_v2@30 --duration 1
-      accelsim realtime facedet -d coral_edgetpu --fps 400 --with facedet@400 --duration 0.2 --policy round_robin
+      accelsim realtime facedet -d coral_edgetpu --fps 400 --with facedet@400 --policy round_robin
     """
     from accelsim.commands.query_tables import print_realtime, progress
     from accelsim.queries.realtime import parse_sharing

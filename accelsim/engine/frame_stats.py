@@ -48,7 +48,8 @@ class FrameStats:
 
     def to_dict(self) -> dict:
         """Fields plus the miss counts."""
-        return {**asdict(self), "missed": self.missed, "deadline_miss_rate": self.deadline_miss_rate}
+        return {**asdict(self), "missed": self.missed,
+                "deadline_miss_rate": self.deadline_miss_rate}
 
 
 def frame_stats(run: FrameRun, streams: Collection[int], name: str, *,
@@ -67,7 +68,8 @@ def frame_stats(run: FrameRun, streams: Collection[int], name: str, *,
     energy = dynamic + (run.idle_power_w * run.span_s if total else 0.0)
     status = [f.status for f in frames]
     return FrameStats(name=name, fps=None if total else run.streams[frames[0].stream].fps,
-                      frames=len(frames), on_time=status.count("on time"), late=status.count("late"),
+                      frames=len(frames), on_time=status.count("on time"),
+                      late=status.count("late"),
                       dropped=status.count("dropped"), latency_p50_s=p50, latency_p99_s=p99,
                       accelerator_utilization=busy[ACCELERATOR] / run.span_s,
                       host_utilization=busy[HOST] / run.span_s, energy_j=energy,

@@ -1,4 +1,4 @@
-"""Camera frames with deadlines: periodic inference streams sharing one device, simulated with simpy.
+"""Camera frames with deadlines: periodic inference streams sharing one device, in simpy.
 
 Model:
 - Streams. A model at f frames per second (period T = 1/f) gets frame k at k*T + u_k for every
@@ -111,18 +111,19 @@ class FrameRun:
     seed: int
 
 
-def arrivals(fps: float, duration_s: float, jitter_s: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted arrival times of a stream's frames: k/fps + uniform [0, jitter) for k/fps < duration."""
-    count = math.ceil(round(duration_s * fps, 9))
+def frames_in(fps: float, duration_s: float) -> int:
+    """How many frames k a stream at `fps` brings in `duration_s` (k/fps < duration)."""
+    return math.ceil(round(duration_s * fps, 9))
+
+
+def arrivals(fps: float, duration_s: float, jitter_s: float,
+             rng: np.random.Generator) -> np.ndarray:
+    """Sorted arrival times of a stream's frames: k/fps + uniform [0, jitter), k/fps < duration."""
+    count = frames_in(fps, duration_s)
     times = np.arange(count) / fps
     if jitter_s > 0:
         times = np.sort(times + rng.uniform(0.0, jitter_s, count))
     return times
-
-
-def frame_count(fps: Sequence[float], duration_s: float) -> int:
-    """How many frames streams at `fps` bring in `duration_s`."""
-    return sum(math.ceil(round(duration_s * f, 9)) for f in fps)
 
 
 def check_frames(streams: Sequence[Stream], duration_s: float, jitter_s: float,
@@ -139,11 +140,11 @@ def check_frames(streams: Sequence[Stream], duration_s: float, jitter_s: float,
     for s in streams:
         if not (math.isfinite(s.fps) and s.fps > 0):
             raise UsageError(f"{s.name}: must be a positive frame rate, got {s.fps!r}", key="fps")
-    count = frame_count([s.fps for s in streams], duration_s)
+    count = sum(frames_in(s.fps, duration_s) for s in streams)
     if count > MAX_FRAMES:
-        raise UsageError(f"{duration_s:g} s of frames at {' + '.join(f'{s.fps:g}' for s in streams)}"
-                         f" fps is {count:,} frames; at most {MAX_FRAMES:,} are simulated: shorten "
-                         f"it", key="duration")
+        rates = " + ".join(f"{s.fps:g}" for s in streams)
+        raise UsageError(f"{duration_s:g} s of frames at {rates} fps is {count:,} frames; at most "
+                         f"{MAX_FRAMES:,} are simulated: shorten --duration", key="duration")
 
 
 class _Run:
@@ -155,7 +156,7 @@ class _Run:
         self.policy = policy
         self.rank = {s: r for r, s in enumerate(sorted(range(len(streams)),
                                                        key=lambda s: (-streams[s].fps, s)))}
-        self.frames: list[list] = []          # [stream, index, arrival, deadline, start, end, dropped]
+        self.frames: list[list] = []   # [stream, index, arrival, deadline, start, end, dropped]
         self.slices: list[Slice] = []
         self.queue = [deque() for _ in streams]       # frames waiting to start, per stream
         self.current: list[int | None] = [None] * len(streams)   # frame in progress
@@ -185,7 +186,7 @@ class _Run:
         self._due()
 
     def _next_frame(self, stream: int) -> None:
-        """The stream takes its oldest queued frame, if any, and waits for its first op's resource."""
+        """The stream takes its oldest queued frame, if any, and waits for its first op's unit."""
         if not self.queue[stream]:
             self.current[stream] = None
             return
@@ -194,7 +195,7 @@ class _Run:
         self.waiting[self._resource(stream)].add(stream)
 
     def _due(self) -> None:
-        """Settle once every event of this instant is in (arrivals and op ends at one time all count)."""
+        """Settle once every event of this instant is in (arrivals and op ends at one time)."""
         if not self.settling:
             self.settling = True
             self.env.timeout(0.0).callbacks.append(self._settle)
@@ -218,7 +219,7 @@ class _Run:
         return min(waiting, key=lambda s: (s - last - 1) % n)
 
     def _serve(self, resource: str, stream: int) -> None:
-        """Start the stream's next op on the resource, or drop its frame if it would start too late."""
+        """Start the stream's next op on the resource, or drop its frame if it would start late."""
         self.waiting[resource].discard(stream)
         self.served[resource] = stream
         now = self.env.now
@@ -280,5 +281,6 @@ def model_stream(workload, device, fps: float, *, name: str, precision: str | No
     timed = [c for c in costs if c.latency_s > 0]     # fused ops take no time but may use energy
     return Stream(name=name, fps=fps, latencies=tuple(c.latency_s for c in timed),
                   on_host=tuple(c.unit == HOST for c in timed),
-                  dynamic_energy_j=sum(getattr(c.energy, part) for c in costs for part in DYNAMIC_ENERGY),
+                  dynamic_energy_j=sum(getattr(c.energy, part)
+                                       for c in costs for part in DYNAMIC_ENERGY),
                   flops=sum(c.flops for c in costs))
