@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accelsim.api import simulate
+from accelsim.api import load_device, simulate
 from accelsim.engine.frame_stats import all_stats, frame_timeline
-from accelsim.engine.frames import Stream, model_stream, simulate_frames
+from accelsim.engine.frames import Stream, fit_together, model_stream, simulate_frames
 from accelsim.errors import UsageError
 from accelsim.queries.realtime import parse_sharing, realtime
+from accelsim.workload.trace import MemoryBreakdown
 from hostile.cli import accelsim, assert_clean_error
 
 PHONE_NPU_IDLE = 0.05        # hw_configs/npu/phone_npu.yaml
@@ -180,6 +181,15 @@ def test_timeline_has_each_frame_and_its_ops():
 def test_parse_sharing_rejects(text, fragment):
     with pytest.raises(UsageError, match=fragment):
         parse_sharing(text)
+
+
+def test_models_sharing_a_device_must_fit_its_memory_at_once():
+    phone = load_device("phone_npu")                              # 8 GiB LPDDR5
+    five = Stream("a", 1, (1.0,), (False,), memory=MemoryBreakdown(weights=4 << 30,
+                                                                   activations=1 << 30))
+    assert fit_together([five], phone) == {"fits_in_memory": True}
+    with pytest.warns(UserWarning, match="10 GiB for all models at once"):
+        assert fit_together([five, five], phone)["fits_in_memory"] is False
 
 
 def test_too_many_frames_are_refused():

@@ -34,9 +34,11 @@ import numpy as np
 import simpy
 
 from accelsim.devices import cost_all
+from accelsim.engine.feasibility import memory_fit
 from accelsim.engine.single import prepare
 from accelsim.errors import UsageError
 from accelsim.result import DYNAMIC_ENERGY
+from accelsim.workload.trace import MemoryBreakdown
 
 ACCELERATOR, HOST = "accelerator", "host"
 POLICIES = ("priority", "round_robin")
@@ -53,6 +55,7 @@ class Stream:
     on_host: tuple[bool, ...]
     dynamic_energy_j: float = 0.0     # compute + on-chip + off-chip energy of one frame
     flops: float = 0.0                # of one frame
+    memory: MemoryBreakdown = MemoryBreakdown()   # what the model holds at its peak
 
     @property
     def latency_s(self) -> float:
@@ -283,4 +286,13 @@ def model_stream(workload, device, fps: float, *, name: str, precision: str | No
                   on_host=tuple(c.unit == HOST for c in timed),
                   dynamic_energy_j=sum(getattr(c.energy, part)
                                        for c in costs for part in DYNAMIC_ENERGY),
-                  flops=sum(c.flops for c in costs))
+                  flops=sum(c.flops for c in costs), memory=trace.memory)
+
+
+def fit_together(streams: Sequence[Stream], device) -> dict:
+    """memory_fit of every stream's model resident at once (weights and peak activations summed:
+    frames of different models interleave op by op), on a device config."""
+    parts = {name: sum(getattr(s.memory, name) for s in streams)
+             for name in MemoryBreakdown.__dataclass_fields__}
+    return memory_fit(MemoryBreakdown(**parts), device.memory.capacity, device.name,
+                      per=" for all models at once")

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from accelsim.engine.frame_stats import all_stats
-from accelsim.engine.frames import FrameRun, model_stream, simulate_frames
+from accelsim.engine.frames import FrameRun, fit_together, model_stream, simulate_frames
 from accelsim.errors import AccelsimError, UsageError
 from accelsim.queries.common import OnRun, envelope, notify
 
@@ -89,13 +89,15 @@ class Realtime:
     fps: float
     budgets: tuple[FrameBudget, ...]
     frames: FrameRun | None = None    # the frame simulation on the first device
+    frames_fit: dict = field(default_factory=dict)   # fits_in_memory of its models at once
 
     def to_dict(self) -> dict:
         """The versioned JSON object of the query."""
         body = {"fps": self.fps, "power_formula": POWER_FORMULA,
                 "devices": [b.to_dict() for b in self.budgets]}
         if self.frames is not None:
-            body["frames"] = frames_dict(self.frames, self.budgets[0].device_id)
+            body["frames"] = {**frames_dict(self.frames, self.budgets[0].device_id),
+                              **self.frames_fit}
         return envelope("realtime", body)
 
 
@@ -148,13 +150,13 @@ def frame_budget(result, fps: float, idle_power_w: float) -> FrameBudget:
 def frame_run(workload, device, fps: float, *, sharing: Sequence[tuple[str, float]] = (),
               precision: str | None = None, duration_s: float = 2.0, jitter_s: float = 0.0,
               seed: int = 0, policy: str = "priority", deadline_s: float | None = None,
-              **workload_params) -> FrameRun:
-    """Frames of `workload` at `fps` and of each (model, fps) in `sharing` on one device; the workload
-    parameters apply to `workload` only."""
+              **workload_params) -> tuple[FrameRun, dict]:
+    """Frames of `workload` at `fps` and of each (model, fps) in `sharing` on one device, and
+    whether their models fit its memory at once; the workload parameters apply to `workload` only."""
     from accelsim.api import load_device
 
     config = load_device(device)
-    labels = _labels([(str(workload), fps), *sharing])
+    labels = _labels([(getattr(workload, "name", workload), fps), *sharing])
     streams = [model_stream(workload, config, fps, name=labels[0], precision=precision,
                             **workload_params)]
     for (model, rate), label in zip(sharing, labels[1:]):
@@ -162,8 +164,9 @@ def frame_run(workload, device, fps: float, *, sharing: Sequence[tuple[str, floa
             streams.append(model_stream(model, config, rate, name=label, precision=precision))
         except AccelsimError as error:
             raise type(error)(f"{model}@{rate:g}: {error.render()}", key="--with") from None
-    return simulate_frames(streams, duration_s=duration_s, idle_power_w=config.power.idle,
-                           policy=policy, deadline_s=deadline_s, jitter_s=jitter_s, seed=seed)
+    run = simulate_frames(streams, duration_s=duration_s, idle_power_w=config.power.idle,
+                          policy=policy, deadline_s=deadline_s, jitter_s=jitter_s, seed=seed)
+    return run, fit_together(streams, config)
 
 
 def realtime(workload, devices: Sequence, fps: float, *, precision: str | None = None,
@@ -183,8 +186,8 @@ def realtime(workload, devices: Sequence, fps: float, *, precision: str | None =
         result = simulate(workload, device, batch=1, precision=precision, **workload_params)
         budgets.append(frame_budget(result, fps, config.power.idle))
         notify(on_run, result.device)
-    frames = frame_run(workload, devices[0], fps, sharing=sharing, precision=precision,
+    frames, fit = frame_run(workload, devices[0], fps, sharing=sharing, precision=precision,
                        duration_s=duration_s, jitter_s=jitter_s, seed=seed, policy=policy,
                        deadline_s=deadline_s, **workload_params)
     notify(on_run, "frames")
-    return Realtime(fps, tuple(budgets), frames)
+    return Realtime(fps, tuple(budgets), frames, fit)
