@@ -197,6 +197,13 @@ def test_too_many_frames_are_refused():
         simulate_frames([stream("a", 1e6, 1e-3)], duration_s=2)
 
 
+@pytest.mark.parametrize("option, value", [("seed", -1), ("seed", 1.5), ("jitter_s", math.nan),
+                                           ("deadline_s", 0.0), ("policy", "edf")])
+def test_bad_simulation_settings_are_refused(option, value):
+    with pytest.raises(UsageError, match=option.split("_")[0]):
+        simulate_frames([stream("a", 10, 1e-3)], duration_s=1, **{option: value})
+
+
 # -- the CLI ---------------------------------------------------------------------------------------
 
 def test_cli_json_timeline_and_table(tmp_path):
@@ -228,6 +235,7 @@ def test_cli_json_timeline_and_table(tmp_path):
     (["--jitter", "-1"], ["--jitter"]),
     (["--deadline", "0"], ["--deadline"]),
     (["--policy", "edf"], ["--policy"]),
+    (["--seed", "-1"], ["--seed"]),
 ])
 def test_cli_bad_frame_options_are_one_clean_line(args, fragments):
     assert_clean_error(accelsim("realtime", "facedet", "-d", "phone_npu", "--fps", "60", *args),

@@ -110,7 +110,8 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
               help="Simulated time over which frames arrive.")
 @click.option("--jitter", type=Finite(min=0), default=0.0, show_default=True, metavar="MS",
               help="Each frame arrives up to this late, uniformly at random.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the jitter.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the jitter.")
 @click.option("--deadline", type=POSITIVE, default=None, metavar="MS",
               help="Time from a frame's arrival to its deadline (default: its period).")
 @click.option("--policy", type=click.Choice(["priority", "round_robin"]), default="priority",

@@ -130,8 +130,10 @@ def arrivals(fps: float, duration_s: float, jitter_s: float,
 
 
 def check_frames(streams: Sequence[Stream], duration_s: float, jitter_s: float,
-                 deadline_s: float | None, policy: str) -> None:
+                 deadline_s: float | None, policy: str, seed: int) -> None:
     """Reject settings the simulation cannot run."""
+    if not (isinstance(seed, int) and seed >= 0):
+        raise UsageError(f"must be an integer >= 0, got {seed!r}", key="seed")
     if policy not in POLICIES:
         raise UsageError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}",
                          key="policy")
@@ -258,7 +260,7 @@ def simulate_frames(streams: Sequence[Stream], *, duration_s: float, idle_power_
                     jitter_s: float = 0.0, seed: int = 0) -> FrameRun:
     """Run `streams` on one device for `duration_s` of frame arrivals (see the module docstring)."""
     streams = tuple(streams)
-    check_frames(streams, duration_s, jitter_s, deadline_s, policy)
+    check_frames(streams, duration_s, jitter_s, deadline_s, policy, seed)
     for s in streams:
         if not s.latencies:
             raise UsageError(f"{s.name}: a frame with no ops to run", key="workload")
