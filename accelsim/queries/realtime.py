@@ -187,7 +187,7 @@ def realtime(workload, devices: Sequence, fps: float, *, precision: str | None =
         budgets.append(frame_budget(result, fps, config.power.idle))
         notify(on_run, result.device)
     frames, fit = frame_run(workload, devices[0], fps, sharing=sharing, precision=precision,
-                       duration_s=duration_s, jitter_s=jitter_s, seed=seed, policy=policy,
-                       deadline_s=deadline_s, **workload_params)
+                            duration_s=duration_s, jitter_s=jitter_s, seed=seed, policy=policy,
+                            deadline_s=deadline_s, **workload_params)
     notify(on_run, "frames")
     return Realtime(fps, tuple(budgets), frames, fit)
