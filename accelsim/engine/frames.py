@@ -19,7 +19,7 @@ Model:
 - Energy: the dynamic energy (compute, on-chip, off-chip) of every op run, plus the device's idle
   (static) power over the whole span.
 - Events: one simpy timeout per frame arrival and one per op run, plus one per instant at which
-  something changed, so that frames arriving together are all seen before a resource picks one.
+  several things happen, so that frames arriving together are all seen before a resource picks one.
 - Not modelled: memory-bandwidth contention between streams, several lanes per unit, batching.
 """
 
@@ -200,12 +200,17 @@ class _Run:
         self.waiting[self._resource(stream)].add(stream)
 
     def _due(self) -> None:
-        """Settle once every event of this instant is in (arrivals and op ends at one time)."""
-        if not self.settling:
+        """Settle once every event of this instant is in (arrivals and op ends at one time): now if
+        none is left, else after them."""
+        if self.settling:
+            return
+        if self.env.peek() > self.env.now:
+            self._settle()
+        else:
             self.settling = True
             self.env.timeout(0.0).callbacks.append(self._settle)
 
-    def _settle(self, _event: simpy.Event) -> None:
+    def _settle(self, _event: simpy.Event | None = None) -> None:
         """Give every idle resource work until none can take any."""
         self.settling = False
         progress = True
