@@ -103,30 +103,66 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
 @click.option("--fps", type=POSITIVE, required=True,
               help="Frames per second the device must sustain.")
 @click.option("--compare", "others", multiple=True, metavar="DEVICE",
-              help="Another device to answer for; repeatable.")
+              help="Another device to answer for (budget only); repeatable.")
+@click.option("--with", "sharing", multiple=True, metavar="MODEL@FPS",
+              help="Another model sharing the device, e.g. mobilenet_v2@30; repeatable.")
+@click.option("--duration", type=POSITIVE, default=2.0, show_default=True, metavar="SECONDS",
+              help="Simulated time over which frames arrive.")
+@click.option("--jitter", type=Finite(min=0), default=0.0, show_default=True, metavar="MS",
+              help="Each frame arrives up to this late, uniformly at random.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the jitter.")
+@click.option("--deadline", type=POSITIVE, default=None, metavar="MS",
+              help="Time from a frame's arrival to its deadline (default: its period).")
+@click.option("--policy", type=click.Choice(["priority", "round_robin"]), default="priority",
+              show_default=True,
+              help="priority: the highest frame rate first (rate-monotonic); round_robin: turns.")
+@click.option("--timeline", "timeline_path", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE.json", help="Write the frames as a Chrome/Perfetto trace.")
 @click.option("--precision", "-p", default=None, help=PRECISION_HELP)
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=PARAM_HELP)
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help=PARAM_HELP + " Applies to WORKLOAD, not to --with models.")
 @WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON answer.")
-def realtime(workload, device, fps, others, precision, params, wide, as_json):
-    """Does DEVICE run WORKLOAD at --fps? Deadline, headroom, highest frame rate, energy and power.
+def realtime(workload, device, fps, others, sharing, duration, jitter, seed, deadline, policy,
+             timeline_path, precision, params, wide, as_json):
+    """Does DEVICE run WORKLOAD at --fps? Deadline, headroom, highest frame rate, energy and power;
+    then the frames in time, beside the --with models, on DEVICE.
 
-    Frames are processed one at a time (batch 1); power at the frame rate is
+    Budget: frames are processed one at a time (batch 1); power at the frame rate is
     energy/frame x fps + idle power x (1 - latency x fps).
+
+    Frames: every model's frames arrive periodically (plus --jitter) for --duration and share the
+    device's accelerator; ops the device cannot run (NPU fallback) run on the host CPU meanwhile.
+    Scheduling is non-preemptive at op granularity. A frame that could only start at or after its
+    deadline is dropped; late and dropped frames are missed.
 
     \b
     Examples:
       accelsim realtime facedet --device phone_npu --fps 60
       accelsim realtime facedet --device phone_npu --fps 60 --compare a100 --compare jetson_orin
       accelsim realtime resnet50 --device coral_edgetpu --fps 30 --json
+      accelsim realtime facedet --device phone_npu --fps 60 --with mobilenet_v2@30 --duration 1
+      accelsim realtime facedet -d coral_edgetpu --fps 400 --with facedet@400 --policy round_robin
     """
     from accelsim.commands.query_tables import print_realtime, progress
+    from accelsim.queries.realtime import parse_sharing
     from accelsim.queries.realtime import realtime as run_realtime
 
     devices = (device, *others)
-    with progress(len(devices), "realtime") as on_run:
+    models = [parse_sharing(text) for text in sharing]
+    with progress(len(devices) + 1, "realtime") as on_run:
         answer = run_realtime(workload, devices, fps, precision=precision, on_run=on_run,
+                              sharing=models, duration_s=duration, jitter_s=jitter / 1e3,
+                              seed=seed, policy=policy,
+                              deadline_s=None if deadline is None else deadline / 1e3,
                               **workload_params(params))
+    if timeline_path:
+        from accelsim.engine.chrome_trace import write_chrome_trace
+        from accelsim.engine.frame_stats import frame_timeline
+
+        write_chrome_trace(frame_timeline(answer.frames), timeline_path,
+                           name=f"frames on {answer.budgets[0].device_id}")
     _emit(answer, as_json, print_realtime, wide)
 
 

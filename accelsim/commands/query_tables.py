@@ -121,6 +121,37 @@ def print_realtime(answer, *, wide: bool = False) -> None:
     title = f"{budgets[0].workload} at {answer.fps:g} fps (batch 1)"
     show(out, title, columns, ("prec", "deadline", "energy/frame"))
     out.print(POWER_FORMULA)
+    if answer.frames is not None:
+        print_frames(out, answer.frames, budgets[0].device_id)
+
+
+def print_frames(out, run, device_id: str) -> None:
+    """One row per model sharing the device and a total row, then how frames were scheduled."""
+    from accelsim.engine.frame_stats import all_stats
+    from accelsim.queries.realtime import OVERLOAD, PREEMPTION
+
+    each, total = all_stats(run)
+    rows = [*each, total]
+    p50 = [s.latency_p50_s or 0.0 for s in rows]
+    p99 = [s.latency_p99_s or 0.0 for s in rows]
+    columns = [column("model", [s.name for s in rows]),
+               column("frames", [f"{s.frames:,}" for s in rows]),
+               column("missed", [f"{s.missed:,}" for s in rows]),
+               column("dropped", [f"{s.dropped:,}" for s in rows]),
+               Column("miss rate", "miss (%)", [f"{100 * s.deadline_miss_rate:.1f}" for s in rows]),
+               column("p50", p50, "s"),
+               column("p99", p99, "s"),
+               Column("accel util", "accel util (%)",
+                      [f"{100 * s.accelerator_utilization:.1f}" for s in rows]),
+               Column("host util", "host util (%)", [f"{100 * s.host_utilization:.1f}" for s in rows]),
+               column("power", [s.average_power_w for s in rows], "W")]
+    jitter = f", jitter {run.jitter_s * 1e3:g} ms (seed {run.seed})" if run.jitter_s else ""
+    title = (f"frames on {device_id} over {run.duration_s:g} s ({run.policy}{jitter})")
+    show(out, title, columns, ("dropped", "host util"))
+    out.print(f"{PREEMPTION}; {OVERLOAD}; deadline = "
+              + (f"{run.deadline_s * 1e3:g} ms after arrival" if run.deadline_s else "the period")
+              + f"; model power: its frames' dynamic energy / {run.span_s:.3g} s, total adds "
+              f"{fmt(run.idle_power_w, 'W')} idle")
 
 
 def _money(value: float | None) -> str:
