@@ -105,7 +105,7 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
 @click.option("--compare", "others", multiple=True, metavar="DEVICE",
               help="Another device to answer for (budget only); repeatable.")
 @click.option("--with", "sharing", multiple=True, metavar="MODEL@FPS",
-              help="Another model sharing the device, e.g. mobilenet_v2@30; repeatable.")
+              help="Another model sharing the device, e.g. selfie_seg@30; repeatable.")
 @click.option("--duration", type=POSITIVE, default=2.0, show_default=True, metavar="SECONDS",
               help="Simulated time over which frames arrive.")
 @click.option("--jitter", type=Finite(min=0), default=0.0, show_default=True, metavar="MS",
@@ -142,7 +142,7 @@ def realtime(workload, device, fps, others, sharing, duration, jitter, seed, dea
       accelsim realtime facedet --device phone_npu --fps 60
       accelsim realtime facedet --device phone_npu --fps 60 --compare a100 --compare jetson_orin
       accelsim realtime resnet50 --device coral_edgetpu --fps 30 --json
-      accelsim realtime facedet --device phone_npu --fps 60 --with mobilenet_v2@30 --duration 1
+      accelsim realtime facedet --device phone_npu --fps 60 --with selfie_seg@30 --duration 1
       accelsim realtime facedet -d coral_edgetpu --fps 400 --with facedet@400 --policy round_robin
     """
     from accelsim.commands.query_tables import print_realtime, progress

@@ -117,7 +117,7 @@ def parse_sharing(text: str) -> tuple[str, float]:
     """A --with value MODEL@FPS as (model, fps)."""
     model, at, rate = text.rpartition("@")
     if not at or not model.strip():
-        raise UsageError(f"expected MODEL@FPS, e.g. mobilenet_v2@30, got {text!r}", key="--with")
+        raise UsageError(f"expected MODEL@FPS, e.g. selfie_seg@30, got {text!r}", key="--with")
     try:
         fps = float(rate)
     except ValueError:
