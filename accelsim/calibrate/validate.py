@@ -71,6 +71,16 @@ CASES: dict[str, Case] = {
                 note="Qualcomm AI Hub compiles float models to fp16 on the NPU"),
     "P10": Case("systolic", "eyeriss", "alexnet", "int16", batch=4, only="conv2d",
                 note="conv layers only, row-stationary mapping of Chen et al. (JSSC 2017)"),
+    "X03": Case("gpu", "h200", "resnet50", "int8", batch=OFFLINE_BATCH, fuse=True,
+                note="TensorRT layer fusion; Hopper int8 efficiency is the fp8 fraction (estimate)"),
+    "X04": Case("gpu", "h200", "bert_large", "int8", batch=OFFLINE_BATCH, fuse=True,
+                params=(("seq_len", SQUAD_MEAN_TOKENS),),
+                note=f"TensorRT layer fusion; padding-free: mean {SQUAD_MEAN_TOKENS} tokens, as P06"),
+    "X05": Case("cpu", "xeon_8480", "resnet50", "int8", batch=OFFLINE_BATCH, fuse=True,
+                note="oneDNN post-op fusion; one socket of the two-socket system"),
+    "X06": Case("cpu", "xeon_8480", "bert_large", "int8", batch=OFFLINE_BATCH, fuse=True,
+                note="oneDNN post-op fusion; full 384-token sequences (no padding removal "
+                     "assumed on CPU); one socket of the two-socket system"),
 }
 
 
