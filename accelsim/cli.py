@@ -51,7 +51,7 @@ def cli() -> None:
 @click.option("--mode", type=click.Choice(["inference", "training", "serve"]), default="inference",
               show_default=True, help="serve: LLM prefill + decode with a KV cache.")
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--precision", "-p", default=None, help="fp32, tf32, bf16, fp16, fp8, int8, int4.")
+@click.option("--precision", "-p", default=None, help="fp32, tf32, bf16, fp16, fp8, fp4, int8, int4.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help='Override a device field, e.g. --set memory.bandwidth="3 TB/s".')
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",

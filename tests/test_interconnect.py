@@ -14,8 +14,8 @@ from accelsim.devices import interconnect as ic
 from accelsim.errors import ConfigError, UsageError
 
 BW, EFF, LAT = 100e9, 0.5, 2e-6          # a toy link: 50 GB/s achievable, 2 us per step
-NAMES = ("nvlink3", "nvlink4", "pcie4_x16", "pcie5_x16", "tpu_v4_ici", "infiniband_hdr",
-         "infiniband_ndr", "ethernet_100g")
+NAMES = ("nvlink3", "nvlink4", "nvlink5", "infinity_fabric", "pcie4_x16", "pcie5_x16",
+         "tpu_v4_ici", "tpu_v5e_ici", "infiniband_hdr", "infiniband_ndr", "ethernet_100g")
 
 
 def link(topology: str = "switch", **changes) -> InterconnectConfig:
@@ -35,6 +35,8 @@ def test_every_bundled_interconnect_loads_with_a_source():
 @pytest.mark.parametrize("name, both_directions", [
     ("nvlink3", 600e9),        # A100 datasheet: NVLink 600 GB/s
     ("nvlink4", 900e9),        # H100 datasheet: NVLink 900 GB/s
+    ("nvlink5", 1.8e12),       # HGX B200: NVLink 5, 1.8 TB/s per GPU
+    ("infinity_fabric", 896e9),   # MI300X: 7 links x 128 GB/s bidirectional
 ])
 def test_nvlink_totals_match_datasheets(name, both_directions):
     assert 2 * load_interconnect(name).bandwidth == pytest.approx(both_directions)

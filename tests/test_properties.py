@@ -29,7 +29,8 @@ WORKLOADS = {"mobilenet_v2": (), "resnet50": (), "bert_base": (("seq_len", 32),)
              "gpt2": (("seq_len", 32),), "facedet": ()}
 CNNS = ("mobilenet_v2", "resnet50", "facedet")
 GEMM_DOMINATED = ("mobilenet_v2", "resnet50", "bert_base", "gpt2")
-DEVICES = ("a100", "h100", "tpu_v4", "scalesim_32x32", "zcu102_dpu", "coral_edgetpu", "phone_npu")
+DEVICES = ("a100", "h100", "tpu_v4", "scalesim_32x32", "zcu102_dpu", "coral_edgetpu", "phone_npu",
+           "xeon_8480")
 PAIRS = [(d, w) for d in DEVICES for w in WORKLOADS]
 if JIT:
     PAIRS += [("eyeriss", w) for w in CNNS]
@@ -150,7 +151,9 @@ RESOURCES = ([("a100", keys) for keys in GPU_RESOURCES] + [("h100", keys) for ke
                  ("host.link_bandwidth",), ("sram",)]]
              + [("phone_npu", keys) for keys in [
                  ("macs_per_cycle.int8",), ("macs_per_cycle.fp16",), ("host.flops",),
-                 ("host.link_bandwidth",), ("sram",)]])
+                 ("host.link_bandwidth",), ("sram",)]]
+             + [("xeon_8480", keys) for keys in [
+                 ("cores",), ("matrix.bf16",), ("simd.fp32",), ("cache.llc",)]])
 
 
 @pytest.mark.parametrize(("device", "keys"), RESOURCES, ids=lambda v: "+".join(v) if isinstance(

@@ -88,6 +88,16 @@ CASES: dict[str, Case] = {
     "E06": Case("gpu", "h100", "llama2_7b", "bf16", batch=128, params=DECODE_STEP,
                 note=f"one decode step at {DECODE_CONTEXT} tokens of context; the source names "
                      "no model: a 7B dense decoder stands in"),
+    "X03": Case("gpu", "h200", "resnet50", "int8", batch=OFFLINE_BATCH, fuse=True,
+                note="TensorRT layer fusion; Hopper int8 efficiency is the fp8 fraction (estimate)"),
+    "X04": Case("gpu", "h200", "bert_large", "int8", batch=OFFLINE_BATCH, fuse=True,
+                params=(("seq_len", SQUAD_MEAN_TOKENS),),
+                note=f"TensorRT layer fusion; padding-free: mean {SQUAD_MEAN_TOKENS} tokens, as P06"),
+    "X05": Case("cpu", "xeon_8480", "resnet50", "int8", batch=OFFLINE_BATCH, fuse=True,
+                note="oneDNN post-op fusion; one socket of the two-socket system"),
+    "X06": Case("cpu", "xeon_8480", "bert_large", "int8", batch=OFFLINE_BATCH, fuse=True,
+                note="oneDNN post-op fusion; full 384-token sequences (no padding removal "
+                     "assumed on CPU); one socket of the two-socket system"),
 }
 
 

@@ -8,7 +8,7 @@ import click
 from accelsim.commands.common import POSITIVE, WIDE, Finite, emit_json, workload_params
 
 MODES = click.Choice(["inference", "training"])
-PRECISION_HELP = "fp32, tf32, bf16, fp16, fp8, int8, int4 (default: the device's own)."
+PRECISION_HELP = "fp32, tf32, bf16, fp16, fp8, fp4, int8, int4 (default: the device's own)."
 PARAM_HELP = "Workload parameter, e.g. --param seq_len=512 or --param image_size=160."
 
 

@@ -10,6 +10,7 @@ SCHEMA_CLASSES = {
     "systolic": ("accelsim.config.systolic", "SystolicConfig"),
     "fpga": ("accelsim.config.fpga", "FpgaConfig"),
     "npu": ("accelsim.config.npu", "NpuConfig"),
+    "cpu": ("accelsim.config.cpu", "CpuConfig"),
 }
 KINDS = tuple(SCHEMA_CLASSES)
 

@@ -23,7 +23,8 @@ class Cache(Strict):
 
 
 class Mma(Strict):
-    """One warp-level tensor-core MMA instruction (default: PTX mma.m16n8k{32/e}, sm_80 and later)."""
+    """One warp-level matrix instruction (default: PTX mma.m16n8k{32/e}, sm_80 and later; on AMD a
+    wavefront-level MFMA such as v_mfma_f32_16x16x16_bf16)."""
 
     m: Count = 16                    # accumulator rows
     n: Count = 8                     # accumulator columns
@@ -51,7 +52,8 @@ class GpuEfficiency(Strict):
 
 
 class GpuConfig(DeviceBase):
-    """A GPU: streaming multiprocessors with tensor cores and HBM.
+    """A GPU: streaming multiprocessors with tensor cores and HBM (on AMD parts, `sms` counts compute
+    units and the tensor cores are matrix cores).
 
     `peak` is the datasheet's chip total at `peak_at`, the `sms` and `clock` of the YAML that gives
     it; changing them (--set, or a YAML that extends it) scales every rate with SMs x clock.

@@ -12,7 +12,7 @@ from accelsim.errors import InfeasibleError, UsageError, did_you_mean
 from accelsim.workload.ir import PRECISIONS, Op
 
 # Preference order when a device lacks the requested precision.
-FALLBACK_ORDER = ("bf16", "fp16", "int8", "fp32", "tf32", "fp8", "int16", "int4")
+FALLBACK_ORDER = ("bf16", "fp16", "int8", "fp32", "tf32", "fp8", "int16", "int4", "fp4")
 
 
 def model(kind: str) -> DeviceModel:

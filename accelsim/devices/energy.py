@@ -1,8 +1,8 @@
 """Energy per op by component: MACs (compute), registers/SRAM (on-chip), DRAM (off-chip), static.
 
 Defaults are the 45 nm figures of Horowitz (ISSCC 2014) in ../shared/reference/energy_45nm.csv:
-- a MAC is one multiply plus one accumulate-add (integers accumulate in int32, fp16/bf16/fp8 in fp16,
-  tf32/fp32 in fp32); widths the paper does not list scale the multiplier with width squared (array
+- a MAC is one multiply plus one accumulate-add (integers accumulate in int32, fp16/bf16/fp8/fp4
+  in fp16, tf32/fp32 in fp32); widths the paper does not list scale the multiplier with width squared (array
   multiplier area), e.g. int16 mult = int8 mult x 4, fp64 MAC = fp32 MAC x 4;
 - SRAM costs 10/20/100 pJ per 64-bit access at 8 KB/32 KB/1 MB, interpolated log-linearly in size and
   clamped at 1 MB (larger arrays are built of banks of at most that size);
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -51,6 +52,7 @@ MAC_PJ_45NM = {
     "int16": _mac(_OP["int8 mult"] * 4, "int32"),
     "int32": _mac(_OP["int32 mult"], "int32"),
     "fp8": _mac(_OP["fp16 mult"] / 4, "fp16"),
+    "fp4": _mac(_OP["fp16 mult"] / 16, "fp16"),
     "fp16": _mac(_OP["fp16 mult"], "fp16"),
     "bf16": _mac(_OP["fp16 mult"], "fp16"),
     "tf32": _mac(_OP["fp16 mult"], "fp32"),       # tf32 has fp16's 10-bit mantissa
@@ -159,3 +161,14 @@ def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float = 0.0,
     return Energy(compute=compute * PJ, onchip=onchip * PJ,
                   offchip=dram_bytes * dram_pj_per_byte(device) * PJ,
                   static=device.power.idle * latency_s)
+
+
+def active_power(device, energy: Energy, busy_s: float) -> Energy:
+    """`energy` with its dynamic components rescaled to sum to (tdp - idle) x `busy_s`, split in
+    their bottom-up proportions (unchanged where the device has no TDP or no dynamic energy)."""
+    dynamic = energy.compute + energy.onchip + energy.offchip
+    if device.power.tdp is None or dynamic == 0:
+        return energy
+    scale = max(device.power.tdp - device.power.idle, 0.0) * busy_s / dynamic
+    return replace(energy, compute=energy.compute * scale, onchip=energy.onchip * scale,
+                   offchip=energy.offchip * scale)

@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from accelsim.config.npu import NpuConfig
-from accelsim.devices.base import Energy, OpCost, bound, finish
-from accelsim.devices.energy import op_energy
+from accelsim.devices.base import OpCost, bound, finish
+from accelsim.devices.energy import active_power, op_energy
 from accelsim.devices.mapping import array_cycles, fused_cost, fused_into_producer, layer_shape
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Op
@@ -93,16 +93,6 @@ def _host_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
                   compute_s=compute_s, memory_s=memory_s, unit="host")
 
 
-def _active_power(device: NpuConfig, energy: Energy, busy_s: float) -> Energy:
-    """Rescale the dynamic components so they sum to (tdp - idle) x busy time."""
-    dynamic = energy.compute + energy.onchip + energy.offchip
-    if device.power.tdp is None or dynamic == 0:
-        return energy
-    scale = max(device.power.tdp - device.power.idle, 0.0) * busy_s / dynamic
-    return replace(energy, compute=energy.compute * scale, onchip=energy.onchip * scale,
-                   offchip=energy.offchip * scale)
-
-
 def _npu_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
     """An op on the NPU array."""
     cycles = _npu_cycles(op, device)
@@ -118,7 +108,7 @@ def _npu_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
     energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
                        sram_size=device.sram)
     return finish(op, device, compute_s=compute_s, memory_s=memory_s, reads=reads, writes=writes,
-                  energy=_active_power(device, energy, max(compute_s, memory_s)), onchip=onchip,
+                  energy=active_power(device, energy, max(compute_s, memory_s)), onchip=onchip,
                   overhead_s=overhead, cycles=cycles, unit="npu")
 
 

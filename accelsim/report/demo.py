@@ -1,5 +1,6 @@
-"""The main job (`make demo`): bundled networks on one device of each kind, inference and training
-(training where the part can train: the FPGA DPU and the phone NPU are inference-only)."""
+"""The main job (`make demo`): bundled networks on one device of each kind, accelerators beside a
+general-purpose server CPU, inference and training (training where the part can train: the FPGA
+DPU and the phone NPU are inference-only)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from accelsim.result import Result
 
 WORKLOADS = ("resnet50", "mobilenet_v2", "bert_base", "gpt2")
-DEVICES = ("a100", "tpu_v4", "zcu102_dpu", "phone_npu")
+DEVICES = ("a100", "tpu_v4", "zcu102_dpu", "phone_npu", "xeon_8480")
 RUNS = (("inference", 1), ("training", 8))   # (mode, batch)
 
 

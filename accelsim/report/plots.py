@@ -58,7 +58,7 @@ ENERGY_COLOURS = ("tab:blue", "tab:green", "tab:red", "tab:gray")
 SUFFIXES = (".png", ".svg", ".pdf")
 
 
-VECTOR_UNITS = ("vector", "cuda")     # units that run non-matmul math (systolic, GPU)
+VECTOR_UNITS = ("vector", "cuda", "simd")   # units that run non-matmul math (systolic, GPU, CPU)
 ROOF_COLOURS = {"memory": "tab:red", "matrix": "tab:blue", "vector": "tab:green"}
 
 

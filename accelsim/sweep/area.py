@@ -28,6 +28,7 @@ MAC_UM2_45NM = {
     "int16": _MULT["int8"] * 4 + _ADD["int32"],
     "int32": _MULT["int32"] + _ADD["int32"],
     "fp8": _MULT["fp16"] / 4 + _ADD["fp16"],
+    "fp4": _MULT["fp16"] / 16 + _ADD["fp16"],
     "fp16": _MULT["fp16"] + _ADD["fp16"],
     "bf16": _MULT["fp16"] + _ADD["fp16"],
     "tf32": _MULT["fp16"] + _ADD["fp32"],

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 BYTES_PER_ELEMENT = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
-                     "int32": 4.0, "int16": 2.0, "int8": 1.0, "int4": 0.5}
+                     "fp4": 0.5, "int32": 4.0, "int16": 2.0, "int8": 1.0, "int4": 0.5}
 PRECISIONS = tuple(BYTES_PER_ELEMENT)
 
 

@@ -49,8 +49,8 @@ DTYPES = {"FLOAT": "fp32", "FLOAT16": "fp16", "BFLOAT16": "bf16", "DOUBLE": "fp6
           "FLOAT8E4M3FN": "fp8", "FLOAT8E4M3FNUZ": "fp8", "FLOAT8E5M2": "fp8", "FLOAT8E5M2FNUZ": "fp8",
           "INT8": "int8", "UINT8": "int8", "BOOL": "int8", "INT16": "int16", "UINT16": "int16",
           "INT32": "int32", "UINT32": "int32", "INT64": "int32", "UINT64": "int32",
-          "INT4": "int4", "UINT4": "int4"}
-FLOAT_DTYPES = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8")
+          "INT4": "int4", "UINT4": "int4", "FLOAT4E2M1": "fp4"}
+FLOAT_DTYPES = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "fp4")
 SHAPE_ONLY = ("Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Identity", "Cast",
               "CastLike", "Slice", "Split", "Dropout", "Expand", "Tile", "Pad", "ConstantOfShape", "Range")
 CONSTANTS = ("Constant", "Shape", "Size")   # their outputs are known before the model runs
