@@ -1,9 +1,10 @@
 """Single-GEMM latency against public measurements (gemm_public.csv): signed error by regime.
 
 Each row of gemm_public.csv is one measured GEMM (A m x k times B k x n, B the weight) on a bundled
-device, with its source. Rows alternate "fit" / "held-out" within each shape regime (see `regime`), in file order: the
-GEMM efficiency parameters of the device YAMLs were fitted on the fit rows only, and the error
-report is meant to be read on the held-out rows.
+device, with its source. Rows alternate "fit" / "held-out" within each shape regime (`regime`), in
+file order: the GEMM efficiency parameters of the device YAMLs (efficiency.tile_overhead_k,
+efficiency.tile_intensity, h100 per_precision.fp32) were fitted on the fit rows only; read the
+error report on the held-out rows. benchmarks/gemm_public_report.py prints it.
 """
 
 from __future__ import annotations

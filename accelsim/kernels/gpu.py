@@ -12,7 +12,7 @@ and a B panel (k x tn) from L2, so L2 serves A * ceil(n/tn) + B * ceil(m/tm). DR
 re-reads at the granularity of an output block that shares its panels in L2: the larger of an
 S x S block whose A and B panels together fill the L2, and one wave's CTAs in a square of
 isqrt(slots) x isqrt(slots) tiles (rasterized CTAs walk K in step, so L2 only holds their current
-K slabs); never less than each operand once. The kernel scores every tile and split and returns
+K slabs); with no L2, every tile reads its own panels. Never less than each operand once. The kernel scores every tile and split and returns
 the fastest.
 """
 
@@ -45,7 +45,7 @@ def _best_tile(m, n, k, count, tiles, slots, slot_flops, elem_bytes, a_bytes, b_
     best = np.zeros(PLAN_FIELDS)
     best[TIME_S] = np.inf
     block = np.int64(l2_size // (2.0 * k * elem_bytes))   # side of an output block filling L2
-    wave_side = np.int64(np.sqrt(float(slots)))           # tiles per side of one wave's square
+    wave_side = np.int64(np.sqrt(float(slots)) if l2_size > 0.0 else 1)   # tiles a side per wave
     for i in range(tiles.shape[0]):
         tm = tiles[i, 0]
         tn = tiles[i, 1]
@@ -105,7 +105,8 @@ def tile_plan_reference(m, n, k, count, tiles, *, slots, slot_flops, elem_bytes,
     best[TIME_S] = np.inf
     for index, (tm, tn) in enumerate(tiles):
         side = int(l2_size // (2.0 * k * elem_bytes))
-        block_m, block_n = max(side, math.isqrt(slots) * tm), max(side, math.isqrt(slots) * tn)
+        wave_side = math.isqrt(slots) if l2_size > 0 else 1   # no L2: no sharing within a wave
+        block_m, block_n = max(side, wave_side * tm), max(side, wave_side * tn)
         block_rows = block_cols = 0                      # L2 blocks along m and along n
         while block_rows * block_m < m:
             block_rows += 1
