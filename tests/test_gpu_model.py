@@ -69,11 +69,40 @@ def test_tiny_elementwise_costs_the_launch_overhead():
 
 @pytest.mark.parametrize("waves", [1, 3, 7])
 def test_one_extra_tile_costs_a_whole_wave(waves):
-    k = 4096
+    k = 2 * tiling.MIN_SLICE - 1                          # too short to split K
     full = cost(matmul(TILE * SMS * waves, TILE, k), gpu())
     spill = cost(matmul(TILE * (SMS * waves + 1), TILE, k), gpu())
     assert full.compute_s == pytest.approx(waves * tile_seconds(k))
     assert spill.compute_s == pytest.approx((waves + 1) * tile_seconds(k))
+
+
+def test_split_k_spreads_a_lone_tile_over_idle_sms():
+    k = SMS * tiling.MIN_SLICE                            # ten slices of the shortest K slice
+    free_memory = {"bandwidth": 1e30, "efficiency": 1.0}
+    c = cost(matmul(TILE, TILE, k), gpu(memory=free_memory))
+    assert c.compute_s == pytest.approx(tile_seconds(k) / SMS)
+
+
+def test_each_wave_pays_the_tile_overhead_in_k_steps():
+    k, extra = 2 * tiling.MIN_SLICE - 1, 64
+    device = gpu(efficiency={"compute": EFFICIENCY, "tile_overhead_k": extra})
+    c = cost(matmul(TILE * SMS * 3, TILE, k), device)
+    assert c.compute_s == pytest.approx(3 * tile_seconds(k + extra))
+
+
+def test_tiles_below_the_feed_intensity_run_proportionally_slower():
+    k, side = 2 * tiling.MIN_SLICE - 1, 64               # 64x64: 64*64/128 = 32 MACs per element
+    device = gpu(tiles=[[side, side]], efficiency={"compute": EFFICIENCY, "tile_intensity": 64})
+    c = cost(matmul(side * SMS, side, k), device)
+    assert c.compute_s == pytest.approx(2 * side * side * k / (FP16 * EFFICIENCY / SMS * 0.5))
+
+
+def test_an_fp32_matrix_vector_product_streams_its_weights_once():
+    op = matmul(1, 4096, 4096, "fp32")
+    c = cost(op, gpu())
+    assert c.unit == "cuda" and c.bound == "memory"
+    moved = op.input_bytes + op.weight_bytes + op.output_bytes
+    assert c.latency_s == pytest.approx(OVERHEAD + moved / (BANDWIDTH * MEMORY_EFFICIENCY))
 
 
 def test_int8_beats_fp16_by_the_peak_ratio_on_a_big_gemm():
@@ -163,13 +192,15 @@ TILE_SETS = st.lists(st.tuples(TILE_SIDES, TILE_SIDES), min_size=1, max_size=3)
 
 
 @settings(max_examples=40, deadline=None)
-@given(m=st.integers(1, 300), n=st.integers(1, 300), k=st.integers(1, 500), count=st.integers(1, 3),
+@given(m=st.integers(1, 300), n=st.integers(1, 300), k=st.integers(1, 1500), count=st.integers(1, 3),
        tiles=TILE_SETS, slots=st.integers(1, 16), l2_size=st.sampled_from([0.0, 5e4, 1e6]),
-       l2_bw=st.sampled_from([0.0, 1e11]))
-def test_tile_kernel_matches_enumerating_reference(m, n, k, count, tiles, slots, l2_size, l2_bw):
+       l2_bw=st.sampled_from([0.0, 1e11]), k_overhead=st.sampled_from([0.0, 160.0]),
+       tile_intensity=st.sampled_from([0.0, 20.0, 56.0]))
+def test_tile_kernel_matches_enumerating_reference(m, n, k, count, tiles, slots, l2_size, l2_bw,
+                                                   k_overhead, tile_intensity):
     kwargs = dict(slots=slots, slot_flops=1e9, elem_bytes=2.0, a_bytes=2.0 * m * k * count,
                   b_bytes=2.0 * k * n * count, c_bytes=2.0 * m * n * count, l2_size=l2_size,
-                  l2_bw=l2_bw, dram_bw=1e10)
+                  l2_bw=l2_bw, dram_bw=1e10, k_overhead=k_overhead, tile_intensity=tile_intensity)
     fast = tiling.best_tile(m, n, k, count, tiles, **kwargs)
     slow = tiling.tile_plan_reference(m, n, k, count, tiles, **kwargs)
     np.testing.assert_allclose(fast, slow, rtol=1e-9)

@@ -42,9 +42,11 @@ class PeakBasis(Strict):
 class GpuEfficiency(Strict):
     """Achievable fractions of peak, each with its source in the YAML."""
 
-    compute: Fraction = 1.0          # best large-GEMM fraction of `peak`
+    compute: Fraction = 1.0          # best large-GEMM fraction of `peak` (large tiles, K -> infinity)
     per_precision: dict[Precision, Fraction] = Field(default_factory=dict)   # `compute` where it differs
     vector: Fraction = 1.0           # CUDA-core fraction for non-GEMM math
+    tile_overhead_k: float = Field(0.0, ge=0, le=1e6)   # K steps each CTA pays for fill + epilogue
+    tile_intensity: float = Field(0.0, ge=0, le=1e4)    # tile tm*tn/(tm+tn) that keeps an SM busy
 
     def gemm(self, precision: str) -> float:
         """Achievable fraction of the dense peak for GEMMs at `precision`."""

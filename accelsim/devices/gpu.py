@@ -2,11 +2,13 @@
 
 Every op pays the device's kernel launch overhead on top of its work. GEMMs (linear layers, batched
 attention matmuls, convolutions as implicit GEMMs on `op.gemm`) run on the tensor cores at
-peak x achievable efficiency for the op's precision, in waves of threadblock tiles (the library picks
-the fastest tile), overlapped with their L2 and DRAM traffic; 2:4-sparse ops double the tensor rate
-where the device supports it. A GEMM too thin for tiles (a matrix-vector product, a tiny wgrad: CUDA
-cores do its math no slower than the best tiling) runs as a CUDA-core streaming kernel when that is
-no slower than the tiled plan.
+peak x achievable efficiency for the op's precision, in waves of threadblock tiles with optional
+split-K (the library picks the fastest tile and split; see kernels/gpu.py for tile and wave
+quantization, the per-CTA fill/epilogue `efficiency.tile_overhead_k` and the small-tile operand-feed
+limit `efficiency.tile_intensity`), overlapped with their L2 and DRAM traffic; 2:4-sparse ops double
+the tensor rate where the device supports it. A GEMM too thin for tiles (a matrix-vector product, a
+tiny wgrad: CUDA cores do its math no slower than the best tiling) runs as a CUDA-core streaming
+kernel when that is no slower than the tiled plan; so does a thin GEMM at a CUDA-core precision.
 Elementwise, normalization, softmax, pooling, embedding and optimizer ops stream their tensors at
 the achievable HBM bandwidth and do their arithmetic at the CUDA-core fp32 rate.
 
@@ -33,6 +35,7 @@ from accelsim.kernels import gpu as tiling
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op
 
 CUDA_CORE_PRECISIONS = ("fp32", "fp64")   # GEMMs at these run on CUDA cores, not tensor cores
+THIN_PADDING = 2.0     # a CUDA-core GEMM streams (GEMV-like) when tiling would double its math
 
 
 def cost(op: Op, device: GpuConfig) -> OpCost:
@@ -71,14 +74,23 @@ def gemm_operands(op: Op) -> tuple[float, float]:
     return first, op.input_bytes - first
 
 
+def tile_plan(op: Op, device: GpuConfig, rate: float, a_bytes: float = 0.0, b_bytes: float = 0.0,
+              c_bytes: float = 0.0, dram_bw: float = 1.0, l2: bool = False):
+    """The fastest tile/split plan of the op's GEMM (kernels/gpu.py); memory free by default."""
+    g = op.gemm
+    l2_size = device.l2.size if l2 and device.l2 else 0.0
+    l2_bw = device.l2.bandwidth if l2 and device.l2 and device.l2.bandwidth else 0.0
+    return tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=device.sms,
+                            slot_flops=rate / device.sms,
+                            elem_bytes=BYTES_PER_ELEMENT[op.precision], a_bytes=a_bytes,
+                            b_bytes=b_bytes, c_bytes=c_bytes, l2_size=l2_size, l2_bw=l2_bw,
+                            dram_bw=dram_bw, k_overhead=device.efficiency.tile_overhead_k,
+                            tile_intensity=device.efficiency.tile_intensity)
+
+
 def tile_compute_s(op: Op, device: GpuConfig, rate: float) -> float:
     """Seconds of the op's math (vector epilogue included) under its fastest tiling, memory free."""
-    g = op.gemm
-    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=device.sms,
-                            slot_flops=rate / device.sms,
-                            elem_bytes=BYTES_PER_ELEMENT[op.precision],
-                            a_bytes=0.0, b_bytes=0.0, c_bytes=0.0, l2_size=0.0, l2_bw=0.0,
-                            dram_bw=1.0)
+    plan = tile_plan(op, device, rate)
     return float(plan[tiling.COMPUTE_S]) + op.vector_flops / vector_rate(device)
 
 
@@ -86,28 +98,25 @@ def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
     """Tiled GEMM on tensor cores (or CUDA cores when that is faster)."""
     rate, unit = gemm_rate(op, device)
     a_bytes, b_bytes = gemm_operands(op)
-    c_bytes = op.output_bytes
     bandwidth = device.memory.effective_bandwidth
-    l2_size = device.l2.size if device.l2 else 0.0
     l2_bw = device.l2.bandwidth if device.l2 and device.l2.bandwidth else 0.0
-    g = op.gemm
-    plan = tiling.best_tile(g.m, g.n, g.k, g.count, device.tiles, slots=device.sms,
-                            slot_flops=rate / device.sms,
-                            elem_bytes=BYTES_PER_ELEMENT[op.precision],
-                            a_bytes=a_bytes, b_bytes=b_bytes, c_bytes=c_bytes, l2_size=l2_size,
-                            l2_bw=l2_bw, dram_bw=bandwidth)
+    plan = tile_plan(op, device, rate, a_bytes, b_bytes, op.output_bytes, bandwidth, l2=True)
+    partial = float(plan[tiling.PARTIAL_BYTES]) / 2        # split-K partials: written, read back
+    c_bytes = op.output_bytes + partial
     compute_s = float(plan[tiling.COMPUTE_S]) + op.vector_flops / vector_rate(device)
-    reads = float(plan[tiling.DRAM_READ_BYTES])
+    reads = float(plan[tiling.DRAM_READ_BYTES]) + partial
     onchip = float(plan[tiling.L2_BYTES])
     memory_s = max((reads + c_bytes) / bandwidth, onchip / l2_bw if l2_bw else 0.0)
     simt_compute_s = op.flops / vector_rate(device)
-    simt_memory_s = (a_bytes + b_bytes + c_bytes) / bandwidth
-    # Thin: the CUDA cores do the math no slower than the best tensor-core tiling (tiles mostly
-    # padding). A bandwidth-free test, so more bandwidth never flips an op back onto a slower tiled
-    # plan. GEMMs at CUDA-core precisions are already tiled on the CUDA cores.
-    if unit == "tensor" and simt_compute_s <= tile_compute_s(op, device, rate) and (
+    simt_memory_s = (a_bytes + b_bytes + op.output_bytes) / bandwidth
+    # Thin: the CUDA cores do the math no slower than the best tiling (tiles mostly padding; at a
+    # CUDA-core precision, half padding or more). A bandwidth-free test, so more bandwidth never
+    # flips an op back onto a slower tiled plan.
+    padding = 1.0 if unit == "tensor" else THIN_PADDING
+    if padding * simt_compute_s <= tile_compute_s(op, device, rate) and (
             max(simt_compute_s, simt_memory_s) <= max(compute_s, memory_s)):
         compute_s, memory_s, reads, unit = simt_compute_s, simt_memory_s, a_bytes + b_bytes, "cuda"
+        c_bytes = op.output_bytes
         onchip = reads + c_bytes
     return _finish(op, device, compute_s, memory_s, reads, c_bytes, onchip, unit)
 
