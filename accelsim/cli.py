@@ -11,6 +11,7 @@ from accelsim.commands.common import POSITIVE, WIDE, emit_json, single_run, work
 from accelsim.commands.plot import plot
 from accelsim.commands.queries import compare, cost, realtime, whatif
 from accelsim.commands.scalesim import scalesim
+from accelsim.commands.serve import serve
 from accelsim.commands.sweep import sweep
 from accelsim.errors import AccelsimError
 from accelsim.result import COMMAND
@@ -291,6 +292,7 @@ cli.add_command(whatif)
 cli.add_command(realtime)
 cli.add_command(cost)
 cli.add_command(scalesim)
+cli.add_command(serve)
 
 
 def main(argv=None) -> None:

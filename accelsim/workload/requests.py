@@ -169,10 +169,28 @@ def profile_lengths(name: str) -> tuple[str, str]:
     return lognormal_profile(*prompt), lognormal_profile(*output)
 
 
+def is_distribution(spec: str) -> bool:
+    """Whether a length spec draws lengths (not one fixed number)."""
+    return ":" in str(spec)
+
+
+def fit_lengths(prompt: np.ndarray, output: np.ndarray, max_tokens: int):
+    """Prompt and output lengths scaled down together where their sum exceeds `max_tokens` (as
+    Vidur's trace length generator does with its max_tokens)."""
+    scale = np.minimum(1.0, max_tokens / (prompt + output))
+    return (np.maximum(1, np.floor(prompt * scale)).astype(np.int64),
+            np.maximum(1, np.floor(output * scale)).astype(np.int64))
+
+
 def synthetic_requests(n: int, qps: float, *, arrival: str = "poisson", cv: float = 1.0,
-                       prompt: str = "512", output: str = "128", seed: int = 0) -> Requests:
-    """`n` requests arriving at `qps` with lengths drawn from the `prompt` and `output` specs."""
+                       prompt: str = "512", output: str = "128", seed: int = 0,
+                       max_tokens: int | None = None) -> Requests:
+    """`n` requests arriving at `qps` with lengths drawn from the `prompt` and `output` specs;
+    drawn lengths (not fixed ones) are fitted to `max_tokens` if given."""
     rng = np.random.default_rng(seed)
     times = arrival_times(n, qps, arrival, cv, rng)
-    return Requests(times, sample_lengths(prompt, n, rng, "prompt"),
-                    sample_lengths(output, n, rng, "generate"))
+    prompts, outputs = sample_lengths(prompt, n, rng, "prompt"), sample_lengths(output, n, rng,
+                                                                                "generate")
+    if max_tokens and (is_distribution(prompt) or is_distribution(output)):
+        prompts, outputs = fit_lengths(prompts, outputs, max_tokens)
+    return Requests(times, prompts, outputs)
