@@ -7,12 +7,15 @@ request) through the network. Its ops split in two (workload.serving.is_attentio
   iteration's new tokens, plus (tensor parallel) the all-reduces of the row-parallel outputs;
 - attention ops cost per prefill chunk as a sequence of `new` tokens over `new + past` keys, and
   for all decoding requests together as one query over the sum of their contexts (the same FLOPs
-  and cache bytes as per request, in one kernel launch: paged attention batches them).
+  and cache bytes as per request, in one kernel launch: paged attention batches them). The zoo's
+  decoder layers are identical, so one layer's attention ops are costed and counted `layers` times.
 
 Each part is costed by the device model (analytic schedule: ops back to back) at grid points,
-geometric with GRID_STEPS (CHUNK_STEPS for chunks) per doubling above GRID_DENSE, and linearly (bilinearly for chunks)
-interpolated between them; a grid point is costed the first time an iteration needs it and cached.
-A point beyond the model's context is costed as several sequences of equal length.
+geometric with GRID_STEPS per doubling above GRID_DENSE, and linearly interpolated between them:
+whole prompts (no cached tokens) on a grid of prompt lengths, chunks after cached tokens bilinearly
+on a coarser (new tokens, keys) grid of CHUNK_STEPS per doubling. A grid point is costed the first
+time an iteration needs it, and kept; one beyond the model's context is costed as several
+sequences of equal length.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from accelsim.devices import cost_all
 from accelsim.engine import single
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.result import DYNAMIC_ENERGY
-from accelsim.workload.serving import is_attention, kv_cache_bytes, prefill_trace
+from accelsim.workload.serving import is_attention, kv_cache_bytes, layer_index, prefill_trace
 
 GRID_DENSE = 16          # every token count up to this is a grid point
 GRID_STEPS = 8           # grid points per doubling above it (dense ops, decode attention)
-CHUNK_STEPS = 2          # per doubling for prefill chunks: their attention is bilinear in
-                         # (new tokens, keys) away from roofline corners, as the interpolation
+CHUNK_STEPS = 2          # per doubling for chunks after cached tokens: their attention is
+                         # bilinear in (new tokens, keys) away from roofline corners, as is the
+                         # interpolation
 MAX_GRID = 2**31
 
 
@@ -63,6 +67,7 @@ class IterationCost:
     cluster: object = None
     params: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
+    _last_graph: tuple = field(default=(), repr=False)
 
     def __post_init__(self):
         base = self.graph(1, 1)
@@ -73,12 +78,19 @@ class IterationCost:
         self.idle_power_w = self.device.power.idle * self.tp
         self._tokens = _grid(MAX_GRID)
         self._keys = _grid(self.context, CHUNK_STEPS)
+        self._prompts = _grid(self.context)
 
     def graph(self, batch: int, seq_len: int, past: int = 0, shard: bool = True):
         """The model for `batch` sequences of `seq_len` new tokens over `past` cached ones."""
-        extra = {"past": past} if past else {}
-        net = single.load_workload(self.workload, batch=batch, precision=self.precision,
-                                   seq_len=seq_len, **extra, **self.params)
+        key = ("graph", batch, seq_len, past)
+        if key not in self._cache:
+            extra = {"past": past} if past else {}
+            self._cache.pop(self._last_graph, None)      # keep one: points reuse the last one
+            self._cache[key] = single.load_workload(self.workload, batch=batch,
+                                                    precision=self.precision, seq_len=seq_len,
+                                                    **extra, **self.params)
+            self._last_graph = key
+        net = self._cache[key]
         return shard_graph(net, self.tp) if shard else net
 
     def activation_bytes(self, tokens: int) -> float:
@@ -92,10 +104,16 @@ class IterationCost:
         return batch, math.ceil(tokens / batch)
 
     def _cost(self, ops) -> tuple[float, float]:
-        """(seconds back to back, dynamic joules) of ops on one device."""
+        """(seconds back to back, dynamic joules on all tp devices) of ops; the ops of the first
+        decoder layer stand for every layer's, which are the same."""
+        layers = {layer_index(op) for op in ops} - {None}
+        weight = len(layers) if layers == set(range(len(layers))) else 1
+        ops = [op for op in ops if weight == 1 or layer_index(op) in (None, 0)]
         costs = cost_all(ops, self.device)
-        return (sum(c.latency_s for c in costs),
-                sum(getattr(c.energy, part) for c in costs for part in DYNAMIC_ENERGY) * self.tp)
+        weights = [weight if layer_index(op) == 0 else 1 for op in ops]
+        return (sum(w * c.latency_s for w, c in zip(weights, costs)),
+                sum(w * getattr(c.energy, part) for w, c in zip(weights, costs)
+                    for part in DYNAMIC_ENERGY) * self.tp)
 
     def _point(self, key: tuple, build) -> tuple[float, float]:
         """A grid point's cost, costed once."""
@@ -121,8 +139,9 @@ class IterationCost:
     def _attention_point(self, new: int, keys: int) -> tuple[float, float]:
         """Attention ops of `new` tokens of one sequence over `keys` keys (cached + new)."""
         new = min(new, keys)
-        return self._point(("attn", new, keys), lambda: self._cost(
-            [op for op in self.graph(1, new, keys - new).ops if is_attention(op)]))
+        return self._point(("attn", new, keys),
+                           lambda: self._cost([op for op in self.graph(1, new, keys - new).ops
+                                               if is_attention(op)]))
 
     def _decode_point(self, keys: int) -> tuple[float, float]:
         """Attention ops of decoding requests whose contexts sum to `keys` tokens."""
@@ -147,7 +166,12 @@ class IterationCost:
         return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
 
     def chunk_attention(self, new: int, past: int) -> tuple[float, float]:
-        """Bilinearly interpolated attention cost of a prefill chunk of `new` tokens after `past`."""
+        """Interpolated attention cost of a prefill chunk of `new` tokens after `past` cached."""
+        if not past:
+            lo, hi, w = _bracket(self._prompts, new)
+            a = self._attention_point(lo, lo)
+            b = self._attention_point(hi, hi) if w else (0.0, 0.0)
+            return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
         n0, n1, wn = _bracket(self._keys, new)
         k0, k1, wk = _bracket(self._keys, new + past)
         seconds = joules = 0.0

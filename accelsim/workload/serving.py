@@ -33,6 +33,13 @@ def is_attention(op: Op) -> bool:
     return op.kind is OpKind.SOFTMAX or (op.gemm is not None and not op.weights)
 
 
+def layer_index(op: Op) -> int | None:
+    """The decoder layer an op belongs to (the zoo names them decoder.<i>.*), None outside one."""
+    prefix, _, rest = op.name.partition(".")
+    index = rest.partition(".")[0]
+    return int(index) if prefix == "decoder" and index.isdigit() else None
+
+
 def kv_cache_bytes(graph: Graph, context: int, batch: int | None = None) -> float:
     """Bytes of keys and values for `context` tokens of `batch` sequences (default: the graph's)."""
     per_token = 2 * graph.info("layers") * graph.info("kv_heads") * graph.info("head_dim")
