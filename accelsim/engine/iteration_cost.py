@@ -70,7 +70,8 @@ class IterationCost:
     _last_graph: tuple = field(default=(), repr=False)
 
     def __post_init__(self):
-        base = self.graph(1, 1)
+        base = self.graph(1, 1, shard=False)
+        shard_graph(base, self.tp)           # refuses a tp that does not divide the heads
         self.context = int(base.info("max_positions") or MAX_GRID)
         self.layers = int(base.info("layers"))
         self.weight_bytes = base.param_bytes / self.tp

@@ -198,7 +198,8 @@ def run_load(setup: ServeSetup, requests: Requests, slo: str = DEFAULT_SLO) -> S
 
     def arrivals():
         for request in states:
-            yield env.timeout(max(0.0, request.arrival - env.now))
+            if request.arrival > env.now:        # simultaneous arrivals queue together
+                yield env.timeout(request.arrival - env.now)
             if refused[request.index]:
                 continue
             k = request.index % len(replicas) if setup.router == "round_robin" else \

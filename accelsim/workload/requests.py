@@ -149,8 +149,11 @@ def _field(row: dict, key: str, path: str, line: int, whole: bool) -> float:
 
 def load_trace(path: str, limit: int | None = None) -> Requests:
     """Requests from a trace file (the first `limit` rows, if given), sorted by arrival."""
+    text = read_text(path, path, UsageError)
+    if not text.strip():
+        raise UsageError("the trace has no requests", file=path)
     rows = []
-    for line, row in _trace_rows(read_text(path, path, UsageError), path):
+    for line, row in _trace_rows(text, path):
         rows.append(tuple(_field(row, key, path, line, key != "arrival_s") for key in TRACE_KEYS))
         if limit and len(rows) == limit:
             break
