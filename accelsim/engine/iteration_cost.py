@@ -81,6 +81,11 @@ class IterationCost:
         self._keys = _grid(self.context, CHUNK_STEPS)
         self._prompts = _grid(self.context)
 
+    @property
+    def points_costed(self) -> int:
+        """Grid points costed so far."""
+        return sum(1 for key in self._cache if key[0] != "graph")
+
     def graph(self, batch: int, seq_len: int, past: int = 0, shard: bool = True):
         """The model for `batch` sequences of `seq_len` new tokens over `past` cached ones."""
         key = ("graph", batch, seq_len, past)
