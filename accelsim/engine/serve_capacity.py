@@ -1,7 +1,8 @@
 """Capacity: the highest arrival rate whose run meets an SLO, by bisection over QPS (as Vidur's
 search, Agrawal et al. MLSys 2024), and QPS per dollar from the device's price_per_hour.
 
-Every trial replays the same requests (one seed: the same lengths and the same unit-rate arrival
+The arrivals of the run at capacity should span many request latencies (else it is warned): a
+short burst meets an SLO at rates no server sustains. Every trial replays the same requests (one seed: the same lengths and the same unit-rate arrival
 pattern, scaled to the trial's QPS), so a higher rate only compresses the same arrivals.
 """
 
@@ -14,6 +15,7 @@ from accelsim.engine.serve_load import ServeLoadResult, ServeSetup, run_load
 from accelsim.workload.requests import Requests
 
 TOLERANCE = 0.02          # stop when the bracket is within 2% of its upper end
+STEADY_RATIO = 10         # arrivals should span this many mean e2e latencies for a steady state
 LOWEST_QPS = 1e-3
 HIGHEST_QPS = 1e5
 
@@ -56,7 +58,20 @@ def search_capacity(setup: ServeSetup, requests_at: Callable[[float], Requests],
             lo = mid
         else:
             hi = mid
+    _check_steady(lo, best)
     return lo, best, runs
+
+
+def _check_steady(qps: float, run: ServeLoadResult | None) -> None:
+    """Warn when the run at capacity is too short for its queues to reach a steady state (a short
+    burst of requests meets an SLO at rates no server sustains)."""
+    if run is None or not qps:
+        return
+    window = run.totals["requests"] / qps
+    if window < STEADY_RATIO * run.totals["e2e_mean_s"]:
+        warnings.warn(f"capacity {qps:.3g} QPS comes from {window:.3g} s of arrivals, under "
+                      f"{STEADY_RATIO} mean e2e latencies: queues may not reach a steady state; "
+                      f"simulate more requests", stacklevel=3)
 
 
 def price_totals(capacity_qps: float, devices: int, price_per_hour: float | None) -> dict:

@@ -104,8 +104,7 @@ def prepare_serving(workload, device, *, scheduler: str = "continuous", max_batc
     check_mode(device, "serve")
     precision = run_precision(device, precision)
     check_decoder(single.load_workload(workload, precision=precision, **workload_params))
-    cluster = default_cluster(device, interconnect) if tp > 1 else None
-    cost = IterationCost(workload, device, precision, tp, cluster, dict(workload_params))
+    cost = _shared_cost(workload, device, precision, tp, interconnect, workload_params)
     if token_budget is None:
         token_budget = CHUNK_BUDGET if scheduler == "chunked" else max(cost.context, MIN_BUDGET)
     if token_budget < 1:
@@ -122,6 +121,21 @@ def prepare_serving(workload, device, *, scheduler: str = "continuous", max_batc
             f"{fmt_bytes(device.memory.capacity)} holds weights {fmt_bytes(cost.weight_bytes)} + "
             f"activations {fmt_bytes(activations)} per device", key="device")
     return setup
+
+
+_COSTS: dict = {}           # recent cost models, so sweeps and setups of one model share a grid
+KEPT_COSTS = 8
+
+
+def _shared_cost(workload, device, precision, tp, interconnect, params) -> IterationCost:
+    """The (shared) iteration cost model of a model on a tp group of a device."""
+    key = (workload, repr(device), precision, tp, repr(interconnect), repr(sorted(params.items())))
+    if key not in _COSTS:
+        cluster = default_cluster(device, interconnect) if tp > 1 else None
+        while len(_COSTS) >= KEPT_COSTS:
+            _COSTS.pop(next(iter(_COSTS)))
+        _COSTS[key] = IterationCost(workload, device, precision, tp, cluster, dict(params))
+    return _COSTS[key]
 
 
 def _refusals(setup: ServeSetup, requests: Requests) -> np.ndarray:
