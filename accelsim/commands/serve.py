@@ -7,6 +7,7 @@ import click
 from accelsim.commands.common import POSITIVE, WIDE, emit_json, single_run, workload_params
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+STATIC_BATCH = 16       # a static batch's activations are its padded prompts: keep it modest
 
 
 @click.command(context_settings=CONTEXT)
@@ -32,8 +33,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--scheduler", default="continuous",
               show_default=True, help="static (FasterTransformer), continuous (Orca/vLLM), "
                                       "chunked (Sarathi-Serve).")
-@click.option("--max-batch", type=click.IntRange(min=1), default=256, show_default=True,
-              help="Most requests in one batch.")
+@click.option("--max-batch", type=click.IntRange(min=1), default=None,
+              help="Most requests in one batch [default: static 16, else 256 (vLLM's)].")
 @click.option("--token-budget", type=click.IntRange(min=1), default=None,
               help="Most new tokens per iteration [default: chunked 512, else max(context, 2048)].")
 @click.option("--block-size", type=click.IntRange(min=1), default=16, show_default=True,
@@ -97,6 +98,8 @@ def serve(workload, device, qps, arrival, cv, trace_path, count, seed, prompt, g
         raise click.BadParameter("--lengths sets --prompt and --generate", param_hint="--lengths")
     requests_at, max_prompt = _requests(trace_path, count, seed, prompt, generate, lengths,
                                         arrival, cv, workload, precision, params)
+    if max_batch is None:
+        max_batch = STATIC_BATCH if scheduler == "static" else 256
     setup = prepare_serving(workload, device, scheduler=scheduler, max_batch=max_batch,
                             token_budget=token_budget, block_size=block_size, replicas=replicas,
                             router=router, tp=tp, interconnect=interconnect, precision=precision,

@@ -119,7 +119,8 @@ def prepare_serving(workload, device, *, scheduler: str = "continuous", max_batc
         raise InfeasibleError(
             f"no room for a KV cache on {device.name}: {MEMORY_UTILIZATION:.0%} of "
             f"{fmt_bytes(device.memory.capacity)} holds weights {fmt_bytes(cost.weight_bytes)} + "
-            f"activations {fmt_bytes(activations)} per device", key="device")
+            f"activations {fmt_bytes(activations)} per device (a smaller max_batch or "
+            f"token_budget needs fewer activations)", key="device")
     return setup
 
 

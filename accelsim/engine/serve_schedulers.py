@@ -34,14 +34,13 @@ class Request:
     """One request's state on a replica."""
 
     __slots__ = ("index", "arrival", "prompt", "output", "target", "cached", "generated", "blocks",
-                 "first_token", "last_token", "finish", "preemptions", "gaps", "admitted")
+                 "first_token", "last_token", "finish", "preemptions", "gaps")
 
     def __init__(self, index: int, arrival: float, prompt: int, output: int):
         self.index, self.arrival, self.prompt, self.output = index, arrival, prompt, output
         self.target = self.cached = self.generated = self.blocks = self.preemptions = 0
         self.first_token = self.last_token = self.finish = None
         self.gaps: list[float] = []
-        self.admitted = False
 
     @property
     def prefilling(self) -> bool:
@@ -98,7 +97,6 @@ class Replica:
             return False
         self.waiting.popleft()
         request.target = request.prompt + request.generated
-        request.admitted = True
         self.running.append(request)
         return True
 

@@ -11,9 +11,10 @@ from accelsim.report.export import write_rows
 from accelsim.report.tables import column, console, print_totals, show
 
 MICROSECONDS = 1e6
-SWEEP_COLUMNS = (("ttft_p50_s", "TTFT p50"), ("ttft_p90_s", "TTFT p90"), ("tbt_p99_s", "TBT p99"),
-                 ("e2e_p50_s", "e2e p50"), ("requests_per_s", "req/s"),
-                 ("mean_batch_size", "batch"), ("preemptions", "preempted"))
+SWEEP_COLUMNS = (("ttft_p50_s", "TTFT p50", "s"), ("ttft_p90_s", "TTFT p90", "s"),
+                 ("tbt_p99_s", "TBT p99", "s"), ("e2e_p50_s", "e2e p50", "s"),
+                 ("requests_per_s", "done", "req/s"), ("mean_batch_size", "batch", ""),
+                 ("preemptions", "preempted", ""))
 
 
 def print_serve(result, *, wide: bool = False) -> None:
@@ -28,8 +29,7 @@ def print_serve(result, *, wide: bool = False) -> None:
 def print_sweep(points: list[dict], title: str, *, wide: bool = False) -> None:
     """One row per offered QPS of a --qps-sweep."""
     columns = [column("QPS", [p["qps"] for p in points], "")]
-    for key, name in SWEEP_COLUMNS:
-        unit = "s" if key.endswith("_s") else ""
+    for key, name, unit in SWEEP_COLUMNS:
         columns.append(column(name, [p["totals"][key] for p in points], unit))
     columns.append(column("SLO met", ["yes" if p["totals"]["slo_met"] else "no" for p in points]))
     show(console(wide), title, columns)

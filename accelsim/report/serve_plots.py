@@ -11,6 +11,15 @@ CDF_METRICS = (("ttft_s", "TTFT"), ("tbt_mean_s", "mean TBT (per request)"), ("e
 LOAD_METRICS = (("ttft_p90_s", "TTFT p90"), ("tbt_p99_s", "TBT p99"), ("e2e_p50_s", "e2e p50"))
 
 
+def _seconds_scale(axes, which: str) -> None:
+    """Seconds with SI labels on the `which` ("x"/"y") axis: log scale if it spans a decade."""
+    axis = axes.xaxis if which == "x" else axes.yaxis
+    low, high = axis.get_data_interval()
+    if low > 0 and high >= 10 * low:
+        (axes.set_xscale if which == "x" else axes.set_yscale)("log")
+    axis.set_major_formatter(_formatter("s"))
+
+
 def latency_cdf_figure(results: dict, path: str) -> None:
     """Empirical CDFs of TTFT, per-request mean TBT and e2e, one line per labelled run."""
     check_path(path)
@@ -21,8 +30,7 @@ def latency_cdf_figure(results: dict, path: str) -> None:
             values = np.sort(result.requests[key][~np.isnan(result.requests[key])])
             axis.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
                       label=label)
-        axis.set_xscale("log")
-        axis.xaxis.set_major_formatter(_formatter("s"))
+        _seconds_scale(axis, "x")
         axis.set_xlabel(name)
         axis.set_ylim(0, 1.02)
         axis.grid(alpha=0.3)
@@ -43,8 +51,7 @@ def latency_load_figure(sweeps: dict, path: str, slo: dict | None = None) -> Non
                       label=label, markersize=3)
         if slo and key in slo:
             axis.axhline(slo[key], color="gray", linestyle="--", linewidth=1, label="SLO")
-        axis.set_yscale("log")
-        axis.yaxis.set_major_formatter(_formatter("s"))
+        _seconds_scale(axis, "y")
         axis.set_xlabel("offered load (requests/s)")
         axis.set_title(name)
         axis.grid(alpha=0.3)
