@@ -74,7 +74,7 @@ def serve(workload, device, qps, arrival, cv, trace_path, count, seed, prompt, g
     Examples:
       accelsim serve gpt2 --device a100 --qps 20 --requests 100
       accelsim serve llama2_7b --device a100 --qps 2 --lengths sharegpt --scheduler chunked
-      accelsim serve llama2_7b --device a100 --capacity --requests 100 --prompt 256 --generate 64
+      accelsim serve llama2_7b --device a100 --capacity --requests 600 --prompt 128 --generate 32
     """
     from accelsim.engine.serve_load import prepare_serving, run_load
     from accelsim.engine.serve_metrics import parse_slo

@@ -15,7 +15,7 @@ from accelsim.engine.serve_load import ServeLoadResult, ServeSetup, run_load
 from accelsim.workload.requests import Requests
 
 TOLERANCE = 0.02          # stop when the bracket is within 2% of its upper end
-STEADY_RATIO = 10         # arrivals should span this many mean e2e latencies for a steady state
+STEADY_RATIO = 5          # arrivals should span this many mean e2e latencies for a steady state
 LOWEST_QPS = 1e-3
 HIGHEST_QPS = 1e5
 
