@@ -7,8 +7,10 @@ request) through the network. Its ops split in two (workload.serving.is_attentio
   iteration's new tokens, plus (tensor parallel) the all-reduces of the row-parallel outputs;
 - attention ops cost per prefill chunk as a sequence of `new` tokens over `new + past` keys, and
   for all decoding requests together as one query over the sum of their contexts (the same FLOPs
-  and cache bytes as per request, in one kernel launch: paged attention batches them). The zoo's
-  decoder layers are identical, so one layer's attention ops are costed and counted `layers` times.
+  and cache bytes as per request, in one kernel launch: paged attention batches them).
+
+The zoo's decoder layers are identical, so the first layer's ops are costed and counted once per
+layer (workload.serving.layer_index).
 
 Each part is costed by the device model (analytic schedule: ops back to back) at grid points,
 geometric with GRID_STEPS per doubling above GRID_DENSE, and linearly interpolated between them:
