@@ -12,8 +12,8 @@ from accelsim.api import simulate
 from accelsim.engine.serve_capacity import search_capacity
 from accelsim.engine.serve_load import prepare_serving, run_load
 from accelsim.engine.serve_metrics import parse_slo
-from accelsim.workload.requests import (Requests, lognormal_profile, load_trace, sample_lengths,
-                                        synthetic_requests)
+from accelsim.workload.requests import (Requests, arrival_times, lognormal_profile, load_trace,
+                                        sample_lengths, synthetic_requests)
 from tests.hostile.cli import accelsim, assert_clean_error
 
 
@@ -122,6 +122,14 @@ def test_length_specs_and_profile_fit():
     assert np.median(draws) == pytest.approx(1730, rel=0.03)          # the published median
     assert np.percentile(draws, 90) == pytest.approx(5696, rel=0.05)  # and 90th percentile
     assert sample_lengths("zipf:1.2:50", 1000, rng, "generate").max() <= 50
+
+
+@pytest.mark.parametrize("arrival, cv", [("poisson", 1.0), ("gamma", 3.0), ("constant", 0.0)])
+def test_arrival_gaps_have_the_asked_rate_and_variability(arrival, cv):
+    times = arrival_times(50000, 4.0, arrival, cv or 1.0, np.random.default_rng(0))
+    gaps = np.diff(times)
+    assert gaps.mean() == pytest.approx(0.25, rel=0.03)
+    assert gaps.std() / gaps.mean() == pytest.approx(cv, rel=0.05, abs=1e-9)
 
 
 def test_slo_parsing_units():
