@@ -26,7 +26,8 @@ ARRIVALS = ("poisson", "gamma", "constant")
 TRACE_KEYS = ("arrival_s", "prompt_tokens", "output_tokens")
 Z90 = 1.2815515655446004        # standard normal 90th percentile
 
-# name -> ((prompt median, P90), (output median, P90)) in tokens, and the source of the figures.
+# name -> ((prompt median, P90), (output median, P90)) in tokens, and the source of the figures
+# (Llama-2 tokenizer counts; the paper's text was not reachable when they were entered: re-check).
 LENGTH_PROFILES = {
     "sharegpt": (((1730, 5696), (415, 834)),
                  "openchat_sharegpt4 (ShareGPT GPT-4 chats): Agrawal et al., Sarathi-Serve, "
