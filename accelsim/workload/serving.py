@@ -15,7 +15,7 @@ The KV cache reserved per request holds 2 (K and V) x layers x kv_heads x head_d
 from __future__ import annotations
 
 from accelsim.errors import UsageError
-from accelsim.workload.ir import BYTES_PER_ELEMENT, Graph, Phase
+from accelsim.workload.ir import BYTES_PER_ELEMENT, Graph, Op, OpKind, Phase
 from accelsim.workload.trace import MemoryBreakdown, Trace, peak_live_bytes
 
 DECODE_SAMPLES = 8      # decode contexts costed per request; the steps between are interpolated
@@ -27,6 +27,19 @@ def check_decoder(graph: Graph) -> None:
     if graph.info("family") not in SERVED_FAMILIES or not graph.info("layers"):
         raise UsageError(f"serve mode needs a decoder language model (gpt2, llama3_8b, whisper_base, "
                          f"...); {graph.name} is not one", key="mode")
+
+
+def is_attention(op: Op) -> bool:
+    """Whether an op's cost depends on the cached context: the score and context matmuls (GEMMs
+    without weights) and the softmax between them."""
+    return op.kind is OpKind.SOFTMAX or (op.gemm is not None and not op.weights)
+
+
+def layer_index(op: Op) -> int | None:
+    """The decoder layer an op belongs to (the zoo names them decoder.<i>.*), None outside one."""
+    prefix, _, rest = op.name.partition(".")
+    index = rest.partition(".")[0]
+    return int(index) if prefix == "decoder" and index.isdigit() else None
 
 
 def kv_cache_bytes(graph: Graph, context: int, batch: int | None = None) -> float:

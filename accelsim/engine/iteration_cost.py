@@ -1,0 +1,205 @@
+"""What one serving iteration costs on a replica, from the device model on a lazily costed grid.
+
+An iteration runs the batch's new tokens (whole prompts, prefill chunks, one token per decoding
+request) through the network. Its ops split in two (workload.serving.is_attention):
+
+- dense ops (projections, MLP, norms, embedding, LM head) cost as one sequence of T tokens, T the
+  iteration's new tokens, plus (tensor parallel) the all-reduces of the row-parallel outputs;
+- attention ops cost per prefill chunk as a sequence of `new` tokens over `new + past` keys, and
+  for all decoding requests together as one query over the sum of their contexts (the same FLOPs
+  and cache bytes as per request, in one kernel launch: paged attention batches them).
+
+The zoo's decoder layers are identical, so the first layer's ops are costed and counted once per
+layer (workload.serving.layer_index).
+
+Each part is costed by the device model (analytic schedule: ops back to back) at grid points,
+geometric with GRID_STEPS per doubling above GRID_DENSE, and linearly interpolated between them:
+whole prompts (no cached tokens) on a grid of prompt lengths, chunks after cached tokens bilinearly
+on a coarser (new tokens, keys) grid of CHUNK_STEPS per doubling. A grid point is costed the first
+time an iteration needs it, and kept; one beyond the model's context is costed as several
+sequences of equal length.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+
+from accelsim.devices import cost_all
+from accelsim.engine import single
+from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
+from accelsim.result import DYNAMIC_ENERGY
+from accelsim.workload.serving import is_attention, kv_cache_bytes, layer_index, prefill_trace
+
+GRID_DENSE = 16          # every token count up to this is a grid point
+GRID_STEPS = 8           # grid points per doubling above it (dense ops, decode attention)
+CHUNK_STEPS = 2          # per doubling for chunks after cached tokens: their attention is
+                         # bilinear in (new tokens, keys) away from roofline corners, as is the
+                         # interpolation
+MAX_GRID = 2**31
+
+
+def _grid(limit: int, steps: int = GRID_STEPS) -> list[int]:
+    """Grid points 1..limit (limit included), `steps` per doubling above GRID_DENSE."""
+    top = math.log2(max(limit, 2))
+    points = set(range(1, GRID_DENSE + 1))
+    points.update(round(2 ** (k / steps)) for k in range(int(top * steps) + 1))
+    return sorted(p for p in points if p < limit) + [limit]
+
+
+def _bracket(grid: list[int], x: float) -> tuple[int, int, float]:
+    """(lower, upper, weight of upper) grid points around x (clamped to the grid)."""
+    x = min(max(x, grid[0]), grid[-1])
+    i = bisect.bisect_left(grid, x)
+    if grid[i] == x:
+        return grid[i], grid[i], 0.0
+    lo, hi = grid[i - 1], grid[i]
+    return lo, hi, (x - lo) / (hi - lo)
+
+
+@dataclass
+class IterationCost:
+    """Seconds and dynamic joules of serving iterations of one model on one replica."""
+
+    workload: str
+    device: object
+    precision: str
+    tp: int = 1
+    cluster: object = None
+    params: dict = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, repr=False)
+    _last_graph: tuple = field(default=(), repr=False)
+
+    def __post_init__(self):
+        base = self.graph(1, 1, shard=False)
+        shard_graph(base, self.tp)           # refuses a tp that does not divide the heads
+        self.context = int(base.info("max_positions") or MAX_GRID)
+        self.layers = int(base.info("layers"))
+        self.weight_bytes = base.param_bytes / self.tp
+        self.kv_bytes_per_token = kv_cache_bytes(base, 1) / self.tp
+        self.idle_power_w = self.device.power.idle * self.tp
+        self._tokens = _grid(MAX_GRID)
+        self._keys = _grid(self.context, CHUNK_STEPS)
+        self._prompts = _grid(self.context)
+
+    @property
+    def points_costed(self) -> int:
+        """Grid points costed so far."""
+        return sum(1 for key in self._cache if key[0] != "graph")
+
+    def graph(self, batch: int, seq_len: int, past: int = 0, shard: bool = True):
+        """The model for `batch` sequences of `seq_len` new tokens over `past` cached ones."""
+        key = ("graph", batch, seq_len, past)
+        if key not in self._cache:
+            extra = {"past": past} if past else {}
+            self._cache.pop(self._last_graph, None)      # keep one: points reuse the last one
+            self._cache[key] = single.load_workload(self.workload, batch=batch,
+                                                    precision=self.precision, seq_len=seq_len,
+                                                    **extra, **self.params)
+            self._last_graph = key
+        net = self._cache[key]
+        return shard_graph(net, self.tp) if shard else net
+
+    def activation_bytes(self, tokens: int) -> float:
+        """Peak live activations of an iteration of `tokens` new tokens (per device)."""
+        batch, seq = self._shape(tokens)
+        return prefill_trace(self.graph(batch, seq)).memory.activations
+
+    def _shape(self, tokens: int) -> tuple[int, int]:
+        """(sequences, tokens each) of about `tokens` tokens, each within the context."""
+        batch = math.ceil(tokens / self.context)
+        return batch, math.ceil(tokens / batch)
+
+    def _cost(self, ops) -> tuple[float, float]:
+        """(seconds back to back, dynamic joules on all tp devices) of ops; the ops of the first
+        decoder layer stand for every layer's, which are the same."""
+        layers = {layer_index(op) for op in ops} - {None}
+        weight = len(layers) if layers == set(range(len(layers))) else 1
+        ops = [op for op in ops if weight == 1 or layer_index(op) in (None, 0)]
+        costs = cost_all(ops, self.device)
+        weights = [weight if layer_index(op) == 0 else 1 for op in ops]
+        return (sum(w * c.latency_s for w, c in zip(weights, costs)),
+                sum(w * getattr(c.energy, part) for w, c in zip(weights, costs)
+                    for part in DYNAMIC_ENERGY) * self.tp)
+
+    def _point(self, key: tuple, build) -> tuple[float, float]:
+        """A grid point's cost, costed once."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def _dense_point(self, tokens: int) -> tuple[float, float]:
+        """Dense ops (and tensor-parallel all-reduces) of one iteration of `tokens` new tokens."""
+        def build():
+            batch, seq = self._shape(tokens)
+            net = self.graph(batch, seq, shard=False)
+            shard = shard_graph(net, self.tp)
+            seconds, joules = self._cost([op for op in shard.ops if not is_attention(op)])
+            if self.tp > 1:
+                seconds += sum(self.cluster.time("all_reduce", forward, self.tp)
+                               for forward, _ in tensor_parallel_all_reduces(net).values()
+                               if forward)
+            scale = tokens / (batch * seq)
+            return seconds * scale, joules * scale
+        return self._point(("dense", tokens), build)
+
+    def _attention_point(self, new: int, keys: int) -> tuple[float, float]:
+        """Attention ops of `new` tokens of one sequence over `keys` keys (cached + new)."""
+        new = min(new, keys)
+        return self._point(("attn", new, keys),
+                           lambda: self._cost([op for op in self.graph(1, new, keys - new).ops
+                                               if is_attention(op)]))
+
+    def _decode_point(self, keys: int) -> tuple[float, float]:
+        """Attention ops of decoding requests whose contexts sum to `keys` tokens."""
+        def build():
+            batch, per = self._shape(keys)
+            seconds, joules = self._cost([op for op in self.graph(batch, 1, per - 1).ops
+                                          if is_attention(op)])
+            scale = keys / (batch * per)
+            return seconds * scale, joules * scale
+        return self._point(("decode", keys), build)
+
+    def dense(self, tokens: float) -> tuple[float, float]:
+        """Interpolated dense cost of `tokens` new tokens."""
+        lo, hi, w = _bracket(self._tokens, tokens)
+        a, b = self._dense_point(lo), self._dense_point(hi) if w else (0.0, 0.0)
+        return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+
+    def decode_attention(self, keys: float) -> tuple[float, float]:
+        """Interpolated attention cost of decoding requests with `keys` context tokens in all."""
+        lo, hi, w = _bracket(self._tokens, keys)
+        a, b = self._decode_point(lo), self._decode_point(hi) if w else (0.0, 0.0)
+        return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+
+    def chunk_attention(self, new: int, past: int) -> tuple[float, float]:
+        """Interpolated attention cost of a prefill chunk of `new` tokens after `past` cached."""
+        if not past:
+            lo, hi, w = _bracket(self._prompts, new)
+            a = self._attention_point(lo, lo)
+            b = self._attention_point(hi, hi) if w else (0.0, 0.0)
+            return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+        n0, n1, wn = _bracket(self._keys, new)
+        k0, k1, wk = _bracket(self._keys, new + past)
+        seconds = joules = 0.0
+        for n, fn in ((n0, 1 - wn), (n1, wn)):
+            for k, fk in ((k0, 1 - wk), (k1, wk)):
+                if fn * fk:
+                    s, j = self._attention_point(n, k)
+                    seconds += fn * fk * s
+                    joules += fn * fk * j
+        return seconds, joules
+
+    def iteration(self, chunks, decodes: int, decode_keys: int) -> tuple[float, float]:
+        """(seconds, dynamic joules) of an iteration running prefill `chunks` ((new, past) pairs)
+        and `decodes` decoding requests whose contexts (cached tokens + 1) sum to `decode_keys`."""
+        tokens = decodes + sum(new for new, _ in chunks)
+        seconds, joules = self.dense(tokens)
+        for new, past in chunks:
+            s, j = self.chunk_attention(new, past)
+            seconds, joules = seconds + s, joules + j
+        if decodes:
+            s, j = self.decode_attention(decode_keys)
+            seconds, joules = seconds + s, joules + j
+        return seconds, joules
