@@ -317,6 +317,12 @@ def main(argv=None) -> None:
     except click.exceptions.Abort:
         click.echo("accelsim: aborted", err=True)
         sys.exit(1)
+    except BrokenPipeError:                 # the reader went away (`| head`)
+        raise
+    except OSError as exc:                  # an output that cannot be written, a full disk
+        where = exc.filename or "the output"
+        click.echo(f"accelsim: error: cannot write {where}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         hint = ""
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
