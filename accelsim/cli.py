@@ -7,6 +7,7 @@ import warnings
 
 import click
 
+from accelsim.commands.calibrate import calibrate
 from accelsim.commands.common import POSITIVE, WIDE, emit_json, single_run, workload_params
 from accelsim.commands.plot import plot
 from accelsim.commands.queries import compare, cost, realtime, whatif
@@ -291,6 +292,7 @@ cli.add_command(whatif)
 cli.add_command(realtime)
 cli.add_command(cost)
 cli.add_command(scalesim)
+cli.add_command(calibrate)
 
 
 def main(argv=None) -> None:

@@ -265,7 +265,7 @@ def conformal_bounds(residuals, coverage: float) -> tuple[float, float, bool]:
     (a = 1 - coverage), which hold a new exchangeable residual with probability >= coverage; where
     n is too small for those ranks, the smallest and largest residual (exact False)."""
     ordered = np.sort(np.asarray(residuals, float))
-    n, alpha = len(ordered), 1 - coverage
+    n, alpha = len(ordered), round(1 - coverage, 9)     # 1 - 0.8 is 0.19999999999999996
     low_rank = math.floor((n + 1) * alpha / 2)
     high_rank = math.ceil((n + 1) * (1 - alpha / 2))
     exact = low_rank >= 1 and high_rank <= n
