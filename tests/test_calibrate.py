@@ -64,18 +64,26 @@ def test_fit_recovers_known_parameters_through_noise(tmp_path):
         assert fitted[key] == pytest.approx(value, rel=0.05), key
 
 
-def test_intervals_cover_held_back_rows_at_about_the_nominal_rate(tmp_path):
-    sigma = 0.1
-    train = read_measurements(synthetic(tmp_path, "train", 60, seed=11, sigma=sigma))
-    held = read_measurements(synthetic(tmp_path, "held", 300, seed=12, sigma=sigma))
-    result = fit("a100", train, keys=KEYS, coverage=0.8, max_folds=10)
-    assert result.exact and result.residuals == 60
-    device = load_device("a100", [f"{p.key}={v!r}" for p, v in zip(result.params, result.values)])
-    errors = np.array([math.log(row.si / RowModel(row, device).predict(device)) for row in held])
-    covered = np.mean((errors >= result.log_error_lo) & (errors <= result.log_error_hi))
-    assert covered == pytest.approx(0.8, abs=0.08)
-    # the interval's width is about that of the noise: 2 x 1.2816 sigma for a normal 80% interval
-    assert result.log_error_hi - result.log_error_lo == pytest.approx(2 * 1.2816 * sigma, rel=0.35)
+@pytest.mark.parametrize("seeds", [(11, 41)])
+def test_intervals_cover_held_back_rows_at_about_the_nominal_rate(tmp_path, seeds):
+    """Two independent calibrations on 60 rows, each checked on 200 fresh rows: pooled, about 80%
+    of held-back rows fall inside the 80% interval (one calibration's coverage varies by ~0.06)."""
+    sigma, covered = 0.1, []
+    for seed in seeds:
+        train = read_measurements(synthetic(tmp_path, f"train{seed}", 60, seed=seed, sigma=sigma))
+        held = read_measurements(synthetic(tmp_path, f"held{seed}", 200, seed=seed + 1,
+                                           sigma=sigma))
+        result = fit("a100", train, keys=KEYS, coverage=0.8, max_folds=10)
+        assert result.exact and result.residuals == 60
+        device = load_device("a100", [f"{p.key}={v!r}" for p, v in zip(result.params,
+                                                                        result.values)])
+        errors = np.array([math.log(row.si / RowModel(row, device).predict(device))
+                           for row in held])
+        covered += list((errors >= result.log_error_lo) & (errors <= result.log_error_hi))
+        # about as wide as the noise: 2 x 1.2816 sigma is a normal distribution's 80% interval
+        assert result.log_error_hi - result.log_error_lo == pytest.approx(2 * 1.2816 * sigma,
+                                                                          rel=0.35)
+    assert np.mean(covered) == pytest.approx(0.8, abs=0.08)
 
 
 def test_conformal_ranks_by_hand():

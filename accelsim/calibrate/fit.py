@@ -8,7 +8,7 @@ that move some row's prediction are fitted, at most one per two rows.
 
 The fit minimises the mean squared log error, log(predicted / measured)^2, over rows by coordinate
 search: per parameter, a 9-point grid over its range (fractions in log space, overheads linearly),
-narrowed around the best point three times, two sweeps over the parameters. Held-out errors come
+narrowed around the best point four times (to ~0.2% of a fraction), two sweeps over the parameters. Held-out errors come
 from leave-one-out refits (K-fold above `max_folds` rows); their empirical quantiles bound later
 predictions (split-conformal ranks: at least `coverage` of exchangeable new rows fall inside).
 """
@@ -24,7 +24,7 @@ from accelsim.calibrate.measurements import Measurement
 from accelsim.calibrate.predict import RowModel, time_error
 from accelsim.errors import UsageError, did_you_mean
 
-POINTS, STAGES, SWEEPS = 9, 3, 2        # grid points per stage, narrowing stages, sweeps
+POINTS, STAGES, SWEEPS = 9, 5, 2        # grid points per stage, narrowing stages, sweeps
 FRACTION_RANGE = (0.02, 1.0)
 OVERHEAD_CEILING = 100e-6               # s: an overhead searched up to max(4 x its value, this)
 SENSITIVITY = 1e-3                      # |log change| of a row's prediction that makes a parameter count
@@ -224,8 +224,8 @@ def fit(device, rows: list[Measurement], *, keys=(), coverage: float = 0.8,
     from accelsim.config.loader import load_tree, validate
 
     if len(rows) < 2:
-        raise UsageError(f"{len(rows)} measurement row(s): a held-out error needs at least 2",
-                         key="measurements")
+        raise UsageError(f"{len(rows)} measurement row(s) for this device: a held-out error needs "
+                         "at least 2", file=rows[0].file if rows else None)
     tree = device if isinstance(device, dict) else load_tree(device)
     config = validate(tree)
     models = [RowModel(row, config) for row in rows]
@@ -234,7 +234,7 @@ def fit(device, rows: list[Measurement], *, keys=(), coverage: float = 0.8,
         problem = Problem(tree, models, problem.sensitive(limit=max(1, len(rows) // 2)))
     if not problem.params:
         raise UsageError(f"no efficiency or overhead of {config.name} changes these rows' "
-                         "predictions", key="measurements")
+                         "predictions", file=rows[0].file)
     return _held_out(problem, coverage, max_folds)
 
 
@@ -251,7 +251,7 @@ def _held_out(problem: Problem, coverage: float, max_folds: int) -> Fit:
     errors = [e for e in map(time_error, problem.rows, held) if e is not None]
     if not errors:
         raise UsageError("no latency, throughput, ttft or tpot rows to bound times with",
-                         key="measurements")
+                         file=problem.rows[0].file)
     lo, hi, exact = conformal_bounds(errors, coverage)
     return Fit(rows=tuple(problem.rows), params=tuple(problem.params),
                values=tuple(p.from_x(v) for p, v in zip(problem.params, best)),
