@@ -30,18 +30,26 @@ class RowModel:
     def _prepare(self, device):
         """(graph, precision, trace) of an inference or training row."""
         from accelsim.devices import run_precision
-        from accelsim.engine.single import prepare
+        from accelsim.engine.single import load_workload, prepare
         from accelsim.workload.ir import Graph
+        from accelsim.workload.transforms import fuse
 
         row = self.row
-        workload = row.workload
+        params = dict(row.params)
+        fused = params.pop("fuse", False)
+        precision = run_precision(device, row.precision)
         if row.gemm:
             m, n, k = row.gemm
-            op = gemm_op(m * row.batch, n, k, run_precision(device, row.precision))
+            op = gemm_op(m * row.batch, n, k, precision)
             workload = Graph(name=op.name, ops=(op,))
+        else:
+            workload = load_workload(row.workload, batch=row.batch, precision=precision, **params)
+        if fused is True:
+            workload = fuse(workload, residual=True)
+        elif fused is not False:
+            raise UsageError(f"fuse is true or false, got {fused!r}", key="params")
         _device, graph, precision, trace = prepare(workload, device, mode=row.mode,
-                                                   batch=row.batch, precision=row.precision,
-                                                   **row.params)
+                                                   batch=row.batch, precision=precision)
         return graph, precision, trace
 
     def predict(self, device) -> float:
