@@ -154,3 +154,11 @@ def test_one_row_is_not_enough(tmp_path):
     path.write_text(HEADER + "gemm 64x64x64,a100,,,,latency,1,ms\n")
     with pytest.raises(UsageError, match="at least 2"):
         fit("a100", read_measurements(path))
+
+
+def test_a_row_the_model_cannot_run_names_its_line(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(HEADER.rstrip() + ",params\n" + "gemm 64x64x64,a100,,,,latency,1,ms,\n"
+                    "resnet50,a100,,,,latency,1,ms,fuse=maybe\n")
+    with pytest.raises(UsageError, match=r"m\.csv:3: params: .*fuse"):
+        fit("a100", read_measurements(path))
