@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from accelsim.config.loader import resolve
+from accelsim.config.paths import resolve
 from accelsim.engine.single import (ENGINES, MODES, build_trace, check_engine, event_timeline,
                                     load_device, load_workload, simulate_single)
 from accelsim.errors import UsageError

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
 
 import click
 
-from accelsim.commands.calibrate import calibrate
 from accelsim.commands.common import POSITIVE, WIDE, emit_json, single_run, workload_params
-from accelsim.commands.plot import plot
-from accelsim.commands.queries import compare, cost, realtime, whatif
-from accelsim.commands.scalesim import scalesim
-from accelsim.commands.sweep import sweep
 from accelsim.errors import AccelsimError
 from accelsim.result import COMMAND
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# command -> module of accelsim.commands that defines it (a function of the same name)
+LAZY_COMMANDS = {"calibrate": "calibrate", "compare": "queries", "cost": "queries", "plot": "plot",
+                 "realtime": "queries", "scalesim": "scalesim", "sweep": "sweep", "whatif": "queries"}
 
 
-@click.group(context_settings=CONTEXT)
+class LazyGroup(click.Group):
+    """A command group that imports the module of a LAZY_COMMANDS command only when it is used."""
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module = importlib.import_module(f"accelsim.commands.{LAZY_COMMANDS[name]}")
+            self.add_command(getattr(module, name))
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(package_name="accelsim")
 def cli() -> None:
     """Simulate neural networks on GPUs, systolic arrays, FPGAs and NPUs.
@@ -100,7 +112,6 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
           --parallel tp=8,pp=16,dp=8 --tokens 300e9
     """
     from accelsim.api import simulate
-    from accelsim.report.tables import print_result, print_totals
 
     multi_device = devices > 1 or parallel is not None
     per_layer_outputs = {"--trace": trace_path, "--plot": plot_path, "--csv": csv_path,
@@ -113,10 +124,14 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
                       engine=engine, prompt=prompt, generate=generate, devices=devices,
                       parallel=parallel, tokens=tokens, global_batch=global_batch,
                       interconnect=interconnect, prefetch=prefetch, **workload_params(params))
+    if multi_device and as_json:
+        emit_json(result.to_dict())
+        return
     if multi_device:
-        emit_json(result.to_dict()) if as_json else print_totals(
-            f"{result.workload} on {result.config.devices} x {result.device_id}", result.totals,
-            wide=wide)
+        from accelsim.report.tables import print_totals
+
+        title = f"{result.workload} on {result.config.devices} x {result.device_id}"
+        print_totals(title, result.totals, wide=wide)
         return
     if trace_path:
         from accelsim.engine.chrome_trace import write_chrome_trace
@@ -134,6 +149,8 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
     if as_json:
         emit_json(result.to_dict())
     else:
+        from accelsim.report.tables import print_result
+
         print_result(result, limit=layers, wide=wide)
 
 
@@ -283,16 +300,6 @@ def demo(out_dir, wide):
     from accelsim.report.demo import run_demo
 
     run_demo(out_dir, wide=wide)
-
-
-cli.add_command(sweep)
-cli.add_command(plot)
-cli.add_command(compare)
-cli.add_command(whatif)
-cli.add_command(realtime)
-cli.add_command(cost)
-cli.add_command(scalesim)
-cli.add_command(calibrate)
 
 
 def main(argv=None) -> None:

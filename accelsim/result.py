@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import shlex
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from accelsim._version import __version__
@@ -79,9 +79,10 @@ class LayerResult:
     compute_utilization: float | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready dict; the optional counts only where the model makes them."""
-        return {key: value for key, value in asdict(self).items()
-                if value is not None or key not in OPTIONAL}
+        """JSON-ready dict (sharing the traffic dict); the optional counts only where the model
+        makes them."""
+        values = ((key, getattr(self, key)) for key in self.__slots__)
+        return {key: value for key, value in values if value is not None or key not in OPTIONAL}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def help_examples() -> list[str]:
     """The `accelsim ...` lines of every command's help, continuation lines joined."""
     lines = []
-    for command in cli.commands.values():
+    for command in map(lambda name: cli.get_command(None, name), cli.list_commands(None)):
         text = f"{command.help or ''}\n{command.epilog or ''}".replace("\\\n", " ")
         lines += [line.strip() for line in text.splitlines() if line.strip().startswith("accelsim ")]
     return lines

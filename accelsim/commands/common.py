@@ -47,13 +47,13 @@ def emit_json(data) -> None:
 
 def workload_params(params: tuple[str, ...]) -> dict:
     """Parse --param key=value pairs (values as YAML scalars: numbers stay numbers)."""
-    from accelsim.files import load_yaml
-
     out = {}
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--param")
         key = key.strip().replace("-", "_")
+        from accelsim.files import load_yaml
+
         out[key] = load_yaml(value, "--param", UsageError, key=key)
     return out

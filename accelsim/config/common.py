@@ -78,8 +78,8 @@ class DeviceBase(Strict):
     source: str = ""
     process_nm: float = Field(default=45.0, gt=0)
     memory: Memory
-    power: PowerSpec = PowerSpec()
-    energy: EnergyOverrides = EnergyOverrides()
+    power: PowerSpec = Field(default_factory=PowerSpec)
+    energy: EnergyOverrides = Field(default_factory=EnergyOverrides)
     price_per_hour: float | None = Field(default=None, ge=0)   # USD per device-hour (cloud list price)
     default_precision: Precision | None = None   # precision used when a run names none
     modes: tuple[Literal["inference", "training"], ...] = Field(

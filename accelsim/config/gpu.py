@@ -69,8 +69,8 @@ class GpuConfig(DeviceBase):
     launch_overhead: Seconds = 0.0
     tiles: tuple[tuple[Count, Count], ...] = Field(DEFAULT_TILES, min_length=1)   # (M, N) tiles
     register_file: Bytes = 256 * 1024              # per SM: 64K 32-bit registers (Volta-Hopper whitepapers)
-    mma: Mma = Mma()                               # its operand traffic prices register-file energy
-    efficiency: GpuEfficiency = GpuEfficiency()
+    mma: Mma = Field(default_factory=Mma)   # its operand traffic prices register-file energy
+    efficiency: GpuEfficiency = Field(default_factory=GpuEfficiency)
     extra: dict[str, float] = Field(default_factory=dict)
 
     @property

@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import ValidationError
 
 from accelsim.config.explain import config_error
-from accelsim.config.loader import bundled_configs, load_tree
+from accelsim.config.paths import bundled_configs
+from accelsim.config.tree import load_tree
 from accelsim.config.overrides import apply_overrides
 from accelsim.config.types import Bandwidth, Count, Fraction, Seconds, Strict
 from accelsim.config.yaml_lines import plain

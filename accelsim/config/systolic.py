@@ -11,7 +11,6 @@ from pydantic import Field, model_validator
 from accelsim.config.common import DeviceBase, Memory
 from accelsim.config.types import Bytes, Count, Frequency, Precision, Strict
 from accelsim.errors import ConfigError
-from accelsim.files import read_text
 
 
 class Scratchpad(Strict):
@@ -85,7 +84,7 @@ class SystolicConfig(DeviceBase):
     memory: SystolicMemory
     shared_sram: Bytes | None = None   # on-chip memory shared by all cores behind `sram` (TPU v4 CMEM)
     shared_sram_is_ifmap: bool = False   # the shared SRAM is also the ifmap buffer (TPU v1): one memory
-    vector: VectorUnit = VectorUnit()
+    vector: VectorUnit = Field(default_factory=VectorUnit)
 
     @model_validator(mode="after")
     def _rs_is_one_array(self) -> SystolicConfig:
@@ -133,6 +132,8 @@ CFG_KEYS = {"ArrayHeight": 1, "ArrayWidth": 1, "IfmapSramSzkB": 1, "FilterSramSz
 
 def read_scalesim_cfg(path: str | Path) -> ScalesimCfg:
     """Read a SCALE-Sim .cfg ([general] run_name, [architecture_presets], [run_presets])."""
+    from accelsim.files import read_text         # with PyYAML: not paid by device loads
+
     name = str(path)
     parser = configparser.ConfigParser()
     try:

@@ -47,7 +47,6 @@ from accelsim.devices.energy import (PJ, dram_pj_per_byte, mac_pj, noc_pj_per_by
                                      register_pj_per_byte, sram_pj_per_byte)
 from accelsim.devices.mapping import layer_shape, resident_activations
 from accelsim.errors import UsageError
-from accelsim.kernels import row_stationary
 from accelsim.kernels import systolic as kernel
 from accelsim.kernels.systolic_scalesim_layer import (LayerReport, Memory, fold_stats, gemm_layer,
                                                       layer_report)
@@ -154,6 +153,8 @@ def rs_design_row(device: SystolicConfig, precision: str) -> tuple[list[float], 
 
 def _row_stationary_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
     """A GEMM-like op on a row-stationary array (Eyeriss)."""
+    from accelsim.kernels import row_stationary      # its import is not paid by the other dataflows
+
     design, prices = rs_design_row(device, op.precision)
     try:
         p = row_stationary.plan(rs_layer(op), operand_bytes(op, resident), design, prices)

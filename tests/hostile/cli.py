@@ -24,9 +24,9 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
 
 
-def accelsim(*args: str, cwd=None, stdin: str | None = None) -> Outcome:
-    """Run `accelsim ARGS` in a subprocess under the time and memory limits."""
-    env = {**os.environ, "COLUMNS": "80"}
+def accelsim(*args: str, cwd=None, stdin: str | None = None, env: dict | None = None) -> Outcome:
+    """Run `accelsim ARGS` in a subprocess under the time and memory limits (`env` added to ours)."""
+    env = {**os.environ, "COLUMNS": "80", **(env or {})}
     done = subprocess.run([sys.executable, "-m", "accelsim", *args], capture_output=True, text=True,
                           timeout=TIME_LIMIT_S, cwd=cwd, input=stdin, env=env,
                           preexec_fn=_limit_memory)

@@ -1,0 +1,83 @@
+"""Validated bundled devices kept on disk, so that loading one parses and validates nothing.
+
+An entry is named by the device file and accelsim's version, and records the modification time and
+size of every file it was made from: the device's `extends:` chain and the schema modules of
+accelsim.config. A change to any of them, or an entry that cannot be read, is a miss. Entries live in $ACCELSIM_CACHE_DIR, else $XDG_CACHE_HOME/accelsim, else ~/.cache/accelsim
+(ACCELSIM_CACHE_DIR=off turns the cache off); where nothing can be written, nothing is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from accelsim._version import __version__
+
+ENV_VAR = "ACCELSIM_CACHE_DIR"
+SCHEMA_DIR = Path(__file__).resolve().parent
+Stamps = tuple[tuple[str, int, int], ...]
+
+
+def directory() -> Path | None:
+    """Where entries live, or None when the cache is turned off."""
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        return None if configured == "off" else Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "accelsim"
+
+
+def stamps(paths: Sequence[Path]) -> Stamps:
+    """(path, mtime in ns, size) of each file, and of the schema modules."""
+    files = [*paths, *sorted(SCHEMA_DIR.glob("*.py"))]
+    found = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            return ()
+        found.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+def _entry(path: Path) -> Path | None:
+    """The file of the entry for device file `path`, or None when the cache is off."""
+    where = directory()
+    if where is None:
+        return None
+    key = hashlib.sha256(repr((__version__, str(path))).encode()).hexdigest()
+    return where / f"device-{key[:32]}.pickle"
+
+
+def load(path: Path) -> object | None:
+    """The cached device of file `path` if none of its files changed, else None."""
+    entry = _entry(path)
+    if entry is None:
+        return None
+    try:
+        with open(entry, "rb") as file:
+            files, recorded, device = pickle.load(file)
+    except Exception:                  # missing, truncated or from another version: a miss
+        return None
+    return device if recorded and stamps(files) == recorded else None
+
+
+def store(path: Path, files: Sequence[Path], device: object) -> None:
+    """Keep `device`, made from `files`, for later loads; silently skipped where nothing is writable."""
+    entry = _entry(path)
+    recorded = stamps(files)
+    if entry is None or not recorded:
+        return
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=entry.parent, suffix=".tmp", delete=False) as file:
+            pickle.dump((tuple(files), recorded, device), file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(file.name, entry)
+    except OSError:
+        with contextlib.suppress(OSError, NameError):
+            os.unlink(file.name)
