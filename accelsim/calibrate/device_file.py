@@ -14,7 +14,7 @@ from accelsim.calibrate.fit import Fit
 
 def extends_value(device: str, out_path: Path) -> str:
     """How the written file names its base: a bundled name as given, a file relative to it."""
-    from accelsim.config.loader import resolve
+    from accelsim.config.paths import resolve
 
     path = resolve(device)
     if Path(device).name == device and not device.endswith((".yaml", ".yml")):

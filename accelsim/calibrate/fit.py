@@ -107,7 +107,7 @@ class Problem:
 
     def device(self, x) -> object:
         """The device with each parameter at coordinate x."""
-        from accelsim.config.loader import validate
+        from accelsim.config.tree import validate
         from accelsim.config.overrides import apply_overrides
 
         sets = [f"{p.key}={p.from_x(v):.17e}" for p, v in zip(self.params, x)]
@@ -221,7 +221,7 @@ def fit(device, rows: list[Measurement], *, keys=(), coverage: float = 0.8,
         max_folds: int = 20) -> Fit:
     """Fit `device`'s (a name, a path or a merged YAML tree) parameters to `rows`: those named by
     `keys`, else every fraction and overhead that moves a prediction, at most one per two rows."""
-    from accelsim.config.loader import load_tree, validate
+    from accelsim.config.tree import load_tree, validate
 
     if len(rows) < 2:
         raise UsageError(f"{len(rows)} measurement row(s) for this device: a held-out error needs "

@@ -58,7 +58,7 @@ def calibrate(device, measurements, out_path, keys, coverage, wide, as_json):
 
 def _rows_of(device: str, rows: list, file: str) -> list:
     """The rows measured on `device` (by the name or path given)."""
-    from accelsim.config.loader import resolve
+    from accelsim.config.paths import resolve
 
     target = resolve(device)
     mine = [row for row in rows if row.device == device or _same_file(row.device, target)]
@@ -71,7 +71,7 @@ def _rows_of(device: str, rows: list, file: str) -> list:
 
 def _same_file(spec: str, target: Path) -> bool:
     """Whether a row's device names the file `target`."""
-    from accelsim.config.loader import resolve
+    from accelsim.config.paths import resolve
     from accelsim.errors import AccelsimError
 
     try:
