@@ -6,7 +6,10 @@ JSON contract (schema_version 1):
    "device_kind": str, "mode": str, "precision": str, "batch": int,
    "totals": {"params", "flops", "macs", "dram_bytes", "latency_s", "energy_j", "peak_memory_bytes",
               "throughput" (samples/s), "samples_per_step", "average_power_w", "energy_breakdown_j",
-              ... mode-specific entries},
+              ... mode-specific entries; on a device with a `calibration:` block (accelsim
+              calibrate) also "latency_s_lo"/"latency_s_hi", "throughput_lo"/"throughput_hi" (and
+              the same for ttft_s, tpot_s and token rates when serving) and "interval" (how the
+              bounds were made)},
    "memory": {"weights", "gradients", "optimizer_state", "activations", ...} (bytes),
    "layers": [{"name", "phase", "kind", "flops", "macs", "dram_bytes", "latency_s", "energy_j",
                "bound", "cycles" (compute cycles, where the device model counts them; SCALE-Sim's

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from accelsim.config.calibration import Calibration
 from accelsim.config.types import Bandwidth, Bytes, Count, Fraction, Power, Precision, Strict
 
 
@@ -84,6 +85,7 @@ class DeviceBase(Strict):
     modes: tuple[Literal["inference", "training"], ...] = Field(
         default=("inference", "training"), min_length=1)   # what the part can run (serve is inference)
     interconnect: Fabric | None = None     # None: PCIe 4 x16 and InfiniBand HDR (a generic server)
+    calibration: Calibration | None = None  # written by `accelsim calibrate`: runs report intervals
 
     def peak_flops(self, precision: str) -> float:
         """Peak dense FLOP/s at `precision` (0 if the device cannot compute at it)."""

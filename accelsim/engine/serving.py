@@ -100,4 +100,5 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
     totals["energy_per_token_j"] = totals["energy_j"] / (batch * generate)
     return Result(workload=net.name, device=device.name, device_kind=device.kind,
                   mode="serve", precision=precision, batch=batch,
-                  layers=prefill_layers + decode_layers, totals=totals, memory=asdict(memory))
+                  layers=prefill_layers + decode_layers, totals=single.with_interval(totals, device),
+                  memory=asdict(memory))

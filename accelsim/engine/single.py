@@ -17,6 +17,8 @@ from accelsim.workload.trace import MemoryBreakdown
 
 MODES = ("inference", "training", "serve")
 ENGINES = ("analytic", "event")
+TIMES = ("latency_s", "ttft_s", "tpot_s")      # totals a calibration's interval bounds
+RATES = ("throughput", "tokens_per_s", "decode_tokens_per_s", "prefill_tokens_per_s")
 
 
 def load_device(spec, overrides: Sequence[str] = ()):
@@ -90,6 +92,25 @@ def summary_totals(params: int, run: dict, memory: MemoryBreakdown, samples: int
     }
 
 
+def with_interval(totals: dict, device) -> dict:
+    """`totals` plus bounds (`latency_s_lo`, `latency_s_hi`, `throughput_lo`, ...) on its times
+    and rates from a calibrated device's held-out errors, and `interval` saying how they were made;
+    `totals` unchanged for an uncalibrated device."""
+    calibration = device.calibration
+    if calibration is None:
+        return totals
+    bounded = dict(totals)
+    for key in TIMES:
+        if key in totals:
+            bounded[f"{key}_lo"], bounded[f"{key}_hi"] = calibration.interval(totals[key])
+    for key in RATES:
+        if totals.get(key):
+            slow, fast = calibration.interval(1.0 / totals[key])
+            bounded[f"{key}_lo"], bounded[f"{key}_hi"] = 1.0 / fast, 1.0 / slow
+    bounded["interval"] = calibration.describe()
+    return bounded
+
+
 def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False):
     """(costs, layer results) of a trace's ops on a device, scheduled by `engine` (the event engine
     with weight prefetch if `prefetch`)."""
@@ -143,6 +164,14 @@ def simulate_single(workload, device, *, mode: str = "inference", engine: str = 
                     prefetch: bool = False, **options) -> Result:
     """One device's inference or training run of `workload` as a Result (options: see prepare)."""
     device, graph, precision, trace = prepare(workload, device, mode=mode, **options)
+    return simulate_prepared(graph, precision, trace, device, mode=mode, engine=engine,
+                             prefetch=prefetch)
+
+
+def simulate_prepared(graph: Graph, precision: str, trace, device, *, mode: str = "inference",
+                      engine: str = "analytic", prefetch: bool = False) -> Result:
+    """The Result of a prepared run (see prepare) on `device`: a trace costed on many variants of
+    one device (a calibration's search) is built once."""
     costs, layers = run_trace(trace, device, engine, prefetch=prefetch)
     run = run_totals(costs, layers, device)
     latency = run["latency_s"]
@@ -151,5 +180,5 @@ def simulate_single(workload, device, *, mode: str = "inference", engine: str = 
         totals["tokens_per_step"] = trace.tokens_per_step
         totals["tokens_per_s"] = trace.tokens_per_step / latency if latency > 0 else 0.0
     return Result(workload=graph.name, device=device.name, device_kind=device.kind, mode=mode,
-                  precision=precision, batch=graph.batch, layers=layers, totals=totals,
-                  memory=asdict(trace.memory))
+                  precision=precision, batch=graph.batch, layers=layers,
+                  totals=with_interval(totals, device), memory=asdict(trace.memory))

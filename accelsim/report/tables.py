@@ -182,7 +182,11 @@ def print_result(result: Result, *, limit: int | None = None, wide: bool = False
 SERVING = (("ttft_s", "time to first token (TTFT)"), ("tpot_s", "time per output token (TPOT)"),
            ("tokens_per_s", "generated tokens/s (whole request)"),
            ("decode_tokens_per_s", "decode tokens/s"), ("prefill_tokens_per_s", "prefill tokens/s"),
-           ("latency_s", "request latency"), ("kv_cache_bytes", "KV cache"),
+           ("latency_s", "request latency"), ("ttft_s_lo", "TTFT interval low"),
+           ("ttft_s_hi", "TTFT interval high"), ("tpot_s_lo", "TPOT interval low"),
+           ("tpot_s_hi", "TPOT interval high"), ("latency_s_lo", "latency interval low"),
+           ("latency_s_hi", "latency interval high"), ("interval", "interval"),
+           ("kv_cache_bytes", "KV cache"),
            ("peak_memory_bytes", "peak memory"), ("fits_in_memory", "fits in memory"),
            ("energy_per_token_j", "energy per generated token"), ("energy_j", "energy"),
            ("average_power_w", "average power"))
@@ -213,6 +217,7 @@ def display(key: str, value) -> str:
     """A total's value in readable units, chosen by its key's name."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
+    key = key.removesuffix("_lo").removesuffix("_hi")     # an interval's bound: its total's unit
     if key.endswith("_per_s") or key == "throughput":
         return fmt(value, "FLOP/s") if "flops" in key else f"{number(value)}/s"
     if "flops" in key:

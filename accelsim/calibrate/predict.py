@@ -1,0 +1,104 @@
+"""What accelsim predicts for one measurement row, on any variant of the row's device: the run is
+built once (workload, trace) and re-costed per variant."""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+
+from accelsim.calibrate.measurements import Measurement
+from accelsim.calibrate.validate import gemm_op
+from accelsim.errors import AccelsimError, UsageError
+
+TOTAL = {"latency": "latency_s", "ttft": "ttft_s", "tpot": "tpot_s", "power": "average_power_w",
+         "energy": "energy_j"}
+TIME_SENSE = {"latency": 1, "ttft": 1, "tpot": 1, "throughput": -1}   # +1: a time, -1: a rate
+
+
+class RowModel:
+    """One measurement's run on a device, built once, predicted on device variants."""
+
+    def __init__(self, row: Measurement, device):
+        self.row = row
+        with row_errors(row):
+            if row.mode == "serve":
+                self.prepared = None
+            else:
+                self.prepared = self._prepare(device)
+            self.predict(device)
+
+    def _prepare(self, device):
+        """(graph, precision, trace) of an inference or training row."""
+        from accelsim.devices import run_precision
+        from accelsim.engine.single import load_workload, prepare
+        from accelsim.workload.ir import Graph
+        from accelsim.workload.transforms import fuse
+
+        row = self.row
+        params = dict(row.params)
+        fused = params.pop("fuse", False)
+        precision = run_precision(device, row.precision)
+        if row.gemm:
+            m, n, k = row.gemm
+            op = gemm_op(m * row.batch, n, k, precision)
+            workload = Graph(name=op.name, ops=(op,))
+        else:
+            workload = load_workload(row.workload, batch=row.batch, precision=precision, **params)
+        if fused is True:
+            workload = fuse(workload, residual=True)
+        elif fused is not False:
+            raise UsageError(f"fuse is true or false, got {fused!r}", key="params")
+        _device, graph, precision, trace = prepare(workload, device, mode=row.mode,
+                                                   batch=row.batch, precision=precision)
+        return graph, precision, trace
+
+    def predict(self, device) -> float:
+        """The row's metric as accelsim predicts it on `device`, in SI units."""
+        row = self.row
+        with row_errors(row):
+            if self.prepared is None:
+                from accelsim.api import simulate
+
+                totals = simulate(row.workload, device, mode="serve", batch=row.batch,
+                                  precision=row.precision, **row.params).totals
+            else:
+                from accelsim.engine.single import simulate_prepared
+
+                totals = simulate_prepared(*self.prepared, device, mode=row.mode).totals
+            value = _metric(row, totals)
+        if not 0 < value < math.inf:
+            raise UsageError(f"the model predicts {value:g} for this row's {row.metric}",
+                             file=row.file, line=row.line, key="workload")
+        return value
+
+
+def _metric(row: Measurement, totals: dict) -> float:
+    """The row's metric from a run's totals."""
+    if row.metric in TOTAL:
+        return totals[TOTAL[row.metric]]
+    if row.flop_rate:
+        return totals["flops"] / totals["latency_s"]
+    if row.unit == "tokens/s":
+        if "tokens_per_s" not in totals:
+            raise UsageError("this run reports no tokens/s; give samples/s", key="unit")
+        return totals["tokens_per_s"]
+    return totals["throughput"]
+
+
+def time_error(row: Measurement, predicted: float) -> float | None:
+    """log(measured / predicted) as a ratio of times (a rate's inverted); None for power, energy."""
+    sense = TIME_SENSE.get(row.metric)
+    return None if sense is None else sense * math.log(row.si / predicted)
+
+
+@contextmanager
+def row_errors(row: Measurement):
+    """Within: an accelsim error while modelling a row becomes one naming the row's file and line."""
+    try:
+        yield
+    except AccelsimError as error:
+        if error.file == row.file:
+            raise
+        key = error.key if error.key in ("mode", "precision", "batch", "unit", "params") else \
+            "workload"
+        raise UsageError(error.render(), file=row.file, line=row.line, key=key) from None
