@@ -33,6 +33,7 @@ class FrameBudget:
     energy_per_frame_j: float
     idle_power_w: float
     device_id: str = ""             # the bundled name or file stem, e.g. "a100"
+    stack: str = ""                 # software stack of the run (accelsim.workload.stack)
 
     @property
     def deadline_s(self) -> float:
@@ -88,13 +89,13 @@ class Realtime:
 def frame_budget(result, fps: float, idle_power_w: float) -> FrameBudget:
     """The budget of a batch-1 inference result at `fps`."""
     return FrameBudget(workload=result.workload, device=result.device, device_id=result.device_id,
-                       precision=result.precision,
+                       precision=result.precision, stack=result.stack,
                        fps=fps, latency_s=result.totals["latency_s"],
                        energy_per_frame_j=result.totals["energy_j"], idle_power_w=idle_power_w)
 
 
 def realtime(workload, devices: Sequence, fps: float, *, precision: str | None = None,
-             on_run: OnRun = None, **workload_params) -> Realtime:
+             on_run: OnRun = None, stack: str | None = None, **workload_params) -> Realtime:
     """Whether each device runs `workload` at `fps` frames per second (batch 1 inference)."""
     from accelsim.api import load_device, simulate
 
@@ -103,7 +104,8 @@ def realtime(workload, devices: Sequence, fps: float, *, precision: str | None =
     budgets = []
     for device in devices:
         config = load_device(device)
-        result = simulate(workload, device, batch=1, precision=precision, **workload_params)
+        result = simulate(workload, device, batch=1, precision=precision, stack=stack,
+                          **workload_params)
         budgets.append(frame_budget(result, fps, config.power.idle))
         notify(on_run, result.device)
     return Realtime(fps, tuple(budgets))

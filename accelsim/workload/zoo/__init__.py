@@ -9,6 +9,7 @@ from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.workload.ir import PRECISIONS, Graph
 from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload.zoo.cnn import alexnet, facedet, mobilenet_v2, resnet50, vgg16
+from accelsim.workload.zoo.gemm import gemm
 from accelsim.workload.zoo.llm import gpt2, gpt3_175b, llama2_7b
 from accelsim.workload.zoo.transformers import bert_base, bert_large, distilbert, vit_b16
 
@@ -16,10 +17,10 @@ ZOO: dict[str, Callable[..., Graph]] = {
     fn.__name__: fn
     for fn in (resnet50, alexnet, vgg16, mobilenet_v2, facedet, bert_base, bert_large, distilbert,
                vit_b16,
-               gpt2, llama2_7b, gpt3_175b)
+               gpt2, llama2_7b, gpt3_175b, gemm)
 }
 
-FAMILY_OF_MODULE = {"cnn": "cnn", "transformers": "encoder", "llm": "decoder"}
+FAMILY_OF_MODULE = {"cnn": "cnn", "transformers": "encoder", "llm": "decoder", "gemm": "gemm"}
 
 
 def describe_zoo() -> list[tuple[str, str, str]]:
