@@ -259,21 +259,31 @@ def schema(as_json):
 
 @cli.command()
 @click.option("--csv", "csv_paths", type=click.Path(dir_okay=False), multiple=True,
-              help="Measurements CSV, repeatable (default: the bundled public rows and accelsim's own).")
+              help="Reference CSV keyed by row id, repeatable (default: the bundled public rows "
+                   "and accelsim's own).")
+@click.option("--measurements", "measurement_paths", type=click.Path(dir_okay=False),
+              multiple=True,
+              help="Measurements CSV with columns workload,device,mode,batch,precision,metric,"
+                   "value,unit (metric: latency, throughput, ttft, tpot, power, energy); "
+                   "repeatable.")
 @WIDE
 @click.option("--json", "as_json", is_flag=True)
-def validate(csv_paths, wide, as_json):
+def validate(csv_paths, measurement_paths, wide, as_json):
     """Compare predictions with published measurements and print the errors.
+
+    Every prediction is what an `accelsim run` command answers (under the device's default
+    software stack); each row names its command and the totals key read.
 
     \b
     Examples:
       accelsim validate
       accelsim validate --csv my_measurements.csv --json
+      accelsim validate --measurements my_runs.csv
     """
     from accelsim.calibrate.validate import validate as run_validation
     from accelsim.commands.query_tables import print_validation
 
-    report = run_validation(csv_paths or None)
+    report = run_validation(csv_paths or None, measurement_paths)
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from accelsim.calibrate.measurements import (Measurement, RunSpec, read_measurements,
                                              read_reference_rows, to_si, totals_key)
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, InfeasibleError, UsageError
 
 REFERENCE_CSV = Path(__file__).with_name("measurements_public.csv")
 EXTRA_CSV = Path(__file__).with_name("measurements_extra.csv")   # rows accelsim adds, with sources
@@ -186,23 +186,27 @@ def _reference_result(row: dict) -> RowResult:
 
 
 def _measurement_result(m: Measurement) -> RowResult:
-    """Predict one row of a measurements file and compare."""
+    """Predict one row of a measurements file and compare; a run the device cannot do is "not
+    modelled", a bad workload or device an error naming the file and line."""
     base = RowResult(id=f"{Path(m.file).name}:{m.line}", kind="", device=m.run.device,
                      workload=m.run.workload, metric=m.metric, unit=m.unit, measured=m.value,
                      measured_si=m.value_si, predicted=None, error_pct=None,
                      status="not modelled")
-    return _predicted(base, m.run, m.key, (), "", "validated")
+    return _predicted(base, m.run, m.key, (), "", "validated", where=(m.file, m.line))
 
 
 def _predicted(base: RowResult, run: RunSpec, key: str, best_of: tuple[int, ...], note: str,
-               status: str) -> RowResult:
+               status: str, where: tuple[str, int] | None = None) -> RowResult:
     """The row with the run's prediction at `key` (the best square GEMM of `best_of` sizes),
-    or "not modelled" with the reason."""
+    or "not modelled" with the reason; with `where` (file, line), only a run the device cannot
+    do is "not modelled" and any other error is raised there."""
     try:
         runs = [replace(run, params=(("m", s), ("n", s), ("k", s))) for s in best_of] or [run]
         results = [(spec, spec.simulate()) for spec in runs]
         spec, result = max(results, key=lambda pair: pair[1].totals[key])
     except (AccelsimError, ImportError, NotImplementedError) as exc:
+        if where and isinstance(exc, AccelsimError) and not isinstance(exc, InfeasibleError):
+            raise UsageError(exc.message, file=where[0], line=where[1], key=exc.key) from None
         return replace(base, command=run.command(), key=key, note=f"not modelled: {exc}")
     predicted = result.totals[key]
     error = 100.0 * (predicted - base.measured_si) / base.measured_si
