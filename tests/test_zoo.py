@@ -166,7 +166,7 @@ def test_transformer_meta():
 
 
 def test_zoo_lists_every_network():
-    assert set(ZOO) == {*SMALL, "bert_large", "llama2_7b", "gpt3_175b"}
+    assert set(ZOO) == {*SMALL, "bert_large", "llama2_7b", "gpt3_175b", "gemm"}
 
 
 @pytest.mark.parametrize(("name", "params", "match"), [

@@ -43,6 +43,13 @@ class Case:
     note: str = ""
 
 
+def gemm_op(m: int, n: int, k: int, precision: str):
+    """The one op of the zoo's gemm workload: (m x k) @ (k x n) at `precision`."""
+    from accelsim.workload.zoo import build
+
+    return build("gemm", precision=precision, m=m, n=n, k=k).ops[0]
+
+
 def gemm(device: str, m: int, n: int, k: int, precision: str) -> RunSpec:
     """The run of one m x n x k GEMM (the zoo's gemm workload)."""
     return RunSpec("gemm", device, precision=precision, params=(("m", m), ("n", n), ("k", k)))

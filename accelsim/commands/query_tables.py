@@ -189,7 +189,8 @@ def print_validation(report, *, wide: bool = False) -> None:
     out.print("each prediction is totals.KEY of the row's command with --json:")
     for r in report.rows:
         if r.command:
-            out.print(f"{r.id}: {r.command}  [{r.key}]", soft_wrap=True, highlight=False, markup=False)
+            out.print(f"{r.id}: {r.command}  [{r.key}]", soft_wrap=wide, highlight=False,
+                      markup=False)
         if r.note:
             out.print(f"{r.id}: {r.note}")
     kinds = sorted({r.kind for r in report.rows if r.status == "validated"})
