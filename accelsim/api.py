@@ -31,7 +31,8 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
              checkpoint: bool = False, engine: str = "analytic", prompt: int = 128,
              generate: int = 128, devices: int = 1, parallel: str | None = None,
              tokens: float | None = None, global_batch: int | None = None, interconnect=None,
-             prefetch: bool = False, **workload_params):
+             prefetch: bool = False, stack: str | None = None, only: str | None = None,
+             **workload_params):
     """Simulate `workload` (name, path or Graph) on `device` (name, path or config).
 
     engine: "analytic" (ops back to back in trace order) or "event" (simpy: independent ops overlap
@@ -42,12 +43,15 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
     tokens (prefill + decode with a KV cache; see accelsim.engine.serving).
     devices > 1 or `parallel` ("tp=8,pp=16,dp=8[,zero=1]"): a multi-device training step, returned
     as a ParallelResult (see simulate_parallel).
+    stack: "eager" or "compiled" (default: the device kind's for the mode; see
+    accelsim.workload.stack). only: keep only ops of one kind, e.g. "conv2d" (single-device runs).
     Every result records its `device_id` (bundled name or file stem) and its `provenance`.
     """
     options = dict(mode=mode, batch=batch, precision=precision, overrides=list(overrides),
                    optimizer=optimizer, checkpoint=checkpoint, engine=engine, prompt=prompt,
                    generate=generate, devices=devices, parallel=parallel, tokens=tokens,
-                   global_batch=global_batch, interconnect=interconnect, prefetch=prefetch)
+                   global_batch=global_batch, interconnect=interconnect, prefetch=prefetch,
+                   stack=stack, only=only)
     result = _simulate(workload, device, **options, **workload_params)
     device_spec = _spec(device)
     return replace(result, device_id=Path(device_spec).stem if device_spec else result.device,
@@ -64,11 +68,14 @@ def _spec(spec) -> str | None:
 
 def _simulate(workload, device, *, mode, batch, precision, overrides, optimizer, checkpoint, engine,
               prompt, generate, devices, parallel, tokens, global_batch, interconnect, prefetch,
-              **workload_params):
+              stack, only, **workload_params):
     """simulate() without the device_id and provenance."""
     if batch < 1:
         raise UsageError(f"batch must be >= 1, got {batch}", key="batch")
     check_engine(engine)
+    if only is not None and (mode == "serve" or devices > 1 or parallel):
+        raise UsageError("only (keeping one kind of op) is for single-device inference and "
+                         "training runs", key="only")
     if prefetch and (mode == "serve" or devices > 1 or parallel):
         raise UsageError("prefetch is modelled for single-device inference and training runs",
                          key="prefetch")
@@ -79,13 +86,14 @@ def _simulate(workload, device, *, mode, batch, precision, overrides, optimizer,
                                  global_batch=global_batch, tokens=tokens,
                                  interconnect=interconnect, precision=precision,
                                  overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
-                                 **workload_params)
+                                 stack=stack, **workload_params)
     if mode == "serve":
         from accelsim.engine.serving import simulate_serving
 
         return simulate_serving(workload, device, batch=batch, prompt=prompt, generate=generate,
                                 precision=precision, overrides=overrides, engine=engine,
-                                **workload_params)
+                                stack=stack, **workload_params)
     return simulate_single(workload, device, mode=mode, batch=batch, precision=precision,
                            overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
-                           engine=engine, prefetch=prefetch, **workload_params)
+                           engine=engine, prefetch=prefetch, stack=stack, only=only,
+                           **workload_params)

@@ -8,7 +8,7 @@ import warnings
 
 import click
 
-from accelsim.commands.common import POSITIVE, WIDE, emit_json, single_run, workload_params
+from accelsim.commands.common import POSITIVE, STACK, WIDE, emit_json, single_run, workload_params
 from accelsim.errors import AccelsimError
 from accelsim.result import COMMAND
 
@@ -56,7 +56,12 @@ def cli() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help='Override a device field, e.g. --set memory.bandwidth="3 TB/s".')
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Workload parameter, e.g. --param seq_len=512 or --param image_size=160.")
+              help="Workload parameter, e.g. --param seq_len=512 or --param image_size=160 "
+                   "(padding-free encoder batches: seq_len = the mean real length).")
+@STACK
+@click.option("--only", metavar="OP_KIND", default=None,
+              help="Keep only ops of one kind, e.g. --only conv2d (the conv layers a paper "
+                   "reports).")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
 @click.option("--checkpoint", is_flag=True, help="Activation checkpointing (training).")
 @click.option("--prompt", type=click.IntRange(min=1), default=128, show_default=True,
@@ -96,15 +101,17 @@ def cli() -> None:
 @WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
 @single_run
-def run(workload, device, mode, batch, precision, overrides, params, optimizer, checkpoint, prompt,
-        generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
+def run(workload, device, mode, batch, precision, overrides, params, stack, only, optimizer,
+        checkpoint, prompt, generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
         trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, wide, as_json):
     """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
 
     \b
     Examples:
       accelsim run resnet50 --device a100 --batch 64
+      accelsim run resnet50 --device a100 --batch 64 --stack eager
       accelsim run bert_base --device tpu_v4 --mode training --param seq_len=512
+      accelsim run gemm --device v100 --param m=4096 --param n=7000 --param k=4096
       accelsim run workloads/scalesim/Resnet50.csv --device scalesim_32x32 --set array.dataflow=ws
       accelsim run gpt2 --device a100 --engine event --trace gpt2.json
       accelsim run resnet50 --device tpu_v4 --plot roofline.png --plot-kind roofline --csv l.csv
@@ -124,7 +131,8 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
                       overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
                       engine=engine, prompt=prompt, generate=generate, devices=devices,
                       parallel=parallel, tokens=tokens, global_batch=global_batch,
-                      interconnect=interconnect, prefetch=prefetch, **workload_params(params))
+                      interconnect=interconnect, prefetch=prefetch, stack=stack, only=only,
+                      **workload_params(params))
     if multi_device and as_json:
         emit_json(result.to_dict())
         return
@@ -164,13 +172,15 @@ def run(workload, device, mode, batch, precision, overrides, params, optimizer, 
 @click.option("--precision", "-p", default=None)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE")
+@STACK
 @click.option("--out", "-o", "out_path", type=click.Path(dir_okay=False), default="trace.json",
               show_default=True, help="Where to write the Chrome/Perfetto trace.")
 @click.option("--prefetch", is_flag=True,
               help="Fetch each unit's next weights while the op before runs (double buffering).")
 @click.option("--json", "as_json", is_flag=True, help="Print the trace to stdout instead.")
 @single_run
-def trace(workload, device, mode, batch, precision, overrides, params, out_path, prefetch, as_json):
+def trace(workload, device, mode, batch, precision, overrides, params, stack, out_path, prefetch,
+          as_json):
     """Write a Chrome/Perfetto timeline of a run on the event engine (units and memory lanes).
 
     \b
@@ -182,7 +192,8 @@ def trace(workload, device, mode, batch, precision, overrides, params, out_path,
     from accelsim.engine.chrome_trace import chrome_trace, write_chrome_trace
 
     timeline = event_timeline(workload, device, mode=mode, batch=batch, precision=precision,
-                              overrides=overrides, prefetch=prefetch, **workload_params(params))
+                              overrides=overrides, prefetch=prefetch, stack=stack,
+                              **workload_params(params))
     if as_json:
         emit_json(chrome_trace(timeline, name=workload))
         return
@@ -267,21 +278,31 @@ def schema(as_json):
 
 @cli.command()
 @click.option("--csv", "csv_paths", type=click.Path(dir_okay=False), multiple=True,
-              help="Measurements CSV, repeatable (default: the bundled public rows and accelsim's own).")
+              help="Reference CSV keyed by row id, repeatable (default: the bundled public rows "
+                   "and accelsim's own).")
+@click.option("--measurements", "measurement_paths", type=click.Path(dir_okay=False),
+              multiple=True,
+              help="Measurements CSV with columns workload,device,mode,batch,precision,metric,"
+                   "value,unit (metric: latency, throughput, ttft, tpot, power, energy); "
+                   "repeatable.")
 @WIDE
 @click.option("--json", "as_json", is_flag=True)
-def validate(csv_paths, wide, as_json):
+def validate(csv_paths, measurement_paths, wide, as_json):
     """Compare predictions with published measurements and print the errors.
+
+    Every prediction is what an `accelsim run` command answers (under the device's default
+    software stack); each row names its command and the totals key read.
 
     \b
     Examples:
       accelsim validate
       accelsim validate --csv my_measurements.csv --json
+      accelsim validate --measurements my_runs.csv
     """
     from accelsim.calibrate.validate import validate as run_validation
     from accelsim.commands.query_tables import print_validation
 
-    report = run_validation(csv_paths or None)
+    report = run_validation(csv_paths or None, measurement_paths)
     if as_json:
         emit_json(report.to_dict())
     else:

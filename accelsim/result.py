@@ -4,8 +4,11 @@ JSON contract (schema_version 1):
   {"schema_version": 1, "workload": str, "device": str (the device's full name),
    "device_id": str (the bundled name or YAML file stem the run was asked for, e.g. "a100"),
    "device_kind": str, "mode": str, "precision": str, "batch": int,
+   "stack": str (the software stack modelled: "eager", every op its own kernel, or "compiled",
+             fused as inference compilers and XLA run it; see accelsim.workload.stack),
    "totals": {"params", "flops", "macs", "dram_bytes", "latency_s", "energy_j", "peak_memory_bytes",
-              "throughput" (samples/s), "samples_per_step", "average_power_w", "energy_breakdown_j",
+              "throughput" (samples/s), "flops_per_s" (achieved FLOP/s),
+              "samples_per_step", "average_power_w", "energy_breakdown_j",
               ... mode-specific entries; on a device with a `calibration:` block (accelsim
               calibrate) also "latency_s_lo"/"latency_s_hi", "throughput_lo"/"throughput_hi" (and
               the same for ttft_s, tpot_s and token rates when serving) and "interval" (how the
@@ -23,7 +26,8 @@ JSON contract (schema_version 1):
                over the folds), "compute_utilization" (busy PE-cycles / all, averaged over the folds)}],
    "provenance": {"accelsim_version", "created_utc", "command" (the CLI line, or null),
                   "workload", "params", "device", "device_file", "overrides", "mode", "batch",
-                  "precision" (as asked; null: the device's default), "engine", ... every other
+                  "precision" (as asked; null: the device's default), "engine", "stack" (as
+                  asked; null: the default for the device kind and mode), ... every other
                   option of the run}}
 FLOPs = 2 x MACs (+ non-MAC vector FLOPs); bytes are bytes; seconds, joules and watts throughout.
 """
@@ -100,12 +104,14 @@ class Result:
     memory: dict = field(default_factory=dict)
     device_id: str = ""
     provenance: dict = field(default_factory=dict)
+    stack: str = ""              # software stack the run models: "eager" or "compiled"
 
     def to_dict(self) -> dict:
         """The versioned JSON object (see module docstring)."""
         return {"schema_version": SCHEMA_VERSION, "workload": self.workload, "device": self.device,
                 "device_id": self.device_id, "device_kind": self.device_kind, "mode": self.mode,
-                "precision": self.precision, "batch": self.batch, "totals": self.totals,
+                "precision": self.precision, "batch": self.batch, "stack": self.stack,
+                "totals": self.totals,
                 "memory": self.memory, "layers": [layer.to_dict() for layer in self.layers],
                 "provenance": self.provenance}
 
@@ -115,7 +121,7 @@ class Result:
         fields = {key: data[key] for key in ("workload", "device", "device_kind", "mode",
                                              "precision", "batch", "totals")}
         return cls(**fields, memory=data.get("memory", {}), device_id=data.get("device_id", ""),
-                   provenance=data.get("provenance", {}),
+                   provenance=data.get("provenance", {}), stack=data.get("stack", ""),
                    layers=tuple(LayerResult(**layer) for layer in data["layers"]))
 
     @property

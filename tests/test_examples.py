@@ -50,6 +50,9 @@ def scratch(folder: Path) -> Path:
     (folder / "my_devices").mkdir()
     (folder / "my_devices" / "variant.yaml").write_text("extends: a100\nsms: 216\n")
     shutil.copy(REFERENCE_CSV, folder / "my_measurements.csv")
+    (folder / "my_runs.csv").write_text("workload,device,mode,batch,precision,metric,value,unit\n"
+                                        "resnet50,a100,inference,256,int8,throughput,42379,"
+                                        "samples/s\n")
     shutil.copy(PACKAGE / "workloads" / "scalesim" / "scale.cfg", folder / "my.cfg")
     shutil.copy(PACKAGE / "workloads" / "scalesim" / "alexnet.csv", folder / "my_topology.csv")
     return folder

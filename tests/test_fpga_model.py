@@ -13,6 +13,7 @@ from accelsim.config.common import MacArray
 from accelsim.config.fpga import FpgaConfig
 from accelsim.devices import fpga
 from accelsim.devices.mapping import array_cycles, dram_traffic, layer_shape, pipelined
+from accelsim.workload.stack import apply_stack
 from accelsim.workload.zoo._builder import NetBuilder
 
 B4096 = {"pixels": 8, "in_channels": 16, "out_channels": 16, "depthwise_pixels": 4}
@@ -123,15 +124,17 @@ def test_port_bandwidth_caps_one_core():
     assert capped.memory_s == pytest.approx(frame_bytes / 0.25e9)
 
 
-def test_batchnorm_and_activation_are_fused_residual_add_is_not():
+def test_eager_runs_batchnorm_and_activation_as_ops_compiled_merges_them():
     b = NetBuilder("t", 1, "int8")
     x = b.input((1, 64, 28, 28))
     y = b.activation("relu", b.batchnorm("bn", b.conv2d("conv", x, 64, 1)), "relu")
     b.add("add", y, x)
-    ops = {op.name: fpga.cost(op, dpu()) for op in b.graph().ops}
-    assert ops["bn"].latency_s == ops["relu"].latency_s == 0 and ops["bn"].unit == "fused"
-    assert ops["add"].dram_bytes == 3 * 28 * 28 * 64
-    assert ops["add"].latency_s > 0
+    graph = b.graph()
+    eager = {op.name: fpga.cost(op, dpu()) for op in apply_stack(graph, "eager", "fpga").ops}
+    assert eager["bn"].latency_s > 0 and eager["relu"].latency_s > 0
+    assert eager["add"].dram_bytes == 3 * 28 * 28 * 64       # two int8 operands read, one written
+    merged, add = apply_stack(graph, "compiled", "fpga").ops
+    assert merged.attr("fused") == ("conv", "bn", "relu") and add.name == "add"
 
 
 def test_schema_rejects_an_array_that_contradicts_the_peak():

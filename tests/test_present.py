@@ -112,7 +112,7 @@ def test_dataframe_of_a_parallel_run_has_a_row_per_stage():
 
 
 def test_roofline_labels_each_op_by_the_roof_over_it():
-    result = accelsim.simulate("resnet50", "tpu_v4")
+    result = accelsim.simulate("resnet50", "tpu_v4", stack="eager")     # norms, ReLUs on their own
     data = roofline_data(result, accelsim.load_device("tpu_v4"))
     assert data.vector_flops == pytest.approx(1024 * 2 * 1.05e9, rel=0.01)
     memory = np.array([roof == "memory" for roof in data.roof])

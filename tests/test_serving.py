@@ -49,7 +49,7 @@ def test_decode_of_llama2_7b_on_a100_is_bound_by_hbm_bandwidth():
     roofline = weights / (device.memory.bandwidth * device.memory.efficiency)
     decode = [layer for layer in result.layers if layer.phase == "decode"]
     assert all(layer.bound == "memory" for layer in decode if layer.kind == "matmul"
-               and not layer.name.endswith(("scores", "context")))
+               and not layer.name.endswith(("scores", "context", "attention")))
     assert not any(layer.bound == "compute" for layer in decode)
     # weight traffic at the achievable HBM bandwidth, plus one kernel launch per decode op
     assert result["tpot_s"] >= roofline

@@ -61,7 +61,11 @@ def test_gemm_rows_are_validated_against_the_csv_values(report):
         row = rows[row_id]
         assert row.status == "validated"
         assert row.measured == float(measured[row_id]["value"])
-        assert row.error_pct == pytest.approx(100 * (row.predicted - row.measured) / row.measured)
+        assert row.measured_si == pytest.approx(row.measured * 1e-3)      # ms in the CSV
+        assert row.error_pct == pytest.approx(100 * (row.predicted - row.measured_si)
+                                              / row.measured_si)
+        assert row.predicted_in_unit == pytest.approx(row.predicted * 1e3)
+        assert row.key == "latency_s" and row.command.startswith("accelsim run gemm ")
 
 
 @needs_reference
@@ -102,8 +106,8 @@ def test_a_custom_csv_models_known_ids_and_explains_unknown_ones(tmp_path):
 
 
 def test_a_row_whose_device_is_missing_is_not_modelled(tmp_path, monkeypatch):
-    monkeypatch.setitem(validation.CASES, "X2", validation.Case("gpu", "no_such_gpu", "gemm 8x8x8",
-                                                                "fp16"))
+    monkeypatch.setitem(validation.CASES, "X2", validation.Case(
+        "gpu", validation.gemm("no_such_gpu", 8, 8, 8, "fp16")))
     path = write_csv(tmp_path / "m.csv", [{"id": "X2", "metric": "latency", "value": "1",
                                            "unit": "ms"}])
     row = validation.validate(path).rows[0]

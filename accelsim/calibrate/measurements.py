@@ -13,7 +13,8 @@ Columns (a header row names them, in any order):
              samples ("samples/s", "frames/s", "images/s", "tokens/s", "queries/s");
              power: "W"; energy: "J" (SI prefixes allowed: "mJ", "kW")
 Optional: params ("seq_len=384; image_size=160", workload parameters; serve also takes prompt and
-generate; fuse=true folds GEMM epilogues and residual adds first, as TensorRT deploys), source (where the number comes from) and id. Any other column, an empty required cell or
+generate; stack=eager or compiled, accelsim.workload.stack), source (where the number comes
+from) and id. Any other column, an empty required cell or
 a value that does not read is one error naming the file, the line and the column.
 """
 

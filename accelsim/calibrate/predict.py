@@ -32,11 +32,10 @@ class RowModel:
         from accelsim.devices import run_precision
         from accelsim.engine.single import load_workload, prepare
         from accelsim.workload.ir import Graph
-        from accelsim.workload.transforms import fuse
 
         row = self.row
         params = dict(row.params)
-        fused = params.pop("fuse", False)
+        stack = params.pop("stack", None)
         precision = run_precision(device, row.precision)
         if row.gemm:
             m, n, k = row.gemm
@@ -44,12 +43,9 @@ class RowModel:
             workload = Graph(name=op.name, ops=(op,))
         else:
             workload = load_workload(row.workload, batch=row.batch, precision=precision, **params)
-        if fused is True:
-            workload = fuse(workload, residual=True)
-        elif fused is not False:
-            raise UsageError(f"fuse is true or false, got {fused!r}", key="params")
         _device, graph, precision, trace = prepare(workload, device, mode=row.mode,
-                                                   batch=row.batch, precision=precision)
+                                                   batch=row.batch, precision=precision,
+                                                   stack=stack)
         return graph, precision, trace
 
     def predict(self, device) -> float:
@@ -99,6 +95,6 @@ def row_errors(row: Measurement):
     except AccelsimError as error:
         if error.file == row.file:
             raise
-        key = error.key if error.key in ("mode", "precision", "batch", "unit", "params") else \
-            "workload"
+        key = "params" if error.key == "stack" else error.key if error.key in (
+            "mode", "precision", "batch", "unit", "params") else "workload"
         raise UsageError(error.render(), file=row.file, line=row.line, key=key) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from accelsim.commands.common import POSITIVE, WIDE, Finite, emit_json, workload_params
+from accelsim.commands.common import POSITIVE, STACK, WIDE, Finite, emit_json, workload_params
 
 MODES = click.Choice(["inference", "training"])
 PRECISION_HELP = "fp32, tf32, bf16, fp16, fp8, fp4, int8, int4 (default: the device's own)."
@@ -30,9 +30,10 @@ def _emit(answer, as_json: bool, render, wide: bool) -> None:
               show_default=True, help="Repeat to compare batch sizes.")
 @click.option("--precision", "-p", default=None, help=PRECISION_HELP)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=PARAM_HELP)
+@STACK
 @WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON answer.")
-def compare(workloads, devices, modes, batches, precision, params, wide, as_json):
+def compare(workloads, devices, modes, batches, precision, params, stack, wide, as_json):
     """Run WORKLOADS on several devices side by side: one row per run, ratios to the first device.
 
     \b
@@ -47,7 +48,7 @@ def compare(workloads, devices, modes, batches, precision, params, wide, as_json
     runs = len(workloads) * len(modes) * len(batches) * len(devices)
     with progress(runs, "compare") as on_run:
         answer = run_compare(workloads, devices, modes=modes, batches=batches, precision=precision,
-                             on_run=on_run, **workload_params(params))
+                             on_run=on_run, stack=stack, **workload_params(params))
     _emit(answer, as_json, print_comparison, wide)
 
 
@@ -61,7 +62,8 @@ def compare(workloads, devices, modes, batches, precision, params, wide, as_json
 @click.option("--prune", metavar="SPARSITY", default=None,
               help='Prune GEMM weights: a fraction (0.5, unstructured) or "2:4" (structured).')
 @click.option("--fuse", is_flag=True,
-              help="Fuse conv+bn+act, matmul+act, elementwise chains and attention.")
+              help="Eager baseline against the compiled stack: conv+bn+act, matmul+act, "
+                   "elementwise chains and attention fused (see --stack).")
 @click.option("--student", metavar="WORKLOAD", default=None,
               help="A distilled network to run instead, e.g. distilbert for bert_base.")
 @click.option("--layers", multiple=True, metavar="PATTERN",
@@ -70,12 +72,13 @@ def compare(workloads, devices, modes, batches, precision, params, wide, as_json
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--precision", "-p", default=None, help=PRECISION_HELP)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=PARAM_HELP)
+@STACK
 @click.option("--show", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many layers that changed bound to list.")
 @WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON answer.")
 def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, mode, batch,
-           precision, params, show, wide, as_json):
+           precision, params, stack, show, wide, as_json):
     """Run WORKLOAD as it is and with a change, and show how each metric moves.
 
     \b
@@ -93,7 +96,8 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
     with progress(2, "whatif") as on_run:
         answer = run_whatif(workload, device, overrides=overrides, quantize=quantize, prune=prune,
                             fuse=fuse, student=student, layers=layers or None, mode=mode,
-                            batch=batch, precision=precision, on_run=on_run, **workload_params(params))
+                            batch=batch, precision=precision, stack=stack, on_run=on_run,
+                            **workload_params(params))
     _emit(answer, as_json, lambda a, wide: print_whatif(a, limit=show, wide=wide), wide)
 
 
@@ -122,10 +126,11 @@ def whatif(workload, device, overrides, quantize, prune, fuse, student, layers, 
 @click.option("--precision", "-p", default=None, help=PRECISION_HELP)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help=PARAM_HELP + " Applies to WORKLOAD, not to --with models.")
+@STACK
 @WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON answer.")
 def realtime(workload, device, fps, others, sharing, duration, jitter, seed, deadline, policy,
-             timeline_path, precision, params, wide, as_json):
+             timeline_path, precision, params, stack, wide, as_json):
     """Does DEVICE run WORKLOAD at --fps? Deadline, headroom, highest frame rate, energy and power;
     then the frames in time, beside the --with models, on DEVICE.
 
@@ -155,7 +160,7 @@ def realtime(workload, device, fps, others, sharing, duration, jitter, seed, dea
         answer = run_realtime(workload, devices, fps, precision=precision, on_run=on_run,
                               sharing=models, duration_s=duration, jitter_s=jitter / 1e3,
                               seed=seed, policy=policy,
-                              deadline_s=None if deadline is None else deadline / 1e3,
+                              deadline_s=None if deadline is None else deadline / 1e3, stack=stack,
                               **workload_params(params))
     if timeline_path:
         from accelsim.engine.chrome_trace import write_chrome_trace
@@ -196,10 +201,11 @@ def realtime(workload, device, fps, others, sharing, duration, jitter, seed, dea
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a device field.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help=PARAM_HELP)
+@STACK
 @WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON answer.")
 def cost(workload, device, count, flops, tokens, samples, serve, mfu, power, price, batch, prompt,
-         generate, precision, overrides, params, wide, as_json):
+         generate, precision, overrides, params, stack, wide, as_json):
     """Energy (kWh) and money of a training run, or of serving a million tokens or images.
 
     Training: time = FLOPs / (devices x peak x MFU), energy = devices x power x time,
@@ -217,7 +223,7 @@ def cost(workload, device, count, flops, tokens, samples, serve, mfu, power, pri
     from accelsim.errors import UsageError
     from accelsim.queries.cost import serving_cost, training_cost
 
-    options = dict(power=power, price=price, precision=precision, overrides=overrides,
+    options = dict(power=power, price=price, precision=precision, overrides=overrides, stack=stack,
                    **workload_params(params))
     if serve:
         training_only = {"--devices": count, "--flops": flops, "--tokens": tokens,

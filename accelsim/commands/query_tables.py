@@ -211,12 +211,17 @@ def print_serving_cost(cost, *, wide: bool = False) -> None:
 def print_validation(report, *, wide: bool = False) -> None:
     """A table of rows (measured, predicted, signed error, status), the notes, and the summaries."""
     out = console(wide)
-    rows = [[r.id, r.modelled_as or r.workload, r.metric, f"{r.measured:g} {r.unit.split()[0]}",
-             "" if r.predicted is None else f"{r.predicted:.4g}",
-             "" if r.error_pct is None else f"{r.error_pct:+.1f}%", r.status] for r in report.rows]
-    columns = ("id", "modelled as", "metric", "measured", "predicted", "error", "status")
-    show_rows(out, f"validation against {report.csv_path}", columns, rows, ("modelled as",))
+    rows = [[r.id, r.metric, f"{r.measured:g} {r.unit.split()[0]}",
+             "" if r.predicted is None else f"{r.predicted_in_unit:.4g}",
+             "" if r.error_pct is None else f"{r.error_pct:+.1f}%", r.status, r.stack]
+            for r in report.rows]
+    columns = ("id", "metric", "measured", "predicted", "error", "status", "stack")
+    show_rows(out, f"validation against {report.csv_path}", columns, rows)
+    out.print("each prediction is totals.KEY of the row's command with --json:")
     for r in report.rows:
+        if r.command:
+            out.print(f"{r.id}: {r.command}  [{r.key}]", soft_wrap=wide, highlight=False,
+                      markup=False)
         if r.note:
             out.print(f"{r.id}: {r.note}")
     kinds = sorted({r.kind for r in report.rows if r.status == "validated"})

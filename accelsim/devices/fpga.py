@@ -12,9 +12,10 @@ while k cores are busy each gets 1/k of the DDR bandwidth (capped by its own AXI
 multi-core throughput as batch / latency at a batch that is a multiple of `cores` (batch = cores is
 the steady state of the Vitis AI multi-thread benchmark); batch 1 gives single-frame latency.
 
-BatchNorm and single-input activations are fused into the producing conv by the Vitis AI compiler
-(PG338: "substantial optimizations including layer fusion") and cost nothing here; residual adds,
-pooling and other ops run on the misc engine at one element per pixel x channel lane per cycle,
+The Vitis AI compiler's layer fusion (PG338: "substantial optimizations including layer fusion")
+is the compiled software stack (accelsim.workload.stack): BatchNorm and activations arrive merged
+into the producing conv. Residual adds, unmerged elementwise ops (an eager run), pooling and other
+ops run on the misc engine at one element per pixel x channel lane per cycle,
 streaming their operands through DDR.
 
 Energy: bottom-up (energy.op_energy), on-chip accesses priced for one block RAM (`bram_block`),
@@ -30,8 +31,7 @@ from dataclasses import replace
 from accelsim.config.fpga import FpgaConfig
 from accelsim.devices.base import OpCost, finish, op_by_op
 from accelsim.devices.energy import op_energy
-from accelsim.devices.mapping import (array_cycles, dram_traffic, fused_cost, fused_into_producer,
-                                     layer_shape, pipelined, tiles)
+from accelsim.devices.mapping import array_cycles, dram_traffic, layer_shape, pipelined, tiles
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op
 
 def _frames(op: Op) -> int:
@@ -80,8 +80,6 @@ def _per_frame(op: Op, device: FpgaConfig, frames: int) -> tuple[int, float, flo
 
 def cost(op: Op, device: FpgaConfig) -> OpCost:
     """Cost of `op` on the DPU, its frames spread over the cores."""
-    if fused_into_producer(op):
-        return fused_cost(op, device)
     frames = _frames(op)
     cycles, traffic, outputs, bram, tile_count = _per_frame(op, device, frames)
     work_s = compute_s = memory_s = overhead_s = 0.0

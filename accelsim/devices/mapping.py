@@ -13,8 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.config.common import MacArray
-from accelsim.devices.base import OpCost
-from accelsim.devices.energy import op_energy
 from accelsim.workload.ir import Op, pointwise
 from accelsim.workload.trace import live_ranges, storage
 
@@ -47,19 +45,6 @@ class LayerShape:
         """MACs of one frame."""
         return (self.pixels * self.kernel_h * self.kernel_w * self.in_channels * self.out_channels
                 * self.groups)
-
-
-def fused_into_producer(op: Op) -> bool:
-    """BatchNorm and single-input activations, which inference compilers fold into the conv/matmul
-    before them (Vitis AI, TFLite, TensorRT all fold BN into weights and fuse the activation)."""
-    return len(op.inputs) == 1 and bool(op.deps) and pointwise(op)
-
-
-def fused_cost(op: Op, device) -> OpCost:
-    """A fused op: its FLOPs and their energy count, its time and traffic belong to the producer."""
-    return OpCost(flops=op.flops, macs=op.macs, latency_s=0.0, dram_read_bytes=0.0,
-                  dram_write_bytes=0.0, bound="compute", cycles=0, unit="fused",
-                  energy=op_energy(device, op, dram_bytes=0.0, latency_s=0.0))
 
 
 def _pair(value: object) -> tuple[int, int]:

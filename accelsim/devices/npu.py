@@ -3,7 +3,8 @@
 - Compute: the layer's pixels and channels are quantised onto the array's lanes (mapping.array_cycles,
   batch frames packed into the pixel lanes), slowed by macs_per_cycle[widest] / macs_per_cycle[p] at
   narrower-throughput precisions; non-MAC ops use the pixel x output-channel lanes, one FLOP per
-  lane per cycle, at any precision. BatchNorm and activations are fused into their producer.
+  lane per cycle, at any precision. BatchNorm and activations arrive fused into their producer
+  under the compiled software stack (accelsim.workload.stack), as NPU compilers deploy them.
 - SRAM: the first weights in execution order are cached (the Edge TPU compiler's parameter
   caching), the rest stream from off-chip memory on every inference; the planner caches as many as
   give the fastest run, since the SRAM they leave holds activations. An op's activations stay on
@@ -27,9 +28,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from accelsim.config.npu import NpuConfig
-from accelsim.devices.base import OpCost, bound, finish
+from accelsim.devices.base import Energy, OpCost, bound, finish
 from accelsim.devices.energy import active_power, op_energy
-from accelsim.devices.mapping import array_cycles, fused_cost, fused_into_producer, layer_shape
+from accelsim.devices.mapping import array_cycles, layer_shape
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Op
 
@@ -113,11 +114,9 @@ def _npu_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
 
 
 def _op_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
-    """Route one placed op to the host, to nothing (fused) or to the array."""
+    """Route one placed op to the host or to the array."""
     if op.kind.value not in device.supported_ops:
         return _host_cost(op, device, placement)
-    if fused_into_producer(op):
-        return fused_cost(op, device)
     return _npu_cost(op, device, placement)
 
 

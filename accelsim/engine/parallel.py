@@ -34,6 +34,7 @@ from accelsim.devices.interconnect import Cluster, default_cluster
 from accelsim.engine import single
 from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
+from accelsim.workload.stack import apply_stack, resolve_stack
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Graph, Op, Phase
 from accelsim.workload.trace import MemoryBreakdown, live_ranges
@@ -199,6 +200,7 @@ class ParallelResult:
     train_items: float | None = None
     device_id: str = ""
     provenance: dict = field(default_factory=dict)
+    stack: str = ""                 # software stack modelled (accelsim.workload.stack)
 
     @property
     def totals(self) -> dict:
@@ -214,7 +216,7 @@ class ParallelResult:
         """JSON-ready form: the run's identity, totals, per-device memory and the stages."""
         return {"schema_version": 1, "workload": self.workload, "device": self.device,
                 "device_id": self.device_id, "device_kind": self.device_kind, "mode": "training", "precision": self.precision,
-                "batch": self.config.micro_batch, "parallel": asdict(self.config)
+                "stack": self.stack, "batch": self.config.micro_batch, "parallel": asdict(self.config)
                 | {"devices": self.config.devices, "micro_batches": self.config.micro_batches},
                 "interconnect": self.interconnect, "totals": self.totals,
                 "memory": asdict(self.worst_stage.memory),
@@ -286,7 +288,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
                       batch: int = 1, global_batch: int | None = None, tokens: float | None = None,
                       interconnect=None, devices_per_node: int | None = None,
                       precision: str | None = None, optimizer: str = "adam",
-                      checkpoint: bool = False, overrides=(), **workload_params) -> ParallelResult:
+                      checkpoint: bool = False, overrides=(), stack: str | None = None,
+                      **workload_params) -> ParallelResult:
     """Simulate a data/tensor/pipeline-parallel training step of `workload` on `devices` devices.
 
     batch: micro-batch per device. global_batch: samples per step (default 1536 sequences for
@@ -302,9 +305,10 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     cluster = interconnect if isinstance(interconnect, Cluster) else \
         default_cluster(device, interconnect, devices_per_node)
 
-    shard = shard_graph(graph, config.tp)
+    stack = resolve_stack(stack, device.kind, "training")
+    shard = apply_stack(shard_graph(graph, config.tp), stack, device.kind)
     trace = single.prepare(shard, device, mode="training", optimizer=optimizer,
-                           checkpoint=checkpoint)[3]
+                           checkpoint=checkpoint, stack=stack)[3]
     layers = single.run_trace(trace, device)[1]     # op times only: memory is per stage, below
     seconds: dict[str, dict[Phase, float]] = {}
     for layer in layers:
@@ -338,7 +342,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
         stages=stages, step_time_s=step, model_flops_per_step=model_flops,
         hardware_flops_per_step=hardware_flops, peak_flops=device.peak_flops(precision),
         items_per_step=config.global_batch * (int(seq_len) if seq_len else 1), item=item,
-        memory_capacity=device.memory.capacity, train_items=tokens)
+        memory_capacity=device.memory.capacity, train_items=tokens, stack=stack)
 
 
 def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phase, float]],

@@ -22,6 +22,7 @@ from accelsim.errors import UsageError
 from accelsim.result import Result
 from accelsim.workload.ir import Graph
 from accelsim.workload.limits import MAX_SIZE, is_size
+from accelsim.workload.stack import apply_stack, resolve_stack
 from accelsim.workload.serving import (DECODE_SAMPLES, check_decoder, decode_pasts, decode_trace,
                                        kv_cache_bytes, prefill_trace)
 from accelsim.workload.trace import MemoryBreakdown
@@ -37,8 +38,10 @@ def check_context(graph: Graph, prompt: int, generate: int) -> None:
 
 def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, generate: int = 128,
                      precision: str | None = None, overrides=(), engine: str = "analytic",
-                     decode_samples: int = DECODE_SAMPLES, **workload_params) -> Result:
-    """Serve `batch` requests of `prompt` tokens that each generate `generate` tokens."""
+                     decode_samples: int = DECODE_SAMPLES, stack: str | None = None,
+                     **workload_params) -> Result:
+    """Serve `batch` requests of `prompt` tokens that each generate `generate` tokens, under
+    `stack` (default: the device kind's for serving, accelsim.workload.stack)."""
     if {"seq_len", "past"} & set(workload_params):
         raise UsageError("serve mode sets seq_len and past from --prompt and --generate",
                          key="param")
@@ -51,13 +54,15 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
     device = single.load_device(device, overrides)
     check_mode(device, "serve")
     precision = run_precision(device, precision)
+    stack = resolve_stack(stack, device.kind, "serve")
     check_context(single.load_workload(workload, batch=batch, precision=precision,
                                        **workload_params), prompt, generate)
 
     def graph(seq_len: int, past: int | None = None):
         extra = {"past": past} if past else {}
-        return single.load_workload(workload, batch=batch, precision=precision, seq_len=seq_len,
-                                    **extra, **workload_params)
+        return apply_stack(single.load_workload(workload, batch=batch, precision=precision,
+                                                seq_len=seq_len, **extra, **workload_params),
+                           stack, device.kind)
 
     net = graph(prompt)
     prefill = prefill_trace(net)
@@ -101,4 +106,4 @@ def simulate_serving(workload, device, *, batch: int = 1, prompt: int = 128, gen
     return Result(workload=net.name, device=device.name, device_kind=device.kind,
                   mode="serve", precision=precision, batch=batch,
                   layers=prefill_layers + decode_layers, totals=single.with_interval(totals, device),
-                  memory=asdict(memory))
+                  memory=asdict(memory), stack=stack)

@@ -13,6 +13,7 @@ from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.errors import UsageError
 from accelsim.result import DYNAMIC_ENERGY, ENERGY_PARTS, Result
 from accelsim.workload.ir import Graph
+from accelsim.workload.stack import apply_stack, only_ops, resolve_stack
 from accelsim.workload.trace import MemoryBreakdown
 
 MODES = ("inference", "training", "serve")
@@ -87,6 +88,7 @@ def summary_totals(params: int, run: dict, memory: MemoryBreakdown, samples: int
         "peak_memory_bytes": memory.total,
         "samples_per_step": samples,
         "throughput": samples / latency if latency > 0 else 0.0,
+        "flops_per_s": run["flops"] / latency if latency > 0 else 0.0,
         "average_power_w": energy / latency if latency > 0 else 0.0,
         **memory_fit(memory, device.memory.capacity, device.name),
     }
@@ -140,14 +142,19 @@ def computable(graph: Graph, device) -> tuple[Graph, str]:
 
 def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
             precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
-            checkpoint: bool = False, **workload_params):
-    """(device config, graph, precision, trace) of a single-device inference or training run."""
+            checkpoint: bool = False, stack: str | None = None, only: str | None = None,
+            **workload_params):
+    """(device config, graph, precision, trace) of a single-device inference or training run; the
+    graph restricted to `only` ops of one kind and run under `stack` (default: the device kind's
+    for the mode, accelsim.workload.stack), its meta "stack" saying which."""
     device = load_device(device, overrides)
     check_mode(device, mode)
     precision = run_precision(device, precision)
     graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
     if isinstance(workload, Graph):
         graph, precision = computable(graph, device)
+    graph = apply_stack(only_ops(graph, only), resolve_stack(stack, device.kind, mode),
+                        device.kind)
     trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
     return device, graph, precision, trace
 
@@ -181,4 +188,5 @@ def simulate_prepared(graph: Graph, precision: str, trace, device, *, mode: str 
         totals["tokens_per_s"] = trace.tokens_per_step / latency if latency > 0 else 0.0
     return Result(workload=graph.name, device=device.name, device_kind=device.kind, mode=mode,
                   precision=precision, batch=graph.batch, layers=layers,
-                  totals=with_interval(totals, device), memory=asdict(trace.memory))
+                  totals=with_interval(totals, device), memory=asdict(trace.memory),
+                  stack=graph.info("stack"))

@@ -50,7 +50,7 @@ class Comparison:
 
 def compare(workloads: Sequence, devices: Sequence, *, modes: Sequence[str] = ("inference",),
             batches: Sequence[int] = (1,), precision: str | None = None, on_run: OnRun = None,
-            **workload_params) -> Comparison:
+            stack: str | None = None, **workload_params) -> Comparison:
     """Simulate every workload x mode x batch on every device; ratios against the first device."""
     from accelsim.api import load_device, simulate
 
@@ -66,7 +66,7 @@ def compare(workloads: Sequence, devices: Sequence, *, modes: Sequence[str] = ("
                 for device in devices:
                     try:
                         result = simulate(workload, device, mode=mode, batch=batch,
-                                          precision=precision, **workload_params)
+                                          precision=precision, stack=stack, **workload_params)
                     except InfeasibleError as exc:
                         warnings.warn(f"left out: {exc}", stacklevel=2)
                         continue

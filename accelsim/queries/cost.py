@@ -50,6 +50,7 @@ class TrainingCost:
     price_source: str          # "config", "given" or "none"
     batch: int = 1             # per device, of the simulated step
     batch_source: str = "given"   # "given" or "default"
+    stack: str | None = None   # software stack of the simulated step (None: no step simulated)
 
     @property
     def time_s(self) -> float:
@@ -98,6 +99,7 @@ class ServingCost:
     power_source: str
     price_per_hour: float | None
     price_source: str
+    stack: str = ""            # software stack of the simulated run
 
     @property
     def energy_per_item_j(self) -> float:
@@ -173,7 +175,7 @@ def training_cost(workload, device, *, devices: int = 1, flops: float | None = N
                   mfu: float | None = None, power: str | float | None = None,
                   price: float | None = None, batch: int | None = None,
                   precision: str | None = None, overrides: Sequence[str] = (),
-                  **workload_params) -> TrainingCost:
+                  stack: str | None = None, **workload_params) -> TrainingCost:
     """Time, energy and money of a training run (see the module docstring for the formulas and the
     default batch)."""
     from accelsim.api import load_device, load_workload, simulate
@@ -194,7 +196,7 @@ def training_cost(workload, device, *, devices: int = 1, flops: float | None = N
     step = None
     while needs_step:
         step = simulate(workload, config, mode="training", batch=batch, precision=precision,
-                        **workload_params)
+                        stack=stack, **workload_params)
         if source == "given" or batch == 1 or step.totals["fits_in_memory"]:
             break
         batch //= 2
@@ -210,12 +212,13 @@ def training_cost(workload, device, *, devices: int = 1, flops: float | None = N
         mfu=mfu if mfu is not None else step.totals["flops"] / (step.totals["latency_s"] * peak),
         mfu_source="given" if mfu is not None else "modelled", power_w=watts,
         power_source=power_source, price_per_hour=price_per_hour, price_source=price_source,
-        batch=batch, batch_source=source)
+        batch=batch, batch_source=source, stack=step.stack if step else None)
 
 
 def serving_cost(workload, device, *, batch: int = 1, power: str | float | None = None,
                  price: float | None = None, precision: str | None = None, prompt: int = 128,
-                 generate: int = 128, overrides: Sequence[str] = (), **workload_params) -> ServingCost:
+                 generate: int = 128, overrides: Sequence[str] = (), stack: str | None = None,
+                 **workload_params) -> ServingCost:
     """Cost per million generated tokens (decoders), tokens (encoders) or images (CNNs)."""
     from accelsim.api import load_device, load_workload, simulate
 
@@ -224,10 +227,11 @@ def serving_cost(workload, device, *, batch: int = 1, power: str | float | None 
     family = load_workload(workload, precision=precision, **workload_params).info("family")
     if family == "decoder":
         result = simulate(workload, config, mode="serve", batch=batch, precision=precision,
-                          prompt=prompt, generate=generate, **workload_params)
+                          prompt=prompt, generate=generate, stack=stack, **workload_params)
         item, per_s = "tokens", result.totals["tokens_per_s"]
     else:
-        result = simulate(workload, config, batch=batch, precision=precision, **workload_params)
+        result = simulate(workload, config, batch=batch, precision=precision, stack=stack,
+                          **workload_params)
         tokens = result.totals.get("tokens_per_s")
         item = "tokens" if tokens else "images" if family == "cnn" else "samples"
         per_s = tokens or result.totals["throughput"]
@@ -236,4 +240,4 @@ def serving_cost(workload, device, *, batch: int = 1, power: str | float | None 
     return ServingCost(workload=result.workload, device=result.device, precision=result.precision,
                        mode=result.mode, batch=batch, item=item, items_per_s=per_s, power_w=watts,
                        power_source=power_source, price_per_hour=price_per_hour,
-                       price_source=price_source)
+                       price_source=price_source, stack=result.stack)

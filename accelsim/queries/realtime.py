@@ -43,6 +43,7 @@ class FrameBudget:
     energy_per_frame_j: float
     idle_power_w: float
     device_id: str = ""             # the bundled name or file stem, e.g. "a100"
+    stack: str = ""                 # software stack of the run (accelsim.workload.stack)
 
     @property
     def deadline_s(self) -> float:
@@ -142,7 +143,7 @@ def _labels(models: Sequence[tuple[str, float]]) -> list[str]:
 def frame_budget(result, fps: float, idle_power_w: float) -> FrameBudget:
     """The budget of a batch-1 inference result at `fps`."""
     return FrameBudget(workload=result.workload, device=result.device, device_id=result.device_id,
-                       precision=result.precision,
+                       precision=result.precision, stack=result.stack,
                        fps=fps, latency_s=result.totals["latency_s"],
                        energy_per_frame_j=result.totals["energy_j"], idle_power_w=idle_power_w)
 
@@ -150,18 +151,20 @@ def frame_budget(result, fps: float, idle_power_w: float) -> FrameBudget:
 def frame_run(workload, device, fps: float, *, sharing: Sequence[tuple[str, float]] = (),
               precision: str | None = None, duration_s: float = 2.0, jitter_s: float = 0.0,
               seed: int = 0, policy: str = "priority", deadline_s: float | None = None,
-              **workload_params) -> tuple[FrameRun, dict]:
-    """Frames of `workload` at `fps` and of each (model, fps) in `sharing` on one device, and
-    whether their models fit its memory at once; the workload parameters apply to `workload` only."""
+              stack: str | None = None, **workload_params) -> tuple[FrameRun, dict]:
+    """Frames of `workload` at `fps` and of each (model, fps) in `sharing` on one device under
+    `stack`, and whether their models fit its memory at once; the workload parameters apply to
+    `workload` only."""
     from accelsim.api import load_device
 
     config = load_device(device)
     labels = _labels([(getattr(workload, "name", workload), fps), *sharing])
     streams = [model_stream(workload, config, fps, name=labels[0], precision=precision,
-                            **workload_params)]
+                            stack=stack, **workload_params)]
     for (model, rate), label in zip(sharing, labels[1:]):
         try:
-            streams.append(model_stream(model, config, rate, name=label, precision=precision))
+            streams.append(model_stream(model, config, rate, name=label, precision=precision,
+                                        stack=stack))
         except AccelsimError as error:
             raise type(error)(f"{model}@{rate:g}: {error.render()}", key="--with") from None
     run = simulate_frames(streams, duration_s=duration_s, idle_power_w=config.power.idle,
@@ -173,7 +176,7 @@ def realtime(workload, devices: Sequence, fps: float, *, precision: str | None =
              on_run: OnRun = None, sharing: Sequence[tuple[str, float]] = (),
              duration_s: float = 2.0, jitter_s: float = 0.0, seed: int = 0,
              policy: str = "priority", deadline_s: float | None = None,
-             **workload_params) -> Realtime:
+             stack: str | None = None, **workload_params) -> Realtime:
     """Whether each device runs `workload` at `fps` frames per second (batch 1 inference), and its
     frames in time on the first device beside the `sharing` models (see frame_run)."""
     from accelsim.api import load_device, simulate
@@ -183,11 +186,12 @@ def realtime(workload, devices: Sequence, fps: float, *, precision: str | None =
     budgets = []
     for device in devices:
         config = load_device(device)
-        result = simulate(workload, device, batch=1, precision=precision, **workload_params)
+        result = simulate(workload, device, batch=1, precision=precision, stack=stack,
+                          **workload_params)
         budgets.append(frame_budget(result, fps, config.power.idle))
         notify(on_run, result.device)
     frames, fit = frame_run(workload, devices[0], fps, sharing=sharing, precision=precision,
                             duration_s=duration_s, jitter_s=jitter_s, seed=seed, policy=policy,
-                            deadline_s=deadline_s, **workload_params)
+                            deadline_s=deadline_s, stack=stack, **workload_params)
     notify(on_run, "frames")
     return Realtime(fps, tuple(budgets), frames, fit)

@@ -1,8 +1,9 @@
 """What-if: a baseline run beside the same run with something changed, metric by metric.
 
-What can change: device fields (`overrides`, as --set), the network (quantize, prune, fuse from
-accelsim.workload.transforms, applied in the order fuse, prune, quantize) and the network itself
-(`student`: a distilled network replacing the teacher). Layers are matched by (name, phase): fused ops
+What can change: device fields (`overrides`, as --set), the network (quantize, prune from
+accelsim.workload.transforms, in that order), the network itself (`student`: a distilled network
+replacing the teacher) and the software stack (`fuse`: the baseline runs eager, the what-if
+compiled; accelsim.workload.stack). Both runs use `stack` otherwise (default: the device's). Layers are matched by (name, phase): fused ops
 keep their producer's name, so a layer that changed bound (compute / memory / overhead) is listed.
 """
 
@@ -106,7 +107,8 @@ def check_student(teacher, student) -> None:
 def whatif(workload, device, *, overrides: Sequence[str] = (), quantize: str | None = None,
            prune: float | str | None = None, fuse: bool = False, student=None,
            layers: Iterable[str] | None = None, mode: str = "inference", batch: int = 1,
-           precision: str | None = None, on_run: OnRun = None, **workload_params) -> WhatIf:
+           precision: str | None = None, stack: str | None = None, on_run: OnRun = None,
+           **workload_params) -> WhatIf:
     """Simulate `workload` on `device` as it is and with the requested changes."""
     from accelsim import api
     from accelsim.workload import transforms
@@ -116,6 +118,9 @@ def whatif(workload, device, *, overrides: Sequence[str] = (), quantize: str | N
     if layers is not None and quantize is None and prune is None:
         raise UsageError("--layers selects the ops to quantize or prune; give --quantize or --prune",
                          key="layers")
+    if fuse and stack is not None:
+        raise UsageError("--fuse runs an eager baseline against the compiled stack; leave out "
+                         "--stack", key="stack")
     base_device = api.load_device(device)
     new_device = api.load_device(device, overrides) if overrides else base_device
     precision = run_precision(base_device, precision)
@@ -127,8 +132,9 @@ def whatif(workload, device, *, overrides: Sequence[str] = (), quantize: str | N
         check_student(graph, changed)
         distilled = transforms.distillation(graph, changed)
         what.append(f"student {changed.name}")
+    base_stack = variant_stack = stack
     if fuse:
-        changed = transforms.fuse(changed)
+        base_stack, variant_stack = "eager", "compiled"
         what.append("fuse")
     if prune is not None:
         changed = transforms.prune(changed, prune, layers=layers)
@@ -139,9 +145,9 @@ def whatif(workload, device, *, overrides: Sequence[str] = (), quantize: str | N
     if not what:
         raise UsageError("nothing to change: give --set, --quantize, --prune, --fuse or --student",
                          key="whatif")
-    base = api.simulate(graph, base_device, mode=mode)
+    base = api.simulate(graph, base_device, mode=mode, stack=base_stack)
     notify(on_run, "baseline")
-    variant = api.simulate(changed, new_device, mode=mode)
+    variant = api.simulate(changed, new_device, mode=mode, stack=variant_stack)
     notify(on_run, "what-if")
     metrics, bounds = changes(base, variant)
     return WhatIf(tuple(what), base, variant, metrics, bounds, distilled)

@@ -46,17 +46,19 @@ class FastSweep(NamedTuple):
 
 def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesim_32x32", ifmap_sram=None,
                   filter_sram=None, ofmap_sram=None, bandwidth=None, precision: str | None = None,
-                  mode: str = "inference", batch: int = 1, overrides=(),
+                  mode: str = "inference", batch: int = 1, overrides=(), stack: str | None = None,
                   **workload_params) -> FastSweep:
     """Cost `graph` (Graph, zoo name or file) on every design point of a systolic `device`.
 
     rows, cols, dataflow ("ws"/"os"/"is"), SRAM sizes (bytes per core) and bandwidth (B/s) are
-    scalars or arrays, broadcast together; None keeps the device's value.
+    scalars or arrays, broadcast together; None keeps the device's value. The graph runs under
+    `stack` (default: the device kind's for the mode), as accelsim.simulate runs it.
     """
     from accelsim.api import build_trace, load_device, load_workload
     from accelsim.devices import run_precision
     from accelsim.devices.systolic import check_precision, resident_tensors
     from accelsim.sweep.area import chip_area_mm2, widest_precision
+    from accelsim.workload.stack import apply_stack, resolve_stack
 
     device = load_device(device, overrides)
     if device.kind != "systolic":
@@ -64,6 +66,7 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
                          key="device")
     precision = run_precision(device, precision)
     graph = load_workload(graph, batch=batch, precision=precision, **workload_params)
+    graph = apply_stack(graph, resolve_stack(stack, device.kind, mode), device.kind)
     trace = build_trace(graph, mode)
     design = _designs(device, rows, cols, dataflow, ifmap_sram, filter_sram, ofmap_sram, bandwidth)
     gemms = [op for op in trace.ops if _on_array(op)]
@@ -197,6 +200,7 @@ def fast_records(space) -> list[dict]:
                       for point in points]
     sweep = fast_systolic(space.workload, device=space.device, overrides=space.fixed,
                           precision=space.precision, mode=space.mode, batch=space.batch,
+                          stack=space.stack,
                           **args, **dict(space.workload_params))
     columns = {metric: getattr(sweep, metric) for metric in METRICS}
     return [{"id": space.point_id(point), "point": point,

@@ -1,6 +1,6 @@
 """Evaluate a design space through accelsim.simulate: in process, on a process pool, or on Dask.
 
-A record is {"id", "point", "precision", "area_mm2", <every numeric total of the Result>} or, for a
+A record is {"id", "point", "precision", "stack", "area_mm2", <every numeric total of the Result>} or, for a
 point the simulator rejects, {"id", "point", "error"}. Records come back in the space's point order.
 """
 
@@ -36,7 +36,7 @@ def evaluate(space: Space, point: dict) -> dict:
         return {**record, "error": str(exc)}
     totals = {key: value for key, value in result.totals.items()
               if isinstance(value, (int, float, str)) and not isinstance(value, bool)}
-    return {**record, "precision": result.precision, "area_mm2": device_area_mm2(device),
+    return {**record, "precision": result.precision, "stack": result.stack, "area_mm2": device_area_mm2(device),
             "fits_in_memory": result.totals["fits_in_memory"], **totals}
 
 

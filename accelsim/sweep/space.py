@@ -7,6 +7,7 @@ Space file (YAML; file paths in it are relative to the file)::
     mode: inference                                 # optional: inference (default), training
     batch: 1                                        # optional
     precision: int8                                 # optional (default: the device's own)
+    stack: compiled                                 # optional: eager or compiled (default: by device)
     set: [array.dataflow=ws]                        # optional fixed device overrides
     params: {seq_len: 512}                          # optional workload parameters
     sample: 200                                     # optional: N random points instead of the grid
@@ -16,7 +17,7 @@ Space file (YAML; file paths in it are relative to the file)::
       array.rows: [8, 16, 32]                       # a list of values (unit strings allowed)
       array.cols: {from: 8, to: 256, times: 2}      # geometric range: 8, 16, ..., 256
       memory.bandwidth: {from: 10 GB/s, to: 40 GB/s, step: 10 GB/s}   # linear range, inclusive
-      precision: [int8, fp16]                       # run settings: precision, batch, mode
+      precision: [int8, fp16]                       # run settings: precision, batch, mode, stack
       params.seq_len: [128, 512]                    # a workload parameter: params.<name>
 
 Any other parameter is a dotted device field, exactly as `--set` takes it.
@@ -40,20 +41,21 @@ from accelsim.config.yaml_lines import YamlList, YamlMap, read_yaml
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.units import FAMILIES, UnitError, parse
 from accelsim.workload.ir import PRECISIONS
+from accelsim.workload.stack import STACKS
 
-RUN_KEYS = ("precision", "batch", "mode")
+RUN_KEYS = ("precision", "batch", "mode", "stack")
 PARAM_PREFIX = "params."
-TOP_KEYS = ("workload", "device", "mode", "batch", "precision", "set", "params", "sample", "seed",
-            "metrics", "parameters")
+TOP_KEYS = ("workload", "device", "mode", "batch", "precision", "stack", "set", "params", "sample",
+            "seed", "metrics", "parameters")
 DEFAULT_METRICS = ("latency_s", "energy_j")
 PATH_SUFFIXES = (".csv", ".yaml", ".yml", ".onnx", ".json")
 MAX_RANGE = 100_000
 MAX_POINTS = 100_000          # points a sweep runs unless the caller raises the limit
 CHECK_ALL = 100               # an axis with at most this many values is checked value by value
-RUN_CHOICES = {"mode": ("inference", "training"), "precision": PRECISIONS}
+RUN_CHOICES = {"mode": ("inference", "training"), "precision": PRECISIONS, "stack": STACKS}
 KEY_PATTERN = re.compile(r"\w+(\.\w+)*")
-DEFINITION = ("workload", "device", "mode", "batch", "precision", "fixed", "workload_params",
-              "sample", "seed", "parameters")      # what a space's records depend on
+DEFINITION = ("workload", "device", "mode", "batch", "precision", "stack", "fixed",
+              "workload_params", "sample", "seed", "parameters")      # what a space's records depend on
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Space:
     mode: str = "inference"
     batch: int = 1
     precision: str | None = None
+    stack: str | None = None          # None: the device kind's default for the mode
     fixed: tuple[str, ...] = ()
     workload_params: tuple[tuple[str, object], ...] = ()
     sample: int | None = None
@@ -103,7 +106,7 @@ class Space:
     def run_args(self, point: dict) -> dict:
         """Keyword arguments of accelsim.simulate for `point`."""
         args = {"mode": self.mode, "batch": self.batch, "precision": self.precision,
-                **dict(self.workload_params)}
+                "stack": self.stack, **dict(self.workload_params)}
         overrides = list(self.fixed)
         for key, value in point.items():
             if key in RUN_KEYS:
@@ -169,6 +172,7 @@ def load_space(path: str | Path, max_points: int = MAX_POINTS) -> Space:
         mode=where.choice("mode", RUN_CHOICES["mode"], "inference"),
         batch=where.count("batch", 1),
         precision=where.choice("precision", (None, *RUN_CHOICES["precision"]), None),
+        stack=where.choice("stack", (None, *RUN_CHOICES["stack"]), None),
         fixed=tuple(where.strings("set")),
         workload_params=tuple(where.mapping("params").items()),
         sample=where.count("sample", None),

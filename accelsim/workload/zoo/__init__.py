@@ -2,40 +2,43 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Callable
 
 from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.workload.ir import PRECISIONS, Graph
 from accelsim.workload.limits import MAX_SIZE, is_size
-from accelsim.workload.zoo.cnn import alexnet, facedet, mobilenet_v2, resnet50, vgg16
-from accelsim.workload.zoo.llm import gpt2, gpt3_175b, llama2_7b, llama3_8b, mixtral_8x7b, qwen2_7b
-from accelsim.workload.zoo.diffusion import sd15_unet
-from accelsim.workload.zoo.recsys import dlrm
-from accelsim.workload.zoo.speech import whisper_base
-from accelsim.workload.zoo.transformers import bert_base, bert_large, distilbert, vit_b16
-from accelsim.workload.zoo.vision import selfie_seg, yolov8n
 
-ZOO: dict[str, Callable[..., Graph]] = {
-    fn.__name__: fn
-    for fn in (resnet50, alexnet, vgg16, mobilenet_v2, facedet, yolov8n, selfie_seg, bert_base, bert_large, distilbert,
-               vit_b16,
-               gpt2, llama2_7b, gpt3_175b, llama3_8b, qwen2_7b, mixtral_8x7b, whisper_base, dlrm, sd15_unet)
+# module of accelsim.workload.zoo -> (family, the networks it builds: functions of the same name);
+# a module is imported when one of its networks is built
+MODULES = {
+    "cnn": ("cnn", ("resnet50", "alexnet", "vgg16", "mobilenet_v2", "facedet")),
+    "vision": ("cnn", ("yolov8n", "selfie_seg")),
+    "transformers": ("encoder", ("bert_base", "bert_large", "distilbert", "vit_b16")),
+    "llm": ("decoder", ("gpt2", "llama2_7b", "gpt3_175b", "llama3_8b", "qwen2_7b", "mixtral_8x7b")),
+    "speech": ("encoder-decoder", ("whisper_base",)),
+    "recsys": ("recommendation", ("dlrm",)),
+    "diffusion": ("diffusion", ("sd15_unet",)),
+    "gemm": ("gemm", ("gemm",)),
 }
+ZOO = {name: module for module, (_, names) in MODULES.items() for name in names}
 
-FAMILY_OF_MODULE = {"cnn": "cnn", "vision": "cnn", "transformers": "encoder", "llm": "decoder",
-                    "speech": "encoder-decoder", "recsys": "recommendation", "diffusion": "diffusion"}
+
+def builder(name: str) -> Callable[..., Graph]:
+    """The function that builds zoo network `name` (a key of ZOO)."""
+    return getattr(importlib.import_module(f"{__name__}.{ZOO[name]}"), name)
 
 
 def describe_zoo() -> list[tuple[str, str, str]]:
     """(name, family, first docstring line) of every zoo network, without building them."""
-    return [(name, FAMILY_OF_MODULE[fn.__module__.rsplit(".", 1)[-1]], inspect.getdoc(fn).splitlines()[0])
-            for name, fn in ZOO.items()]
+    return [(name, MODULES[module][0], inspect.getdoc(builder(name)).splitlines()[0])
+            for name, module in ZOO.items()]
 
 
 def params_of(name: str) -> dict[str, object]:
     """The parameters a zoo network accepts, with their defaults."""
-    return {p.name: p.default for p in inspect.signature(ZOO[name]).parameters.values()}
+    return {p.name: p.default for p in inspect.signature(builder(name)).parameters.values()}
 
 
 def check_positive(key: str, value: object) -> None:
@@ -65,4 +68,4 @@ def build(name: str, batch: int = 1, precision: str = "fp16", **params: object) 
                                 key=param)
         check_positive(param, value)
     check_precision(precision)
-    return ZOO[key](batch=batch, precision=precision, **params)
+    return builder(key)(batch=batch, precision=precision, **params)
