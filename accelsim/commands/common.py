@@ -29,9 +29,9 @@ WIDE = click.option("--wide", is_flag=True,
                     help="Show every table column, however wide (default: fit the terminal).")
 STACK_HELP = ("Software stack: eager (every op its own kernel, as PyTorch eager) or compiled "
               "(conv+bn+act and attention fused as TensorRT, XLA, TFLite, Vitis AI and NPU "
-              "compilers do; residual adds too on GPUs and systolic arrays). Default: compiled "
-              "for inference and serving on every device; training eager on GPUs, compiled "
-              "elsewhere (XLA).")
+              "compilers do; residual adds too on GPUs, systolic arrays and CPUs). Default: "
+              "compiled for inference and serving on every device; training eager on GPUs and "
+              "CPUs, compiled elsewhere (XLA).")
 STACK = click.option("--stack", type=click.Choice(["eager", "compiled"]), default=None,
                      help=STACK_HELP)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from accelsim.commands.common import POSITIVE, WIDE, emit_json, single_run, workload_params
+from accelsim.commands.common import POSITIVE, STACK, WIDE, emit_json, single_run, workload_params
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATIC_BATCH = 16       # a static batch's activations are its padded prompts: keep it modest
@@ -61,13 +61,14 @@ STATIC_BATCH = 16       # a static batch's activations are its padded prompts: k
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Figure (.png, .svg, .pdf): latency CDFs, or latency against load with "
                    "--qps-sweep.")
+@STACK
 @WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result.")
 @single_run
 def serve(workload, device, qps, arrival, cv, trace_path, count, seed, prompt, generate, lengths,
           scheduler, max_batch, token_budget, block_size, replicas, router, tp, interconnect,
           precision, overrides, params, slo, capacity, qps_sweep, requests_out, timeline,
-          plot_path, wide, as_json):
+          plot_path, stack, wide, as_json):
     """Simulate LLM serving of requests arriving over time: batching, KV cache, replicas.
 
     \b
@@ -103,7 +104,8 @@ def serve(workload, device, qps, arrival, cv, trace_path, count, seed, prompt, g
     setup = prepare_serving(workload, device, scheduler=scheduler, max_batch=max_batch,
                             token_budget=token_budget, block_size=block_size, replicas=replicas,
                             router=router, tp=tp, interconnect=interconnect, precision=precision,
-                            overrides=overrides, max_prompt=max_prompt, **workload_params(params))
+                            overrides=overrides, max_prompt=max_prompt, stack=stack,
+                            **workload_params(params))
     if sweep:
         _run_sweep(setup, requests_at, sweep, slo, bounds, plot_path, as_json, wide)
         return

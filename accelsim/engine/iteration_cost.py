@@ -31,6 +31,7 @@ from accelsim.engine import single
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.result import DYNAMIC_ENERGY
 from accelsim.workload.serving import is_attention, kv_cache_bytes, layer_index, prefill_trace
+from accelsim.workload.stack import apply_stack
 
 GRID_DENSE = 16          # every token count up to this is a grid point
 GRID_STEPS = 8           # grid points per doubling above it (dense ops, decode attention)
@@ -68,6 +69,7 @@ class IterationCost:
     tp: int = 1
     cluster: object = None
     params: dict = field(default_factory=dict)
+    stack: str = "compiled"          # accelsim.workload.stack
     _cache: dict = field(default_factory=dict, repr=False)
     _last_graph: tuple = field(default=(), repr=False)
 
@@ -94,9 +96,9 @@ class IterationCost:
         if key not in self._cache:
             extra = {"past": past} if past else {}
             self._cache.pop(self._last_graph, None)      # keep one: points reuse the last one
-            self._cache[key] = single.load_workload(self.workload, batch=batch,
-                                                    precision=self.precision, seq_len=seq_len,
-                                                    **extra, **self.params)
+            net = single.load_workload(self.workload, batch=batch, precision=self.precision,
+                                       seq_len=seq_len, **extra, **self.params)
+            self._cache[key] = apply_stack(net, self.stack, self.device.kind)
             self._last_graph = key
         net = self._cache[key]
         return shard_graph(net, self.tp) if shard else net

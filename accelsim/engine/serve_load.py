@@ -33,6 +33,7 @@ from accelsim.errors import InfeasibleError, UsageError
 from accelsim.units import fmt_bytes
 from accelsim.workload.requests import Requests
 from accelsim.workload.serving import check_decoder
+from accelsim.workload.stack import resolve_stack
 
 ROUTERS = ("round_robin", "least_outstanding")
 MEMORY_UTILIZATION = 0.9     # vLLM's default gpu_memory_utilization
@@ -89,8 +90,10 @@ def prepare_serving(workload, device, *, scheduler: str = "continuous", max_batc
                     token_budget: int | None = None, block_size: int = BLOCK_SIZE,
                     replicas: int = 1, router: str = "round_robin", tp: int = 1,
                     interconnect=None, precision: str | None = None, overrides=(),
-                    max_prompt: int = 0, **workload_params) -> ServeSetup:
-    """The setup of a serving run (validated; `max_prompt` sizes a static batch's activations)."""
+                    max_prompt: int = 0, stack: str | None = None,
+                    **workload_params) -> ServeSetup:
+    """The setup of a serving run (validated; `max_prompt` sizes a static batch's activations;
+    `stack`: accelsim.workload.stack, by default the device kind's for serving)."""
     _check_choice(scheduler, SCHEDULERS, "scheduler")
     _check_choice(router, ROUTERS, "router")
     for key, value in (("max_batch", max_batch), ("block_size", block_size),
@@ -104,7 +107,8 @@ def prepare_serving(workload, device, *, scheduler: str = "continuous", max_batc
     check_mode(device, "serve")
     precision = run_precision(device, precision)
     check_decoder(single.load_workload(workload, precision=precision, **workload_params))
-    cost = _shared_cost(workload, device, precision, tp, interconnect, workload_params)
+    stack = resolve_stack(stack, device.kind, "serve")
+    cost = _shared_cost(workload, device, precision, tp, interconnect, workload_params, stack)
     if token_budget is None:
         token_budget = CHUNK_BUDGET if scheduler == "chunked" else max(cost.context, MIN_BUDGET)
     if token_budget < 1:
@@ -128,14 +132,15 @@ _COSTS: dict = {}           # recent cost models, so sweeps and setups of one mo
 KEPT_COSTS = 8
 
 
-def _shared_cost(workload, device, precision, tp, interconnect, params) -> IterationCost:
+def _shared_cost(workload, device, precision, tp, interconnect, params, stack) -> IterationCost:
     """The (shared) iteration cost model of a model on a tp group of a device."""
-    key = (workload, repr(device), precision, tp, repr(interconnect), repr(sorted(params.items())))
+    key = (workload, repr(device), precision, tp, repr(interconnect), repr(sorted(params.items())),
+           stack)
     if key not in _COSTS:
         cluster = default_cluster(device, interconnect) if tp > 1 else None
         while len(_COSTS) >= KEPT_COSTS:
             _COSTS.pop(next(iter(_COSTS)))
-        _COSTS[key] = IterationCost(workload, device, precision, tp, cluster, dict(params))
+        _COSTS[key] = IterationCost(workload, device, precision, tp, cluster, dict(params), stack)
     return _COSTS[key]
 
 
