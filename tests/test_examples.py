@@ -21,9 +21,11 @@ pytestmark = pytest.mark.slow
 
 
 def help_examples() -> list[str]:
-    """The `accelsim ...` lines of every command's help, continuation lines joined."""
+    """The `accelsim ...` lines of every command's help, continuation lines joined; `plot` last,
+    as its examples draw what the others wrote."""
     lines = []
-    for command in map(lambda name: cli.get_command(None, name), cli.list_commands(None)):
+    for name in sorted(cli.list_commands(None), key=lambda name: name == "plot"):
+        command = cli.get_command(None, name)
         text = f"{command.help or ''}\n{command.epilog or ''}".replace("\\\n", " ")
         lines += [line.strip() for line in text.splitlines() if line.strip().startswith("accelsim ")]
     return lines
