@@ -13,8 +13,8 @@ from accelsim.errors import UsageError
 
 @click.command(epilog="""\b
 Examples:
-  accelsim calibrate --device a100 --measurements calibrate/examples/a100_gemm.csv --out a100_cal.yaml
   accelsim calibrate -d a100 -m calibrate/examples/a100_gemm.csv -o a.yaml --fit efficiency.compute
+  accelsim run gemm --device a.yaml --param m=4096 --param n=4096 --param k=4096 --json
 """)
 @click.option("--device", "-d", required=True, help="Bundled device name or YAML path.")
 @click.option("--measurements", "-m", required=True, type=click.Path(dir_okay=False),
