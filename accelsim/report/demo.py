@@ -18,11 +18,9 @@ def run_demo(out_dir: str, *, wide: bool = False) -> list[Result]:
     """Run the matrix, print one table, write demo.json and demo.png under `out_dir`."""
     from rich.progress import Progress
 
-    from accelsim.api import simulate
+    from accelsim.api import load_device, simulate
     from accelsim.report.plots import comparison_figure
     from accelsim.report.tables import console, print_summary
-
-    from accelsim.api import load_device
 
     devices = {name: load_device(name) for name in DEVICES}
     jobs = [(w, d, mode, batch) for w in WORKLOADS for mode, batch in RUNS for d in DEVICES
@@ -31,7 +29,7 @@ def run_demo(out_dir: str, *, wide: bool = False) -> list[Result]:
     with Progress(transient=True, console=console()) as progress:
         task = progress.add_task("simulating", total=len(jobs))
         for workload, device, mode, batch in jobs:
-            results.append(simulate(workload, devices[device], mode=mode, batch=batch))
+            results.append(simulate(workload, device, mode=mode, batch=batch))
             progress.advance(task)
     print_summary(results, "accelsim demo: latency and energy are per step (one batch)", wide=wide)
     out = Path(out_dir)
