@@ -1,18 +1,20 @@
 """Validated bundled devices kept on disk, so that loading one parses and validates nothing.
 
-An entry is named by the device file and accelsim's version, and records the modification time and
-size of every file it was made from: the device's `extends:` chain and the schema modules of
-accelsim.config. A change to any of them, or an entry that cannot be read, is a miss. Entries live in $ACCELSIM_CACHE_DIR, else $XDG_CACHE_HOME/accelsim, else ~/.cache/accelsim
-(ACCELSIM_CACHE_DIR=off turns the cache off); where nothing can be written, nothing is kept.
+An entry is named by accelsim's version and a checksum of the device file's path, and records that
+path and the modification time and size of every file it was made from: the device's `extends:`
+chain and the schema modules of accelsim.config. A change to any of them, or an entry that cannot
+be read, is a miss. Entries live in $ACCELSIM_CACHE_DIR, else $XDG_CACHE_HOME/accelsim, else
+~/.cache/accelsim (ACCELSIM_CACHE_DIR=off turns the cache off); where nothing can be written,
+nothing is kept.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 import tempfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,8 +52,7 @@ def _entry(path: Path) -> Path | None:
     where = directory()
     if where is None:
         return None
-    key = hashlib.sha256(repr((__version__, str(path))).encode()).hexdigest()
-    return where / f"device-{key[:32]}.pickle"
+    return where / f"device-{__version__}-{zlib.crc32(str(path).encode()):08x}.pickle"
 
 
 def load(path: Path) -> object | None:
@@ -64,7 +65,8 @@ def load(path: Path) -> object | None:
             files, recorded, device = pickle.load(file)
     except Exception:                  # missing, truncated or from another version: a miss
         return None
-    return device if recorded and stamps(files) == recorded else None
+    fresh = files and files[0] == path and recorded and stamps(files) == recorded
+    return device if fresh else None
 
 
 def store(path: Path, files: Sequence[Path], device: object) -> None:
