@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from accelsim.calibrate.measurements import read_measurements
-from accelsim.calibrate.runs import RunSpec, run_of, to_si, totals_key
+from accelsim.calibrate.measurements import read_measurements, to_si, totals_key
+from accelsim.calibrate.runs import RunSpec, run_of
 from accelsim.errors import UsageError
 from tests.hostile.cli import accelsim, assert_clean_error
 

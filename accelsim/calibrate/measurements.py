@@ -38,7 +38,10 @@ MODES = ("inference", "training", "serve")
 METRICS = ("latency", "throughput", "ttft", "tpot", "power", "energy")
 SERVE_ONLY = ("ttft", "tpot")
 FAMILY = {"latency": "time", "ttft": "time", "tpot": "time", "power": "power", "energy": "energy"}
-ITEM_RATE = re.compile(r"^(?:samples|frames|images|tokens|queries|inferences)/s$")
+TOTAL = {"latency": "latency_s", "ttft": "ttft_s", "tpot": "tpot_s", "power": "average_power_w",
+         "energy": "energy_j"}                   # the Result totals key predicting each metric
+ITEM_RATES = ("samples/s", "frames/s", "images/s", "queries/s", "inferences/s")
+TOKEN_RATE = "tokens/s"
 GEMM = re.compile(r"^gemm[\s:]+(\d+)x(\d+)x(\d+)$", re.I)
 MAX_BATCH = 10**7
 
@@ -71,7 +74,7 @@ class Measurement:
     @property
     def flop_rate(self) -> bool:
         """Whether a throughput is in FLOP/s (else in samples or tokens per second)."""
-        return self.metric == "throughput" and not ITEM_RATE.match(self.unit)
+        return totals_key(self.metric, self.unit) == "flops_per_s"
 
     @property
     def label(self) -> str:
@@ -183,19 +186,58 @@ def _positive(text: str, fail) -> float:
 
 def _to_si(value: float, unit: str, metric: str, fail) -> float:
     """`value` `unit` in SI for `metric`; a unit of another quantity fails."""
-    if metric == "throughput" and ITEM_RATE.match(unit):
-        return value
-    family = FAMILY.get(metric, "flops")
     try:
-        si = units.parse(f"{value!r} {unit}", family)
-    except units.UnitError:
-        expected = units.FAMILIES[family][1]
+        si = to_si(value, unit, metric)
+    except UsageError:
+        expected = units.FAMILIES[FAMILY.get(metric, "flops")][1]
         if metric == "throughput":
             expected += ' or "samples/s", "frames/s", "images/s", "tokens/s", "queries/s"'
         fail("unit", f"{unit!r} is not a unit of {metric}; expected {expected}")
     if not 0 < si < math.inf:
         fail("value", f"{value!r} {unit} is out of range")
     return si
+
+
+def unit_head(unit: str) -> str:
+    """The unit proper of a unit cell: "samples/s per accelerator" -> "samples/s"."""
+    return unit.split()[0] if unit.split() else ""
+
+
+def totals_key(metric: str, unit: str) -> str:
+    """The Result totals key predicting `metric` (first word: "latency p90" -> latency_s)."""
+    name = metric.split()[0] if metric.split() else metric
+    if name != "throughput":
+        return TOTAL[name]
+    head = unit_head(unit)
+    if head == TOKEN_RATE:
+        return "tokens_per_s"
+    return "throughput" if head in ITEM_RATES else "flops_per_s"
+
+
+def to_si(value: float, unit: str, metric: str = "") -> float:
+    """A value in SI units: ms -> s, TFLOP/s -> FLOP/s, mW -> W; item and token rates unchanged.
+    With `metric`, only its unit family is accepted."""
+    head = unit_head(unit)
+    name = metric.split()[0] if metric.split() else ""
+    if head in (*ITEM_RATES, TOKEN_RATE) and name in ("", "throughput"):
+        return value
+    family = FAMILY.get(name)
+    families = (family,) if family else ("flops",) if name == "throughput" else \
+        ("time", "flops", "power", "energy")
+    for candidate in families:
+        try:
+            return units.parse(f"{value!r} {head}", candidate)
+        except units.UnitError:
+            continue
+    raise UsageError(f"unknown unit {unit!r}" + (f" for {metric}" if metric else ""), key="unit")
+
+
+def predicted(totals: dict, key: str) -> float:
+    """totals[key] of a run, or an error naming the unit when the run reports no such total."""
+    if key not in totals:
+        raise UsageError(f"this run reports no {key}; give the measurement in another unit",
+                         key="unit")
+    return totals[key]
 
 
 def _workload(text: str, folder: Path) -> str:

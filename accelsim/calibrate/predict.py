@@ -6,12 +6,10 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 
-from accelsim.calibrate.measurements import Measurement
-from accelsim.calibrate.validate import gemm_op
+from accelsim.calibrate.measurements import Measurement, predicted, totals_key
+from accelsim.calibrate.runs import run_of
 from accelsim.errors import AccelsimError, UsageError
 
-TOTAL = {"latency": "latency_s", "ttft": "ttft_s", "tpot": "tpot_s", "power": "average_power_w",
-         "energy": "energy_j"}
 TIME_SENSE = {"latency": 1, "ttft": 1, "tpot": 1, "throughput": -1}   # +1: a time, -1: a rate
 
 
@@ -29,23 +27,12 @@ class RowModel:
 
     def _prepare(self, device):
         """(graph, precision, trace) of an inference or training row."""
-        from accelsim.devices import run_precision
-        from accelsim.engine.single import load_workload, prepare
-        from accelsim.workload.ir import Graph
+        from accelsim.engine.single import prepare
 
-        row = self.row
-        params = dict(row.params)
-        stack = params.pop("stack", None)
-        precision = run_precision(device, row.precision)
-        if row.gemm:
-            m, n, k = row.gemm
-            op = gemm_op(m * row.batch, n, k, precision)
-            workload = Graph(name=op.name, ops=(op,))
-        else:
-            workload = load_workload(row.workload, batch=row.batch, precision=precision, **params)
-        _device, graph, precision, trace = prepare(workload, device, mode=row.mode,
-                                                   batch=row.batch, precision=precision,
-                                                   stack=stack)
+        run = run_of(self.row)
+        _device, graph, precision, trace = prepare(run.workload, device, mode=run.mode,
+                                                   batch=run.batch, precision=run.precision,
+                                                   stack=run.stack, **dict(run.params))
         return graph, precision, trace
 
     def predict(self, device) -> float:
@@ -61,24 +48,11 @@ class RowModel:
                 from accelsim.engine.single import simulate_prepared
 
                 totals = simulate_prepared(*self.prepared, device, mode=row.mode).totals
-            value = _metric(row, totals)
+            value = predicted(totals, totals_key(row.metric, row.unit))
         if not 0 < value < math.inf:
             raise UsageError(f"the model predicts {value:g} for this row's {row.metric}",
                              file=row.file, line=row.line, key="workload")
         return value
-
-
-def _metric(row: Measurement, totals: dict) -> float:
-    """The row's metric from a run's totals."""
-    if row.metric in TOTAL:
-        return totals[TOTAL[row.metric]]
-    if row.flop_rate:
-        return totals["flops"] / totals["latency_s"]
-    if row.unit == "tokens/s":
-        if "tokens_per_s" not in totals:
-            raise UsageError("this run reports no tokens/s; give samples/s", key="unit")
-        return totals["tokens_per_s"]
-    return totals["throughput"]
 
 
 def time_error(row: Measurement, predicted: float) -> float | None:

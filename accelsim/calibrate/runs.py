@@ -1,9 +1,7 @@
 """`accelsim run` invocations that predict measured numbers, and the id-keyed reference rows.
 
-A RunSpec is one `accelsim run` command line and the same run through the API; `totals_key` names
-the Result totals key that predicts a metric: latency -> latency_s, ttft -> ttft_s and tpot ->
-tpot_s (serve mode), power -> average_power_w, energy -> energy_j, throughput -> throughput
-(samples/s, frames/s, images/s, queries/s), tokens_per_s (tokens/s) or flops_per_s (FLOP/s).
+A RunSpec is one `accelsim run` command line and the same run through the API
+(accelsim.calibrate.measurements.totals_key names the Result totals key that predicts a metric).
 The bundled reference files (measurements_public.csv, measurements_extra.csv) are keyed by row id
 (columns id, device, workload, metric, value, unit), each id modelled by a case in
 accelsim.calibrate.validate; read_reference_rows reads them. Measurement files (one run a row) are
@@ -18,18 +16,11 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from accelsim import units
 from accelsim.calibrate.measurements import Measurement
 from accelsim.errors import UsageError
 from accelsim.files import read_text
 
 REFERENCE_COLUMNS = ("id", "device", "workload", "metric", "value", "unit")
-METRIC_FAMILY = {"latency": "time", "ttft": "time", "tpot": "time", "power": "power",
-                 "energy": "energy", "throughput": None}
-METRIC_KEY = {"latency": "latency_s", "ttft": "ttft_s", "tpot": "tpot_s",
-              "power": "average_power_w", "energy": "energy_j"}
-ITEM_RATES = ("samples/s", "frames/s", "images/s", "queries/s", "inferences/s")
-TOKEN_RATE = "tokens/s"
 
 
 @dataclass(frozen=True)
@@ -68,40 +59,6 @@ class RunSpec:
         return simulate(self.workload, self.device, mode=self.mode, batch=self.batch,
                         precision=self.precision, only=self.only, stack=self.stack,
                         **dict(self.params))
-
-
-def unit_head(unit: str) -> str:
-    """The unit proper of a unit cell: "samples/s per accelerator" -> "samples/s"."""
-    return unit.split()[0] if unit.split() else ""
-
-
-def totals_key(metric: str, unit: str) -> str:
-    """The Result totals key predicting `metric` (first word: "latency p90" -> latency_s)."""
-    name = metric.split()[0] if metric.split() else metric
-    if name != "throughput":
-        return METRIC_KEY[name]
-    head = unit_head(unit)
-    if head == TOKEN_RATE:
-        return "tokens_per_s"
-    return "throughput" if head in ITEM_RATES else "flops_per_s"
-
-
-def to_si(value: float, unit: str, metric: str = "") -> float:
-    """A value in SI units: ms -> s, TFLOP/s -> FLOP/s, mW -> W; item and token rates unchanged.
-    With `metric`, only its unit family is accepted."""
-    head = unit_head(unit)
-    name = metric.split()[0] if metric.split() else ""
-    if head in (*ITEM_RATES, TOKEN_RATE) and name in ("", "throughput"):
-        return value
-    family = METRIC_FAMILY.get(name)
-    families = (family,) if family else ("flops",) if name == "throughput" else \
-        ("time", "flops", "power", "energy")
-    for candidate in families:
-        try:
-            return units.parse(f"{value} {head}", candidate)
-        except units.UnitError:
-            continue
-    raise UsageError(f"unknown unit {unit!r}" + (f" for {metric}" if metric else ""), key="unit")
 
 
 def read_reference_rows(path: str | Path) -> list[dict]:

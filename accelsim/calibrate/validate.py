@@ -17,8 +17,9 @@ import statistics
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from accelsim.calibrate.measurements import Measurement, read_measurements
-from accelsim.calibrate.runs import RunSpec, read_reference_rows, run_of, to_si, totals_key
+from accelsim.calibrate.measurements import (Measurement, predicted, read_measurements, to_si,
+                                             totals_key)
+from accelsim.calibrate.runs import RunSpec, read_reference_rows, run_of
 from accelsim.errors import AccelsimError, InfeasibleError, UsageError
 
 REFERENCE_CSV = Path(__file__).with_name("measurements_public.csv")
@@ -238,13 +239,13 @@ def _predicted(base: RowResult, run: RunSpec, key: str, best_of: tuple[int, ...]
     try:
         runs = [replace(run, params=(("m", s), ("n", s), ("k", s))) for s in best_of] or [run]
         results = [(spec, spec.simulate()) for spec in runs]
-        spec, result = max(results, key=lambda pair: pair[1].totals[key])
+        spec, result = max(results, key=lambda pair: predicted(pair[1].totals, key))
     except (AccelsimError, ImportError, NotImplementedError) as exc:
         if where and isinstance(exc, AccelsimError) and not isinstance(exc, InfeasibleError):
             raise UsageError(exc.message, file=where[0], line=where[1], key=exc.key) from None
         return replace(base, command=run.command(), key=key, note=f"not modelled: {exc}")
-    predicted = result.totals[key]
-    error = 100.0 * (predicted - base.measured_si) / base.measured_si
-    return replace(base, kind=base.kind or result.device_kind, predicted=predicted,
+    value = result.totals[key]
+    error = 100.0 * (value - base.measured_si) / base.measured_si
+    return replace(base, kind=base.kind or result.device_kind, predicted=value,
                    error_pct=error, status=status, command=spec.command(), key=key,
                    stack=result.stack, note=note)

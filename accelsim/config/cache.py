@@ -77,9 +77,13 @@ def store(path: Path, files: Sequence[Path], device: object) -> None:
         return
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=entry.parent, suffix=".tmp", delete=False) as file:
-            pickle.dump((tuple(files), recorded, device), file, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(file.name, entry)
+        handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
     except OSError:
-        with contextlib.suppress(OSError, NameError):
-            os.unlink(file.name)
+        return
+    try:
+        with os.fdopen(handle, "wb") as file:
+            pickle.dump((tuple(files), recorded, device), file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, entry)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)

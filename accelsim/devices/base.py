@@ -8,8 +8,6 @@ activations) plans it; the others take the default, `costs = op_by_op(cost)`.
 
 from __future__ import annotations
 
-import math
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
@@ -94,7 +92,9 @@ def within_power_limit(energy: Energy, latency_s: float, tdp: float | None) -> E
     takes what the measured efficiencies say it takes: latency is left as given, since the GEMM
     efficiencies are fitted to throughputs measured at the power limit.
     """
-    budget = tdp * latency_s if tdp is not None else math.inf
+    if tdp is None:
+        return energy
+    budget = tdp * latency_s
     dynamic = energy.total - energy.static
     if energy.total <= budget or dynamic <= 0:
         return energy

@@ -113,8 +113,8 @@ def _gemm_cost(op: Op, device: GpuConfig) -> OpCost:
     # CUDA-core precision, half padding or more). A bandwidth-free test, so more bandwidth never
     # flips an op back onto a slower tiled plan.
     padding = 1.0 if unit == "tensor" else THIN_PADDING
-    if padding * simt_compute_s <= tile_compute_s(op, device, rate) and (
-            max(simt_compute_s, simt_memory_s) <= max(compute_s, memory_s)):
+    if max(simt_compute_s, simt_memory_s) <= max(compute_s, memory_s) and (
+            padding * simt_compute_s <= tile_compute_s(op, device, rate)):
         compute_s, memory_s, reads, unit = simt_compute_s, simt_memory_s, a_bytes + b_bytes, "cuda"
         c_bytes = op.output_bytes
         onchip = reads + c_bytes

@@ -148,7 +148,7 @@ def _refusals(setup: ServeSetup, requests: Requests) -> np.ndarray:
     """Per request: why it can never run ("" if it can)."""
     need = requests.prompt + requests.output
     return np.where(need > setup.cost.context, "context",
-                    np.where(-(-need // setup.block_size) > setup.blocks, "kv_cache", ""))
+                    np.where(blocks_for(need, setup.block_size) > setup.blocks, "kv_cache", ""))
 
 
 def _iteration_cost(setup: ServeSetup, replica: Replica, chunks, decoding) -> tuple[float, float]:
