@@ -12,11 +12,16 @@ LOAD_METRICS = (("ttft_p90_s", "TTFT p90"), ("tbt_p99_s", "TBT p99"), ("e2e_p50_
 
 
 def _seconds_scale(axes, which: str) -> None:
-    """Seconds with SI labels on the `which` ("x"/"y") axis: log scale if it spans a decade."""
+    """Seconds with SI labels on the `which` ("x"/"y") axis: log scale if it spans a decade, else
+    at most five ticks (SI labels such as "520 us" are wide)."""
+    from matplotlib.ticker import MaxNLocator
+
     axis = axes.xaxis if which == "x" else axes.yaxis
     low, high = axis.get_data_interval()
     if low > 0 and high >= 10 * low:
         (axes.set_xscale if which == "x" else axes.set_yscale)("log")
+    else:
+        axis.set_major_locator(MaxNLocator(nbins=5))
     axis.set_major_formatter(_formatter("s"))
 
 
