@@ -72,11 +72,14 @@ class ServeLoadResult:
     requests: dict = field(repr=False)
     iterations: list = field(repr=False)
     provenance: dict = field(default_factory=dict)
+    device_kind: str = ""
+    stack: str = ""                 # software stack modelled (accelsim.workload.stack)
 
     def to_dict(self) -> dict:
         """The JSON form (per-request records and iterations go to files, not here)."""
         return {"schema_version": 1, "workload": self.workload, "device": self.device,
-                "mode": "serve_load", "config": self.config, "totals": self.totals,
+                "mode": "serve_load", "stack": self.stack, "config": self.config,
+                "totals": self.totals,
                 "provenance": self.provenance}
 
 
@@ -308,7 +311,8 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, dyna
               "tp": setup.tp, "precision": setup.precision,
               "slo": {f"{m}_p{q:g}_s": limit for (m, q), limit in bounds.items()}}
     return ServeLoadResult(workload=setup.workload, device=setup.device.name, config=config,
-                           totals=totals, requests=records, iterations=iterations)
+                           totals=totals, requests=records, iterations=iterations,
+                           device_kind=setup.device.kind, stack=setup.cost.stack)
 
 
 def _by_index(states, value) -> np.ndarray:
