@@ -170,25 +170,25 @@ class IterationCost:
             return seconds * scale, joules * scale
         return self._point(("decode", keys), build)
 
+    @staticmethod
+    def _interpolate(grid: list[int], x: float, point) -> tuple[float, float]:
+        """(seconds, joules) at x, linear between the costs `point` gives at its grid brackets."""
+        lo, hi, w = _bracket(grid, x)
+        a, b = point(lo), point(hi) if w else (0.0, 0.0)
+        return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+
     def dense(self, tokens: float) -> tuple[float, float]:
         """Interpolated dense cost of `tokens` new tokens."""
-        lo, hi, w = _bracket(self._tokens, tokens)
-        a, b = self._dense_point(lo), self._dense_point(hi) if w else (0.0, 0.0)
-        return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+        return self._interpolate(self._tokens, tokens, self._dense_point)
 
     def decode_attention(self, keys: float) -> tuple[float, float]:
         """Interpolated attention cost of decoding requests with `keys` context tokens in all."""
-        lo, hi, w = _bracket(self._tokens, keys)
-        a, b = self._decode_point(lo), self._decode_point(hi) if w else (0.0, 0.0)
-        return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+        return self._interpolate(self._tokens, keys, self._decode_point)
 
     def chunk_attention(self, new: int, past: int) -> tuple[float, float]:
         """Interpolated attention cost of a prefill chunk of `new` tokens after `past` cached."""
         if not past:
-            lo, hi, w = _bracket(self._prompts, new)
-            a = self._attention_point(lo, lo)
-            b = self._attention_point(hi, hi) if w else (0.0, 0.0)
-            return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+            return self._interpolate(self._prompts, new, lambda n: self._attention_point(n, n))
         n0, n1, wn = _bracket(self._keys, new)
         k0, k1, wk = _bracket(self._keys, new + past)
         seconds = joules = 0.0
