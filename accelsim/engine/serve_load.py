@@ -261,10 +261,21 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, dyna
             bounds) -> ServeLoadResult:
     """Totals and records of a finished run."""
     served = [r for r in states if not refused[r.index]]
-    ttft = np.array([r.first_token - r.arrival for r in served])
-    e2e = np.array([r.finish - r.arrival for r in served])
-    tbt_mean = np.array([(r.last_token - r.first_token) / (r.output - 1) if r.output > 1 else 0.0
-                         for r in served])
+    records = {
+        "request": np.arange(len(states)),
+        "arrival_s": requests.arrival_s,
+        "prompt_tokens": requests.prompt,
+        "output_tokens": requests.output,
+        "replica": routed,
+        "status": np.where(refused != "", np.char.add("refused_", refused), "done"),
+        "ttft_s": _by_index(states, lambda r: r.first_token - r.arrival),
+        "tbt_mean_s": _by_index(states, lambda r: (r.last_token - r.first_token) / (r.output - 1)
+                                if r.output > 1 else 0.0),
+        "e2e_s": _by_index(states, lambda r: r.finish - r.arrival),
+        "preemptions": np.array([r.preemptions for r in states]),
+    }
+    done = refused == ""
+    ttft, tbt_mean, e2e = (records[key][done] for key in ("ttft_s", "tbt_mean_s", "e2e_s"))
     gaps = np.concatenate([r.gaps for r in served if r.gaps] or [np.zeros(0)])
     start = min(r.arrival for r in served)
     span = max(r.finish for r in served) - start
@@ -292,19 +303,6 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, dyna
         "energy_j": dynamic_j + idle_j,
         "energy_per_token_j": (dynamic_j + idle_j) / tokens if tokens else 0.0,
     })
-    records = {
-        "request": np.arange(len(states)),
-        "arrival_s": requests.arrival_s,
-        "prompt_tokens": requests.prompt,
-        "output_tokens": requests.output,
-        "replica": routed,
-        "status": np.where(refused != "", np.char.add("refused_", refused), "done"),
-        "ttft_s": _by_index(states, lambda r: r.first_token - r.arrival),
-        "tbt_mean_s": _by_index(states, lambda r: (r.last_token - r.first_token) / (r.output - 1)
-                                if r.output > 1 else 0.0),
-        "e2e_s": _by_index(states, lambda r: r.finish - r.arrival),
-        "preemptions": np.array([r.preemptions for r in states]),
-    }
     config = {"scheduler": setup.scheduler, "max_batch": setup.max_batch,
               "token_budget": setup.token_budget, "block_size": setup.block_size,
               "kv_blocks": setup.blocks, "replicas": setup.replicas, "router": setup.router,
