@@ -137,7 +137,8 @@ def _parse_sweep(text: str | None) -> list[float]:
 def _requests(trace_path, count, seed, prompt, generate, lengths, arrival, cv, workload,
               precision, params):
     """(qps -> Requests, longest prompt) of the run."""
-    from accelsim.workload.requests import load_trace, profile_lengths, synthetic_requests
+    from accelsim.workload.requests import (Requests, load_trace, profile_lengths,
+                                            synthetic_requests)
 
     if trace_path:
         trace = load_trace(trace_path, count)
@@ -147,8 +148,9 @@ def _requests(trace_path, count, seed, prompt, generate, lengths, arrival, cv, w
     context = _context(workload, precision, params)
     options = dict(arrival=arrival, cv=cv, prompt=prompt or "512", output=generate or "128",
                    seed=seed, max_tokens=context)
-    sample = synthetic_requests(count, 1.0, **options)
-    return (lambda qps: synthetic_requests(count, qps, **options)), int(sample.prompt.max())
+    unit = synthetic_requests(count, 1.0, **options)      # drawn once: rates scale its arrivals
+    return (lambda qps: Requests(unit.arrival_s / (qps or 1.0), unit.prompt, unit.output)), \
+        int(unit.prompt.max())
 
 
 def _context(workload, precision, params) -> int | None:
