@@ -98,13 +98,13 @@ CASES: dict[str, Case] = {
     "X06": Case("cpu", RunSpec("bert_large", "xeon_8480", batch=OFFLINE_BATCH, precision="int8"),
                 note="compiled stack; full 384-token sequences (no padding removal assumed on "
                      "CPU); one socket of the two-socket system"),
-    "X07": Case("gpu", ServeSpec("llama31_70b", "mi300x", prompt=128, generate=2048,
+    "S01": Case("gpu", ServeSpec("llama31_70b", "mi300x", prompt=128, generate=2048,
                                  requests=3200, max_batch=3200, tp=8, precision="fp8"),
                 note="vLLM offline: 3200 prompts, max-num-seqs 3200; output tokens/s (the page's "
                      "rate, if it counts prompt tokens too, is 2176/2048 of that)", gap=VLLM_GAP),
-    "X08": Case("gpu", ServeSpec("llama31_405b", "mi300x", prompt=128, generate=2048,
+    "S02": Case("gpu", ServeSpec("llama31_405b", "mi300x", prompt=128, generate=2048,
                                  requests=1500, max_batch=1500, tp=8, precision="fp8"),
-                note="vLLM offline: 1500 prompts, max-num-seqs 1500; output tokens/s, as X07",
+                note="vLLM offline: 1500 prompts, max-num-seqs 1500; output tokens/s, as S01",
                 gap=VLLM_GAP),
     "E01": Case("gpu", gemm("a100", 8192, 8192, 8192, "fp16"),
                 fitted="a100 energy.mac_pj is fitted to this GEMM drawing the 400 W limit"),
