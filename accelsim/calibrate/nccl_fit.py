@@ -132,6 +132,19 @@ def fit_all(rows: list[Row]) -> dict[str, dict]:
     return out
 
 
+def check_report(path: Path = NCCL_CSV) -> dict:
+    """Every usable row against the bundled fabrics: errors by regime, NCCL model and alpha-beta
+    ring of the same fabric, as JSON."""
+    rows = read_rows(path)
+    links = {name: load_interconnect(name) for name in sorted({r.interconnect for r in rows})}
+    ring = regime_report(rows, {name: alpha_beta(link) for name, link in links.items()})
+    regimes = [{**mine, "ring_median_abs_error": old["median_abs_error"],
+                "ring_median_signed_error": old["median_signed_error"]}
+               for mine, old in zip(regime_report(rows, links), ring)]
+    return {"csv": path.name, "fit_command": "python -m accelsim.calibrate.nccl_fit",
+            "regimes": regimes}
+
+
 def main() -> None:
     """Fit every fabric on the even rows; print the values and the errors of both halves."""
     rows = read_rows()

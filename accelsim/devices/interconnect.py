@@ -33,7 +33,7 @@ from accelsim.config.interconnect import InterconnectConfig, load_interconnect
 from accelsim.devices.nccl import Choice, best, mean_hops
 from accelsim.errors import UsageError
 
-ALGORITHMS = ("ring", "tree", "nvls", "auto")
+ALGORITHMS = ("ring", "tree", "nvls", "p2p", "auto")
 COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv")
 __all__ = ["ALGORITHMS", "COLLECTIVES", "Cluster", "all_gather", "all_reduce", "all_to_all",
            "chosen", "collective", "default_cluster", "mean_hops", "point_to_point",
@@ -48,19 +48,21 @@ def _check(nbytes: float, n: int) -> None:
 
 
 def chosen(kind: str, nbytes: float, n: int, link: InterconnectConfig, algorithm: str = "auto",
-           protocol: str = "auto") -> Choice | None:
-    """The algorithm x protocol `kind` runs with (None: nothing to do, one device or no bytes)."""
+           protocol: str = "auto", inter: InterconnectConfig | None = None,
+           nodes: int = 1) -> Choice | None:
+    """The algorithm x protocol `kind` runs with (None: nothing to do, one device or no bytes);
+    with `inter`, over `nodes` nodes of n / nodes devices joined by it."""
     if kind not in COLLECTIVES:
         raise UsageError(f"unknown collective {kind!r}; expected one of {', '.join(COLLECTIVES)}",
                          key="collective")
     _check(nbytes, n)
     if n == 1 or nbytes == 0:
         return None
-    return best(kind, nbytes, n, link, algorithm, protocol)
+    return best(kind, nbytes, n, link, algorithm, protocol, inter, nodes)
 
 
 def collective(kind: str, nbytes: float, n: int, link: InterconnectConfig,
-               algorithm: str = "ring", protocol: str = "auto") -> float:
+               algorithm: str = "auto", protocol: str = "auto") -> float:
     """Seconds for collective `kind` (one of COLLECTIVES) on one flat fabric."""
     choice = chosen(kind, nbytes, n, link, algorithm, protocol)
     return choice.time(nbytes) if choice else 0.0
@@ -84,12 +86,12 @@ def reduce_scatter(nbytes: float, n: int, link: InterconnectConfig, protocol: st
 
 def all_to_all(nbytes: float, n: int, link: InterconnectConfig) -> float:
     """Seconds for every device to send nbytes / n to each other device."""
-    return collective("all_to_all", nbytes, n, link, "ring")
+    return collective("all_to_all", nbytes, n, link)
 
 
 def point_to_point(nbytes: float, link: InterconnectConfig) -> float:
     """Seconds to send `nbytes` from one device to a neighbour."""
-    return collective("send_recv", nbytes, 2, link, "ring")
+    return collective("send_recv", nbytes, 2, link)
 
 
 @dataclass(frozen=True)
@@ -119,20 +121,34 @@ class Cluster:
     def time(self, kind: str, nbytes: float, size: int, stride: int = 1,
              algorithm: str = "auto", protocol: str = "auto") -> float:
         """Seconds for collective `kind` over a group of `size` devices `stride` ranks apart."""
-        local, nodes = self.placement(size, stride)
         if kind == "send_recv":
             return self.send(nbytes, stride)
-        if nodes == 1:
-            return collective(kind, nbytes, size, self.intra, algorithm, protocol)
+        whole = self.choice(kind, nbytes, size, stride, algorithm, protocol)
+        if whole is not None:
+            return whole.time(nbytes) if whole else 0.0
+        local, nodes = self.placement(size, stride)
         net = self._network()
-        if local == 1:
-            return collective(kind, nbytes, size, net, algorithm, protocol)
         if kind == "all_to_all":       # the share bound for other nodes crosses the network
             return all_to_all(nbytes * local / size, local, self.intra) \
                 + all_to_all(nbytes * (size - local) / size * nodes / (nodes - 1), nodes, net)
         inside = {"all_reduce": 2, "all_gather": 1, "reduce_scatter": 1}[kind] \
             * reduce_scatter(nbytes, local, self.intra)
         return inside + collective(kind, nbytes / local, nodes, net, algorithm, protocol)
+
+    def choice(self, kind: str, nbytes: float, size: int, stride: int = 1, algorithm: str = "auto",
+               protocol: str = "auto") -> Choice | bool | None:
+        """How the group runs `kind` as one NCCL collective: its Choice, False when there is
+        nothing to move; None when it runs in phases (reduce-scatter inside nodes, the collective
+        across them, all-gather inside: a fabric without an NCCL model, or all-to-all)."""
+        local, nodes = self.placement(size, stride)
+        if nodes == 1:
+            return chosen(kind, nbytes, size, self.intra, algorithm, protocol) or False
+        net = self._network()
+        if local == 1:
+            return chosen(kind, nbytes, size, net, algorithm, protocol) or False
+        if kind == "all_to_all" or self.intra.nccl is None or net.nccl is None:
+            return None
+        return chosen(kind, nbytes, size, self.intra, algorithm, protocol, net, nodes) or False
 
     def send(self, nbytes: float, stride: int) -> float:
         """Seconds to send `nbytes` to the device `stride` ranks away (a pipeline neighbour)."""

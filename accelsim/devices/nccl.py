@@ -32,7 +32,7 @@ from accelsim.config.interconnect import InterconnectConfig
 from accelsim.errors import UsageError
 
 US = 1e-6
-ALGORITHMS = ("ring", "tree", "nvls")
+ALGORITHMS = ("ring", "tree", "nvls", "p2p")   # p2p: send/recv and all-to-all
 PROTOCOLS = ("ll", "ll128", "simple")
 KINDS = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv")
 # tuning.cc baseLat (us), by algorithm then protocol (LL, LL128, Simple); NVLS has none
@@ -73,12 +73,13 @@ def check_name(value: str, names: tuple[str, ...], key: str) -> str:
 
 
 def best(kind: str, nbytes: float, n: int, link: InterconnectConfig, algorithm: str = "auto",
-         protocol: str = "auto") -> Choice:
+         protocol: str = "auto", inter: InterconnectConfig | None = None, nodes: int = 1) -> Choice:
     """The fastest algorithm x protocol for `kind` on `nbytes` over `n` devices (NCCL's tuner),
-    among those `algorithm` and `protocol` allow ("auto": all that the collective and fabric have)."""
+    among those `algorithm` and `protocol` allow ("auto": all that the collective and fabric have);
+    with `inter`, the n devices sit n / nodes per node of `link`, nodes joined by `inter`."""
     check_name(algorithm, ("auto", *ALGORITHMS), "algorithm")
     check_name(protocol, ("auto", *PROTOCOLS), "protocol")
-    allowed = [c for c in choices(link, kind, n)
+    allowed = [c for c in choices(link, kind, n, inter, nodes)
                if algorithm in ("auto", c.algorithm) and protocol in ("auto", c.protocol)]
     if not allowed:
         raise UsageError(f"{kind} on {link.name} has no {algorithm} algorithm with the {protocol} "
@@ -87,28 +88,40 @@ def best(kind: str, nbytes: float, n: int, link: InterconnectConfig, algorithm: 
 
 
 @functools.lru_cache(maxsize=4096)
-def choices(link: InterconnectConfig, kind: str, n: int) -> tuple[Choice, ...]:
+def choices(link: InterconnectConfig, kind: str, n: int, inter: InterconnectConfig | None = None,
+            nodes: int = 1) -> tuple[Choice, ...]:
     """Every algorithm x protocol NCCL could run `kind` with over `n` devices of `link` (a fabric
-    without an `nccl` model: the alpha-beta ring, and tree for all-reduce, at `latency` per step)."""
+    without an `nccl` model: the alpha-beta ring, and tree for all-reduce, at `latency` per step).
+    Across `nodes` nodes joined by `inter`, rings and trees cross the network nodes - 1 times per
+    pass, at the bus bandwidth of the slower of the fabric and the node's share of the network."""
     model = link.nccl
     if model is None:
         return _alpha_beta(link, kind, n)
+    local = n // nodes
     steps = {"all_reduce": 2 * (n - 1), "all_gather": n - 1, "reduce_scatter": n - 1}.get(kind, 1)
+    crossings = (nodes - 1) * (2 if kind == "all_reduce" else 1)
     out = []
     for index, protocol in enumerate(PROTOCOLS):
-        if protocol not in model.protocols:
+        if protocol not in model.protocols or (inter and protocol not in inter.nccl.protocols):
             continue
         fill = model.pipeline if protocol != "ll" else 0.0
-        out.append(Choice("ring", protocol, _latency(model, "ring", index, steps),
-                          _bus_bandwidth(link, kind, protocol) * _ring_share(kind, n, steps, link),
-                          fill))
+        bus = _bus_bandwidth(link, kind, protocol)
+        ring_latency = _latency(model, "ring", index, steps - crossings)
+        if inter:
+            bus = min(bus, local * _bus_bandwidth(inter, kind, protocol))
+            ring_latency += _latency(inter.nccl, "ring", index, crossings, base=False)
+        out.append(Choice("p2p" if kind in ("all_to_all", "send_recv") else "ring", protocol,
+                          ring_latency, bus * _ring_share(kind, n, steps, link), fill))
         if kind == "all_reduce":
-            tree = link.effective_bandwidth * TREE_BANDWIDTH * (TREE_LL, TREE_LL128, 1.0)[index]
+            tree = bus * TREE_BANDWIDTH * (TREE_LL, TREE_LL128, 1.0)[index]
             if protocol == "ll":
                 tree = min(tree, model.ll_max_bandwidth)
-            out.append(Choice("tree", protocol, _latency(model, "tree", index, 2 * (n - 1)),
-                              tree / 2, fill))
-    if kind == "all_reduce" and model.nvls:
+            tree_latency = _latency(model, "tree", index, 2 * (local - 1))
+            if inter:
+                tree_latency += _latency(inter.nccl, "tree", index,
+                                         2 * math.ceil(math.log2(nodes)), base=False)
+            out.append(Choice("tree", protocol, tree_latency, tree / 2, fill))
+    if kind == "all_reduce" and model.nvls and nodes == 1:
         out.append(Choice("nvls", "simple", model.launch + model.latency_scale.simple * model.nvls_latency,
                           model.nvls_bandwidth, model.pipeline))
     return tuple(out)
@@ -117,7 +130,7 @@ def choices(link: InterconnectConfig, kind: str, n: int) -> tuple[Choice, ...]:
 def _alpha_beta(link: InterconnectConfig, kind: str, n: int) -> tuple[Choice, ...]:
     """Ring (and for all-reduce tree) of the plain alpha-beta model: `latency` per step."""
     steps = {"all_reduce": 2 * (n - 1), "send_recv": 1}.get(kind, n - 1)
-    ring = Choice("ring", "simple", steps * link.latency,
+    ring = Choice("p2p" if kind in ("all_to_all", "send_recv") else "ring", "simple", steps * link.latency,
                   link.effective_bandwidth * _ring_share(kind, n, steps, link))
     if kind != "all_reduce":
         return (ring,)
@@ -126,10 +139,13 @@ def _alpha_beta(link: InterconnectConfig, kind: str, n: int) -> tuple[Choice, ..
     return ring, tree
 
 
-def _latency(model, algorithm: str, index: int, steps: int) -> float:
-    """Seconds of fixed cost: launch plus NCCL's base and per-step latencies, scaled."""
+def _latency(model, algorithm: str, index: int, steps: int, base: bool = True) -> float:
+    """Seconds of fixed cost: launch plus NCCL's base latency (if `base`) and per-step latencies,
+    scaled."""
     step = STEP_LATENCY[model.hardware][algorithm][index] * US
     scale = getattr(model.latency_scale, PROTOCOLS[index])
+    if not base:
+        return scale * steps * step
     return model.launch + scale * (BASE_LATENCY[algorithm][index] * US + steps * step)
 
 
