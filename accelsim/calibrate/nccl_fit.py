@@ -33,10 +33,10 @@ CARRIED = {"nvlink4": ("nvlink3", ("simple_latency", "pipeline"))}
 # NVLS at the NCCL maintainers' ~275 GB/s algorithm bandwidth on 8 H100 (NVIDIA/nccl-tests#212)
 START = {"low_latency": 1.0, "simple_latency": 1.0, "efficiency": 0.78, "pipeline": 50e-6,
          "nvls_bandwidth": 275e9}
-GRID = {"low_latency": [0.2 + 0.05 * i for i in range(60)],
-        "simple_latency": [0.2 + 0.05 * i for i in range(100)],
-        "efficiency": [0.6 + 0.01 * i for i in range(36)],
-        "pipeline": [5e-6 * i for i in range(41)],
+GRID = {"low_latency": [round(0.2 + 0.05 * i, 2) for i in range(60)],
+        "simple_latency": [round(0.2 + 0.05 * i, 2) for i in range(100)],
+        "efficiency": [round(0.6 + 0.01 * i, 2) for i in range(36)],
+        "pipeline": [round(5e-6 * i, 9) for i in range(41)],
         "nvls_bandwidth": [1e9 * b for b in range(200, 401, 5)]}
 
 
@@ -86,6 +86,14 @@ def regime_report(rows: list[Row], links: dict[str, InterconnectConfig]) -> list
                             "median_abs_error": statistics.median(abs(e) for e in errors),
                             "median_signed_error": statistics.median(errors)})
     return out
+
+
+def current(link: InterconnectConfig) -> dict:
+    """The fittable values of a fabric as bundled."""
+    model = link.nccl
+    return {"low_latency": model.latency_scale.ll, "simple_latency": model.latency_scale.simple,
+            "efficiency": link.efficiency, "pipeline": model.pipeline,
+            "nvls_bandwidth": model.nvls_bandwidth}
 
 
 def alpha_beta(link: InterconnectConfig) -> InterconnectConfig:
