@@ -100,8 +100,8 @@ def test_across_nodes_the_ring_runs_at_the_slower_of_fabric_and_the_nodes_nics()
 
 def test_nvls_needs_its_bandwidth_and_every_fabric_simple(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("kind: interconnect\nname: x\nbandwidth: 1 GB/s\nlatency: 1 us\ntopology: switch\n"
-                   "nccl:\n  hardware: nvlink\n  nvls: true\n")
+    bad.write_text("kind: interconnect\nname: x\nbandwidth: 1 GB/s\nlatency: 1 us\n"
+                   "topology: switch\nnccl:\n  hardware: nvlink\n  nvls: true\n")
     with pytest.raises(ConfigError, match="nvls_bandwidth"):
         load_interconnect(bad)
     with pytest.raises(Exception, match="simple"):

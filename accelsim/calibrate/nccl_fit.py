@@ -22,14 +22,16 @@ from accelsim.devices.nccl import choices
 
 NCCL_CSV = Path(__file__).with_name("nccl_public.csv")
 KIB, MIB = 1024, 1024 ** 2
-REGIMES = (("< 64 KiB", 0, 64 * KIB), ("64 KiB - 1 MiB", 64 * KIB, MIB), (">= 1 MiB", MIB, math.inf))
+REGIMES = (("< 64 KiB", 0, 64 * KIB), ("64 KiB - 1 MiB", 64 * KIB, MIB),
+           (">= 1 MiB", MIB, math.inf))
 LAUNCH_FREE = 64 * MIB          # single-process rows count from this size up
 # the parameters fitted per fabric; a fabric's others are NCCL's or its YAML's sourced values
 FREE = {"nvlink3": ("low_latency", "simple_latency", "efficiency", "pipeline"),
         "nvlink4": ("low_latency", "nvls_bandwidth")}
 # NVLink 4 rows cover tiny and NVLS sizes only: its Simple latency and pipeline are NVLink 3's
 CARRIED = {"nvlink4": ("nvlink3", ("simple_latency", "pipeline"))}
-# start of the search: NCCL's own latencies, its A100 bus bandwidth cap (235 of 300 GB/s, tuning.cc),
+# start of the search: NCCL's own latencies, its A100 bus bandwidth cap (235 of 300 GB/s,
+# tuning.cc),
 # NVLS at the NCCL maintainers' ~275 GB/s algorithm bandwidth on 8 H100 (NVIDIA/nccl-tests#212)
 START = {"low_latency": 1.0, "simple_latency": 1.0, "efficiency": 0.78, "pipeline": 50e-6,
          "nvls_bandwidth": 275e9}
@@ -127,7 +129,8 @@ def fit(name: str, rows: list[Row], given: dict | None = None, sweeps: int = 3) 
     values = {key: START[key] for key in FREE[name]}
     for _ in range(sweeps):
         for key in FREE[name]:
-            values[key] = min(GRID[key], key=lambda v: loss(mine, with_values(link, {**values, key: v})))
+            values[key] = min(GRID[key],
+                              key=lambda v: loss(mine, with_values(link, {**values, key: v})))
     return {**(given or {}), **values}
 
 

@@ -38,15 +38,15 @@ class ProtocolScale(Strict):
 
 
 class NcclModel(Strict):
-    """How NCCL runs collectives on a fabric: its latency row, protocols, NVLink SHARP, fitted costs."""
+    """How NCCL runs collectives on a fabric: latency row, protocols, NVLink SHARP, fitted costs."""
 
     hardware: Literal["nvlink", "pci", "net"]     # row of NCCL's hwLat table (src/graph/tuning.cc)
     protocols: tuple[Literal["ll", "ll128", "simple"], ...] = PROTOCOLS
     launch: Seconds = 0.0                 # per call, on top of NCCL's latency model (fitted)
-    latency_scale: ProtocolScale = ProtocolScale()   # x NCCL's baseLat and hwLat, by protocol (fitted)
-    pipeline: Seconds = 0.0               # chunk pipeline fill of LL128 and Simple, at most (fitted)
+    latency_scale: ProtocolScale = ProtocolScale()   # x NCCL's baseLat + hwLat (fitted)
+    pipeline: Seconds = 0.0               # LL128/Simple chunk pipeline fill, at most (fitted)
     ll_max_bandwidth: Bandwidth = 87.7e9  # LL bus bandwidth cap (tuning.cc llMaxBws, one node)
-    nvls: bool = False                    # NVLink SHARP: the switch reduces (H100 NVSwitch and later)
+    nvls: bool = False                    # NVLink SHARP: the switch reduces (H100 NVSwitch, later)
     nvls_bandwidth: Bandwidth | None = None   # NVLS all-reduce algorithm bandwidth per device
     nvls_latency: Seconds = 23e-6         # NCCL's NVLS latency over NVLink (tuning.cc hwLat)
 

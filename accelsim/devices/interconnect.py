@@ -79,7 +79,8 @@ def all_gather(nbytes: float, n: int, link: InterconnectConfig, protocol: str = 
     return collective("all_gather", nbytes, n, link, "ring", protocol)
 
 
-def reduce_scatter(nbytes: float, n: int, link: InterconnectConfig, protocol: str = "auto") -> float:
+def reduce_scatter(nbytes: float, n: int, link: InterconnectConfig,
+                   protocol: str = "auto") -> float:
     """Seconds to reduce `nbytes` and leave each device one n-th of the sum, ring algorithm."""
     return collective("reduce_scatter", nbytes, n, link, "ring", protocol)
 

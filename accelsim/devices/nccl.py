@@ -4,7 +4,11 @@ tuner picks them (the fastest predicted algorithm x protocol for the message).
 `nbytes` is the full buffer one device holds, as in accelsim.devices.interconnect. On a fabric of
 achievable bus bandwidth B = bandwidth x efficiency (the Simple protocol's), n devices:
 
-  time(a, p) = launch + s x (base[a][p] + steps(a) x hw[a][p]) + nbytes / algbw(a, p)
+  time(a, p) = launch + s x (base[a][p] + steps(a) x hw[a][p]) + t + t F / (t + F)
+
+  where t = nbytes / algbw(a, p) is the streaming time and F = pipeline the time to fill the
+  chunk pipeline of LL128, Simple and NVLS (0 for LL, whose 8-byte lines need no chunks): small
+  messages run at about half speed, large ones pay F once.
 
   ring   steps 2(n-1) for all-reduce, n-1 for all-gather and reduce-scatter;
          algbw = busbw(p) x n / steps (the bytes each device moves per byte of buffer)
@@ -17,9 +21,15 @@ achievable bus bandwidth B = bandwidth x efficiency (the Simple protocol's), n d
   all-reduce, B/3 otherwise, at most ll_max_bandwidth (8-byte stores of 4 data bytes + a flag);
   busbw_tree = 0.92 B, LL 1/3.8 of that, LL128 7/9 of that.
 
+Across nodes of `local` devices joined by a network (NCCL's rings and trees span them): the ring
+crosses the network 2(nodes-1) times in an all-reduce (nodes-1 in the others) at the network's
+step latency and runs at min(B, local x B_network), the node's NICs together; the tree adds
+2 ceil(log2 nodes) network levels; NVLS stays inside one node.
+
 base and hw are NCCL's baseLat and hwLat tables and the protocol factors are NCCL's model
-refinements (NVIDIA/nccl src/graph/tuning.cc, v2.19); s = latency_scale (one per protocol), launch,
-B and nvls_bandwidth are fitted per fabric on public nccl-tests rows (accelsim/calibrate/nccl_fit.py).
+refinements (NVIDIA/nccl src/graph/tuning.cc, v2.19); s = latency_scale (one per protocol),
+F, B and nvls_bandwidth are fitted per fabric on public nccl-tests rows (calibrate/nccl_fit.py);
+launch (default 0) is a per-call cost a user may add.
 """
 
 from __future__ import annotations
@@ -62,7 +72,8 @@ class Choice:
     def time(self, nbytes: float) -> float:
         """Seconds to run the collective on `nbytes`: while the pipeline fills, about half speed."""
         stream = nbytes / self.algbw
-        return self.latency + stream + (stream * self.fill / (stream + self.fill) if self.fill else 0.0)
+        filling = stream * self.fill / (stream + self.fill) if self.fill else 0.0
+        return self.latency + stream + filling
 
 
 def check_name(value: str, names: tuple[str, ...], key: str) -> str:
@@ -110,7 +121,7 @@ def choices(link: InterconnectConfig, kind: str, n: int, inter: InterconnectConf
         if inter:
             bus = min(bus, local * _bus_bandwidth(inter, kind, protocol))
             ring_latency += _latency(inter.nccl, "ring", index, crossings, base=False)
-        out.append(Choice("p2p" if kind in ("all_to_all", "send_recv") else "ring", protocol,
+        out.append(Choice(_ring_name(kind), protocol,
                           ring_latency, bus * _ring_share(kind, n, steps, link), fill))
         if kind == "all_reduce":
             tree = bus * TREE_BANDWIDTH * (TREE_LL, TREE_LL128, 1.0)[index]
@@ -122,21 +133,26 @@ def choices(link: InterconnectConfig, kind: str, n: int, inter: InterconnectConf
                                          2 * math.ceil(math.log2(nodes)), base=False)
             out.append(Choice("tree", protocol, tree_latency, tree / 2, fill))
     if kind == "all_reduce" and model.nvls and nodes == 1:
-        out.append(Choice("nvls", "simple", model.launch + model.latency_scale.simple * model.nvls_latency,
-                          model.nvls_bandwidth, model.pipeline))
+        latency = model.launch + model.latency_scale.simple * model.nvls_latency
+        out.append(Choice("nvls", "simple", latency, model.nvls_bandwidth, model.pipeline))
     return tuple(out)
 
 
 def _alpha_beta(link: InterconnectConfig, kind: str, n: int) -> tuple[Choice, ...]:
     """Ring (and for all-reduce tree) of the plain alpha-beta model: `latency` per step."""
     steps = {"all_reduce": 2 * (n - 1), "send_recv": 1}.get(kind, n - 1)
-    ring = Choice("p2p" if kind in ("all_to_all", "send_recv") else "ring", "simple", steps * link.latency,
+    ring = Choice(_ring_name(kind), "simple", steps * link.latency,
                   link.effective_bandwidth * _ring_share(kind, n, steps, link))
     if kind != "all_reduce":
         return (ring,)
     tree = Choice("tree", "simple", 2 * math.ceil(math.log2(n)) * link.latency,
                   link.effective_bandwidth / 2)
     return ring, tree
+
+
+def _ring_name(kind: str) -> str:
+    """The name of a collective's ring-like algorithm: p2p for send/recv and all-to-all."""
+    return "p2p" if kind in ("all_to_all", "send_recv") else "ring"
 
 
 def _latency(model, algorithm: str, index: int, steps: int, base: bool = True) -> float:

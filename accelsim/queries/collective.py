@@ -64,8 +64,10 @@ def describe(answer: dict) -> list[list[str]]:
     how = totals["algorithm"] or "none (nothing to move)"
     if totals["protocol"]:
         how += f" / {totals['protocol']}"
-    return [["collective", answer["collective"]], ["buffer per device", units.fmt_bytes(answer["bytes"])],
-            ["devices", f"{answer['devices']} ({answer['nodes']} node(s) of {answer['devices_per_node']})"],
+    nodes = f"{answer['nodes']} node(s) of {answer['devices_per_node']}"
+    return [["collective", answer["collective"]],
+            ["buffer per device", units.fmt_bytes(answer["bytes"])],
+            ["devices", f"{answer['devices']} ({nodes})"],
             ["fabric", " + ".join(n for n in answer["interconnect"].values() if n)],
             ["algorithm / protocol", how], ["latency", units.fmt(totals["latency_s"], "s")],
             ["algorithm bandwidth", units.fmt(totals["algorithm_bandwidth_bytes_per_s"], "B/s")],
