@@ -18,7 +18,7 @@ from pathlib import Path
 
 from accelsim.config.interconnect import InterconnectConfig, ProtocolScale, load_interconnect
 from accelsim.devices.interconnect import collective
-from accelsim.devices.nccl import choices
+from accelsim.devices.nccl import clear_cache
 
 NCCL_CSV = Path(__file__).with_name("nccl_public.csv")
 KIB, MIB = 1024, 1024 ** 2
@@ -117,7 +117,7 @@ def with_values(link: InterconnectConfig, values: dict) -> InterconnectConfig:
 
 def loss(rows: list[Row], link: InterconnectConfig) -> float:
     """Mean |log(predicted / measured)| over rows."""
-    choices.cache_clear()
+    clear_cache()
     return statistics.fmean(abs(math.log1p(signed_error(r, link))) for r in rows)
 
 

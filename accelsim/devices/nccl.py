@@ -34,7 +34,6 @@ launch (default 0) is a per-call cost a user may add.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -88,9 +87,12 @@ def best(kind: str, nbytes: float, n: int, link: InterconnectConfig, algorithm: 
     """The fastest algorithm x protocol for `kind` on `nbytes` over `n` devices (NCCL's tuner),
     among those `algorithm` and `protocol` allow ("auto": all that the collective and fabric have);
     with `inter`, the n devices sit n / nodes per node of `link`, nodes joined by `inter`."""
+    every = choices(link, kind, n, inter, nodes)
+    if algorithm == protocol == "auto":
+        return min(every, key=lambda c: c.time(nbytes))
     check_name(algorithm, ("auto", *ALGORITHMS), "algorithm")
     check_name(protocol, ("auto", *PROTOCOLS), "protocol")
-    allowed = [c for c in choices(link, kind, n, inter, nodes)
+    allowed = [c for c in every
                if algorithm in ("auto", c.algorithm) and protocol in ("auto", c.protocol)]
     if not allowed:
         raise UsageError(f"{kind} on {link.name} has no {algorithm} algorithm with the {protocol} "
@@ -98,9 +100,29 @@ def best(kind: str, nbytes: float, n: int, link: InterconnectConfig, algorithm: 
     return min(allowed, key=lambda c: c.time(nbytes))
 
 
-@functools.lru_cache(maxsize=4096)
+_CHOICES: dict[tuple, tuple] = {}     # (id(link), kind, n, id(inter), nodes) -> (link, inter, choices)
+
+
 def choices(link: InterconnectConfig, kind: str, n: int, inter: InterconnectConfig | None = None,
             nodes: int = 1) -> tuple[Choice, ...]:
+    """_choices, remembered per fabric object (hashing a config on every call would cost more
+    than the model; the entry holds the objects, so their ids stay theirs)."""
+    key = (id(link), kind, n, id(inter), nodes)
+    hit = _CHOICES.get(key)
+    if hit is None:
+        if len(_CHOICES) > 65536:
+            _CHOICES.clear()
+        hit = _CHOICES[key] = (link, inter, _choices(link, kind, n, inter, nodes))
+    return hit[2]
+
+
+def clear_cache() -> None:
+    """Forget remembered choices (a fit builds thousands of fabrics)."""
+    _CHOICES.clear()
+
+
+def _choices(link: InterconnectConfig, kind: str, n: int, inter: InterconnectConfig | None = None,
+             nodes: int = 1) -> tuple[Choice, ...]:
     """Every algorithm x protocol NCCL could run `kind` with over `n` devices of `link` (a fabric
     without an `nccl` model: the alpha-beta ring, and tree for all-reduce, at `latency` per step).
     Across `nodes` nodes joined by `inter`, rings and trees cross the network nodes - 1 times per
