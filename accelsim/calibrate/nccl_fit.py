@@ -149,8 +149,8 @@ def check_report(path: Path = NCCL_CSV) -> dict:
     rows = read_rows(path)
     links = {name: load_interconnect(name) for name in sorted({r.interconnect for r in rows})}
     ring = regime_report(rows, {name: alpha_beta(link) for name, link in links.items()})
-    regimes = [{**mine, "ring_median_abs_error": old["median_abs_error"],
-                "ring_median_signed_error": old["median_signed_error"]}
+    regimes = [{**mine, "alpha_beta_median_abs_error": old["median_abs_error"],
+                "alpha_beta_median_signed_error": old["median_signed_error"]}
                for mine, old in zip(regime_report(rows, links), ring)]
     return {"csv": path.name, "fit_command": "python -m accelsim.calibrate.nccl_fit",
             "regimes": regimes}

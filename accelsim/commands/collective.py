@@ -48,11 +48,11 @@ def collective(kind, nbytes, devices, interconnect, devices_per_node, algorithm,
             emit_json(answer)
             return
         rows = [[r["interconnect"], r["regime"], str(r["rows"]), f"{r['median_abs_error']:.1%}",
-                 f"{r['median_signed_error']:+.1%}", f"{r['ring_median_abs_error']:.1%}",
-                 f"{r['ring_median_signed_error']:+.1%}"] for r in answer["regimes"]]
+                 f"{r['median_signed_error']:+.1%}", f"{r['alpha_beta_median_abs_error']:.1%}",
+                 f"{r['alpha_beta_median_signed_error']:+.1%}"] for r in answer["regimes"]]
         show_rows(console(wide), f"collective model against {answer['csv']}",
-                  ("fabric", "message size", "rows", "|error|", "signed", "ring |error|",
-                   "ring signed"), rows)
+                  ("fabric", "message size", "rows", "|error|", "signed", "alpha-beta |error|",
+                   "alpha-beta signed"), rows)
         return
     if kind is None:
         raise UsageError("name a COLLECTIVE (all_reduce, all_gather, reduce_scatter, all_to_all, "
