@@ -26,19 +26,20 @@ REGIMES = (("< 64 KiB", 0, 64 * KIB), ("64 KiB - 1 MiB", 64 * KIB, MIB),
            (">= 1 MiB", MIB, math.inf))
 LAUNCH_FREE = 64 * MIB          # single-process rows count from this size up
 # the parameters fitted per fabric; a fabric's others are NCCL's or its YAML's sourced values
-FREE = {"nvlink3": ("low_latency", "simple_latency", "efficiency", "pipeline"),
-        "nvlink4": ("low_latency", "nvls_bandwidth")}
-# NVLink 4 rows cover tiny and NVLS sizes only: its Simple latency and pipeline are NVLink 3's
-CARRIED = {"nvlink4": ("nvlink3", ("simple_latency", "pipeline"))}
+FREE = {"nvlink3": ("ll_latency", "ll128_latency", "simple_latency", "efficiency", "pipeline"),
+        "nvlink4": ("ll_latency", "nvls_bandwidth")}
+# NVLink 4 rows cover tiny and NVLS sizes only: its LL128 and Simple latencies and pipeline are
+# NVLink 3's
+CARRIED = {"nvlink4": ("nvlink3", ("ll128_latency", "simple_latency", "pipeline"))}
 # start of the search: NCCL's own latencies, its A100 bus bandwidth cap (235 of 300 GB/s,
 # tuning.cc),
 # NVLS at the NCCL maintainers' ~275 GB/s algorithm bandwidth on 8 H100 (NVIDIA/nccl-tests#212)
-START = {"low_latency": 1.0, "simple_latency": 1.0, "efficiency": 0.78, "pipeline": 50e-6,
+START = {"ll_latency": 1.0, "ll128_latency": 1.0, "simple_latency": 1.0, "efficiency": 0.78, "pipeline": 50e-6,
          "nvls_bandwidth": 275e9}
-GRID = {"low_latency": [round(0.2 + 0.05 * i, 2) for i in range(60)],
-        "simple_latency": [round(0.2 + 0.05 * i, 2) for i in range(100)],
+SCALES = [round(0.2 + 0.05 * i, 2) for i in range(100)]
+GRID = {"ll_latency": SCALES, "ll128_latency": SCALES, "simple_latency": SCALES,
         "efficiency": [round(0.6 + 0.01 * i, 2) for i in range(36)],
-        "pipeline": [round(5e-6 * i, 9) for i in range(41)],
+        "pipeline": [round(5e-6 * i, 9) for i in range(61)],
         "nvls_bandwidth": [1e9 * b for b in range(200, 401, 5)]}
 
 
@@ -93,7 +94,8 @@ def regime_report(rows: list[Row], links: dict[str, InterconnectConfig]) -> list
 def current(link: InterconnectConfig) -> dict:
     """The fittable values of a fabric as bundled."""
     model = link.nccl
-    return {"low_latency": model.latency_scale.ll, "simple_latency": model.latency_scale.simple,
+    return {"ll_latency": model.latency_scale.ll, "ll128_latency": model.latency_scale.ll128,
+            "simple_latency": model.latency_scale.simple,
             "efficiency": link.efficiency, "pipeline": model.pipeline,
             "nvls_bandwidth": model.nvls_bandwidth}
 
@@ -104,10 +106,10 @@ def alpha_beta(link: InterconnectConfig) -> InterconnectConfig:
 
 
 def with_values(link: InterconnectConfig, values: dict) -> InterconnectConfig:
-    """`link` with fitted values set (low_latency scales LL and LL128 alike)."""
+    """`link` with fitted values set."""
     model = link.nccl
-    scale = ProtocolScale(ll=values.get("low_latency", model.latency_scale.ll),
-                          ll128=values.get("low_latency", model.latency_scale.ll128),
+    scale = ProtocolScale(ll=values.get("ll_latency", model.latency_scale.ll),
+                          ll128=values.get("ll128_latency", model.latency_scale.ll128),
                           simple=values.get("simple_latency", model.latency_scale.simple))
     nccl = model.model_copy(update={"latency_scale": scale, **{
         key: values[key] for key in ("pipeline", "nvls_bandwidth") if key in values}})
@@ -116,9 +118,13 @@ def with_values(link: InterconnectConfig, values: dict) -> InterconnectConfig:
 
 
 def loss(rows: list[Row], link: InterconnectConfig) -> float:
-    """Mean |log(predicted / measured)| over rows."""
+    """Mean |log(predicted / measured)| over message sizes, rows of one size averaged first (so
+    that sizes several sources measured do not outweigh the others)."""
     clear_cache()
-    return statistics.fmean(abs(math.log1p(signed_error(r, link))) for r in rows)
+    by_size: dict[int, list[float]] = {}
+    for r in rows:
+        by_size.setdefault(r.nbytes, []).append(abs(math.log1p(signed_error(r, link))))
+    return statistics.fmean(statistics.fmean(errors) for errors in by_size.values())
 
 
 def fit(name: str, rows: list[Row], given: dict | None = None, sweeps: int = 3) -> dict:
