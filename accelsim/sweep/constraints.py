@@ -82,8 +82,9 @@ def parse_constraint(text: object, *, file: str | None = None, line: int | None 
 
 
 def flag(record: dict, constraints: Sequence[Constraint]) -> dict:
-    """`record` with `feasible` and `violated` set by `constraints` (unchanged if none, or if the
-    point failed)."""
+    """`record` with `feasible` and `violated` set by `constraints` (neither if there are none, or
+    if the point failed)."""
+    record = {key: value for key, value in record.items() if key not in ("feasible", "violated")}
     if not constraints or "error" in record:
         return record
     violated = [item.text for item in constraints if not item.holds(record)]

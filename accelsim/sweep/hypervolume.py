@@ -52,7 +52,8 @@ def front_hypervolume(front_values: np.ndarray, all_values: np.ndarray,
     each objective over `all_values`; ratio is the hypervolume over the box from the best values to
     the reference (1: one point is best in every objective)."""
     if all_values.shape[0] == 0:
-        return {"hypervolume": 0.0, "reference": list(reference or []), "ratio": 0.0}
+        return {"hypervolume": 0.0, "reference": [] if reference is None else list(reference),
+                "ratio": 0.0}
     ref = all_values.max(axis=0) if reference is None else np.asarray(reference, dtype=np.float64)
     if ref.shape != (all_values.shape[1],):
         raise UsageError(f"expected {all_values.shape[1]} reference values, one per objective, "
