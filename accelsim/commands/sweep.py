@@ -212,18 +212,18 @@ def _print_front(space, records, failed, summary, objectives, wide: bool) -> Non
     show_rows(out, f"Pareto front over {', '.join(objectives)}", [*space.keys, *metrics], rows,
               drop=list(reversed(space.keys[1:])))
     broken = f", {len(violating(records))} break a constraint" if space.constraints else ""
-    out.print(f"{len(records)} points ({_search(space)}), {len(failed)} failed, "
+    out.print(f"{len(records)} points, {len(failed)} failed, "
               f"{len(infeasible(records))} do not fit memory{broken}, {len(front)} on the front")
     reference = ", ".join(_cell(name, value) for name, value in zip(metrics, summary["reference"]))
-    out.print(f"hypervolume {summary['hypervolume']:.4g}, {summary['ratio']:.1%} of the box from "
-              f"the best values to {reference}")
+    out.print(f"{_search(space)}; hypervolume {summary['hypervolume']:.4g}, {summary['ratio']:.1%} "
+              f"of the box from the best values to {reference}")
     if failed:
         out.print(f"first failure: {failed[0]['error']}")
 
 
 def _search(space) -> str:
-    """How the summary names the search: "grid" or e.g. "lhs, seed 0"."""
-    return ", seed ".join(str(value) for value in space.origin.values())
+    """How the summary names the search: "grid search" or e.g. "lhs search, seed 0"."""
+    return "grid search" if space.search == "grid" else f"{space.search} search, seed {space.seed}"
 
 
 def _cell(name: str, value) -> str:
