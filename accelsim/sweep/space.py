@@ -315,7 +315,8 @@ def check(space: Space) -> None:
     _check_names(space)
     _attempt(space, "device", functools.partial(load_device, space.device))
     _attempt(space, "set", functools.partial(load_device, space.device, space.fixed))
-    _attempt(space, "params" if space.workload_params else "workload",
+    named = next(key for key in (*WORKLOAD_KEYS[1:], "workload") if key in space.lines)
+    _attempt(space, "params" if space.workload_params else named,
              functools.partial(_load_workload, space))
     _check_settings(space, load_device(space.device, space.fixed))
     for key, values in space.parameters:
