@@ -19,7 +19,7 @@ from accelsim.units import UnitError, parse
 
 OPERATORS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt,
              ">": operator.gt}
-COMPARISON = re.compile(r"\s*([A-Za-z_]\w*)\s*(<=|>=|==|<|>)\s*(\S.*?)\s*")
+COMPARISON = re.compile(r"\s*([A-Za-z_]\w*)\s*(<=|>=|==|<|>)\s*([^\s<>=].*?)\s*")
 FLAG = re.compile(r"\s*([A-Za-z_]\w*)\s*")
 SUFFIX_FAMILY = (("_bytes", "bytes"), ("_w", "power"), ("_s", "time"), ("_j", "energy"),
                  ("_hz", "frequency"))
