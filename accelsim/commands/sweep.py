@@ -207,7 +207,7 @@ def _print_front(space, records, failed, summary, objectives, wide: bool) -> Non
     out = console(wide)
     front = summary["front"]
     metrics = [metric.lstrip("-") for metric in objectives]
-    rows = [[str(record["point"][key]) for key in space.keys]
+    rows = [[_swept(record["point"][key]) for key in space.keys]
             + [_cell(name, record[name]) for name in metrics] for record in front]
     show_rows(out, f"Pareto front over {', '.join(objectives)}", [*space.keys, *metrics], rows,
               drop=list(reversed(space.keys[1:])))
@@ -224,6 +224,11 @@ def _print_front(space, records, failed, summary, objectives, wide: bool) -> Non
 def _search(space) -> str:
     """How the summary names the search: "grid search" or e.g. "lhs search, seed 0"."""
     return "grid search" if space.search == "grid" else f"{space.search} search, seed {space.seed}"
+
+
+def _swept(value) -> str:
+    """A swept value for display (a drawn float to 4 significant digits)."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _cell(name: str, value) -> str:
