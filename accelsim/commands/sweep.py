@@ -144,12 +144,12 @@ def _evaluate(space, objectives, *, fast, workers, backend, scheduler, out_path,
     from rich.console import Console
     from rich.progress import Progress
 
+    from accelsim.errors import UsageError
     from accelsim.sweep.pareto import check_metrics
     from accelsim.sweep.store import ResultStore
 
     store = ResultStore(out_path) if out_path else None
     if fast:
-        from accelsim.errors import UsageError
         from accelsim.sweep.constraints import flag, with_power
         from accelsim.sweep.fast import fast_records
 
@@ -172,6 +172,8 @@ def _evaluate(space, objectives, *, fast, workers, backend, scheduler, out_path,
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("sweeping", total=None)
         if space.search == "optuna":
+            if resume:
+                raise UsageError("an optuna search starts afresh; drop --resume", key="resume")
             return _guided(space, objectives, store, advance)
         return run_sweep(space, workers=workers, backend=backend, store=store, resume=resume,
                          scheduler=scheduler, progress=advance)

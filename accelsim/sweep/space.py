@@ -206,7 +206,8 @@ def load_space(path: str | Path, max_points: int = MAX_POINTS, *, search: str | 
     parameters = data["parameters"]
     if not isinstance(parameters, YamlMap) or not parameters:
         raise where.error("parameters", "expected a mapping of parameter -> values")
-    sample = where.count("sample", None) if sample is None else sample
+    if search != "grid" and sample is None:        # a grid asked for by the caller draws nothing
+        sample = where.count("sample", None)
     strategy = _strategy(where, search, sample)
     axes = _Where(source, parameters, prefix="parameters.")
     space = Space(
