@@ -29,7 +29,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
               help='Keep points off the front unless TEXT holds, e.g. "area_mm2 <= 800", '
                    '"power_w < 700 W", fits_in_memory (repeatable; added to the space\'s).')
 @click.option("--reference", default=None, metavar="VALUE,VALUE",
-              help="Hypervolume reference point, one value per metric (default: the worst of each).")
+              help="Hypervolume reference point, a value per metric (default: the worst of each).")
 @click.option("--fast", is_flag=True,
               help="Vectorised systolic path (array rows/cols/dataflow, SRAM sizes, bandwidth).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,

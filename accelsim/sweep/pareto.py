@@ -76,7 +76,7 @@ def front_summary(records: Sequence[dict], metrics: Sequence[str],
     front = pareto_front(records, metrics)
     signs = np.array([-1.0 if metric.startswith("-") else 1.0 for metric in metrics])
     ref = None if reference is None else np.asarray(reference, dtype=np.float64) * signs
-    volume = front_hypervolume(metric_matrix(front, metrics), metric_matrix(_valid(records), metrics),
-                               ref)
-    return {"front": front, **volume, "reference": (np.asarray(volume["reference"]) * signs).tolist()
-            if volume["reference"] else []}
+    volume = front_hypervolume(metric_matrix(front, metrics),
+                               metric_matrix(_valid(records), metrics), ref)
+    reference = (np.asarray(volume["reference"]) * signs).tolist() if volume["reference"] else []
+    return {"front": front, **volume, "reference": reference}

@@ -24,11 +24,11 @@ Space file (YAML; file paths in it are relative to the file)::
       params.seq_len: [128, 512]                    # a workload parameter: params.<name>
 
 Any other parameter is a dotted device field, exactly as `--set` takes it. `sample` without `search`
-draws distinct points of the grid. A continuous range {from, to[, log]} draws integers when both ends
-are integers. Instead of `workload`, a space may give `workloads: [a, b]` (each design point runs
-every one; its latency and energy are the sums) or a weighted `mix`, as a mapping name -> weight or
-a list of {workload, weight, params}; a record of a mix holds the weighted sums of latency_s and
-energy_j, fits_in_memory of all, and each component's metrics under `mix`.
+draws distinct points of the grid. A continuous range {from, to[, log]} draws integers when both
+ends are integers. Instead of `workload`, a space may give `workloads: [a, b]` (each design point
+runs every one; its latency and energy are the sums) or a weighted `mix`, as a mapping name ->
+weight or a list of {workload, weight, params}; a record of a mix holds the weighted sums of
+latency_s and energy_j, fits_in_memory of all, and each component's metrics under `mix`.
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ MAX_POINTS = 100_000          # points a sweep runs unless the caller raises the
 CHECK_ALL = 100               # an axis with at most this many values is checked value by value
 RUN_CHOICES = {"mode": ("inference", "training"), "precision": PRECISIONS, "stack": STACKS}
 KEY_PATTERN = re.compile(r"\w+(\.\w+)*")
+# what a space's records depend on
 DEFINITION = ("workload", "device", "mode", "batch", "precision", "stack", "fixed",
-              "workload_params", "sample", "seed", "parameters", "search", "mix")      # what a space's records depend on
+              "workload_params", "sample", "seed", "parameters", "search", "mix")
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Space:
     metrics: tuple[str, ...] = DEFAULT_METRICS
     search: str = "grid"
     constraints: tuple[Constraint, ...] = ()
-    mix: tuple[tuple[str, float, tuple], ...] = ()   # (workload, weight, params); () runs `workload`
+    mix: tuple[tuple[str, float, tuple], ...] = ()   # (workload, weight, params); ():`workload`
     source: str = ""
     lines: dict = field(default_factory=dict, compare=False)   # key path -> line in source
 
