@@ -213,3 +213,17 @@ def test_cli_lhs_with_constraint_reports_hypervolume(tmp_path, capsys):
     assert (data["search"], data["seed"], data["constraints"]) == ("lhs", 1, ["area_mm2 <= 3"])
     assert data["violating"] > 0 and all(r["area_mm2"] <= 3 for r in data["front"])
     assert data["hypervolume"] > 0 and 0 < data["hypervolume_ratio"] <= 1
+
+
+def test_resumed_records_are_flagged_by_the_constraints_of_this_run(tmp_path):
+    from accelsim.sweep import ResultStore
+
+    body = "parameters:\n  array.rows: [8, 64]\n"
+    store = ResultStore(tmp_path / "records.jsonl")
+    first = run_sweep(load_space(write_space(tmp_path, body)), store=store)
+    assert all("violated" not in record for record in first)
+    bound = (first[0]["area_mm2"] + first[1]["area_mm2"]) / 2        # between the two designs
+    space = load_space(write_space(tmp_path, body), constraints=(f"area_mm2 <= {bound}",))
+    again = run_sweep(space, store=store, resume=True,
+                      progress=lambda *_: pytest.fail("a stored point ran again"))
+    assert [record["feasible"] for record in again] == [True, False]
