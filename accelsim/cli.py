@@ -122,8 +122,7 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
     from accelsim.api import simulate
 
     multi_device = devices > 1 or parallel is not None
-    per_layer_outputs = {"--trace": trace_path, "--plot": plot_path, "--csv": csv_path,
-                         "--parquet": parquet_path}
+    per_layer_outputs = {"--plot": plot_path, "--csv": csv_path, "--parquet": parquet_path}
     for flag, path in per_layer_outputs.items():
         if multi_device and path:
             raise click.BadParameter("not available for multi-device runs", param_hint=flag)
@@ -133,6 +132,11 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
                       parallel=parallel, tokens=tokens, global_batch=global_batch,
                       interconnect=interconnect, prefetch=prefetch, stack=stack, only=only,
                       **workload_params(params))
+    if multi_device and trace_path:
+        from accelsim.engine.chrome_trace import write_chrome_trace
+
+        write_chrome_trace(result.timeline, trace_path,
+                           name=f"{result.workload} step on {result.config.devices} x {result.device}")
     if multi_device and as_json:
         emit_json(result.to_dict())
         return

@@ -316,6 +316,24 @@ class _Step:
         yield from self._carry(stage.weight_sync)
 
 
+def carry_all(transfers: list[tuple[float, tuple[Transfer, ...]]]) -> list[float]:
+    """End times of transfer chains, each (start_s, transfers run in order), sharing their links."""
+    env = simpy.Environment()
+    step = _Step(StepPlan(stages=(StagePlan(0.0, 0.0),), devices=1, micro_batches=1))
+    step.env = env
+    ends = [0.0] * len(transfers)
+
+    def chain(k: int, start: float, chain_transfers: tuple[Transfer, ...]):
+        yield env.timeout(start)
+        yield from step._carry(chain_transfers)
+        ends[k] = env.now
+
+    for k, (start, chain_transfers) in enumerate(transfers):
+        env.process(chain(k, start, chain_transfers))
+    env.run()
+    return ends
+
+
 def simulate_step(plan: StepPlan) -> StepTimeline:
     """Simulate one training step of `plan` (see the module docstring)."""
     return _Step(plan).run()
