@@ -17,7 +17,7 @@ from accelsim.config.explain import config_error
 from accelsim.config.paths import bundled_configs
 from accelsim.config.tree import load_tree
 from accelsim.config.overrides import apply_overrides
-from accelsim.config.types import Bandwidth, Count, Fraction, Seconds, Strict
+from accelsim.config.types import Bandwidth, Count, EnergyPerBit, Fraction, Seconds, Strict
 from accelsim.config.yaml_lines import plain
 from accelsim.errors import ConfigError, did_you_mean
 
@@ -36,6 +36,7 @@ class InterconnectConfig(Strict):
     topology: Literal["ring", "switch", "torus2d", "torus3d"]
     efficiency: Fraction = 1.0            # achievable fraction of `bandwidth` in collectives
     domain_size: Count | None = None      # devices one fabric spans (8 GPUs on an NVSwitch board)
+    energy_per_bit: EnergyPerBit | None = None   # joules per bit a device sends (None: not known)
 
     @property
     def effective_bandwidth(self) -> float:

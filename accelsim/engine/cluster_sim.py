@@ -287,10 +287,12 @@ class _Step:
             else:
                 if g < last:
                     yield self._event((BACKWARD, g, micro))
+                produced = env.event()          # the pass has produced all its gradients
                 if micro == final_micro[g] and (stage.gradient_sync or stage.weight_sync):
-                    self.syncs[device].append(env.process(self._sync(stage)))
+                    self.syncs[device].append(env.process(self._sync(stage, produced)))
                 yield from self._compute(device, stage.backward_s, f"B{micro} s{g}", BACKWARD)
                 yield from self._carry(stage.backward_comm)
+                produced.succeed()
                 sends, target = (stage.send_backward, g - 1) if g else ((), None)
             if target is not None:
                 send = self._send(sends, (kind, target, micro))
@@ -305,12 +307,17 @@ class _Step:
             yield from self._compute(device, optimizer, "optimizer", "optimizer")
         self.device_end[device] = env.now
 
-    def _sync(self, stage: StagePlan):
-        """Gradient buckets launched as the backward produces them, then ZeRO's weight gather."""
+    def _sync(self, stage: StagePlan, produced: simpy.Event):
+        """Gradient buckets launched as the backward pass produces them (evenly over its time alone,
+        the last at its end), then ZeRO's weight all-gather."""
         start, count = self.env.now, len(stage.gradient_sync)
+        pass_s = stage.backward_s + math.fsum(t.alone_s for t in stage.backward_comm)
         for k, bucket in enumerate(stage.gradient_sync):
-            ready = start + stage.backward_s * (k + 1) / count
-            if ready > self.env.now:
+            ready = start + pass_s * (k + 1) / count
+            if k == count - 1:
+                if not produced.triggered:
+                    yield produced
+            elif ready > self.env.now:
                 yield self.env.timeout(ready - self.env.now)
             yield from self._carry((bucket,))
         yield from self._carry(stage.weight_sync)
