@@ -45,7 +45,7 @@ import simpy
 
 from accelsim.devices.base import OpCost
 from accelsim.engine.analytic import layer_result
-from accelsim.engine.resources import Busy, Channel, Unit
+from accelsim.engine.resources import Busy, Channel, Unit, busy_records, gc_paused
 from accelsim.errors import WorkloadError
 from accelsim.result import LayerResult
 from accelsim.workload.ir import Op
@@ -165,11 +165,13 @@ class _Run:
             raise WorkloadError(f"dependency cycle: {len(stuck)} ops never became ready, "
                                 f"e.g. {stuck[0]!r}", key="deps")
         start, end, lane = self.start, self.end, self.lane
-        layers = tuple(layer_result(op, cost, t0, t1 - t0)
-                       for op, cost, t0, t1 in zip(self.ops, self.costs, start, end))
-        busy = [Busy(unit.name, lane[i], i, start[i], end[i]) for i, unit in enumerate(self.unit_of)]
-        busy += [b if b.op >= 0 else Busy(b.resource, b.lane, ~b.op, b.start_s, b.end_s, True)
-                 for channel in self.channels.values() for b in channel.busy]
+        layers = tuple(map(layer_result, self.ops, self.costs, start,
+                           [t1 - t0 for t0, t1 in zip(start, end)]))
+        busy = busy_records((unit.name, lane[i], i, start[i], end[i])
+                            for i, unit in enumerate(self.unit_of))
+        busy += busy_records((channel.name, ln, op, t0, t1) if op >= 0 else
+                             (channel.name, ln, ~op, t0, t1, True)
+                             for channel in self.channels.values() for ln, op, t0, t1 in channel.ended)
         events = len(self.ops) + sum(channel.wakeups for channel in self.channels.values())
         return Timeline(layers=layers, busy=tuple(busy), makespan_s=max(end, default=0.0),
                         events=events)
@@ -256,7 +258,8 @@ def run(ops: Sequence[Op], costs: Sequence[OpCost], *, serial: bool = False,
     """
     if len(ops) != len(costs):
         raise ValueError(f"{len(ops)} ops but {len(costs)} costs")
-    return _Run(ops, costs, serial, capacity or {}, prefetch).timeline()
+    with gc_paused():
+        return _Run(ops, costs, serial, capacity or {}, prefetch).timeline()
 
 
 def schedule(ops: Sequence[Op], costs: Sequence[OpCost], *, serial: bool = False,
