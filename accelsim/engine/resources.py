@@ -6,6 +6,7 @@ import gc
 import heapq
 from collections.abc import Callable
 from contextlib import contextmanager
+from functools import partial
 from typing import NamedTuple
 
 import simpy
@@ -40,9 +41,8 @@ def gc_paused():
 
 
 def busy_records(rows) -> list[Busy]:
-    """Busy intervals from plain (resource, lane, op, start_s, end_s[, prefetch]) tuples."""
-    make = tuple.__new__
-    return [make(Busy, row) if len(row) == 6 else make(Busy, (*row, False)) for row in rows]
+    """Busy intervals from plain (resource, lane, op, start_s, end_s, prefetch) tuples."""
+    return list(map(partial(tuple.__new__, Busy), rows))
 
 
 class Lanes:
@@ -106,7 +106,7 @@ class Channel:
     def busy(self) -> list[Busy]:
         """Busy intervals of the transfers that have ended."""
         name = self.name
-        return busy_records((name, *ended) for ended in self.ended)
+        return busy_records((name, *ended, False) for ended in self.ended)
 
     def join(self, op: int, work: float, floor: float) -> None:
         """Start a transfer of `work` seconds for `op`, whose own latency ends at `floor` (math.inf for

@@ -95,7 +95,7 @@ def dependency_graph(ops: Sequence[Op], serial: bool = False) -> tuple[list[list
     waits = [0] * len(ops)
     for i, op in enumerate(ops):
         try:
-            parents = {index[d] for d in op.deps}
+            parents = set(map(index.__getitem__, op.deps))
         except KeyError as missing:
             raise WorkloadError(f"op {op.name!r} depends on unknown op {missing.args[0]!r}",
                                 key="deps") from None
@@ -117,7 +117,9 @@ class _Run:
         self.children, self.waits = dependency_graph(ops, serial)
         self.units: dict[str, Unit] = {}
         self.channels: dict[str, Channel] = {}
-        self.unit_of = [self._unit(unit_name(c.unit), capacity) for c in costs]
+        unit_names = [c.unit for c in costs]
+        by_name = {u: self._unit(unit_name(u), capacity) for u in dict.fromkeys(unit_names)}
+        self.unit_of = list(map(by_name.__getitem__, unit_names))
         self.latency = [c.latency_s for c in costs]
         self.work = [min(c.memory_s, c.latency_s) for c in costs]
         self.channel_of = [self._channel(channel_name(c)) if w > 0 else None
@@ -167,9 +169,9 @@ class _Run:
         start, end, lane = self.start, self.end, self.lane
         layers = tuple(map(layer_result, self.ops, self.costs, start,
                            [t1 - t0 for t0, t1 in zip(start, end)]))
-        busy = busy_records((unit.name, lane[i], i, start[i], end[i])
-                            for i, unit in enumerate(self.unit_of))
-        busy += busy_records((channel.name, ln, op, t0, t1) if op >= 0 else
+        busy = busy_records(zip([unit.name for unit in self.unit_of], lane, range(len(lane)),
+                                start, end, [False] * len(lane)))
+        busy += busy_records((channel.name, ln, op, t0, t1, False) if op >= 0 else
                              (channel.name, ln, ~op, t0, t1, True)
                              for channel in self.channels.values() for ln, op, t0, t1 in channel.ended)
         events = len(self.ops) + sum(channel.wakeups for channel in self.channels.values())
