@@ -132,6 +132,7 @@ class _Run:
         self.ahead = [0.0] * n        # transfer seconds each op's prefetch may move (prefetch_work)
         self.state = [WAITING] * n
         self.upcoming: dict[Unit, deque[int]] = {}   # per unit, its ops with weights to prefetch
+        self._on_latency = self._latency_done        # bound once: one callback per op
         if prefetch:
             self.upcoming = {unit: deque() for unit in self.units.values()}
             for i, (o, c) in enumerate(zip(ops, costs)):
@@ -196,13 +197,14 @@ class _Run:
 
     def _begin(self, i: int, lane: int) -> None:
         """Op i takes `lane` of its unit now: its latency starts, and its transfer if it has one."""
-        now = self.env.now
+        env = self.env
+        now = env.now
         latency, work, ahead = self.latency[i], self.work[i], self.ahead[i]
         if ahead:
             latency, work = self._prefetched(i, latency, work)
         self.start[i] = now
         self.lane[i] = lane
-        self.env.timeout(latency, i).callbacks.append(self._latency_done)
+        env.timeout(latency, i).callbacks.append(self._on_latency)
         if work <= 0.0:
             self.parts[i] = 1
         else:
@@ -234,8 +236,9 @@ class _Run:
         """One of op i's parts (latency, transfer) ended; the op ends with the later one."""
         if i < 0:          # op ~i's prefetch ended: the op collects it when it starts
             return
-        self.parts[i] -= 1
-        if self.parts[i]:
+        parts = self.parts
+        parts[i] -= 1
+        if parts[i]:
             return
         self.end[i] = self.env.now
         unit = self.unit_of[i]
