@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from accelsim.engine.resources import TOLERANCE, Lanes
+from accelsim.engine.resources import TOLERANCE, Lanes, gc_paused
 
 BUCKET_BYTES = 25 * 2**20           # PyTorch DDP's default gradient bucket (bucket_cap_mb=25)
 FORWARD, BACKWARD = "forward", "backward"
@@ -343,7 +343,8 @@ def carry_all(transfers: list[tuple[float, tuple[Transfer, ...]]]) -> list[float
 
 def simulate_step(plan: StepPlan) -> StepTimeline:
     """Simulate one training step of `plan` (see the module docstring)."""
-    return _Step(plan).run()
+    with gc_paused():
+        return _Step(plan).run()
 
 
 # -- from the cost model to a plan --------------------------------------------------------------
