@@ -25,13 +25,15 @@ Model:
   ends when every device has stepped its optimizer.
 - Not modelled: per-node NIC sharing beyond what the per-device bandwidth already folds in; switch
   and fabric congestion between nodes (links are per device, the fabric non-blocking); the two
-  directions of a link as separate resources; overlap of a tensor-parallel all-reduce with the
-  compute around it; stragglers and data loading.
+  directions of a link as separate resources; a hierarchical collective's intra-node phases (the
+  whole of it runs on the NIC); overlap of a tensor-parallel all-reduce with the compute around it
+  (a pass's all-reduces run as one transfer after its compute); stragglers and data loading.
 
 Without contention and with equal stages the step is the closed form (m + p - 1) x slot + exposed
 data-parallel tail (tests hold the two together). Energy: the devices' dynamic energy from the
 single-device op energies, the devices' idle power over the whole step, and the links' energy per
-bit moved (InterconnectConfig.energy_per_bit, sourced in hw_configs/interconnect/).
+bit moved (InterconnectConfig.energy_per_bit, sourced in hw_configs/interconnect/; bytes moved are
+a transfer's work times the link's bandwidth, so every rank's share of a collective is counted).
 """
 
 from __future__ import annotations
@@ -215,7 +217,7 @@ class _Step:
         self.links: dict[str, SharedLink] = {}
         self.arrived: dict[tuple, simpy.Event] = {}
         self.slices: list[Slice] = []
-        self.device_end = [0.0] * p
+        self.device_end: list[float | None] = [None] * p
         self.syncs: list[list[simpy.Process]] = [[] for _ in range(p)]
 
     def run(self) -> StepTimeline:
@@ -229,6 +231,8 @@ class _Step:
             except simpy.core.EmptySchedule:
                 break
             events += 1
+        if None in self.device_end:
+            raise RuntimeError(f"the schedule deadlocked: devices {self.device_end} never finished")
         slices = self.slices + [s for link in self.links.values() for s in link.slices]
         return StepTimeline(step_time_s=max(self.device_end), slices=tuple(slices), events=events,
                             link_work_s={name: link.work for name, link in self.links.items()},
