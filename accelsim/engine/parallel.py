@@ -366,8 +366,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
 
 def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phase, float]],
            comm: dict[str, tuple[float, float]], config: ParallelConfig, cluster: Cluster,
-           optimizer: str, checkpoint: bool,
-           joules: dict[str, dict[Phase, float]] | None = None) -> StageResult:
+           optimizer: str, checkpoint: bool, joules: dict[str, dict[Phase, float]]) -> StageResult:
     """Times and memory of pipeline stage `s`."""
     end = starts[s + 1] if s + 1 < len(starts) else len(shard.ops)
     ops = shard.ops[starts[s]:end]
@@ -404,7 +403,7 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
                        tensor_backward_bytes=tuple(reduces[len(forward_reduces):]),
                        boundary_bytes=(crossing[0], crossing[1]), grad_bytes=states.gradients,
                        weight_bytes=states.weights,
-                       forward_j=total((Phase.FORWARD,), joules or {}),
-                       backward_j=total(BACKWARD_PHASES, joules or {}),
-                       optimizer_j=total((Phase.OPTIMIZER,), joules or {}) /
+                       forward_j=total((Phase.FORWARD,), joules),
+                       backward_j=total(BACKWARD_PHASES, joules),
+                       optimizer_j=total((Phase.OPTIMIZER,), joules) /
                        (config.dp if config.zero >= 1 else 1))
