@@ -86,7 +86,8 @@ def cli() -> None:
               help="Event engine: fetch each unit's next weights while the op before runs "
                    "(double buffering).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
-              help="Write a Chrome/Perfetto trace (JSON) of the run.")
+              help="Write a Chrome/Perfetto trace (JSON) of the run (a training step on several "
+                   "devices: a track per device and per link).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Figure of the run (.png, .svg, .pdf).")
 @click.option("--plot-kind", type=click.Choice(["layers", "roofline", "energy", "timeline"]),
