@@ -86,7 +86,8 @@ def cli() -> None:
               help="Event engine: fetch each unit's next weights while the op before runs "
                    "(double buffering).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
-              help="Write a Chrome/Perfetto trace (JSON) of the run.")
+              help="Write a Chrome/Perfetto trace (JSON) of the run (a training step on several "
+                   "devices: a track per device and per link).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Figure of the run (.png, .svg, .pdf).")
 @click.option("--plot-kind", type=click.Choice(["layers", "roofline", "energy", "timeline"]),
@@ -122,8 +123,7 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
     from accelsim.api import simulate
 
     multi_device = devices > 1 or parallel is not None
-    per_layer_outputs = {"--trace": trace_path, "--plot": plot_path, "--csv": csv_path,
-                         "--parquet": parquet_path}
+    per_layer_outputs = {"--plot": plot_path, "--csv": csv_path, "--parquet": parquet_path}
     for flag, path in per_layer_outputs.items():
         if multi_device and path:
             raise click.BadParameter("not available for multi-device runs", param_hint=flag)
@@ -133,6 +133,11 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
                       parallel=parallel, tokens=tokens, global_batch=global_batch,
                       interconnect=interconnect, prefetch=prefetch, stack=stack, only=only,
                       **workload_params(params))
+    if multi_device and trace_path:
+        from accelsim.engine.chrome_trace import write_chrome_trace
+
+        write_chrome_trace(result.timeline, trace_path,
+                           name=f"{result.workload} step on {result.config.devices} x {result.device}")
     if multi_device and as_json:
         emit_json(result.to_dict())
         return

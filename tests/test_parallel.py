@@ -105,7 +105,10 @@ def test_bubble_fraction_and_step_time_of_1f1b():
     assert result["bubble_fraction"] == pytest.approx((p - 1) / (m + p - 1))
     slot = max(stage.slot_s for stage in result.stages)
     tail = max(stage.data_comm_exposed_s + stage.optimizer_s for stage in result.stages)
-    assert result["step_time_s"] == pytest.approx((m + p - 1) * slot + tail)
+    # the event engine's step (cluster_sim): the closed form bounds it from above (unequal stages,
+    # sends that the closed form charges to both neighbours); tests/test_cluster_sim.py holds it
+    # equal to the closed form for equal stages
+    assert m * slot < result["step_time_s"] <= (m + p - 1) * slot + tail
     assert result["time_breakdown_s"]["bubble"] == pytest.approx((p - 1) * slot)
 
 
@@ -175,7 +178,9 @@ def test_replicas_are_aggregated_not_simulated_one_by_one():
     large = gpt2_run("tp=2,pp=2,dp=256", 1024, global_batch=2048)
     assert small.config.micro_batches == large.config.micro_batches == 8
     assert [s.forward_s for s in small.stages] == [s.forward_s for s in large.stages]
-    assert large["samples_per_s"] > 100 * small["samples_per_s"]
+    # 128x the samples per step; each 25 MiB bucket's all-reduce over 64 nodes pays its own ring
+    # latency (2 x 63 steps) on the event engine, so the step grows by a few bucket latencies
+    assert large["samples_per_s"] > 64 * small["samples_per_s"]
 
 
 # -- published runs ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from accelsim.config.explain import config_error
 from accelsim.config.paths import bundled_configs
 from accelsim.config.tree import load_tree
 from accelsim.config.overrides import apply_overrides
-from accelsim.config.types import Bandwidth, Count, Fraction, Seconds, Strict
+from accelsim.config.types import Bandwidth, Count, EnergyPerBit, Fraction, Seconds, Strict
 from accelsim.config.yaml_lines import plain
 from accelsim.errors import ConfigError, did_you_mean
 
@@ -72,6 +72,7 @@ class InterconnectConfig(Strict):
     efficiency: Fraction = 1.0            # achievable fraction of `bandwidth` in collectives
     domain_size: Count | None = None      # devices one fabric spans (8 GPUs on an NVSwitch board)
     nccl: NcclModel | None = None         # NCCL's cost model; None: plain alpha-beta ring and tree
+    energy_per_bit: EnergyPerBit | None = None   # joules per bit a device sends (None: not known)
 
     @property
     def effective_bandwidth(self) -> float:

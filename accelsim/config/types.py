@@ -42,6 +42,7 @@ Bytes = Annotated[float, _unit("bytes"), Field(gt=0, le=2.0**60)]
 Frequency = Annotated[float, _unit("frequency"), Field(gt=0, le=1e12)]
 Bandwidth = Annotated[float, _unit("bandwidth"), Field(gt=0, le=1e30)]   # 1e30: "memory is free"
 Power = Annotated[float, _unit("power"), Field(ge=0, le=1e9)]
+EnergyPerBit = Annotated[float, _unit("energy"), Field(ge=0, le=1e-6)]
 Seconds = Annotated[float, _unit("time"), Field(ge=0, le=1e6)]
 FlopRate = Annotated[float, _unit("flops"), Field(gt=0, le=1e21)]
 Fraction = Annotated[float, Field(ge=1e-4, le=1)]

@@ -122,19 +122,36 @@ class Cluster:
     def time(self, kind: str, nbytes: float, size: int, stride: int = 1,
              algorithm: str = "auto", protocol: str = "auto") -> float:
         """Seconds for collective `kind` over a group of `size` devices `stride` ranks apart."""
+        return math.fsum(times * choice.time(part)
+                         for choice, part, times in self._phases(kind, nbytes, size, stride,
+                                                                 algorithm, protocol))
+
+    def latency(self, kind: str, nbytes: float, size: int, stride: int = 1,
+                algorithm: str = "auto", protocol: str = "auto") -> float:
+        """The fixed part of `time` (launch and per-step latencies of the algorithms chosen for
+        `nbytes`): what the collective costs whatever share of the links it gets."""
+        return math.fsum(times * choice.latency
+                         for choice, part, times in self._phases(kind, nbytes, size, stride,
+                                                                 algorithm, protocol))
+
+    def _phases(self, kind: str, nbytes: float, size: int, stride: int, algorithm: str,
+                protocol: str) -> list[tuple[Choice, float, int]]:
+        """(choice, bytes, times run) of each collective `kind` runs as, in order."""
         if kind == "send_recv":
-            return self.send(nbytes, stride)
+            return _phase(chosen(kind, nbytes, 2, self.link(2, stride)), nbytes)
         whole = self.choice(kind, nbytes, size, stride, algorithm, protocol)
         if whole is not None:
-            return whole.time(nbytes) if whole else 0.0
+            return _phase(whole or None, nbytes)
         local, nodes = self.placement(size, stride)
         net = self._network()
         if kind == "all_to_all":       # the share bound for other nodes crosses the network
-            return all_to_all(nbytes * local / size, local, self.intra) \
-                + all_to_all(nbytes * (size - local) / size * nodes / (nodes - 1), nodes, net)
-        inside = {"all_reduce": 2, "all_gather": 1, "reduce_scatter": 1}[kind] \
-            * reduce_scatter(nbytes, local, self.intra)
-        return inside + collective(kind, nbytes / local, nodes, net, algorithm, protocol)
+            inside, across = nbytes * local / size, nbytes * (size - local) / size * nodes / (nodes - 1)
+            return _phase(chosen(kind, inside, local, self.intra), inside) + \
+                _phase(chosen(kind, across, nodes, net), across)
+        inside = {"all_reduce": 2, "all_gather": 1, "reduce_scatter": 1}[kind]
+        return _phase(chosen("reduce_scatter", nbytes, local, self.intra, "ring", protocol),
+                      nbytes, inside) + \
+            _phase(chosen(kind, nbytes / local, nodes, net, algorithm, protocol), nbytes / local)
 
     def choice(self, kind: str, nbytes: float, size: int, stride: int = 1, algorithm: str = "auto",
                protocol: str = "auto") -> Choice | bool | None:
@@ -153,7 +170,12 @@ class Cluster:
 
     def send(self, nbytes: float, stride: int) -> float:
         """Seconds to send `nbytes` to the device `stride` ranks away (a pipeline neighbour)."""
-        return point_to_point(nbytes, self.link(2, stride))
+        return self.time("send_recv", nbytes, 2, stride)
+
+
+def _phase(choice: Choice | None, nbytes: float, times: int = 1) -> list[tuple[Choice, float, int]]:
+    """One phase of a collective, none when there is nothing to move."""
+    return [(choice, nbytes, times)] if choice else []
 
 
 FALLBACK_FABRIC = ("pcie4_x16", "infiniband_hdr")   # (intra, inter) of a device without `interconnect`

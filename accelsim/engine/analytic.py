@@ -11,13 +11,12 @@ from accelsim.workload.ir import Op
 
 def layer_result(op: Op, cost: OpCost, start_s: float, latency_s: float) -> LayerResult:
     """The result of `op` run from start_s for latency_s (the engine's placement of its cost)."""
+    # positional, in LayerResult's field order, and the enums' _value_: engines build one per op
     return LayerResult(
-        name=op.name, phase=op.phase.value, kind=op.kind.value, flops=cost.flops, macs=cost.macs,
-        dram_bytes=cost.dram_bytes, latency_s=latency_s, energy_j=cost.energy.total,
-        bound=cost.bound, cycles=cost.cycles, stall_cycles=cost.stall_cycles, unit=cost.unit,
-        start_s=start_s,
-        compute_s=cost.compute_s, memory_s=cost.memory_s, traffic=cost.traffic,
-        mapping_efficiency=cost.mapping_efficiency, compute_utilization=cost.compute_utilization)
+        op.name, op.phase._value_, op.kind._value_, cost.flops, cost.macs, cost.dram_bytes,
+        latency_s, cost.energy.total, cost.bound, cost.cycles, cost.stall_cycles, cost.unit,
+        start_s, cost.compute_s, cost.memory_s, cost.traffic, cost.mapping_efficiency,
+        cost.compute_utilization)
 
 
 def schedule(ops: Sequence[Op], costs: Sequence[OpCost]) -> tuple[LayerResult, ...]:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from accelsim.engine.cluster_sim import StepTimeline
 from accelsim.engine.resources import TOLERANCE, Busy
 from accelsim.engine.sim import HOST_LINK, MEMORY, Timeline, unit_name
 from accelsim.result import LayerResult, Result
@@ -74,8 +75,36 @@ def chrome_trace(run: Result | Timeline, *, name: str | None = None) -> dict:
     return {"traceEvents": events, "displayTimeUnit": "ns"}
 
 
-def write_chrome_trace(run: Result | Timeline, path: str | Path, *, name: str | None = None) -> Path:
-    """Write chrome_trace(run) as JSON to `path`; returns the path."""
+def step_chrome_trace(timeline: StepTimeline, *, name: str = "training step") -> dict:
+    """A multi-device training step (cluster_sim) as a Trace Event Format object: a track per device
+    (its compute) and per link lane (concurrent transfers on a link take separate lanes)."""
+    def order(track: tuple[str, int]) -> tuple:
+        kind, _, index = track[0].rpartition(" ")
+        return kind != "device", kind, int(index), track[1]
+
+    tracks = sorted({(s.track, s.lane) for s in timeline.slices}, key=order)
+    lanes = {track: sum(1 for t in tracks if t[0] == track) for track, _ in tracks}
+    tid = {track: i for i, track in enumerate(tracks)}
+    events: list[dict] = [{"ph": "M", "name": "process_name", "pid": PID, "args": {"name": name}}]
+    for (track, lane), i in tid.items():
+        label = track if lanes[track] == 1 else f"{track} #{lane}"
+        events.append({"ph": "M", "name": "thread_name", "pid": PID, "tid": i,
+                       "args": {"name": label}})
+        events.append({"ph": "M", "name": "thread_sort_index", "pid": PID, "tid": i,
+                       "args": {"sort_index": i}})
+    for s in sorted(timeline.slices, key=lambda s: (s.start_s, tid[s.track, s.lane])):
+        events.append({"name": s.name, "cat": s.category, "ph": "X", "ts": s.start_s * MICROSECONDS,
+                       "dur": (s.end_s - s.start_s) * MICROSECONDS, "pid": PID,
+                       "tid": tid[s.track, s.lane]})
+    return {"traceEvents": events, "displayTimeUnit": "ns"}
+
+
+def write_chrome_trace(run: Result | Timeline | StepTimeline, path: str | Path, *,
+                       name: str | None = None) -> Path:
+    """Write chrome_trace(run) (step_chrome_trace for a training step) as JSON to `path`; returns
+    the path."""
     path = Path(path)
-    path.write_text(json.dumps(chrome_trace(run, name=name)))
+    trace = step_chrome_trace(run, name=name or "training step") if isinstance(run, StepTimeline) \
+        else chrome_trace(run, name=name)
+    path.write_text(json.dumps(trace))
     return path

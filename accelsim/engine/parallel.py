@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from accelsim.devices import run_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
-from accelsim.engine import single
+from accelsim.engine import cluster_sim, single
 from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.workload.stack import apply_stack, resolve_stack
@@ -172,6 +172,15 @@ class StageResult:
     optimizer_s: float              # per step
     in_flight: int                  # micro-batches whose activations the stage holds
     memory: MemoryBreakdown
+    # volumes and energies the step's event engine (accelsim.engine.cluster_sim) runs on:
+    tensor_forward_bytes: tuple[float, ...] = ()    # each tp all-reduce of a forward
+    tensor_backward_bytes: tuple[float, ...] = ()   # each of a backward (recompute's included)
+    boundary_bytes: tuple[float, float] = (0.0, 0.0)   # activations at the start, end boundary
+    grad_bytes: float = 0.0         # per device
+    weight_bytes: float = 0.0       # per device, before ZeRO sharding
+    forward_j: float = 0.0          # dynamic energy per micro-batch
+    backward_j: float = 0.0
+    optimizer_j: float = 0.0        # per step
 
     @property
     def slot_s(self) -> float:
@@ -201,6 +210,8 @@ class ParallelResult:
     device_id: str = ""
     provenance: dict = field(default_factory=dict)
     stack: str = ""                 # software stack modelled (accelsim.workload.stack)
+    energy: dict = field(default_factory=dict)      # cluster_sim.step_energy
+    timeline: object = field(default=None, repr=False, compare=False)   # cluster_sim.StepTimeline
 
     @property
     def totals(self) -> dict:
@@ -256,6 +267,7 @@ def _totals(result: ParallelResult) -> dict:
         "memory_per_device_bytes": memory.total,
         "memory_breakdown_bytes": asdict(memory),
         **memory_fit(memory, result.memory_capacity, result.device, " per device"),
+        **result.energy,
     }
     if result.train_items:
         totals["time_to_train_s"] = result.train_items / result.items_per_step * step
@@ -311,16 +323,19 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
                            checkpoint=checkpoint, stack=stack)[3]
     layers = single.run_trace(trace, device)[1]     # op times only: memory is per stage, below
     seconds: dict[str, dict[Phase, float]] = {}
+    joules: dict[str, dict[Phase, float]] = {}      # dynamic: the idle part is the step's
     for layer in layers:
         name = layer.name.rsplit(".", 1)[0] if layer.phase != Phase.FORWARD.value else layer.name
-        by_phase = seconds.setdefault(name, {})
-        by_phase[Phase(layer.phase)] = by_phase.get(Phase(layer.phase), 0.0) + layer.latency_s
+        for table, value in ((seconds, layer.latency_s),
+                             (joules, layer.energy_j - device.power.idle * layer.latency_s)):
+            by_phase = table.setdefault(name, {})
+            by_phase[Phase(layer.phase)] = by_phase.get(Phase(layer.phase), 0.0) + value
     op_seconds = {name: sum(t for ph, t in phases.items() if ph is not Phase.OPTIMIZER)
                   for name, phases in seconds.items()}
     starts = pipeline_stages(shard.ops, config.pp, op_seconds)
     comm = tensor_parallel_all_reduces(graph)
-    stages = tuple(_stage(shard, starts, s, seconds, comm, config, cluster, optimizer, checkpoint)
-                   for s in range(config.pp))
+    stages = tuple(_stage(shard, starts, s, seconds, comm, config, cluster, optimizer, checkpoint,
+                          joules) for s in range(config.pp))
 
     full = training_trace(graph, optimizer=optimizer).flops_by_phase()
     per_micro = sum(full.get(phase, 0) for phase in (Phase.FORWARD, Phase.DGRAD, Phase.WGRAD))
@@ -330,9 +345,12 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     hardware_flops = config.tp * config.dp * (
         config.micro_batches * (sum(layer.flops for layer in layers) - update_flops) + update_flops)
 
-    slot = max(stage.slot_s for stage in stages)
-    step = (config.micro_batches + config.pp - 1) * slot + \
-        max(stage.data_comm_exposed_s + stage.optimizer_s for stage in stages)
+    # The step on the event engine, links shared (cluster_sim); without contention and with equal
+    # stages it is the closed form (m + p - 1) x slowest slot + exposed tail (tests/test_cluster_sim).
+    plan = cluster_sim.plan_step(stages, config, cluster)
+    timeline = cluster_sim.simulate_step(plan)
+    step = timeline.step_time_s
+    energy = cluster_sim.step_energy(stages, config, timeline, plan, device.power.idle)
     item = "tokens" if seq_len else "samples"
     return ParallelResult(
         workload=graph.name, device=device.name, device_kind=device.kind, precision=precision,
@@ -342,29 +360,31 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
         stages=stages, step_time_s=step, model_flops_per_step=model_flops,
         hardware_flops_per_step=hardware_flops, peak_flops=device.peak_flops(precision),
         items_per_step=config.global_batch * (int(seq_len) if seq_len else 1), item=item,
-        memory_capacity=device.memory.capacity, train_items=tokens, stack=stack)
+        memory_capacity=device.memory.capacity, train_items=tokens, stack=stack, energy=energy,
+        timeline=timeline)
 
 
 def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phase, float]],
            comm: dict[str, tuple[float, float]], config: ParallelConfig, cluster: Cluster,
-           optimizer: str, checkpoint: bool) -> StageResult:
+           optimizer: str, checkpoint: bool, joules: dict[str, dict[Phase, float]]) -> StageResult:
     """Times and memory of pipeline stage `s`."""
     end = starts[s + 1] if s + 1 < len(starts) else len(shard.ops)
     ops = shard.ops[starts[s]:end]
     names = [op.name for op in ops]
 
-    def total(phases: tuple[Phase, ...]) -> float:
-        return sum(seconds.get(n, {}).get(ph, 0.0) for n in names for ph in phases)
+    def total(phases: tuple[Phase, ...], table=seconds) -> float:
+        return sum(table.get(n, {}).get(ph, 0.0) for n in names for ph in phases)
 
     forward, backward = total((Phase.FORWARD,)), total(BACKWARD_PHASES)
-    reduces = [comm[n][0] for n in names if n in comm] * (2 if checkpoint else 1) + \
-        [comm[n][1] for n in names if n in comm]
+    forward_reduces = [comm[n][0] for n in names if n in comm]
+    reduces = forward_reduces * (2 if checkpoint else 1) + [comm[n][1] for n in names if n in comm]
     tensor_comm = sum(cluster.time("all_reduce", nbytes, config.tp) for nbytes in reduces if nbytes)
 
-    pipeline_comm = 0.0
+    pipeline_comm, crossing = 0.0, []
     for boundary in (starts[s], end):
-        if 0 < boundary < len(shard.ops):
-            nbytes = boundary_bytes(shard.ops, boundary)
+        nbytes = boundary_bytes(shard.ops, boundary) if 0 < boundary < len(shard.ops) else 0.0
+        crossing.append(nbytes)
+        if nbytes:
             pipeline_comm += cluster.send(nbytes / config.tp, config.tp * config.dp) + \
                 cluster.time("all_gather", nbytes, config.tp)
 
@@ -379,4 +399,11 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
     return StageResult(first_op=names[0], last_op=names[-1], forward_s=forward, backward_s=backward,
                        tensor_comm_s=tensor_comm, pipeline_comm_s=pipeline_comm,
                        data_comm_exposed_s=data_comm, optimizer_s=optimizer_s, in_flight=in_flight,
-                       memory=memory)
+                       memory=memory, tensor_forward_bytes=tuple(forward_reduces),
+                       tensor_backward_bytes=tuple(reduces[len(forward_reduces):]),
+                       boundary_bytes=(crossing[0], crossing[1]), grad_bytes=states.gradients,
+                       weight_bytes=states.weights,
+                       forward_j=total((Phase.FORWARD,), joules),
+                       backward_j=total(BACKWARD_PHASES, joules),
+                       optimizer_j=total((Phase.OPTIMIZER,), joules) /
+                       (config.dp if config.zero >= 1 else 1))

@@ -45,7 +45,7 @@ import simpy
 
 from accelsim.devices.base import OpCost
 from accelsim.engine.analytic import layer_result
-from accelsim.engine.resources import Busy, Channel, Unit
+from accelsim.engine.resources import Busy, Channel, Unit, busy_records, gc_paused
 from accelsim.errors import WorkloadError
 from accelsim.result import LayerResult
 from accelsim.workload.ir import Op
@@ -95,7 +95,7 @@ def dependency_graph(ops: Sequence[Op], serial: bool = False) -> tuple[list[list
     waits = [0] * len(ops)
     for i, op in enumerate(ops):
         try:
-            parents = {index[d] for d in op.deps}
+            parents = set(map(index.__getitem__, op.deps))
         except KeyError as missing:
             raise WorkloadError(f"op {op.name!r} depends on unknown op {missing.args[0]!r}",
                                 key="deps") from None
@@ -117,7 +117,9 @@ class _Run:
         self.children, self.waits = dependency_graph(ops, serial)
         self.units: dict[str, Unit] = {}
         self.channels: dict[str, Channel] = {}
-        self.unit_of = [self._unit(unit_name(c.unit), capacity) for c in costs]
+        unit_names = [c.unit for c in costs]
+        by_name = {u: self._unit(unit_name(u), capacity) for u in dict.fromkeys(unit_names)}
+        self.unit_of = list(map(by_name.__getitem__, unit_names))
         self.latency = [c.latency_s for c in costs]
         self.work = [min(c.memory_s, c.latency_s) for c in costs]
         self.channel_of = [self._channel(channel_name(c)) if w > 0 else None
@@ -130,6 +132,7 @@ class _Run:
         self.ahead = [0.0] * n        # transfer seconds each op's prefetch may move (prefetch_work)
         self.state = [WAITING] * n
         self.upcoming: dict[Unit, deque[int]] = {}   # per unit, its ops with weights to prefetch
+        self._on_latency = self._latency_done        # bound once: one callback per op
         if prefetch:
             self.upcoming = {unit: deque() for unit in self.units.values()}
             for i, (o, c) in enumerate(zip(ops, costs)):
@@ -165,11 +168,13 @@ class _Run:
             raise WorkloadError(f"dependency cycle: {len(stuck)} ops never became ready, "
                                 f"e.g. {stuck[0]!r}", key="deps")
         start, end, lane = self.start, self.end, self.lane
-        layers = tuple(layer_result(op, cost, t0, t1 - t0)
-                       for op, cost, t0, t1 in zip(self.ops, self.costs, start, end))
-        busy = [Busy(unit.name, lane[i], i, start[i], end[i]) for i, unit in enumerate(self.unit_of)]
-        busy += [b if b.op >= 0 else Busy(b.resource, b.lane, ~b.op, b.start_s, b.end_s, True)
-                 for channel in self.channels.values() for b in channel.busy]
+        layers = tuple(map(layer_result, self.ops, self.costs, start,
+                           [t1 - t0 for t0, t1 in zip(start, end)]))
+        busy = busy_records(zip([unit.name for unit in self.unit_of], lane, range(len(lane)),
+                                start, end, [False] * len(lane)))
+        busy += busy_records((channel.name, ln, op, t0, t1, False) if op >= 0 else
+                             (channel.name, ln, ~op, t0, t1, True)
+                             for channel in self.channels.values() for ln, op, t0, t1 in channel.ended)
         events = len(self.ops) + sum(channel.wakeups for channel in self.channels.values())
         return Timeline(layers=layers, busy=tuple(busy), makespan_s=max(end, default=0.0),
                         events=events)
@@ -192,13 +197,14 @@ class _Run:
 
     def _begin(self, i: int, lane: int) -> None:
         """Op i takes `lane` of its unit now: its latency starts, and its transfer if it has one."""
-        now = self.env.now
+        env = self.env
+        now = env.now
         latency, work, ahead = self.latency[i], self.work[i], self.ahead[i]
         if ahead:
             latency, work = self._prefetched(i, latency, work)
         self.start[i] = now
         self.lane[i] = lane
-        self.env.timeout(latency, i).callbacks.append(self._latency_done)
+        env.timeout(latency, i).callbacks.append(self._on_latency)
         if work <= 0.0:
             self.parts[i] = 1
         else:
@@ -230,8 +236,9 @@ class _Run:
         """One of op i's parts (latency, transfer) ended; the op ends with the later one."""
         if i < 0:          # op ~i's prefetch ended: the op collects it when it starts
             return
-        self.parts[i] -= 1
-        if self.parts[i]:
+        parts = self.parts
+        parts[i] -= 1
+        if parts[i]:
             return
         self.end[i] = self.env.now
         unit = self.unit_of[i]
@@ -256,7 +263,8 @@ def run(ops: Sequence[Op], costs: Sequence[OpCost], *, serial: bool = False,
     """
     if len(ops) != len(costs):
         raise ValueError(f"{len(ops)} ops but {len(costs)} costs")
-    return _Run(ops, costs, serial, capacity or {}, prefetch).timeline()
+    with gc_paused():
+        return _Run(ops, costs, serial, capacity or {}, prefetch).timeline()
 
 
 def schedule(ops: Sequence[Op], costs: Sequence[OpCost], *, serial: bool = False,

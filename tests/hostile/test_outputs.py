@@ -11,6 +11,9 @@ CFG = "tests/golden/scalesim/alexnet_32x32_os_calc/scale.cfg"
 TOPOLOGY = "tests/golden/scalesim/conv_small.csv"
 WRITERS = {
     "run --trace": ("run", "resnet50", "--device", "a100", "--trace", "{out}/t.json"),
+    "run --trace, a training step": ("run", "gpt2", "--device", "a100", "--mode", "training",
+                                     "--devices", "4", "--parallel", "pp=2,dp=2",
+                                     "--trace", "{out}/t.json"),
     "run --csv": ("run", "resnet50", "--device", "a100", "--csv", "{out}/r.csv"),
     "run --plot": ("run", "resnet50", "--device", "a100", "--plot", "{out}/p.png"),
     "serve --timeline": (*SERVE, "--timeline", "{out}/t.json"),

@@ -59,7 +59,7 @@ REFUSED = [
     (["run", "resnet5", "--device", "a100"], ["resnet5", "resnet50"]),
     (["run", "resnet50", "--device", "a100", "--devices", "2"], ["training"]),
     (["run", "resnet50", "--device", "a100", "--devices", "4", "--mode", "training",
-      "--trace", "t.json"], ["--trace"]),
+      "--csv", "t.csv"], ["--csv"]),
     (["whatif", "resnet50", "--device", "a100"], ["nothing to change"]),
     (["whatif", "resnet50", "--device", "a100", "--layers", "conv1"], ["--quantize or --prune"]),
     (["cost", "gpt2", "--device", "a100", "--serve", "--flops", "1e20"], ["--flops", "--serve"]),
