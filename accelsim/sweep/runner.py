@@ -1,6 +1,6 @@
 """Evaluate a design space through accelsim.simulate: in process, on a process pool, or on Dask.
 
-A record is {"id", "point", "precision", "stack", "area_mm2", <every numeric total of the Result>} or, for a
+A record is {"id", "point", "precision", "stack", <every numeric total (area_mm2 among them) of the Result>} or, for a
 point the simulator rejects, {"id", "point", "error"}. Records come back in the space's point order.
 """
 
@@ -23,7 +23,6 @@ MAX_WORKERS = 4 * (os.cpu_count() or 1)
 def evaluate(space: Space, point: dict) -> dict:
     """The record of one point."""
     from accelsim.api import load_device, simulate
-    from accelsim.sweep.area import device_area_mm2
 
     record = {"id": space.point_id(point), "point": point}
     args = space.run_args(point)
@@ -36,7 +35,7 @@ def evaluate(space: Space, point: dict) -> dict:
         return {**record, "error": str(exc)}
     totals = {key: value for key, value in result.totals.items()
               if isinstance(value, (int, float, str)) and not isinstance(value, bool)}
-    return {**record, "precision": result.precision, "stack": result.stack, "area_mm2": device_area_mm2(device),
+    return {**record, "precision": result.precision, "stack": result.stack,
             "fits_in_memory": result.totals["fits_in_memory"], **totals}
 
 
