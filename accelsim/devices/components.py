@@ -150,19 +150,19 @@ HOROWITZ_OP_UM2 = {"int8 add": 36.0, "int8 mult": 282.0, "int32 add": 137.0, "in
 # A MAC is one multiply plus an accumulate-add (integers accumulate in int32, fp16/bf16/fp8/fp4 in
 # fp16, tf32/fp32 in fp32); widths the paper does not list scale the multiplier with width squared
 # (array multiplier), e.g. int16 mult = int8 mult x 4, fp64 MAC = fp32 MAC x 4.
-MAC_RECIPE = {"int4": ("int8", 1 / 4, "int32"), "int8": ("int8", 1.0, "int32"),
-              "int16": ("int8", 4.0, "int32"), "int32": ("int32", 1.0, "int32"),
-              "fp8": ("fp16", 1 / 4, "fp16"), "fp4": ("fp16", 1 / 16, "fp16"),
-              "fp16": ("fp16", 1.0, "fp16"), "bf16": ("fp16", 1.0, "fp16"),
-              "tf32": ("fp16", 1.0, "fp32"),       # tf32 has fp16's 10-bit mantissa
-              "fp32": ("fp32", 1.0, "fp32"), "fp64": ("fp32", 4.0, "fp32")}
+# precision -> (multiplier, its scale, accumulator, scale of the whole MAC)
+MAC_RECIPE = {"int4": ("int8", 1 / 4, "int32", 1.0), "int8": ("int8", 1.0, "int32", 1.0),
+              "int16": ("int8", 4.0, "int32", 1.0), "int32": ("int32", 1.0, "int32", 1.0),
+              "fp8": ("fp16", 1 / 4, "fp16", 1.0), "fp4": ("fp16", 1 / 16, "fp16", 1.0),
+              "fp16": ("fp16", 1.0, "fp16", 1.0), "bf16": ("fp16", 1.0, "fp16", 1.0),
+              "tf32": ("fp16", 1.0, "fp32", 1.0),       # tf32 has fp16's 10-bit mantissa
+              "fp32": ("fp32", 1.0, "fp32", 1.0), "fp64": ("fp32", 1.0, "fp32", 4.0)}
 
 
 def _mac(table: dict[str, float], precision: str) -> float:
-    """One MAC of `precision` from a per-operation table (fp64: the fp32 MAC x 4)."""
-    mult, times, add = MAC_RECIPE[precision]
-    mac = table[f"{mult} mult"] * times + table[f"{add} add"]
-    return mac * 4 / times if precision == "fp64" else mac
+    """One MAC of `precision` from a per-operation table."""
+    mult, mult_scale, add, scale = MAC_RECIPE[precision]
+    return (table[f"{mult} mult"] * mult_scale + table[f"{add} add"]) * scale
 
 
 MAC_PJ_45NM = {precision: _mac(HOROWITZ_OP_PJ, precision) for precision in MAC_RECIPE}
