@@ -116,7 +116,8 @@ CASES: dict[str, Case] = {
                  fitted=fitted)
        for row, device, fitted in (
            ("A01", "tpu_v1", "the library's SRAM, PE and uncore area factors are TPU v1's floor plan"),
-           ("A02", "eyeriss", ""), ("A03", "a100", ""), ("A04", "v100", ""), ("A05", "h100", ""))},
+           ("A02", "eyeriss", ""), ("A03", "a100", ""),
+           ("A04", "v100", "the library's GPU uncore share is V100's die"), ("A05", "h100", ""))},
 }
 
 

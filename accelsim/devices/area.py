@@ -4,7 +4,8 @@ A die is its MAC units (array PEs, tensor cores, SIMD lanes: components.pe_area_
 the precision that takes the most area at its peak rate) plus its SRAMs (components.sram_area_mm2),
 divided by CORE_SHARE, the share of TPU v1's die that those parts take (Jouppi et al. ISCA 2017:
 a <= 331 mm^2 28 nm die whose 65,536 int8 PEs, 24 MiB Unified Buffer, 4 MiB of accumulators and
-256 KiB weight FIFO are modelled; control, I/O, PHYs, vector units and wiring make up the rest).
+256 KiB weight FIFO are modelled; control, I/O, PHYs, vector units and wiring make up the rest);
+GPUs by GPU_CORE_SHARE, V100's (NVIDIA Volta whitepaper: 815 mm^2).
 An FPGA design occupies its ASIC-equivalent area x the FPGA/ASIC area gap (Kuon & Rose, TCAD 2007).
 Every function takes numbers or numpy arrays (broadcast together) so sweeps can call it on whole
 design spaces. Caveats: GPU L1/shared memory, CPU out-of-order logic and memory PHYs are not
@@ -50,14 +51,28 @@ def systolic_area_mm2(pes, sram_bytes, *, precision: str = "int8", process_nm=TP
 npu_area_mm2 = systolic_area_mm2
 
 
-def gpu_area_mm2(sms, l2_bytes, *, tensor_macs_per_sm, tensor_precision: str = "fp16",
-                 fp32_lanes_per_sm=64, register_file_bytes=256 * 1024, process_nm=7.0):
-    """Die of a GPU: `sms` SMs of tensor-core MACs, fp32 lanes and a register file, plus its L2."""
+def _gpu_core_mm2(sms, l2_bytes, tensor_macs_per_sm, tensor_precision, fp32_lanes_per_sm,
+                  register_file_bytes, process_nm):
+    """A GPU's SMs (tensor-core MACs, fp32 lanes, register file) plus its L2, before the uncore."""
     sm = np.asarray(tensor_macs_per_sm, dtype=np.float64) * c.pe_area_mm2(tensor_precision, process_nm) \
         + np.asarray(fp32_lanes_per_sm, dtype=np.float64) * c.pe_area_mm2("fp32", process_nm) \
         + c.sram_area_mm2(register_file_bytes, process_nm=process_nm)
-    return (np.asarray(sms, dtype=np.float64) * sm
-            + c.sram_area_mm2(l2_bytes, process_nm=process_nm)) / CORE_SHARE
+    return np.asarray(sms, dtype=np.float64) * sm + c.sram_area_mm2(l2_bytes, process_nm=process_nm)
+
+
+# V100 (NVIDIA Volta whitepaper, 2017): 815 mm^2 at 12 nm; 80 SMs of 8 tensor cores (64 fp16 FMA
+# per clock each) and 64 fp32 lanes, 256 KiB of registers per SM, 6 MiB of L2. A GPU spends far more
+# of its die outside these (L1/shared memory, fp64/int units, schedulers, HBM and NVLink PHYs) than
+# TPU v1 does: GPU_CORE_SHARE is V100's modelled share, A100 and H100 are held out (validate).
+GPU_CORE_SHARE = float(_gpu_core_mm2(80, 6 * MIB, 512, "fp16", 64, 256 * 1024, 12.0)
+                       / c.TABLE["v100_die_mm2"][12.0])
+
+
+def gpu_area_mm2(sms, l2_bytes, *, tensor_macs_per_sm, tensor_precision: str = "fp16",
+                 fp32_lanes_per_sm=64, register_file_bytes=256 * 1024, process_nm=7.0):
+    """Die of a GPU: `sms` SMs of tensor-core MACs, fp32 lanes and a register file, plus its L2."""
+    return _gpu_core_mm2(sms, l2_bytes, tensor_macs_per_sm, tensor_precision, fp32_lanes_per_sm,
+                         register_file_bytes, process_nm) / GPU_CORE_SHARE
 
 
 def fpga_area_mm2(macs, bram_bytes, *, precision: str = "int8", process_nm=16.0):

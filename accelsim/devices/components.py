@@ -103,8 +103,9 @@ def wire_pj_per_bit_mm(process_nm):
 
 
 def default_banks(capacity_bytes):
-    """Banks of at most MAX_BANK_BYTES each."""
-    return np.maximum(1.0, np.ceil(np.asarray(capacity_bytes, dtype=np.float64) / MAX_BANK_BYTES))
+    """Banks of MAX_BANK_BYTES each (one for smaller memories; fractional, so that energy grows
+    smoothly with capacity)."""
+    return np.maximum(1.0, np.asarray(capacity_bytes, dtype=np.float64) / MAX_BANK_BYTES)
 
 
 def _port_factor(ports):
