@@ -23,6 +23,10 @@ compute plus waiting for DRAM: the filter ramp-up of each pass and ifmap/ofmap s
 memory bound when it waits longer than it computes. Energy prices the mapping's register-file,
 inter-PE, global-buffer and DRAM accesses.
 
+Energy: each GEMM's SRAM bytes are priced by the size of the buffer they hit (ifmap, filter, ofmap:
+energy.sram_pj_per_byte, the component library's fit), a vector op's by the ifmap buffer's (where
+activations live between layers); a YAML `energy.sram_pj_per_byte` prices every buffer alike.
+
 Activation residency (devices with `shared_sram`, the chip's on-chip activation store: TPU v1's
 Unified Buffer, TPU v4's CMEM): `costs` walks a run's ops in order and keeps each activation on chip
 for its whole live range when it fits beside those already kept, a pointwise op (BatchNorm, ReLU,
