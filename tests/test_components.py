@@ -14,6 +14,8 @@ from accelsim.devices import area as A
 from accelsim.devices import components as C
 from accelsim.sweep import load_space, pareto_front
 from accelsim.sweep.fast import fast_records
+from tests.hostile.cli import accelsim as cli
+from tests.hostile.cli import assert_clean_error
 
 KIB, MIB = 1024, 1024 * 1024
 KINDS_DEVICES = ("tpu_v1", "a100", "phone_npu", "zcu102_dpu", "xeon_8480")
@@ -163,3 +165,12 @@ def test_energy_and_area_move_with_sram_at_a_fixed_array(readme_records):
     small = [r for r in readme_records if r["point"]["array.rows"] == 64 and r["point"]["array.cols"] == 64]
     areas = {r["point"]["sram.ifmap"]: r["area_mm2"] for r in small if r["point"]["sram.filter"] == "32 KiB"}
     assert areas["32 KiB"] < areas["128 KiB"] < areas["512 KiB"]
+
+
+def test_a_die_area_measurement_is_validated_and_a_bad_unit_refused(tmp_path):
+    header = "workload,device,mode,batch,precision,metric,value,unit\n"
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text(header + "gemm 64x64x64,a100,inference,1,fp16,area,826,mm2\n")   # A100 whitepaper
+    bad.write_text(header + "gemm 64x64x64,a100,inference,1,fp16,area,826,m2\n")
+    assert "1 validated rows" in cli("validate", "--measurements", str(good)).out
+    assert_clean_error(cli("validate", "--measurements", str(bad)), "bad.csv:2", "unit")
