@@ -288,7 +288,7 @@ def schema(as_json):
 @click.option("--measurements", "measurement_paths", type=click.Path(dir_okay=False),
               multiple=True,
               help="Measurements CSV with columns workload,device,mode,batch,precision,metric,"
-                   "value,unit (metric: latency, throughput, ttft, tpot, power, energy); "
+                   "value,unit (metric: latency, throughput, ttft, tpot, power, energy, area); "
                    "repeatable.")
 @WIDE
 @click.option("--json", "as_json", is_flag=True)

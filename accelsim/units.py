@@ -20,10 +20,11 @@ FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {
               'a compute rate like "312 TFLOP/s"'),
     "energy": (("J",), 'an energy like "3.7 pJ"'),
     "bits": (("b", "bit", "bits"), 'a bit count like "64 bit"'),
+    "area": (("mm2", "mm^2"), 'a die area like "826 mm2" (kept in mm^2)'),
 }
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_PATTERN = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-zµ/]*)\s*$")
+_PATTERN = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-zµ/]*(?:\^?2)?)\s*$")   # "2": areas
 
 
 class UnitError(ValueError):

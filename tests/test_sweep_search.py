@@ -206,12 +206,12 @@ def test_cli_lhs_with_constraint_reports_hypervolume(tmp_path, capsys):
     space = write_space(tmp_path, "parameters:\n  array.rows: {from: 8, to: 128, times: 2}\n"
                                   "  array.cols: {from: 8, to: 128, times: 2}\n")
     code, text, _ = invoke(capsys, "sweep", str(space), "--fast", "--search", "lhs", "--sample",
-                           "20", "--seed", "1", "--constraint", "area_mm2 <= 3", "--json",
+                           "20", "--seed", "1", "--constraint", "area_mm2 <= 10", "--json",
                            "--pareto", "latency_s,area_mm2")
     assert code == 0
     data = json.loads(text)
-    assert (data["search"], data["seed"], data["constraints"]) == ("lhs", 1, ["area_mm2 <= 3"])
-    assert data["violating"] > 0 and all(r["area_mm2"] <= 3 for r in data["front"])
+    assert (data["search"], data["seed"], data["constraints"]) == ("lhs", 1, ["area_mm2 <= 10"])
+    assert data["violating"] > 0 and all(r["area_mm2"] <= 10 for r in data["front"])
     assert data["hypervolume"] > 0 and 0 < data["hypervolume_ratio"] <= 1
 
 

@@ -35,11 +35,12 @@ from accelsim.workload.limits import is_size
 REQUIRED = ("workload", "device", "mode", "batch", "precision", "metric", "value", "unit")
 OPTIONAL = ("params", "source", "id")
 MODES = ("inference", "training", "serve")
-METRICS = ("latency", "throughput", "ttft", "tpot", "power", "energy")
+METRICS = ("latency", "throughput", "ttft", "tpot", "power", "energy", "area")
 SERVE_ONLY = ("ttft", "tpot")
-FAMILY = {"latency": "time", "ttft": "time", "tpot": "time", "power": "power", "energy": "energy"}
+FAMILY = {"latency": "time", "ttft": "time", "tpot": "time", "power": "power", "energy": "energy",
+          "area": "area"}
 TOTAL = {"latency": "latency_s", "ttft": "ttft_s", "tpot": "tpot_s", "power": "average_power_w",
-         "energy": "energy_j"}                   # the Result totals key predicting each metric
+         "energy": "energy_j", "area": "area_mm2"}   # the Result totals key predicting each metric
 ITEM_RATES = ("samples/s", "frames/s", "images/s", "queries/s", "inferences/s")
 TOKEN_RATE = "tokens/s"
 GEMM = re.compile(r"^gemm[\s:]+(\d+)x(\d+)x(\d+)$", re.I)

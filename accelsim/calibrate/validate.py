@@ -122,6 +122,13 @@ CASES: dict[str, Case] = {
                                params=DECODE_STEP),
                 note=f"one decode step at {DECODE_CONTEXT} tokens of context; the source names "
                      "no model: a 7B dense decoder stands in"),
+    **{row: Case("area", RunSpec("gemm", device), note="die area of the component library "
+                                                       "(accelsim.devices.area); any run reports it",
+                 fitted=fitted)
+       for row, device, fitted in (
+           ("A01", "tpu_v1", "the library's SRAM, PE and uncore area factors are TPU v1's floor plan"),
+           ("A02", "eyeriss", ""), ("A03", "a100", ""),
+           ("A04", "v100", "the library's GPU uncore share is V100's die"), ("A05", "h100", ""))},
 }
 
 

@@ -1,84 +1,40 @@
 """Energy per op by component: MACs (compute), registers/SRAM (on-chip), DRAM (off-chip), static.
 
-Defaults are the 45 nm figures of Horowitz (ISSCC 2014) in ../shared/reference/energy_45nm.csv:
-- a MAC is one multiply plus one accumulate-add (integers accumulate in int32, fp16/bf16/fp8/fp4
-  in fp16, tf32/fp32 in fp32); widths the paper does not list scale the multiplier with width squared (array
-  multiplier area), e.g. int16 mult = int8 mult x 4, fp64 MAC = fp32 MAC x 4;
-- SRAM costs 10/20/100 pJ per 64-bit access at 8 KB/32 KB/1 MB, interpolated log-linearly in size and
-  clamped at 1 MB (larger arrays are built of banks of at most that size);
-- registers and inter-PE links follow the Eyeriss ladder (Chen et al., ISCA 2016): register file 1x,
-  inter-PE 2x, global buffer 6x, DRAM 200x the energy of one 16-bit MAC, per 16-bit access (global
-  buffers are priced by size from the SRAM rows, DRAM by memory type);
-- off-chip traffic is priced by memory type (DRAM_PJ_PER_BIT), an interface cost not scaled by node.
-Scaling rule: logic and SRAM energies scale linearly with the process node, E(node) = E45 x node / 45
-(switched capacitance shrinks with feature size while supply voltage has stayed near 0.8-1 V since
-45 nm: a first-order rule). Every entry can be overridden per device in YAML (`energy:` block, pJ).
+Prices come from the component library (accelsim.devices.components, every anchor cited in
+components.csv): Horowitz's 45 nm MACs (ISSCC 2014), SRAM energy per access as a function of the
+array's capacity and banks (a power-law fit to Horowitz's 8 KB / 32 KB / 1 MB points, banks of at
+most 1 MB reached over an H-tree), DRAM energy per bit by memory type, and logic/SRAM energy linear
+in the process node, E(node) = E45 x node / 45. Registers and inter-PE links follow the Eyeriss
+ladder (Chen et al., ISCA 2016): register file 1x, inter-PE 2x, global buffer 6x, DRAM 200x the
+energy of one 16-bit MAC, per 16-bit access (global buffers are priced by size from the SRAM fit,
+DRAM by memory type). Every entry can be overridden per device in YAML (`energy:` block, pJ): an
+explicit `sram_pj_per_byte` prices every SRAM of the device whatever its size.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import replace
 
 import numpy as np
 
+from accelsim.devices import components
 from accelsim.devices.base import Energy
+from accelsim.devices.components import (DRAM_PJ_PER_BIT, HOROWITZ_OP_PJ, MAC_PJ_45NM,
+                                         REFERENCE_NM)
 from accelsim.workload.ir import Op
 
 PJ = 1e-12
-REFERENCE_NM = 45.0
-
-# Horowitz ISSCC 2014, 45 nm 0.9 V: pJ per operation, keyed like energy_45nm.csv.
-HOROWITZ_OP_PJ = {"int8 add": 0.03, "int8 mult": 0.2, "int32 add": 0.1, "int32 mult": 3.1,
-                  "fp16 add": 0.4, "fp16 mult": 1.1, "fp32 add": 0.9, "fp32 mult": 3.7}
-# Horowitz ISSCC 2014: pJ per 64-bit SRAM read by array size in bytes.
-HOROWITZ_SRAM_PJ_PER_64BIT = {8 * 1024: 10.0, 32 * 1024: 20.0, 1024 * 1024: 100.0}
+# Horowitz ISSCC 2014: pJ per 64-bit SRAM read by array size in bytes (the SRAM fit's anchors).
+HOROWITZ_SRAM_PJ_PER_64BIT = {int(size): pj for size, pj in components.SRAM_READ_PJ_45NM.items()}
 # Horowitz ISSCC 2014: pJ per 64-bit DRAM access (a DDR3-class interface), low and high end.
 HOROWITZ_DRAM_PJ_PER_64BIT = (1300.0, 2600.0)
 # Chen et al. ISCA 2016 (Eyeriss): access energy relative to one 16-bit MAC.
 EYERISS_LADDER = {"register": 1.0, "inter_pe": 2.0, "global_buffer": 6.0, "dram": 200.0}
-
-
-def _mac(mult: float, add: str) -> float:
-    """One MAC: a multiply plus an accumulate-add of the named Horowitz width."""
-    return mult + HOROWITZ_OP_PJ[f"{add} add"]
-
-
-_OP = HOROWITZ_OP_PJ
-MAC_PJ_45NM = {
-    "int4": _mac(_OP["int8 mult"] / 4, "int32"),
-    "int8": _mac(_OP["int8 mult"], "int32"),
-    "int16": _mac(_OP["int8 mult"] * 4, "int32"),
-    "int32": _mac(_OP["int32 mult"], "int32"),
-    "fp8": _mac(_OP["fp16 mult"] / 4, "fp16"),
-    "fp4": _mac(_OP["fp16 mult"] / 16, "fp16"),
-    "fp16": _mac(_OP["fp16 mult"], "fp16"),
-    "bf16": _mac(_OP["fp16 mult"], "fp16"),
-    "tf32": _mac(_OP["fp16 mult"], "fp32"),       # tf32 has fp16's 10-bit mantissa
-    "fp32": _mac(_OP["fp32 mult"], "fp32"),
-    "fp64": _mac(_OP["fp32 mult"], "fp32") * 4,
-}
-VECTOR_FLOP_PJ_45NM = _OP["fp32 add"]            # one non-MAC FLOP: an fp32 add
-
-_DDR3_PJ_PER_BIT = sum(HOROWITZ_DRAM_PJ_PER_64BIT) / 2 / 64
-_HBM2_PJ_PER_BIT = 3.9        # O'Connor et al., "Fine-Grained DRAM", MICRO 2017
-# pJ per bit moved off chip, by memory type. Measured anchors: DDR3 (Horowitz 2014 midpoint), HBM2
-# (O'Connor et al. 2017), GDDR5 14 pJ/bit (O'Connor et al. 2017, Fig. 1). Other types scale their
-# family's anchor by (core supply voltage / anchor's)^2 (CV^2), with JEDEC supply voltages:
-# DDR3 1.5 V (JESD79-3), DDR4 1.2 V (JESD79-4), LPDDR4 VDD2 1.1 V (JESD209-4), LPDDR5 VDD2H 1.05 V
-# (JESD209-5), HBM2/HBM2e 1.2 V (JESD235), HBM3 1.1 V (JESD238).
-DRAM_PJ_PER_BIT = {
-    "DDR3": _DDR3_PJ_PER_BIT,
-    "DDR4": _DDR3_PJ_PER_BIT * (1.2 / 1.5) ** 2,
-    "LPDDR4": _DDR3_PJ_PER_BIT * (1.1 / 1.5) ** 2,
-    "LPDDR5": _DDR3_PJ_PER_BIT * (1.05 / 1.5) ** 2,
-    "GDDR5": 14.0,
-    "HBM2": _HBM2_PJ_PER_BIT,
-    "HBM2E": _HBM2_PJ_PER_BIT,
-    "HBM3": _HBM2_PJ_PER_BIT * (1.1 / 1.2) ** 2,
-}
+VECTOR_FLOP_PJ_45NM = HOROWITZ_OP_PJ["fp32 add"]            # one non-MAC FLOP: an fp32 add
 DEFAULT_DRAM_TYPE = "DDR3"    # unknown or generic "DRAM": the Horowitz figure
+# DRAM_PJ_PER_BIT, MAC_PJ_45NM and REFERENCE_NM stay importable from here (their home before the
+# component library).
 
 
 def node_scale(device) -> float:
@@ -91,7 +47,7 @@ def mac_pj(device, precision: str) -> float:
     override = device.energy.mac_pj.get(precision)
     if override is not None:
         return override
-    return MAC_PJ_45NM.get(precision, MAC_PJ_45NM["fp32"]) * node_scale(device)
+    return float(components.mac_pj(precision, device.process_nm))
 
 
 def vector_flop_pj(device) -> float:
@@ -101,14 +57,13 @@ def vector_flop_pj(device) -> float:
     return VECTOR_FLOP_PJ_45NM * node_scale(device)
 
 
-def sram_pj_per_byte(device, sram_bytes: float = 1024 * 1024) -> float:
-    """Energy per byte of an SRAM access for an array of `sram_bytes` (log-linear between rows)."""
+def sram_pj_per_byte(device, sram_bytes=1024 * 1024, banks=None):
+    """Energy per byte of an access to an SRAM of `sram_bytes` (a number or an array) with `banks`
+    banks (None: banks of at most 1 MB); the YAML's `sram_pj_per_byte` overrides it."""
     if device.energy.sram_pj_per_byte is not None:
         return device.energy.sram_pj_per_byte
-    sizes = sorted(HOROWITZ_SRAM_PJ_PER_64BIT)
-    pj_per_64bit = np.interp(math.log(sram_bytes), [math.log(s) for s in sizes],
-                             [HOROWITZ_SRAM_PJ_PER_64BIT[s] for s in sizes])
-    return float(pj_per_64bit) / 8 * node_scale(device)
+    price = components.sram_pj_per_byte(sram_bytes, banks=banks, process_nm=device.process_nm)
+    return float(price) if np.ndim(price) == 0 else price
 
 
 def _ladder_pj_per_byte(device, level: str) -> float:
@@ -148,15 +103,18 @@ def dram_pj_per_byte(device) -> float:
 
 def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float = 0.0,
               onchip_bytes: float = 0.0, sram_size: float = 1024 * 1024,
-              register_bytes: float = 0.0, noc_bytes: float = 0.0) -> Energy:
+              register_bytes: float = 0.0, noc_bytes: float = 0.0,
+              sram_pj: float | None = None) -> Energy:
     """Energy of one op: its MACs and vector FLOPs, bytes per memory level, and idle power x time.
 
     `onchip_bytes` are SRAM accesses priced for an array of `sram_size` bytes; `register_bytes` and
-    `noc_bytes` are PE register-file and inter-PE traffic (spatial arrays that count them). Without
+    `noc_bytes` are PE register-file and inter-PE traffic (spatial arrays that count them);
+    `sram_pj` prices the on-chip bytes per byte instead (a mix of buffers priced by the caller). Without
     `latency_s` the energy is dynamic only (devices.base.finish adds the static part).
     """
     compute = op.macs * mac_pj(device, op.precision) + op.vector_flops * vector_flop_pj(device)
-    onchip = (onchip_bytes * sram_pj_per_byte(device, sram_size)
+    price = sram_pj_per_byte(device, sram_size) if sram_pj is None else sram_pj
+    onchip = (onchip_bytes * price
               + register_bytes * register_pj_per_byte(device) + noc_bytes * noc_pj_per_byte(device))
     return Energy(compute=compute * PJ, onchip=onchip * PJ,
                   offchip=dram_bytes * dram_pj_per_byte(device) * PJ,

@@ -17,7 +17,8 @@ through the register file. A warp-level MMA (the device's `mma`, m x n accumulat
 k_bytes for an element of e bytes; PTX mma.m16n8k{32/e}: m 16, n 8, k_bytes 32) reads A (m x k_bytes)
 and B (n x k_bytes) and reads and writes the accumulators C and D (2 x m x n x accumulator_bytes):
 for m16n8k{32/e} with fp32/int32 accumulators, 1792 bytes for 4096/e MACs, i.e. 0.4375 x e bytes per
-MAC, priced as an SRAM access of the SM's register-file size (energy.sram_pj_per_byte).
+MAC, priced as an SRAM access of the SM's register-file size (energy.sram_pj_per_byte); L2 traffic
+is priced by the L2's size (1 MB banks behind an H-tree, devices.components).
 Where a GPU's YAML gives measured tensor-core MAC energies (`energy.mac_pj`, fitted to GEMMs that run
 at the board power limit), they replace the 45 nm figures. No op draws more than the board's TDP:
 devices.base.within_power_limit scales its dynamic energy down to it, with latency unchanged (the
@@ -141,7 +142,8 @@ def register_file_energy(op: Op, device: GpuConfig) -> float:
 def _finish(op: Op, device: GpuConfig, compute_s: float, memory_s: float, reads: float,
             writes: float, onchip: float, unit: str) -> OpCost:
     """OpCost from the overlapped compute and memory times plus the launch overhead."""
-    energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip)
+    energy = op_energy(device, op, dram_bytes=reads + writes, onchip_bytes=onchip,
+                       **({"sram_size": device.l2.size} if device.l2 else {}))
     if unit == "tensor":
         energy = replace(energy, onchip=energy.onchip + register_file_energy(op, device))
     return finish(op, device, compute_s=compute_s, memory_s=memory_s, reads=reads, writes=writes,

@@ -23,6 +23,10 @@ compute plus waiting for DRAM: the filter ramp-up of each pass and ifmap/ofmap s
 memory bound when it waits longer than it computes. Energy prices the mapping's register-file,
 inter-PE, global-buffer and DRAM accesses.
 
+Energy: each GEMM's SRAM bytes are priced by the size of the buffer they hit (ifmap, filter, ofmap:
+energy.sram_pj_per_byte, the component library's fit), a vector op's by the ifmap buffer's (where
+activations live between layers); a YAML `energy.sram_pj_per_byte` prices every buffer alike.
+
 Activation residency (devices with `shared_sram`, the chip's on-chip activation store: TPU v1's
 Unified Buffer, TPU v4's CMEM): `costs` walks a run's ops in order and keeps each activation on chip
 for its whole live range when it fits beside those already kept, a pointwise op (BatchNorm, ReLU,
@@ -203,7 +207,7 @@ def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpC
     compute = max(int(p.cycles[0, 0]), vector)
     reads, writes = float(p.dram_read[0, 0]), float(p.dram_write[0, 0])
     cost = _finish(op, device, compute, int(p.stall_cycles[0, 0]), reads, writes,
-                   float(p.sram_bytes[0, 0]), "array")
+                   float(p.sram_bytes[0, 0]), "array", sram_pj=buffers_pj(device, p.operands[0, 0]))
     mapping, utilization = fold_stats(scalesim_memory(device, op.precision),
                                       *kernel.roles(g.m, g.n, g.k, design[kernel.DATAFLOW]))
     return replace(cost, traffic=traffic_levels(p.operands[0, 0]),
@@ -238,6 +242,27 @@ def scalesim_memory(device: SystolicConfig, precision: str) -> Memory:
                   int(device.sram.ofmap // elem), user)
 
 
+def buffer_pj_per_byte(device: SystolicConfig) -> np.ndarray:
+    """Energy per byte of the ifmap, filter and ofmap SRAMs, each priced by its own size."""
+    sizes = np.array([device.sram.ifmap, device.sram.filter, device.sram.ofmap])
+    return np.broadcast_to(sram_pj_per_byte(device, sizes), (3,))
+
+
+def buffers_pj(device: SystolicConfig, operands: Sequence[float]) -> float:
+    """Mean energy per byte of a GEMM's SRAM traffic (`operands`: LEVELS x OPERANDS x DIRECTIONS
+    bytes), each operand's bytes priced by its own buffer's size."""
+    sram = np.asarray(operands[:2 * len(kernel.OPERANDS)], dtype=np.float64).reshape(-1, 2).sum(axis=1)
+    total = sram.sum()
+    prices = buffer_pj_per_byte(device)
+    return float(sram @ prices / total) if total else float(prices[0])
+
+
+def traffic_values(moved: dict) -> list[float]:
+    """traffic_levels' nested dicts back in LEVELS x OPERANDS x DIRECTIONS order."""
+    return [moved[level][operand][direction] for level in kernel.LEVELS
+            for operand in kernel.OPERANDS for direction in kernel.DIRECTIONS]
+
+
 def traffic_levels(values: Sequence[float]) -> dict:
     """Bytes in LEVELS x OPERANDS x DIRECTIONS order (kernels.systolic) as nested dicts."""
     flat = iter(values)
@@ -264,7 +289,8 @@ def _scalesim_cost(op: Op, device: SystolicConfig) -> OpCost:
     onchip = scale * sum(report.sram_reads)
     compute = max((report.total_cycles - report.stall_cycles) * count, vector_cycles(op, device))
     cost = _finish(op, device, compute, report.stall_cycles * count, reads,
-                   moved["dram"]["ofmap"]["writes"], onchip, "array")
+                   moved["dram"]["ofmap"]["writes"], onchip, "array",
+                   sram_pj=buffers_pj(device, traffic_values(moved)))
     return replace(cost, traffic=moved, mapping_efficiency=report.mapping_efficiency / 100,
                    compute_utilization=report.compute_util / 100)
 
@@ -278,7 +304,8 @@ def _vector_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> Op
     compute = vector_cycles(op, device)
     memory = math.ceil((reads + writes) / bytes_per_cycle(device))
     onchip = op.input_bytes + table + op.output_bytes
-    return _finish(op, device, compute, max(0, memory - compute), reads, writes, onchip, "vector")
+    return _finish(op, device, compute, max(0, memory - compute), reads, writes, onchip, "vector",
+                   sram_size=device.sram.ifmap)
 
 
 def _finish(op: Op, device: SystolicConfig, compute: int, stalls: int, reads: float, writes: float,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 
 from accelsim.devices import cost_all, effective_precision, run_precision
+from accelsim.devices.area import device_area_mm2
 from accelsim.engine.analytic import schedule
 from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.errors import UsageError
@@ -23,11 +24,13 @@ RATES = ("throughput", "tokens_per_s", "decode_tokens_per_s", "prefill_tokens_pe
 
 
 def load_device(spec, overrides: Sequence[str] = ()):
-    """A validated device config from a bundled name, a YAML path or a config object."""
+    """A validated device config from a bundled name, a YAML path or a config object; a YAML
+    without a `power:` block draws its modelled leakage as idle power (devices.area)."""
     from accelsim.config.loader import load_device as load
+    from accelsim.devices.area import with_modelled_power
 
     if isinstance(spec, (str, os.PathLike)):
-        return load(spec, overrides)
+        return with_modelled_power(load(spec, overrides))
     if overrides:
         raise UsageError("overrides apply only to devices given by name or path", key="overrides")
     return spec
@@ -86,6 +89,7 @@ def summary_totals(params: int, run: dict, memory: MemoryBreakdown, samples: int
         "energy_j": energy,
         "energy_breakdown_j": {part: run[part] for part in ENERGY_PARTS},
         "peak_memory_bytes": memory.total,
+        "area_mm2": device_area_mm2(device),
         "samples_per_step": samples,
         "throughput": samples / latency if latency > 0 else 0.0,
         "flops_per_s": run["flops"] / latency if latency > 0 else 0.0,

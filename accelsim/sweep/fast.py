@@ -6,11 +6,13 @@ GEMMs go through accelsim.kernels.systolic.plan on a (layers x designs) grid, an
 not depend on the array (vector ops, energy prices) are costed once per distinct memory variant
 (SRAM sizes and bandwidth) with the device model itself. Which activations stay in the shared SRAM
 (systolic.resident_tensors) depends on neither, so it is planned once and holds for every point.
-Area comes from accelsim.sweep.area.
+Each SRAM's accesses are priced by its own size (accelsim.devices.components); area comes from
+accelsim.devices.area.
 """
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -54,13 +56,14 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     scalars or arrays, broadcast together; None keeps the device's value. The graph runs under
     `stack` (default: the device kind's for the mode), as accelsim.simulate runs it.
     """
-    from accelsim.api import build_trace, load_device, load_workload
+    from accelsim.api import build_trace, load_workload
     from accelsim.devices import run_precision
     from accelsim.devices.systolic import check_precision, resident_tensors
-    from accelsim.sweep.area import chip_area_mm2, widest_precision
+    from accelsim.devices.area import leakage_w, systolic_area_mm2, widest_precision
+    from accelsim.devices.energy import PJ, sram_pj_per_byte
     from accelsim.workload.stack import apply_stack, resolve_stack
 
-    device = load_device(device, overrides)
+    device, modelled_power = _device(device, overrides)
     if device.kind != "systolic":
         raise UsageError(f"the fast path needs a systolic device, {device.name} is {device.kind}",
                          key="device")
@@ -81,19 +84,35 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     def per_point(name: str) -> np.ndarray:
         return np.array([getattr(variant, name) for variant in variants])[which.reshape(-1)]
 
-    cycles, stalls, dram, onchip = _gemm_totals(device, gemms, resident, design,
-                                                per_point("memory_row"))
+    cycles, stalls, dram, buffers = _gemm_totals(device, gemms, resident, design,
+                                                 per_point("memory_row"))
     cycles += per_point("vector_cycles")
     dram += per_point("vector_dram")
-    onchip += per_point("vector_onchip")
     latency = cycles / device.clock
-    energy = per_point("compute_j") + onchip * per_point("sram_j_per_byte") \
-        + dram * per_point("dram_j_per_byte") + device.power.idle * latency
-    area = chip_area_mm2(design["rows"] * design["cols"] * device.arrays_per_core * device.cores,
-                         per_point("sram_bytes"), precision=widest_precision(device.precisions),
-                         process_nm=device.process_nm)
+    prices = np.stack([sram_pj_per_byte(device, design[key]) * np.ones(len(latency))
+                       for key in ("ifmap_sram", "filter_sram", "ofmap_sram")], axis=1) * PJ
+    onchip_j = (buffers * prices).sum(axis=1) + per_point("vector_onchip") * prices[:, 0]
+    area = systolic_area_mm2(design["rows"] * design["cols"] * device.arrays_per_core * device.cores,
+                             per_point("sram_bytes"), precision=widest_precision(device.precisions),
+                             process_nm=device.process_nm)
+    static_w = leakage_w(area) if modelled_power else device.power.idle
+    energy = per_point("compute_j") + onchip_j + dram * per_point("dram_j_per_byte") \
+        + static_w * latency
     return FastSweep(**design, cycles=cycles, stall_cycles=stalls, dram_bytes=dram,
                      latency_s=latency, energy_j=energy, area_mm2=area)
+
+
+def _device(spec, overrides):
+    """(device, whether its idle power is the modelled leakage of each design point's die): a
+    device named without a `power:` block draws it, as accelsim.api.load_device gives it."""
+    from accelsim.api import load_device
+    from accelsim.config.loader import load_device as load_config
+    from accelsim.devices.area import has_power_block
+
+    if not isinstance(spec, (str, os.PathLike)):
+        return load_device(spec, overrides), False
+    device = load_config(spec, overrides)
+    return device, not has_power_block(device)
 
 
 def _on_array(op) -> bool:
@@ -107,8 +126,7 @@ class _Variant(NamedTuple):
     memory_row: list           # the kernel's design_memory row
     vector_cycles: int         # the ops off the arrays: cycles, DRAM and SRAM bytes
     vector_dram: float
-    vector_onchip: float
-    sram_j_per_byte: float
+    vector_onchip: float       # priced at the ifmap SRAM's size, as the device model prices it
     dram_j_per_byte: float
     compute_j: float           # MAC and vector-FLOP energy of every op
     sram_bytes: float          # on-chip SRAM of the whole chip
@@ -143,9 +161,9 @@ def _designs(device, rows, cols, dataflow, ifmap, filt, ofmap, bandwidth) -> dic
 
 def _variant(device, ops, resident, ifmap, filt, ofmap, bandwidth) -> _Variant:
     """The device with these SRAM sizes and bandwidth, costed by the device model itself."""
-    from accelsim.devices.energy import PJ, dram_pj_per_byte, op_energy, sram_pj_per_byte
+    from accelsim.devices.area import sram_bytes
+    from accelsim.devices.energy import PJ, dram_pj_per_byte, op_energy
     from accelsim.devices.systolic import cost, design_row
-    from accelsim.sweep.area import sram_bytes
 
     variant = device.model_copy(update={
         "sram": device.sram.model_copy(update={"ifmap": ifmap, "filter": filt, "ofmap": ofmap}),
@@ -155,21 +173,21 @@ def _variant(device, ops, resident, ifmap, filt, ofmap, bandwidth) -> _Variant:
         memory_row=design_row(variant)[1], vector_cycles=sum(c.cycles + c.stall_cycles for c in costs),
         vector_dram=sum(c.dram_bytes for c in costs),
         vector_onchip=sum(c.onchip_bytes for c in costs),
-        sram_j_per_byte=sram_pj_per_byte(variant) * PJ,
         dram_j_per_byte=dram_pj_per_byte(variant) * PJ,
         compute_j=sum(op_energy(variant, op, dram_bytes=0.0, latency_s=0.0).compute for op in ops),
         sram_bytes=sram_bytes(variant))
 
 
 def _gemm_totals(device, gemms, resident, design: dict, memory_rows: np.ndarray):
-    """(cycles incl. stalls, stall cycles, DRAM bytes, SRAM bytes) of all GEMMs per design point."""
+    """(cycles incl. stalls, stall cycles, DRAM bytes, SRAM bytes by operand (points x 3: ifmap,
+    filter, ofmap)) of all GEMMs per design point."""
     from accelsim.devices.systolic import active_plan, design_row, operand_bytes, vector_cycles
     from accelsim.kernels import systolic as kernel
 
     points = design["rows"].shape[0]
     if not gemms:
         return np.zeros(points, np.int64), np.zeros(points, np.int64), np.zeros(points), \
-            np.zeros(points)
+            np.zeros((points, len(kernel.OPERANDS)))
     device_row = design_row(device)[0]
     codes = np.zeros(points, dtype=np.int64)
     for code, name in enumerate(kernel.DATAFLOWS):
@@ -182,8 +200,9 @@ def _gemm_totals(device, gemms, resident, design: dict, memory_rows: np.ndarray)
     plan = active_plan(layers, [operand_bytes(op, resident) for op in gemms], designs, memory_rows,
                        device.arrays_per_core, vector)
     cycles = (np.maximum(plan.cycles, vector) + plan.stall_cycles).sum(axis=0)
+    sram = plan.operands[..., :2 * len(kernel.OPERANDS)].sum(axis=0)
     return cycles, plan.stall_cycles.sum(axis=0), (plan.dram_read + plan.dram_write).sum(axis=0), \
-        plan.sram_bytes.sum(axis=0)
+        sram.reshape(points, -1, 2).sum(axis=2)
 
 
 def fast_records(space) -> list[dict]:

@@ -1,10 +1,10 @@
 """Evaluate a design space through accelsim.simulate: in process, on a process pool, or on Dask.
 
-A record is {"id", "point", "search"[, "seed"], "precision", "stack", "area_mm2", "power_w", <every
-numeric total of the Result>} or, for a point the simulator rejects, {"id", "point", "search",
-"error"}; with constraints, also "feasible" and "violated". A mix's record holds the weighted sums
-of latency_s and energy_j, fits_in_memory of all its workloads, and each one's under "mix".
-Records come back in the space's point order.
+A record is {"id", "point", "search"[, "seed"], "precision", "stack", "power_w", <every numeric
+total of the Result, area_mm2 among them>} or, for a point the simulator rejects, {"id", "point",
+"search", "error"}; with constraints, also "feasible" and "violated". A mix's record holds the
+weighted sums of latency_s and energy_j, fits_in_memory of all its workloads, and each one's under
+"mix". Records come back in the space's point order.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ def evaluate(space: Space, point: dict) -> dict:
 def _run(device, args: dict) -> dict:
     """The metrics of one simulation of `device` (keyword arguments of simulate; device ignored)."""
     from accelsim.api import simulate
-    from accelsim.sweep.area import device_area_mm2
 
     args = {key: value for key, value in args.items() if key not in ("device", "overrides")}
     with warnings.catch_warnings():          # a point that does not fit says so in its record
@@ -54,8 +53,7 @@ def _run(device, args: dict) -> dict:
     totals = {key: value for key, value in result.totals.items()
               if isinstance(value, (int, float, str)) and not isinstance(value, bool)}
     return {"precision": result.precision, "stack": result.stack,
-            "area_mm2": device_area_mm2(device), "fits_in_memory": result.totals["fits_in_memory"],
-            **totals}
+            "fits_in_memory": result.totals["fits_in_memory"], **totals}
 
 
 MIXED = ("latency_s", "energy_j")          # the metrics a mix sums, weighted
