@@ -50,6 +50,14 @@ class Sram(Strict):
     loop_order: Literal["scalesim", "best"] = "scalesim"   # best: each layer's cheapest tiling
 
 
+class MappingPolicy(Strict):
+    """How each layer is mapped: the device's fixed mapping, or the best one found by searching
+    loop orders, tiles and (rs) PE-set mappings for `objective` (accelsim.devices.mapper)."""
+
+    mode: Literal["fixed", "search"] = "fixed"
+    objective: Literal["energy", "latency", "edp"] = "energy"
+
+
 class SystolicMemory(Memory):
     """Off-chip memory of a systolic chip and the traffic model that moves its operands.
 
@@ -84,6 +92,7 @@ class SystolicConfig(DeviceBase):
     shared_sram: Bytes | None = None   # on-chip memory shared by all cores behind `sram` (TPU v4 CMEM)
     shared_sram_is_ifmap: bool = False   # the shared SRAM is also the ifmap buffer (TPU v1): one memory
     vector: VectorUnit = Field(default_factory=VectorUnit)
+    mapping: MappingPolicy = Field(default_factory=MappingPolicy)
 
     @model_validator(mode="after")
     def _rs_is_one_array(self) -> SystolicConfig:

@@ -17,7 +17,8 @@ def layer_result(op: Op, cost: OpCost, start_s: float, latency_s: float) -> Laye
         bound=cost.bound, cycles=cost.cycles, stall_cycles=cost.stall_cycles, unit=cost.unit,
         start_s=start_s,
         compute_s=cost.compute_s, memory_s=cost.memory_s, traffic=cost.traffic,
-        mapping_efficiency=cost.mapping_efficiency, compute_utilization=cost.compute_utilization)
+        mapping_efficiency=cost.mapping_efficiency, compute_utilization=cost.compute_utilization,
+        mapping=cost.mapping)
 
 
 def schedule(ops: Sequence[Op], costs: Sequence[OpCost]) -> tuple[LayerResult, ...]:

@@ -27,7 +27,8 @@ flowing up its columns.
   the GLB, going from DRAM straight to the PE array (JSSC 2017 system architecture; Timeloop's
   Eyeriss example likewise keeps only inputs and outputs in its GLB).
 The mapper scores every mapping that fits the scratchpads and the GLB and takes the lowest
-energy-delay product (EDP, Timeloop's default mapper metric), then the lowest latency. Energy counts
+energy-delay product (EDP, Timeloop's default mapper metric; `plan`'s objective can ask for energy
+or latency instead), then the lowest latency. Energy counts
 the MACs, every access at the device's per-byte price of its level, and static power. With the
 folding rule above this fills the array as the chip does (the paper's active PEs for AlexNet);
 minimising energy alone would leave CONV3-5 at 117 of 168 PEs.
@@ -70,6 +71,8 @@ COMPUTE, RAMP, STALL, DRAM_READ, DRAM_WRITE, GLB, NOC, RF, ACTIVE_PES, ENERGY = 
 COST_FIELDS = 10
 MAX_CYCLES = 2.0**62
 TOLERANCE = 1e-9          # relative: EDPs or latencies closer than this are ties
+EDP, ENERGY_ONLY, LATENCY_ONLY = range(3)  # mapper objectives (`plan`'s objective)
+OBJECTIVES = {"edp": EDP, "energy": ENERGY_ONLY, "latency": LATENCY_ONLY}
 
 
 class Plan(NamedTuple):
@@ -162,26 +165,37 @@ def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, p
 
 
 @njit
-def better(cost, other):
-    """True when `cost` beats `other`: a lower energy-delay product, then a lower latency (values
-    within a relative TOLERANCE tie)."""
-    mine, theirs = _latency(cost) * cost[ENERGY], _latency(other) * other[ENERGY]
+def _score(latency, energy, objective):
+    """The value an objective minimises: EDP, energy or latency."""
+    if objective == ENERGY_ONLY:
+        return energy
+    if objective == LATENCY_ONLY:
+        return latency
+    return latency * energy
+
+
+@njit
+def better(cost, other, objective=EDP):
+    """True when `cost` beats `other`: a lower objective (default the energy-delay product), then
+    a lower latency (values within a relative TOLERANCE tie)."""
+    mine = _score(_latency(cost), cost[ENERGY], objective)
+    theirs = _score(_latency(other), other[ENERGY], objective)
     if abs(mine - theirs) > TOLERANCE * max(mine, theirs):
         return mine < theirs
     return _latency(cost) < _latency(other) * (1.0 - TOLERANCE)
 
 
 @njit
-def _edp_floor(layer, layer_bytes, design, prices, compute, e, n):
-    """A lower bound of the energy-delay product of any mapping with this compute, e and n: no
-    stalls, and of the accesses only 4 register-file words per MAC, filters and outputs in DRAM."""
+def _edp_floor(layer, layer_bytes, design, prices, compute, e, n, objective):
+    """A lower bound of the objective of any mapping with this compute, e and n: no stalls, and
+    of the accesses only 4 register-file words per MAC, filters and outputs in DRAM."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, _, g = _dims(layer)
     macs = float(g) * big_n * big_m * big_c * big_e * big_f * big_r * big_s
     dram = _filter_reads(layer, layer_bytes[FILTER_BYTES], e, n) + layer_bytes[OFMAP_BYTES]
     latency = compute + (dram - layer_bytes[OFMAP_BYTES]) / design[BYTES_PER_CYCLE]
     energy = (macs * (prices[MAC_PJ] + 4.0 * layer_bytes[ELEM_BYTES] * prices[RF_PJ])
               + dram * prices[DRAM_PJ] + latency * prices[STATIC_PJ])
-    return latency * energy
+    return _score(latency, energy, objective)
 
 
 @njit
@@ -195,7 +209,7 @@ def _largest_m(glb, fixed, per_filter, big_m, group):
 
 
 @njit
-def _search(layer, layer_bytes, design, prices):
+def _search(layer, layer_bytes, design, prices, objective):
     """(cost vector, mapping) of the best mapping of one layer on one design; cost[0] = -1 if none."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, _ = _dims(layer)
     elem = layer_bytes[ELEM_BYTES]
@@ -230,7 +244,7 @@ def _search(layer, layer_bytes, design, prices):
                 for i in range(count):
                     n = batch_sizes[i]
                     if best[COMPUTE] >= 0 and _edp_floor(layer, layer_bytes, design, prices,
-                                                         compute, e, n) > floor_to_beat:
+                                                         compute, e, n, objective) > floor_to_beat:
                         continue                                  # cannot beat the best: skip
                     per_filter = n * e * big_f * elem
                     fitted = False
@@ -248,9 +262,9 @@ def _search(layer, layer_bytes, design, prices):
                                              layer_bytes[FILTER_BYTES], layer_bytes[OFMAP_BYTES],
                                              rows, design[BYTES_PER_CYCLE], prices, e, n, m, p, q,
                                              r, t, resident)
-                                if best[COMPUTE] < 0 or better(cost, best):
+                                if best[COMPUTE] < 0 or better(cost, best, objective):
                                     best = cost
-                                    floor_to_beat = (_latency(best) * best[ENERGY]
+                                    floor_to_beat = (_score(_latency(best), best[ENERGY], objective)
                                                      * (1.0 + 2.0 * TOLERANCE))
                                     mapping[0], mapping[1], mapping[2], mapping[3] = e, n, m, p
                                     mapping[4], mapping[5], mapping[6], mapping[7] = q, r, t, resident
@@ -260,11 +274,11 @@ def _search(layer, layer_bytes, design, prices):
 
 
 @njit
-def _plan_grid(layers, layer_bytes, designs, prices, costs, mappings):
+def _plan_grid(layers, layer_bytes, designs, prices, costs, mappings, objective):
     """Fill costs[i, j] and mappings[i, j] with the best mapping of layer i on design j."""
     for i in range(layers.shape[0]):
         for j in range(designs.shape[0]):
-            cost, mapping = _search(layers[i], layer_bytes[i], designs[j], prices[j])
+            cost, mapping = _search(layers[i], layer_bytes[i], designs[j], prices[j], objective)
             costs[i, j] = cost
             mappings[i, j] = mapping
 
@@ -296,21 +310,22 @@ def _tables(layers, layer_bytes, designs, prices) -> tuple[np.ndarray, ...]:
     return layers, layer_bytes, designs, prices
 
 
-def plan(layers, layer_bytes, designs, prices) -> Plan:
+def plan(layers, layer_bytes, designs, prices, objective: str = "edp") -> Plan:
     """Best RS mapping and its cost for each layer (row) on each design (column).
 
     layers: (L, 9) of [N, M, C, E, F, R, S, U, G] (M and C per group); layer_bytes: (L, 4) of DRAM
     bytes of [ifmap, filters, outputs, one element]; designs: (D, 7) of [rows, cols, ifmap, filter,
     psum scratchpad bytes per PE, GLB bytes, DRAM bytes per cycle]; prices: (D, 6) of pJ per MAC,
     pJ per byte of [register file, inter-PE network, GLB, DRAM] and static pJ per cycle (what the
-    mapper's energy-delay product weighs). ValueError where a layer has no mapping (its filter row
+    mapper's objective weighs); objective: "edp" (the chip's mapper, Timeloop's default), "energy"
+    or "latency", the value each layer's mapping minimises. ValueError where a layer has no mapping (its filter row
     outgrows the scratchpads or its psums the GLB); OverflowError past 2**62 cycles.
     """
     layers, layer_bytes, designs, prices = _tables(layers, layer_bytes, designs, prices)
     shape = (layers.shape[0], designs.shape[0])
     costs = np.empty(shape + (COST_FIELDS,))
     mappings = np.empty(shape + (len(MAPPING),), dtype=np.int64)
-    _plan_grid(layers, layer_bytes, designs, prices, costs, mappings)
+    _plan_grid(layers, layer_bytes, designs, prices, costs, mappings, OBJECTIVES[objective])
     if (costs[..., COMPUTE] < 0).any():
         i, j = np.argwhere(costs[..., COMPUTE] < 0)[0]
         raise ValueError(f"layer {i} has no row-stationary mapping on design {j}: its filter rows do "
@@ -391,7 +406,7 @@ def cost_reference(layer, layer_bytes, design, prices, mapping) -> list[float]:
             float(chunks[0] * e * r * t), energy]
 
 
-def plan_reference(layer, layer_bytes, design, prices) -> tuple[np.ndarray, tuple]:
+def plan_reference(layer, layer_bytes, design, prices, objective: str = "edp") -> tuple[np.ndarray, tuple]:
     """Plain Python: (cost, mapping) of the best of every mapping the hardware can hold (a superset
     of what the kernel scores: every n, m, and every t that fits), each walked pass by pass."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, _ = (int(x) for x in layer)
@@ -418,6 +433,6 @@ def plan_reference(layer, layer_bytes, design, prices) -> tuple[np.ndarray, tupl
                     continue
                 mapping = (e, n, m, p, q, r, t, resident)
                 cost = np.array(cost_reference(layer, layer_bytes, design, prices, mapping))
-                if best is None or better(cost, best):
+                if best is None or better(cost, best, OBJECTIVES[objective]):
                     best, best_mapping = cost, mapping
     return best, best_mapping
