@@ -24,8 +24,9 @@ JSON contract (schema_version 1):
                sram: the array's accesses, plus DRAM bytes passing through under the accelsim
                memory model), "mapping_efficiency" (used PEs / all, averaged
                over the folds), "compute_utilization" (busy PE-cycles / all, averaged over the folds);
-               systolic GEMMs under `--mapping search` only: "mapping" {"objective", "source"
-               ("search", or "fixed" where the device's own mapping scored best), and the mapping:
+               row-stationary GEMMs always, os/ws/is ones under `--mapping search`: "mapping"
+               {"objective", "source" (search only: "search", or "fixed" where the device's own
+               mapping scored best), and the mapping:
                os/ws/is "unroll", "tile" {"m", "n", "k"}, "loop_order" (outer to inner); rs the
                row-stationary parameters "e", "n", "m", "p", "q", "r", "t", "resident"}}],
    "provenance": {"accelsim_version", "created_utc", "command" (the CLI line, or null),

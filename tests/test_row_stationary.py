@@ -169,7 +169,7 @@ def test_device_latency_is_compute_ramp_and_stalls():
     eyeriss = load_device("eyeriss")
     op = conv(*EYERISS_ALEXNET[1])
     design, prices = rs_design_row(eyeriss, "int16")
-    plan = rs.plan(rs_layer(op), operand_bytes(op), design, prices)
+    plan = rs.plan(rs_layer(op), operand_bytes(op), design, prices, policy="chip")
     c = cost(op, eyeriss)
     cycles = plan.compute_cycles[0, 0] + plan.ramp_cycles[0, 0] + plan.stall_cycles[0, 0]
     assert c.cycles + c.stall_cycles == cycles and c.latency_s == pytest.approx(cycles / eyeriss.clock)

@@ -86,9 +86,9 @@ CASES: dict[str, Case] = {
                                     only="conv2d"),
                 note="conv layers only, row-stationary mapping of Chen et al. (JSSC 2017)"),
     "X07": Case("systolic", RunSpec("vgg16", "eyeriss", batch=3, precision="int16", only="conv2d"),
-                note="conv layers only, row-stationary mapping as P10; known gap: the chip is "
-                     "bound by its global buffer on VGG-16's wide layers (JSSC 2017 Table VI: "
-                     "about 3 GB/s of GLB accesses in CONV1-4), which the model does not limit"),
+                note="conv layers only, row-stationary mapping as P10: batch 3 per pass where "
+                     "it fits, bound by the global buffer's port on the wide layers (its 15 B "
+                     "per cycle is derived from the same paper's Table VI GLB accesses)"),
     "X03": Case("gpu", RunSpec("resnet50", "h200", batch=OFFLINE_BATCH, precision="int8"),
                 note="compiled stack; Hopper int8 efficiency is the fp8 fraction (estimate)"),
     "X04": Case("gpu", RunSpec("bert_large", "h200", batch=OFFLINE_BATCH, precision="int8",

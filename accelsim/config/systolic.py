@@ -48,6 +48,7 @@ class Sram(Strict):
     ofmap: Bytes
     double_buffered: bool = True   # half of each SRAM holds the working set, half prefetches (SCALE-Sim)
     loop_order: Literal["scalesim", "best"] = "scalesim"   # best: each layer's cheapest tiling
+    bytes_per_cycle: float | None = Field(default=None, gt=0)   # rs: global-buffer port to the PEs; None: unlimited
 
 
 class MappingPolicy(Strict):

@@ -146,7 +146,7 @@ def rs_design_row(device: SystolicConfig, precision: str) -> tuple[list[float], 
     pads = device.array.scratchpad
     usable = global_buffer(device) * (0.5 if device.sram.double_buffered else 1.0)
     design = [device.array.rows, device.array.cols, pads.ifmap, pads.filter, pads.psum, usable,
-              bytes_per_cycle(device)]
+              bytes_per_cycle(device), device.sram.bytes_per_cycle or math.inf]
     prices = [mac_pj(device, precision), register_pj_per_byte(device), noc_pj_per_byte(device),
               sram_pj_per_byte(device, global_buffer(device)), dram_pj_per_byte(device),
               device.power.idle / device.clock / PJ]
@@ -154,24 +154,25 @@ def rs_design_row(device: SystolicConfig, precision: str) -> tuple[list[float], 
 
 
 def _row_stationary_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
-    """A GEMM-like op on a row-stationary array (Eyeriss): the chip's EDP mapper, or under
-    `mapping.mode: search` the better of it and the mapping best for `mapping.objective`."""
-    fixed = _row_stationary_plan(op, device, resident, "edp")
+    """A GEMM-like op on a row-stationary array (Eyeriss): the chip's mapping (its rules, lowest
+    EDP), or under `mapping.mode: search` the better of it and the mapping best for
+    `mapping.objective` among all the hardware holds."""
+    fixed = _row_stationary_plan(op, device, resident, "edp", "chip")
     if device.mapping.mode == "fixed":
         return fixed
-    searched = _row_stationary_plan(op, device, resident, device.mapping.objective)
+    searched = _row_stationary_plan(op, device, resident, device.mapping.objective, "free")
     return _pick(fixed, searched, device.mapping.objective)
 
 
 def _row_stationary_plan(op: Op, device: SystolicConfig, resident: frozenset[str],
-                         objective: str) -> OpCost:
-    """The op's cost under the row-stationary mapping best for `objective`."""
+                         objective: str, policy: str) -> OpCost:
+    """The op's cost under the row-stationary mapping best for `objective` under `policy`."""
     from accelsim.kernels import row_stationary      # its import is not paid by the other dataflows
 
     design, prices = rs_design_row(device, op.precision)
     try:
         p = row_stationary.plan(rs_layer(op), operand_bytes(op, resident), design, prices,
-                                objective)
+                                objective, policy)
     except ValueError as exc:
         raise UsageError(f"{op.name}: {exc}", key="array.scratchpad") from None
     compute = max(int(p.compute_cycles[0, 0]), vector_cycles(op, device))

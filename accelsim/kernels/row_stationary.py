@@ -64,7 +64,8 @@ from accelsim.kernels._jit import njit
 
 BATCH, FILTERS, CHANNELS, OUT_H, OUT_W, KERNEL_H, KERNEL_W, STRIDE, GROUPS = range(9)   # `layers`
 IFMAP_BYTES, FILTER_BYTES, OFMAP_BYTES, ELEM_BYTES = range(4)                          # `layer_bytes`
-ROWS, COLS, IFMAP_SPAD, FILTER_SPAD, PSUM_SPAD, GLB_BYTES, BYTES_PER_CYCLE = range(7)  # `designs`
+ROWS, COLS, IFMAP_SPAD, FILTER_SPAD, PSUM_SPAD, GLB_BYTES, BYTES_PER_CYCLE, GLB_BYTES_PER_CYCLE = \
+    range(8)                                                                      # `designs`
 MAC_PJ, RF_PJ, NOC_PJ, GLB_PJ, DRAM_PJ, STATIC_PJ = range(6)                           # `prices`
 MAPPING = ("e", "n", "m", "p", "q", "r", "t", "resident")
 COMPUTE, RAMP, STALL, DRAM_READ, DRAM_WRITE, GLB, NOC, RF, ACTIVE_PES, ENERGY = range(10)  # costs
@@ -73,6 +74,7 @@ MAX_CYCLES = 2.0**62
 TOLERANCE = 1e-9          # relative: EDPs or latencies closer than this are ties
 EDP, ENERGY_ONLY, LATENCY_ONLY = range(3)  # mapper objectives (`plan`'s objective)
 OBJECTIVES = {"edp": EDP, "energy": ENERGY_ONLY, "latency": LATENCY_ONLY}
+POLICIES = ("chip", "free")       # the chip's mapping rules, or any mapping the hardware holds
 
 
 class Plan(NamedTuple):
@@ -124,8 +126,8 @@ def _latency(cost):
 
 
 @njit
-def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, prices, e, n, m, p,
-          q, r, t, resident):
+def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, glb_per_cycle, prices,
+          e, n, m, p, q, r, t, resident):
     """Cost vector of one mapping (closed forms; see the module docstring)."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, g = _dims(layer)
     chunks = _cdiv(big_r, rows)
@@ -158,6 +160,7 @@ def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, p
     out[NOC] = (filter_in + ifmap_in + hops) * elem_bytes
     out[GLB] = (glb_ifmap + glb_psums) * elem_bytes + ifmap_reads + o_bytes
     out[ACTIVE_PES] = float(_cdiv(big_r, chunks) * e * r * t)
+    out[STALL] = max(out[STALL], out[GLB] / glb_per_cycle - out[COMPUTE])
     out[ENERGY] = (macs * prices[MAC_PJ] + out[RF] * prices[RF_PJ] + out[NOC] * prices[NOC_PJ]
                    + out[GLB] * prices[GLB_PJ] + (out[DRAM_READ] + o_bytes) * prices[DRAM_PJ]
                    + _latency(out) * prices[STATIC_PJ])
@@ -209,8 +212,24 @@ def _largest_m(glb, fixed, per_filter, big_m, group):
 
 
 @njit
-def _search(layer, layer_bytes, design, prices, objective):
-    """(cost vector, mapping) of the best mapping of one layer on one design; cost[0] = -1 if none."""
+def _search(layer, layer_bytes, design, prices, objective, chip):
+    """(cost vector, mapping) of the best mapping of one layer on one design; cost[0] = -1 if none.
+    With `chip`, the chip's rules: the most images per pass that any mapping fits, and strips no
+    narrower than the array."""
+    if not chip:
+        return _search_images(layer, layer_bytes, design, prices, objective, 0, 1)
+    big_e, cols = layer[OUT_H], int(design[COLS])
+    for n in range(layer[BATCH], 0, -1):
+        best, mapping = _search_images(layer, layer_bytes, design, prices, objective, n,
+                                       min(big_e, cols))
+        if best[COMPUTE] >= 0:
+            break
+    return best, mapping
+
+
+@njit
+def _search_images(layer, layer_bytes, design, prices, objective, images, narrowest):
+    """_search over passes of `images` images (0: any) and strips of at least `narrowest` rows."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, _ = _dims(layer)
     elem = layer_bytes[ELEM_BYTES]
     rows, cols = int(design[ROWS]), int(design[COLS])
@@ -223,7 +242,9 @@ def _search(layer, layer_bytes, design, prices, objective):
     batch_sizes = np.empty(big_n, dtype=np.int64)                 # smallest n of each ceil(N / n)
     count = 0
     for n in range(1, big_n + 1):
-        if n == 1 or _cdiv(big_n, n) != _cdiv(big_n, n - 1):
+        if images and n != images:
+            continue
+        if images or n == 1 or _cdiv(big_n, n) != _cdiv(big_n, n - 1):
             batch_sizes[count] = n
             count += 1
     best = np.zeros(COST_FIELDS)
@@ -231,7 +252,7 @@ def _search(layer, layer_bytes, design, prices, objective):
     floor_to_beat = 0.0
     mapping = np.zeros(len(MAPPING), dtype=np.int64)
     whole = _cdiv(big_e, cols) * h <= rows                        # all E rows fit, folded
-    for e in range(big_e if whole else 1, big_e + 1):
+    for e in range(big_e if whole else narrowest, big_e + 1):
         folds = _cdiv(e, cols)
         if folds * h > rows:
             break
@@ -260,8 +281,9 @@ def _search(layer, layer_bytes, design, prices, objective):
                                 fitted = True
                                 cost = _cost(layer, elem, layer_bytes[IFMAP_BYTES],
                                              layer_bytes[FILTER_BYTES], layer_bytes[OFMAP_BYTES],
-                                             rows, design[BYTES_PER_CYCLE], prices, e, n, m, p, q,
-                                             r, t, resident)
+                                             rows, design[BYTES_PER_CYCLE],
+                                             design[GLB_BYTES_PER_CYCLE], prices, e, n, m, p, q, r,
+                                             t, resident)
                                 if best[COMPUTE] < 0 or better(cost, best, objective):
                                     best = cost
                                     floor_to_beat = (_score(_latency(best), best[ENERGY], objective)
@@ -274,11 +296,12 @@ def _search(layer, layer_bytes, design, prices, objective):
 
 
 @njit
-def _plan_grid(layers, layer_bytes, designs, prices, costs, mappings, objective):
+def _plan_grid(layers, layer_bytes, designs, prices, costs, mappings, objective, chip):
     """Fill costs[i, j] and mappings[i, j] with the best mapping of layer i on design j."""
     for i in range(layers.shape[0]):
         for j in range(designs.shape[0]):
-            cost, mapping = _search(layers[i], layer_bytes[i], designs[j], prices[j], objective)
+            cost, mapping = _search(layers[i], layer_bytes[i], designs[j], prices[j], objective,
+                                    chip)
             costs[i, j] = cost
             mappings[i, j] = mapping
 
@@ -294,10 +317,14 @@ def _table(values, name: str, columns: int, dtype) -> np.ndarray:
 
 
 def _tables(layers, layer_bytes, designs, prices) -> tuple[np.ndarray, ...]:
-    """Validated tables for the kernels, or ValueError."""
+    """Validated tables for the kernels (a 7-column design row gets an unlimited GLB port), or
+    ValueError."""
     layers = _table(layers, "layers", 9, np.int64)
     layer_bytes = _table(layer_bytes, "layer_bytes", 4, np.float64)
-    designs = _table(designs, "designs", 7, np.float64)
+    designs = np.array(designs, dtype=np.float64, ndmin=2)
+    if designs.ndim == 2 and designs.shape[1] == GLB_BYTES_PER_CYCLE:
+        designs = np.hstack([designs, np.full((len(designs), 1), np.inf)])
+    designs = _table(designs, "designs", 8, np.float64)
     prices = _table(prices, "prices", 6, np.float64)
     if layers.size and layers.min() < 1:
         raise ValueError("layer dimensions must be >= 1")
@@ -310,7 +337,7 @@ def _tables(layers, layer_bytes, designs, prices) -> tuple[np.ndarray, ...]:
     return layers, layer_bytes, designs, prices
 
 
-def plan(layers, layer_bytes, designs, prices, objective: str = "edp") -> Plan:
+def plan(layers, layer_bytes, designs, prices, objective: str = "edp", policy: str = "free") -> Plan:
     """Best RS mapping and its cost for each layer (row) on each design (column).
 
     layers: (L, 9) of [N, M, C, E, F, R, S, U, G] (M and C per group); layer_bytes: (L, 4) of DRAM
@@ -325,7 +352,8 @@ def plan(layers, layer_bytes, designs, prices, objective: str = "edp") -> Plan:
     shape = (layers.shape[0], designs.shape[0])
     costs = np.empty(shape + (COST_FIELDS,))
     mappings = np.empty(shape + (len(MAPPING),), dtype=np.int64)
-    _plan_grid(layers, layer_bytes, designs, prices, costs, mappings, OBJECTIVES[objective])
+    _plan_grid(layers, layer_bytes, designs, prices, costs, mappings, OBJECTIVES[objective],
+               POLICIES.index(policy) == 0)
     if (costs[..., COMPUTE] < 0).any():
         i, j = np.argwhere(costs[..., COMPUTE] < 0)[0]
         raise ValueError(f"layer {i} has no row-stationary mapping on design {j}: its filter rows do "
@@ -344,7 +372,8 @@ def mapping_cost(layer, layer_bytes, design, prices, mapping) -> np.ndarray:
     e, n, m, p, q, r, t, resident = (int(x) for x in mapping)
     return _cost(layers[0], layer_bytes[0, ELEM_BYTES], layer_bytes[0, IFMAP_BYTES],
                  layer_bytes[0, FILTER_BYTES], layer_bytes[0, OFMAP_BYTES], int(designs[0, ROWS]),
-                 designs[0, BYTES_PER_CYCLE], prices[0], e, n, m, p, q, r, t, resident)
+                 designs[0, BYTES_PER_CYCLE], designs[0, GLB_BYTES_PER_CYCLE], prices[0], e, n, m, p,
+                 q, r, t, resident)
 
 
 # ---- plain-Python references the kernels are tested against -------------------------------------
@@ -398,23 +427,40 @@ def cost_reference(layer, layer_bytes, design, prices, mapping) -> list[float]:
                             glb += psums if accumulations else 0
                         accumulations += 1
     ramp = filters / design[BYTES_PER_CYCLE]
-    stall = max(0.0, (ifmap + o_bytes) / design[BYTES_PER_CYCLE] - compute)
     levels = [rf * elem, noc * elem, glb * elem + ifmap + o_bytes, ifmap + filters + o_bytes]
+    glb_port = design[GLB_BYTES_PER_CYCLE] if len(design) > GLB_BYTES_PER_CYCLE else np.inf
+    stall = max(0.0, (ifmap + o_bytes) / design[BYTES_PER_CYCLE] - compute,
+                levels[2] / glb_port - compute)
     accesses = sum(count * price for count, price in zip(levels, prices[RF_PJ:STATIC_PJ]))
     energy = macs * prices[MAC_PJ] + accesses + (compute + ramp + stall) * prices[STATIC_PJ]
     return [compute, ramp, stall, ifmap + filters, o_bytes, levels[2], levels[1], levels[0],
             float(chunks[0] * e * r * t), energy]
 
 
-def plan_reference(layer, layer_bytes, design, prices, objective: str = "edp") -> tuple[np.ndarray, tuple]:
+def plan_reference(layer, layer_bytes, design, prices, objective: str = "edp",
+                   policy: str = "free") -> tuple[np.ndarray, tuple]:
     """Plain Python: (cost, mapping) of the best of every mapping the hardware can hold (a superset
-    of what the kernel scores: every n, m, and every t that fits), each walked pass by pass."""
+    of what the kernel scores: every n, m, and every t that fits), each walked pass by pass; under
+    the chip policy only those of the most images per pass and strips no narrower than the array."""
+    found = [(cost, mapping) for cost, mapping in _held_mappings(layer, layer_bytes, design, prices)
+             if policy == "free" or mapping[0] >= min(int(layer[OUT_H]), int(design[COLS]))]
+    if policy == "chip" and found:
+        most = max(mapping[1] for _, mapping in found)
+        found = [(cost, mapping) for cost, mapping in found if mapping[1] == most]
+    best = best_mapping = None
+    for cost, mapping in found:
+        if best is None or better(cost, best, OBJECTIVES[objective]):
+            best, best_mapping = cost, mapping
+    return best, best_mapping
+
+
+def _held_mappings(layer, layer_bytes, design, prices):
+    """Plain Python: (cost, mapping) of every mapping the hardware can hold, walked pass by pass."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, _ = (int(x) for x in layer)
     elem = float(layer_bytes[ELEM_BYTES])
     rows, cols = int(design[ROWS]), int(design[COLS])
     h = _chunk_rows(big_r, rows)[0]
     width = (big_f - 1) * u + big_s
-    best = best_mapping = None
     for e in range(1, big_e + 1):
         folds = -(-e // cols)
         if folds * h > rows or e < big_e and -(-big_e // cols) * h <= rows:
@@ -432,7 +478,4 @@ def plan_reference(layer, layer_bytes, design, prices, objective: str = "edp") -
                         > design[GLB_BYTES]:
                     continue
                 mapping = (e, n, m, p, q, r, t, resident)
-                cost = np.array(cost_reference(layer, layer_bytes, design, prices, mapping))
-                if best is None or better(cost, best, OBJECTIVES[objective]):
-                    best, best_mapping = cost, mapping
-    return best, best_mapping
+                yield np.array(cost_reference(layer, layer_bytes, design, prices, mapping)), mapping
