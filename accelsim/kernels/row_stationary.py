@@ -28,7 +28,11 @@ flowing up its columns.
   Eyeriss example likewise keeps only inputs and outputs in its GLB).
 The mapper scores every mapping that fits the scratchpads and the GLB and takes the lowest
 energy-delay product (EDP, Timeloop's default mapper metric; `plan`'s objective can ask for energy
-or latency instead), then the lowest latency. Energy counts
+or latency instead), then the lowest latency. Under the `chip` policy (what the device runs) it
+keeps the chip's rules: a pass takes as many of the batch's images as any mapping fits (JSSC 2017
+runs AlexNet at batch 4 and VGG-16 at batch 3 so that each filter row loaded serves every image),
+and a strip-mined E is cut into strips at least as wide as the array; the `free` policy (mapping
+search) drops both. Energy counts
 the MACs, every access at the device's per-byte price of its level, and static power. With the
 folding rule above this fills the array as the chip does (the paper's active PEs for AlexNet);
 minimising energy alone would leave CONV3-5 at 117 of 168 PEs.
@@ -39,8 +43,11 @@ cycle); a set that fills the array runs at MACs / PEs. A pass starts by filling 
 scratchpads. The filter scratchpad is an SRAM the MAC reads every cycle (JSSC 2017, PE
 architecture); taking it to have one port, the fill cannot overlap computing: ramp-up = filter DRAM
 bytes / DRAM bytes per cycle (processing time, as the paper counts the ramp-up of each pass). Ifmap
-and ofmap traffic streams through the GLB behind the compute: stall = max(0, their DRAM bytes / DRAM
-bytes per cycle - compute).
+and ofmap traffic streams through the GLB behind the compute, and the GLB serves the array through
+a port of GLB bytes per cycle: stall = max(0, their DRAM bytes / DRAM bytes per cycle - compute,
+GLB bytes / GLB bytes per cycle - compute). On VGG-16's wide early layers, where few filters' and
+channels' rows of three images fit the GLB, psums cross it at nearly every channel and the port,
+not the MACs, sets the pace (JSSC 2017 Table VI: about 3 GB/s of GLB accesses in CONV1-1..4-3).
 
 Traffic. DRAM: filters once per image batch and strip; the ifmap once per filter block (once if
 resident), times the rows that overlapping strips read twice; outputs written once (psums never
@@ -341,11 +348,13 @@ def plan(layers, layer_bytes, designs, prices, objective: str = "edp", policy: s
     """Best RS mapping and its cost for each layer (row) on each design (column).
 
     layers: (L, 9) of [N, M, C, E, F, R, S, U, G] (M and C per group); layer_bytes: (L, 4) of DRAM
-    bytes of [ifmap, filters, outputs, one element]; designs: (D, 7) of [rows, cols, ifmap, filter,
-    psum scratchpad bytes per PE, GLB bytes, DRAM bytes per cycle]; prices: (D, 6) of pJ per MAC,
+    bytes of [ifmap, filters, outputs, one element]; designs: (D, 8) of [rows, cols, ifmap, filter,
+    psum scratchpad bytes per PE, GLB bytes, DRAM bytes per cycle, GLB bytes per cycle] (7
+    columns: an unlimited GLB port); prices: (D, 6) of pJ per MAC,
     pJ per byte of [register file, inter-PE network, GLB, DRAM] and static pJ per cycle (what the
     mapper's objective weighs); objective: "edp" (the chip's mapper, Timeloop's default), "energy"
-    or "latency", the value each layer's mapping minimises. ValueError where a layer has no mapping (its filter row
+    or "latency", the value each layer's mapping minimises; policy: "chip" (the chip's mapping
+    rules) or "free" (every mapping the hardware holds). ValueError where a layer has no mapping (its filter row
     outgrows the scratchpads or its psums the GLB); OverflowError past 2**62 cycles.
     """
     layers, layer_bytes, designs, prices = _tables(layers, layer_bytes, designs, prices)
