@@ -19,7 +19,7 @@ def problems(draw, largest=4096):
     """A random GEMM-like layer and array with buffers of 16 B .. 64 KiB."""
     dim = st.integers(1, largest)
     layer = mapper.Layer(draw(dim), draw(dim), draw(dim), draw(st.integers(1, 3)),
-                         float(draw(st.sampled_from([1, 2, 4]))))
+                         float(draw(st.sampled_from([1, 2, 4]))), draw(st.floats(0.1, 1.0)))
     buffer = st.floats(16, 64 * 1024)
     hardware = mapper.Hardware(draw(st.integers(1, 64)), draw(st.integers(1, 64)), draw(buffer),
                                draw(buffer), draw(buffer), draw(st.floats(0.5, 256)),
@@ -29,9 +29,11 @@ def problems(draw, largest=4096):
 
 
 def within_buffers(layer, hardware, mapping):
-    """The mapping's A, B and C tiles fit their buffers (a one-element tile streams)."""
+    """The mapping's A, B and C tiles fit their buffers (the fixed mapping's spatial tile may
+    stream) and hold the spatial tile of its unrolling."""
     tm, tn, tk = mapping.tile
-    if (tm, tn, tk) == (1, 1, 1):
+    assert (mapping.tile >= mapper.spatial_tile(layer, hardware, mapping.unroll)).all()
+    if mapping == mapper.fixed(layer, hardware):
         return True
     e = layer.elem
     return (tm * tk * e <= hardware.ifmap_bytes and tk * tn * e <= hardware.filter_bytes

@@ -5,21 +5,26 @@ C: M x N outputs). A mapping is
 - a spatial unrolling: which two of M, N, K run across the array's rows and columns (a systolic
   array's dataflow: ws puts K on rows and N on columns, os M and N, is K and M);
 - an on-chip tile (Tm, Tn, Tk): the block of each operand held in its buffer (A in the ifmap buffer,
-  B in the filter buffer, C's partial sums in the ofmap buffer), each no larger than its buffer;
+  B in the filter buffer, C's partial sums in the ofmap buffer), each no larger than its buffer and
+  at least the array's spatial tile (its rows and columns of the unrolled dimensions);
 - a loop order: the nesting, outer to inner, of the loops over tiles.
 DRAM traffic follows from reuse (Timeloop's analysis for a two-level hierarchy): an operand tile is
 fetched again each time a loop it depends on advances, and the loops nested inside its innermost
 such loop reuse it; an output tile whose K loop is not innermost of its loops spills partial sums
 (written at every K step and read back at all but the first). The on-chip buffers see every DRAM
-byte once plus the array's own reads (A once per column fold, B once per row fold, C written once
-per reduction fold), which the tiling does not change.
+byte once plus the array's own reads (A once per fold of N, B once per fold of M, C written once
+per fold of K), which the tiling does not change.
 Time is the array's compute (ceil-quantised folds of the unrolled dimensions, times the streamed
 one) or the DRAM time, whichever is longer (double-buffered tiles); energy prices MACs, buffer
-and DRAM bytes and static power over that time. The search scores every (unrolling, tile, order)
-whose tile sizes are candidate factors of the loop bounds (each bound split into ceil(D / 2^i)
-and its exact divisors, so tiles never hold a partial remainder the next one could have taken)
-and keeps the lowest objective (energy, latency or EDP), ties to the lower latency. Results are
-memoised per layer shape and device.
+and DRAM bytes and static power over that time. A convolution's A is its im2col matrix; its DRAM
+bytes are scaled by `a_scale` (the input tensor's bytes over the matrix's), the overlap of
+neighbouring windows that a line buffer reads once.
+The search scores every (unrolling, tile, order) whose tile sizes are, for each trip count t of a
+loop bound D, the smallest tile taking t trips, ceil(D / t): traffic depends on the trip counts
+alone and a smaller tile never needs more room, so the others are dominated (past 128^2/4 only the
+halvings and exact divisors are kept). It keeps the lowest objective (energy, latency or EDP), ties
+to the lower latency, and the fixed mapping where that scores as well. Results are memoised per
+layer shape and device.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class Layer(NamedTuple):
     k: int
     count: int = 1
     elem: float = 1.0
+    a_scale: float = 1.0               # DRAM bytes of A per byte of its M x K matrix (conv: < 1)
 
 
 class Hardware(NamedTuple):
@@ -130,6 +136,7 @@ def evaluate(layer: Layer, hw: Hardware, unroll: str, tiles: np.ndarray, order: 
     covers = [cover[:, 0] * cover[:, 2], cover[:, 2] * cover[:, 1], cover[:, 0] * cover[:, 1]]
     a_bytes, b_bytes, c_writes = (f * s * c * layer.elem * layer.count
                                   for f, s, c in zip(fetches, sizes, covers))
+    a_bytes = a_bytes * layer.a_scale
     c_once = layer.m * layer.n * layer.elem * layer.count
     dram_read = a_bytes + b_bytes + (c_writes - c_once)           # spilled psums read back
     dram_write = c_writes
@@ -169,11 +176,27 @@ def tile_grid(layer: Layer, hw: Hardware) -> np.ndarray:
     return np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)
 
 
+def spatial_tile(layer: Layer, hw: Hardware, unroll: str) -> np.ndarray:
+    """The smallest on-chip tile an unrolling allows: the array's rows and columns of the unrolled
+    dimensions (or the whole bound), one of the streamed one."""
+    rows_dim, cols_dim = UNROLLS[unroll]
+    bounds = (layer.m, layer.n, layer.k)
+    smallest = [1.0, 1.0, 1.0]
+    smallest[rows_dim] = float(min(bounds[rows_dim], hw.rows))
+    smallest[cols_dim] = float(min(bounds[cols_dim], hw.cols))
+    return np.array(smallest)
+
+
 def _best(layer: Layer, hw: Hardware, objective: str, tiles: np.ndarray,
           orders=ORDERS, unrolls=None) -> Mapping | None:
-    """The best mapping over `tiles` (already capacity-checked), orders and unrollings."""
+    """The best mapping over `tiles` (already capacity-checked) that hold each unrolling's
+    spatial tile, loop orders and unrollings."""
     best: Mapping | None = None
+    every = tiles
     for unroll in unrolls or hw.unrolls:
+        tiles = every[(every >= spatial_tile(layer, hw, unroll)).all(axis=1)]
+        if not len(tiles):
+            continue
         for order in orders:
             cols = evaluate(layer, hw, unroll, tiles, order)
             score = {"energy": cols[5], "latency": cols[0] + cols[1],
@@ -203,25 +226,28 @@ def search(layer: Layer, hw: Hardware, objective: str = "energy") -> Mapping:
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     grid = tile_grid(layer, hw)
-    grid = grid[fits(layer, hw, grid)]
-    if not len(grid):
-        return fixed(layer, hw)
-    found = _best(layer, hw, objective, grid)
+    return _or_fixed(layer, hw, objective, _best(layer, hw, objective, grid[fits(layer, hw, grid)]))
+
+
+def _or_fixed(layer: Layer, hw: Hardware, objective: str, found: Mapping | None) -> Mapping:
+    """`found` unless the fixed mapping scores at least as well (or nothing was found)."""
     fallback = fixed(layer, hw)
-    return fallback if _better(fallback, found, objective) else found
+    return fallback if found is None or _better(fallback, found, objective) else found
 
 
 def fixed(layer: Layer, hw: Hardware) -> Mapping:
     """The device's own mapping: its first unrolling, loops nested as the array folds (rows
     dimension, columns dimension, then the streamed one innermost) and the largest tile that fits,
-    grown in that order (the stationary operand's block first); a tile of one row, column and
-    channel when even that exceeds a buffer."""
+    grown in that order (the stationary operand's block first) from the spatial tile, which is kept
+    even where it exceeds a buffer (the buffers then stream)."""
     unroll = hw.unrolls[0]
     rows_dim, cols_dim = UNROLLS[unroll]
     order = (rows_dim, cols_dim, 3 - rows_dim - cols_dim)
-    tile = np.array([[1.0, 1.0, 1.0]])
+    tile = spatial_tile(layer, hw, unroll)[None, :]
     for d in order:
         for size in candidate_tiles((layer.m, layer.n, layer.k)[d])[::-1]:
+            if size <= tile[0, d]:
+                break
             trial = tile.copy()
             trial[0, d] = size
             if fits(layer, hw, trial)[0]:
@@ -234,9 +260,4 @@ def brute_force(layer: Layer, hw: Hardware, objective: str) -> Mapping:
     """Reference: every tile size 1..bound of each dim, every order and unrolling, plus fixed."""
     axes = [np.arange(1, d + 1, dtype=np.float64) for d in (layer.m, layer.n, layer.k)]
     grid = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=1)
-    grid = grid[fits(layer, hw, grid)]
-    fallback = fixed(layer, hw)
-    if not len(grid):
-        return fallback
-    found = _best(layer, hw, objective, grid)
-    return fallback if _better(fallback, found, objective) else found
+    return _or_fixed(layer, hw, objective, _best(layer, hw, objective, grid[fits(layer, hw, grid)]))

@@ -210,8 +210,9 @@ def mapper_problem(op: Op, device: SystolicConfig) -> tuple[mapper.Layer, mapper
     g = op.gemm
     design, memory = design_row(device)
     arrays = design[kernel.ARRAYS]
-    layer = mapper.Layer(math.ceil(g.m / arrays), g.n, g.k, g.count,
-                         float(BYTES_PER_ELEMENT[op.precision]))
+    elem = float(BYTES_PER_ELEMENT[op.precision])
+    layer = mapper.Layer(math.ceil(g.m / arrays), g.n, g.k, g.count, elem,
+                         min(1.0, operand_bytes(op)[0] / (g.m * g.k * g.count * elem)))
     sram = device.sram.ifmap + device.sram.filter + device.sram.ofmap
     hardware = mapper.Hardware(
         device.array.rows, device.array.cols, *memory[:3], memory[3] / arrays,
