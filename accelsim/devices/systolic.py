@@ -21,7 +21,15 @@ is a 1 x 1 one) and mapped by accelsim.kernels.row_stationary onto the array, it
 scratchpads and the global buffer (sram.ifmap + sram.ofmap, halved when double-buffered). Latency is
 compute plus waiting for DRAM: the filter ramp-up of each pass and ifmap/ofmap stalls; the op is
 memory bound when it waits longer than it computes. Energy prices the mapping's register-file,
-inter-PE, global-buffer and DRAM accesses.
+inter-PE, global-buffer and DRAM accesses. The chip's own mapping follows its rules (row_stationary's
+`chip` policy); the global buffer feeds the array through a port of sram.bytes_per_cycle.
+
+Mapping search (`mapping.mode: search`, `accelsim run --mapping search`): an os/ws/is GEMM's tiles
+and loop order are searched by accelsim.devices.mapper for `mapping.objective` (compute cycles stay
+the fixed mapping's; DRAM, SRAM bytes and stalls are the searched mapping's; resident activations are
+not seen by the search, so there the fixed mapping usually wins), a row-stationary op's mapping among
+every one the hardware holds; the fixed mapping is kept where it scores as well, and the chosen one
+goes into the layer's `mapping`.
 
 Activation residency (devices with `shared_sram`, the chip's on-chip activation store: TPU v1's
 Unified Buffer, TPU v4's CMEM): `costs` walks a run's ops in order and keeps each activation on chip
