@@ -31,8 +31,8 @@ energy-delay product (EDP, Timeloop's default mapper metric; `plan`'s objective 
 or latency instead), then the lowest latency. Under the `chip` policy (what the device runs) it
 keeps the chip's rules: a pass takes as many of the batch's images as any mapping fits (JSSC 2017
 runs AlexNet at batch 4 and VGG-16 at batch 3 so that each filter row loaded serves every image),
-and a strip-mined E is cut into strips at least as wide as the array; the `free` policy (mapping
-search) drops both. Energy counts
+and a strip-mined E is cut into strips at least as wide as the array (where none that wide fits,
+any mapping); the `free` policy (mapping search) drops both. Energy counts
 the MACs, every access at the device's per-byte price of its level, and static power. With the
 folding rule above this fills the array as the chip does (the paper's active PEs for AlexNet);
 minimising energy alone would leave CONV3-5 at 117 of 168 PEs.
@@ -222,16 +222,15 @@ def _largest_m(glb, fixed, per_filter, big_m, group):
 def _search(layer, layer_bytes, design, prices, objective, chip):
     """(cost vector, mapping) of the best mapping of one layer on one design; cost[0] = -1 if none.
     With `chip`, the chip's rules: the most images per pass that any mapping fits, and strips no
-    narrower than the array."""
-    if not chip:
-        return _search_images(layer, layer_bytes, design, prices, objective, 0, 1)
-    big_e, cols = layer[OUT_H], int(design[COLS])
-    for n in range(layer[BATCH], 0, -1):
-        best, mapping = _search_images(layer, layer_bytes, design, prices, objective, n,
-                                       min(big_e, cols))
-        if best[COMPUTE] >= 0:
-            break
-    return best, mapping
+    narrower than the array (any mapping where no strip that wide fits)."""
+    if chip:
+        big_e, cols = layer[OUT_H], int(design[COLS])
+        for n in range(layer[BATCH], 0, -1):
+            best, mapping = _search_images(layer, layer_bytes, design, prices, objective, n,
+                                           min(big_e, cols))
+            if best[COMPUTE] >= 0:
+                return best, mapping
+    return _search_images(layer, layer_bytes, design, prices, objective, 0, 1)
 
 
 @njit
@@ -450,10 +449,13 @@ def plan_reference(layer, layer_bytes, design, prices, objective: str = "edp",
                    policy: str = "free") -> tuple[np.ndarray, tuple]:
     """Plain Python: (cost, mapping) of the best of every mapping the hardware can hold (a superset
     of what the kernel scores: every n, m, and every t that fits), each walked pass by pass; under
-    the chip policy only those of the most images per pass and strips no narrower than the array."""
+    the chip policy only those of the most images per pass and strips no narrower than the array
+    (every mapping where none has such strips)."""
     found = [(cost, mapping) for cost, mapping in _held_mappings(layer, layer_bytes, design, prices)
              if policy == "free" or mapping[0] >= min(int(layer[OUT_H]), int(design[COLS]))]
-    if policy == "chip" and found:
+    if policy == "chip" and not found:
+        return plan_reference(layer, layer_bytes, design, prices, objective)
+    if policy == "chip":
         most = max(mapping[1] for _, mapping in found)
         found = [(cost, mapping) for cost, mapping in found if mapping[1] == most]
     best = best_mapping = None
