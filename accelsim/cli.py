@@ -99,12 +99,19 @@ def cli() -> None:
 @click.option("--layers", type=click.IntRange(min=1), default=None, metavar="N",
               help="Show only the N costliest layers, costliest first (serve: per-op detail is "
                    "shown only with --layers).")
+@click.option("--mapping", type=click.Choice(["fixed", "search"]), default=None,
+              help="Systolic arrays: the device's own mapping of each layer, or the best loop "
+                   "order, tiles and PE mapping found for --objective (shown per layer in --json). "
+                   "Same as --set mapping.mode=...")
+@click.option("--objective", type=click.Choice(["energy", "latency", "edp"]), default=None,
+              help="What --mapping search minimises [default: energy].")
 @WIDE
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
 @single_run
 def run(workload, device, mode, batch, precision, overrides, params, stack, only, optimizer,
         checkpoint, prompt, generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
-        trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, wide, as_json):
+        trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, mapping, objective, wide,
+        as_json):
     """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
 
     \b
@@ -116,12 +123,15 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
       accelsim run workloads/scalesim/Resnet50.csv --device scalesim_32x32 --set array.dataflow=ws
       accelsim run gpt2 --device a100 --engine event --trace gpt2.json
       accelsim run resnet50 --device tpu_v4 --plot roofline.png --plot-kind roofline --csv l.csv
+      accelsim run resnet50 --device tpu_v5e --mapping search --objective edp --json
       accelsim run llama2_7b --device a100 --mode serve --prompt 128 --generate 256
       accelsim run gpt3_175b --mode training --device a100 --devices 1024 \\
           --parallel tp=8,pp=16,dp=8 --tokens 300e9
     """
     from accelsim.api import simulate
 
+    overrides = (*overrides, *(f"mapping.{key}={value}" for key, value
+                               in (("mode", mapping), ("objective", objective)) if value))
     multi_device = devices > 1 or parallel is not None
     per_layer_outputs = {"--plot": plot_path, "--csv": csv_path, "--parquet": parquet_path}
     for flag, path in per_layer_outputs.items():

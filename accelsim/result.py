@@ -23,7 +23,12 @@ JSON contract (schema_version 1):
                {"ifmap"|"filter"|"ofmap": {"reads", "writes"}}} (bytes; dram sums to dram_bytes;
                sram: the array's accesses, plus DRAM bytes passing through under the accelsim
                memory model), "mapping_efficiency" (used PEs / all, averaged
-               over the folds), "compute_utilization" (busy PE-cycles / all, averaged over the folds)}],
+               over the folds), "compute_utilization" (busy PE-cycles / all, averaged over the folds);
+               row-stationary GEMMs always, os/ws/is ones under `--mapping search`: "mapping"
+               {"objective", "source" (search only: "search", or "fixed" where the device's own
+               mapping scored best), and the mapping:
+               os/ws/is "unroll", "tile" {"m", "n", "k"}, "loop_order" (outer to inner); rs the
+               row-stationary parameters "e", "n", "m", "p", "q", "r", "t", "resident"}}],
    "provenance": {"accelsim_version", "created_utc", "command" (the CLI line, or null),
                   "workload", "params", "device", "device_file", "overrides", "mode", "batch",
                   "precision" (as asked; null: the device's default), "engine", "stack" (as
@@ -56,7 +61,8 @@ def provenance(**how) -> dict:
             "command": None if argv is None else shlex.join(("accelsim", *argv)), **how}
 
 
-OPTIONAL = ("cycles", "stall_cycles", "traffic", "mapping_efficiency", "compute_utilization")
+OPTIONAL = ("cycles", "stall_cycles", "traffic", "mapping_efficiency", "compute_utilization",
+            "mapping")
 
 
 @dataclass(slots=True)
@@ -81,6 +87,7 @@ class LayerResult:
     traffic: dict | None = None
     mapping_efficiency: float | None = None
     compute_utilization: float | None = None
+    mapping: dict | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready dict (sharing the traffic dict); the optional counts only where the model

@@ -201,14 +201,13 @@ def test_scalesim_fill_and_drain_can_make_a_taller_array_slower():
 
 
 @pytest.mark.skipif(not JIT, reason="Eyeriss maps networks only under the JIT here")
-@pytest.mark.parametrize(("key", "slower"), [("array.scratchpad.ifmap", 1.0001),
-                                             ("array.scratchpad.filter", 1.001)])
-def test_eyeriss_mapper_trades_latency_for_energy_delay(key, slower):
+@pytest.mark.parametrize("key", ["array.scratchpad.ifmap", "array.scratchpad.filter"])
+def test_eyeriss_mapper_minimises_energy_delay_not_latency(key):
     """Exception, by construction: the row-stationary mapper minimises each layer's energy-delay
-    product, so a bigger scratchpad may buy a mapping of lower EDP that runs a little longer."""
+    product, so a bigger scratchpad never raises it but may buy a mapping that runs a little longer
+    (left out of the resource property)."""
     base = run("eyeriss", "resnet50")
     more = run("eyeriss", "resnet50", overrides=grown("eyeriss", (key,), 2))
-    assert base["latency_s"] < more["latency_s"] < base["latency_s"] * slower
     edp = [sum(x.energy_j * x.latency_s for x in r.layers) for r in (base, more)]
     assert edp[1] <= edp[0] * (1 + 1e-9)
 
@@ -304,7 +303,7 @@ def test_training_step_is_about_three_forward_passes(device, workload, batch):
 
 # --- batch scaling ------------------------------------------------------------------------------
 
-BATCHING = [(d, w) for d, w in PAIRS if d in ("a100", "h100", "tpu_v4", "eyeriss")]
+BATCHING = [(d, w) for d, w in PAIRS if d in ("a100", "h100", "tpu_v4")]
 BATCHING += [("scalesim_32x32 best", w) for w in WORKLOADS] + [("zcu102_dpu", w) for w in WORKLOADS]
 
 
@@ -316,7 +315,9 @@ def test_doubling_the_batch_is_no_worse_than_running_twice(pair, batch):
     SCALE-Sim's fixed loop order (a GEMM whose ifmap outgrows the SRAM re-reads its filter per fold;
     sram.loop_order=best picks the tiling that avoids it, tested here) and a DPU batch that is not a
     multiple of its cores (frames run in rounds of up to `cores`, so 4 frames on 3 cores run 3 + 1,
-    not 2 + 2)."""
+    not 2 + 2) and Eyeriss (the chip takes as many of a batch's images per pass as its global
+    buffer holds, as JSSC 2017 runs AlexNet and VGG-16, so images that crowd the buffer run slower
+    together than apart)."""
     device, workload = pair
     overrides: tuple[str, ...] = ()
     if device == "scalesim_32x32 best":

@@ -169,7 +169,7 @@ def test_device_latency_is_compute_ramp_and_stalls():
     eyeriss = load_device("eyeriss")
     op = conv(*EYERISS_ALEXNET[1])
     design, prices = rs_design_row(eyeriss, "int16")
-    plan = rs.plan(rs_layer(op), operand_bytes(op), design, prices)
+    plan = rs.plan(rs_layer(op), operand_bytes(op), design, prices, policy="chip")
     c = cost(op, eyeriss)
     cycles = plan.compute_cycles[0, 0] + plan.ramp_cycles[0, 0] + plan.stall_cycles[0, 0]
     assert c.cycles + c.stall_cycles == cycles and c.latency_s == pytest.approx(cycles / eyeriss.clock)
@@ -211,3 +211,41 @@ def test_rs_needs_scratchpads_and_one_array(change):
     with pytest.raises(ConfigError):
         load_device("eyeriss", [change])
 
+
+
+@settings(deadline=None, max_examples=25)
+@given(layer=tiny_layers, design=tiny_designs, port=st.sampled_from([0.25, 2.0, 1e9]),
+       prices=st.sampled_from([LADDER, [1.0] * 6]))
+def test_chip_policy_search_finds_the_best_of_the_chips_mappings(layer, design, port, prices):
+    design = [*design, port]
+    sizes = padded_bytes(layer)
+    want, mapping = rs.plan_reference(layer, sizes, design, prices, policy="chip")
+    if want is None:
+        return
+    plan = rs.plan(layer, sizes, design, prices, policy="chip")
+    got = rs.mapping_cost(layer, sizes, design, prices, plan.mapping[0, 0])
+    assert latency(got) * got[rs.ENERGY] == pytest.approx(latency(want) * want[rs.ENERGY], rel=1e-6)
+    assert plan.mapping[0, 0][1] == mapping[1]          # the most images per pass that fit
+
+
+def test_a_narrow_glb_port_stalls_for_its_bytes():
+    # closed form: with a GLB port far slower than the MACs, latency = GLB bytes / port + ramp-up
+    layer = [4, 64, 32, 14, 14, 3, 3, 1, 1]
+    sizes = padded_bytes(layer)
+    plan = rs.plan(layer, sizes, [*EYERISS, 0.01], LADDER)
+    cycles = plan.compute_cycles[0, 0] + plan.stall_cycles[0, 0]
+    assert cycles == pytest.approx(plan.glb_bytes[0, 0] / 0.01, rel=1e-6, abs=1)
+
+
+# Chen et al., JSSC 2017, Table VI: VGG-16 CONV1-1..CONV5-3 at batch 3, global-buffer accesses (MB,
+# total 11035.8).
+PAPER_VGG16_GLB_MB = 11035.8
+
+
+def test_vgg16_global_buffer_accesses_total_near_the_papers():
+    from accelsim.workload.zoo import build
+
+    ops = [op for op in build("vgg16", batch=3, precision="int16").ops if op.kind.value == "conv2d"]
+    eyeriss = load_device("eyeriss")
+    total = sum(cost(op, eyeriss).onchip_bytes for op in ops)
+    assert total / 1e6 == pytest.approx(PAPER_VGG16_GLB_MB, rel=0.25)

@@ -142,3 +142,10 @@ def test_bundled_extra_rows_are_validated_with_their_sources():
             assert row.status == "validated" and row.error_pct > 0
         elif not row.metric.startswith(("power", "energy")):   # energy rows: errors reported
             assert row.status == "validated" and abs(row.error_pct) <= 30
+
+
+
+def test_eyeriss_vgg16_within_25_percent_of_jssc_2017():
+    # Chen et al. JSSC 2017: VGG-16 conv layers at 0.7 frames/s, batch 3 (Table VI: 4309.5 ms)
+    row = next(r for r in validation.validate(validation.EXTRA_CSV).rows if r.id == "X07")
+    assert abs(row.error_pct) <= 25

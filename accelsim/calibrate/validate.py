@@ -88,6 +88,10 @@ CASES: dict[str, Case] = {
     "P10": Case("systolic", RunSpec("alexnet", "eyeriss", batch=4, precision="int16",
                                     only="conv2d"),
                 note="conv layers only, row-stationary mapping of Chen et al. (JSSC 2017)"),
+    "X07": Case("systolic", RunSpec("vgg16", "eyeriss", batch=3, precision="int16", only="conv2d"),
+                note="conv layers only, row-stationary mapping as P10: batch 3 per pass where "
+                     "it fits, bound by the global buffer's port on the wide layers (its 15 B "
+                     "per cycle is derived from the same paper's Table VI GLB accesses)"),
     "X03": Case("gpu", RunSpec("resnet50", "h200", batch=OFFLINE_BATCH, precision="int8"),
                 note="compiled stack; Hopper int8 efficiency is the fp8 fraction (estimate)"),
     "X04": Case("gpu", RunSpec("bert_large", "h200", batch=OFFLINE_BATCH, precision="int8",

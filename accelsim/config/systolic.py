@@ -48,6 +48,15 @@ class Sram(Strict):
     ofmap: Bytes
     double_buffered: bool = True   # half of each SRAM holds the working set, half prefetches (SCALE-Sim)
     loop_order: Literal["scalesim", "best"] = "scalesim"   # best: each layer's cheapest tiling
+    bytes_per_cycle: float | None = Field(default=None, gt=0)   # rs: global-buffer port to the PEs; None: unlimited
+
+
+class MappingPolicy(Strict):
+    """How each layer is mapped: the device's fixed mapping, or the best one found by searching
+    loop orders, tiles and (rs) PE-set mappings for `objective` (accelsim.devices.mapper)."""
+
+    mode: Literal["fixed", "search"] = "fixed"
+    objective: Literal["energy", "latency", "edp"] = "energy"
 
 
 class SystolicMemory(Memory):
@@ -84,6 +93,7 @@ class SystolicConfig(DeviceBase):
     shared_sram: Bytes | None = None   # on-chip memory shared by all cores behind `sram` (TPU v4 CMEM)
     shared_sram_is_ifmap: bool = False   # the shared SRAM is also the ifmap buffer (TPU v1): one memory
     vector: VectorUnit = Field(default_factory=VectorUnit)
+    mapping: MappingPolicy = Field(default_factory=MappingPolicy)
 
     @model_validator(mode="after")
     def _rs_is_one_array(self) -> SystolicConfig:

@@ -52,6 +52,7 @@ class OpCost:
     traffic: dict | None = None                  # {"sram"|"dram": {operand: {"reads", "writes"}}}
     mapping_efficiency: float | None = None      # used / all PEs over the folds (systolic arrays)
     compute_utilization: float | None = None     # busy / all PE-cycles over the folds
+    mapping: dict | None = None                  # the searched mapping (--mapping search)
 
     @property
     def dram_bytes(self) -> float:

@@ -21,7 +21,15 @@ is a 1 x 1 one) and mapped by accelsim.kernels.row_stationary onto the array, it
 scratchpads and the global buffer (sram.ifmap + sram.ofmap, halved when double-buffered). Latency is
 compute plus waiting for DRAM: the filter ramp-up of each pass and ifmap/ofmap stalls; the op is
 memory bound when it waits longer than it computes. Energy prices the mapping's register-file,
-inter-PE, global-buffer and DRAM accesses.
+inter-PE, global-buffer and DRAM accesses. The chip's own mapping follows its rules (row_stationary's
+`chip` policy); the global buffer feeds the array through a port of sram.bytes_per_cycle.
+
+Mapping search (`mapping.mode: search`, `accelsim run --mapping search`): an os/ws/is GEMM's tiles
+and loop order are searched by accelsim.devices.mapper for `mapping.objective` (compute cycles stay
+the fixed mapping's; DRAM, SRAM bytes and stalls are the searched mapping's; resident activations are
+not seen by the search, so there the fixed mapping usually wins), a row-stationary op's mapping among
+every one the hardware holds; the fixed mapping is kept where it scores as well, and the chosen one
+goes into the layer's `mapping`.
 
 Energy: each GEMM's SRAM bytes are priced by the size of the buffer they hit (ifmap, filter, ofmap:
 energy.sram_pj_per_byte, the component library's fit), a vector op's by the ifmap buffer's (where
@@ -46,6 +54,7 @@ from dataclasses import replace
 import numpy as np
 
 from accelsim.config.systolic import SystolicConfig
+from accelsim.devices import mapper
 from accelsim.devices.base import OpCost
 from accelsim.devices.energy import (PJ, dram_pj_per_byte, mac_pj, noc_pj_per_byte, op_energy,
                                      register_pj_per_byte, sram_pj_per_byte)
@@ -149,7 +158,7 @@ def rs_design_row(device: SystolicConfig, precision: str) -> tuple[list[float], 
     pads = device.array.scratchpad
     usable = global_buffer(device) * (0.5 if device.sram.double_buffered else 1.0)
     design = [device.array.rows, device.array.cols, pads.ifmap, pads.filter, pads.psum, usable,
-              bytes_per_cycle(device)]
+              bytes_per_cycle(device), device.sram.bytes_per_cycle or math.inf]
     prices = [mac_pj(device, precision), register_pj_per_byte(device), noc_pj_per_byte(device),
               sram_pj_per_byte(device, global_buffer(device)), dram_pj_per_byte(device),
               device.power.idle / device.clock / PJ]
@@ -157,12 +166,25 @@ def rs_design_row(device: SystolicConfig, precision: str) -> tuple[list[float], 
 
 
 def _row_stationary_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
-    """A GEMM-like op on a row-stationary array (Eyeriss)."""
+    """A GEMM-like op on a row-stationary array (Eyeriss): the chip's mapping (its rules, lowest
+    EDP), or under `mapping.mode: search` the better of it and the mapping best for
+    `mapping.objective` among all the hardware holds."""
+    fixed = _row_stationary_plan(op, device, resident, "edp", "chip")
+    if device.mapping.mode == "fixed":
+        return fixed
+    searched = _row_stationary_plan(op, device, resident, device.mapping.objective, "free")
+    return _pick(fixed, searched, device.mapping.objective)
+
+
+def _row_stationary_plan(op: Op, device: SystolicConfig, resident: frozenset[str],
+                         objective: str, policy: str) -> OpCost:
+    """The op's cost under the row-stationary mapping best for `objective` under `policy`."""
     from accelsim.kernels import row_stationary      # its import is not paid by the other dataflows
 
     design, prices = rs_design_row(device, op.precision)
     try:
-        p = row_stationary.plan(rs_layer(op), operand_bytes(op, resident), design, prices)
+        p = row_stationary.plan(rs_layer(op), operand_bytes(op, resident), design, prices,
+                                objective, policy)
     except ValueError as exc:
         raise UsageError(f"{op.name}: {exc}", key="array.scratchpad") from None
     compute = max(int(p.compute_cycles[0, 0]), vector_cycles(op, device))
@@ -171,7 +193,60 @@ def _row_stationary_cost(op: Op, device: SystolicConfig, resident: frozenset[str
                      float(p.dram_write[0, 0]), float(p.glb_bytes[0, 0]), "array",
                      sram_size=global_buffer(device), register_bytes=float(p.rf_bytes[0, 0]),
                      noc_bytes=float(p.noc_bytes[0, 0]))
-    return replace(result, bound="memory" if waiting > compute else "compute")
+    mapping = {key: int(value) for key, value in zip(row_stationary.MAPPING, p.mapping[0, 0])}
+    return replace(result, bound="memory" if waiting > compute else "compute",
+                   mapping={"objective": objective, **mapping})
+
+
+def _objective(cost: OpCost, objective: str) -> float:
+    """The value of an OpCost that `objective` minimises."""
+    if objective == "energy":
+        return cost.energy.total
+    if objective == "latency":
+        return cost.latency_s
+    return cost.energy.total * cost.latency_s
+
+
+def _pick(fixed: OpCost, searched: OpCost, objective: str) -> OpCost:
+    """The searched cost unless the fixed one scores at least as well (then fixed, so marked)."""
+    if _objective(searched, objective) < _objective(fixed, objective):
+        return replace(searched, mapping={**searched.mapping, "objective": objective,
+                                          "source": "search"})
+    return replace(fixed, mapping={**(fixed.mapping or {}), "objective": objective,
+                                   "source": "fixed"})
+
+
+def mapper_problem(op: Op, device: SystolicConfig) -> tuple[mapper.Layer, mapper.Hardware, int]:
+    """One array's share of a GEMM (M split over the chip's arrays), the array with its share of
+    the buffers and DRAM link and its prices, and the number of arrays."""
+    g = op.gemm
+    design, memory = design_row(device)
+    arrays = design[kernel.ARRAYS]
+    elem = float(BYTES_PER_ELEMENT[op.precision])
+    layer = mapper.Layer(math.ceil(g.m / arrays), g.n, g.k, g.count, elem,
+                         min(1.0, operand_bytes(op)[0] / (g.m * g.k * g.count * elem)))
+    sram = device.sram.ifmap + device.sram.filter + device.sram.ofmap
+    hardware = mapper.Hardware(
+        device.array.rows, device.array.cols, *memory[:3], memory[3] / arrays,
+        mac_pj(device, op.precision), sram_pj_per_byte(device, sram), dram_pj_per_byte(device),
+        device.power.idle / device.clock / PJ / arrays, (device.array.dataflow,))
+    return layer, hardware, arrays
+
+
+def _searched_array_cost(op: Op, device: SystolicConfig, fixed: OpCost) -> OpCost:
+    """The op with its tiles and loop order searched (accelsim.devices.mapper) for the device's
+    objective, compute as the fixed mapping's; the fixed cost where it scores as well."""
+    layer, hardware, arrays = mapper_problem(op, device)
+    objective = device.mapping.objective
+    best = mapper.search(layer, hardware, objective)
+    reads, writes = best.dram_read * arrays, best.dram_write * arrays
+    stalls = max(0, math.ceil((reads + writes) / bytes_per_cycle(device)) - fixed.cycles)
+    searched = replace(_finish(op, device, fixed.cycles, stalls, reads, writes,
+                               best.sram_bytes * arrays, "array"),
+                       mapping_efficiency=fixed.mapping_efficiency,
+                       compute_utilization=fixed.compute_utilization, mapping=best.describe())
+    return _pick(replace(fixed, mapping=mapper.fixed(layer, hardware).describe()), searched,
+                 objective)
 
 
 def active_plan(layers, layer_bytes, designs, memory, arrays_per_core: int,
@@ -210,8 +285,9 @@ def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpC
                    float(p.sram_bytes[0, 0]), "array", sram_pj=buffers_pj(device, p.operands[0, 0]))
     mapping, utilization = fold_stats(scalesim_memory(device, op.precision),
                                       *kernel.roles(g.m, g.n, g.k, design[kernel.DATAFLOW]))
-    return replace(cost, traffic=traffic_levels(p.operands[0, 0]),
+    cost = replace(cost, traffic=traffic_levels(p.operands[0, 0]),
                    mapping_efficiency=mapping / 100, compute_utilization=utilization / 100)
+    return cost if device.mapping.mode == "fixed" else _searched_array_cost(op, device, cost)
 
 
 def scalesim_layer(op: Op) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ def layer_result(op: Op, cost: OpCost, start_s: float, latency_s: float) -> Laye
         op.name, op.phase._value_, op.kind._value_, cost.flops, cost.macs, cost.dram_bytes,
         latency_s, cost.energy.total, cost.bound, cost.cycles, cost.stall_cycles, cost.unit,
         start_s, cost.compute_s, cost.memory_s, cost.traffic, cost.mapping_efficiency,
-        cost.compute_utilization)
+        cost.compute_utilization, cost.mapping)
 
 
 def schedule(ops: Sequence[Op], costs: Sequence[OpCost]) -> tuple[LayerResult, ...]:

@@ -27,7 +27,12 @@ flowing up its columns.
   the GLB, going from DRAM straight to the PE array (JSSC 2017 system architecture; Timeloop's
   Eyeriss example likewise keeps only inputs and outputs in its GLB).
 The mapper scores every mapping that fits the scratchpads and the GLB and takes the lowest
-energy-delay product (EDP, Timeloop's default mapper metric), then the lowest latency. Energy counts
+energy-delay product (EDP, Timeloop's default mapper metric; `plan`'s objective can ask for energy
+or latency instead), then the lowest latency. Under the `chip` policy (what the device runs) it
+keeps the chip's rules: a pass takes as many of the batch's images as any mapping fits (JSSC 2017
+runs AlexNet at batch 4 and VGG-16 at batch 3 so that each filter row loaded serves every image),
+and a strip-mined E is cut into strips at least as wide as the array (where none that wide fits,
+any mapping); the `free` policy (mapping search) drops both. Energy counts
 the MACs, every access at the device's per-byte price of its level, and static power. With the
 folding rule above this fills the array as the chip does (the paper's active PEs for AlexNet);
 minimising energy alone would leave CONV3-5 at 117 of 168 PEs.
@@ -38,8 +43,11 @@ cycle); a set that fills the array runs at MACs / PEs. A pass starts by filling 
 scratchpads. The filter scratchpad is an SRAM the MAC reads every cycle (JSSC 2017, PE
 architecture); taking it to have one port, the fill cannot overlap computing: ramp-up = filter DRAM
 bytes / DRAM bytes per cycle (processing time, as the paper counts the ramp-up of each pass). Ifmap
-and ofmap traffic streams through the GLB behind the compute: stall = max(0, their DRAM bytes / DRAM
-bytes per cycle - compute).
+and ofmap traffic streams through the GLB behind the compute, and the GLB serves the array through
+a port of GLB bytes per cycle: stall = max(0, their DRAM bytes / DRAM bytes per cycle - compute,
+GLB bytes / GLB bytes per cycle - compute). On VGG-16's wide early layers, where few filters' and
+channels' rows of three images fit the GLB, psums cross it at nearly every channel and the port,
+not the MACs, sets the pace (JSSC 2017 Table VI: about 3 GB/s of GLB accesses in CONV1-1..4-3).
 
 Traffic. DRAM: filters once per image batch and strip; the ifmap once per filter block (once if
 resident), times the rows that overlapping strips read twice; outputs written once (psums never
@@ -63,13 +71,17 @@ from accelsim.kernels._jit import njit
 
 BATCH, FILTERS, CHANNELS, OUT_H, OUT_W, KERNEL_H, KERNEL_W, STRIDE, GROUPS = range(9)   # `layers`
 IFMAP_BYTES, FILTER_BYTES, OFMAP_BYTES, ELEM_BYTES = range(4)                          # `layer_bytes`
-ROWS, COLS, IFMAP_SPAD, FILTER_SPAD, PSUM_SPAD, GLB_BYTES, BYTES_PER_CYCLE = range(7)  # `designs`
+ROWS, COLS, IFMAP_SPAD, FILTER_SPAD, PSUM_SPAD, GLB_BYTES, BYTES_PER_CYCLE, GLB_BYTES_PER_CYCLE = \
+    range(8)                                                                      # `designs`
 MAC_PJ, RF_PJ, NOC_PJ, GLB_PJ, DRAM_PJ, STATIC_PJ = range(6)                           # `prices`
 MAPPING = ("e", "n", "m", "p", "q", "r", "t", "resident")
 COMPUTE, RAMP, STALL, DRAM_READ, DRAM_WRITE, GLB, NOC, RF, ACTIVE_PES, ENERGY = range(10)  # costs
 COST_FIELDS = 10
 MAX_CYCLES = 2.0**62
 TOLERANCE = 1e-9          # relative: EDPs or latencies closer than this are ties
+EDP, ENERGY_ONLY, LATENCY_ONLY = range(3)  # mapper objectives (`plan`'s objective)
+OBJECTIVES = {"edp": EDP, "energy": ENERGY_ONLY, "latency": LATENCY_ONLY}
+POLICIES = ("chip", "free")       # the chip's mapping rules, or any mapping the hardware holds
 
 
 class Plan(NamedTuple):
@@ -121,8 +133,8 @@ def _latency(cost):
 
 
 @njit
-def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, prices, e, n, m, p,
-          q, r, t, resident):
+def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, glb_per_cycle, prices,
+          e, n, m, p, q, r, t, resident):
     """Cost vector of one mapping (closed forms; see the module docstring)."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, g = _dims(layer)
     chunks = _cdiv(big_r, rows)
@@ -155,6 +167,7 @@ def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, p
     out[NOC] = (filter_in + ifmap_in + hops) * elem_bytes
     out[GLB] = (glb_ifmap + glb_psums) * elem_bytes + ifmap_reads + o_bytes
     out[ACTIVE_PES] = float(_cdiv(big_r, chunks) * e * r * t)
+    out[STALL] = max(out[STALL], out[GLB] / glb_per_cycle - out[COMPUTE])
     out[ENERGY] = (macs * prices[MAC_PJ] + out[RF] * prices[RF_PJ] + out[NOC] * prices[NOC_PJ]
                    + out[GLB] * prices[GLB_PJ] + (out[DRAM_READ] + o_bytes) * prices[DRAM_PJ]
                    + _latency(out) * prices[STATIC_PJ])
@@ -162,26 +175,37 @@ def _cost(layer, elem_bytes, a_bytes, b_bytes, o_bytes, rows, bytes_per_cycle, p
 
 
 @njit
-def better(cost, other):
-    """True when `cost` beats `other`: a lower energy-delay product, then a lower latency (values
-    within a relative TOLERANCE tie)."""
-    mine, theirs = _latency(cost) * cost[ENERGY], _latency(other) * other[ENERGY]
+def _score(latency, energy, objective):
+    """The value an objective minimises: EDP, energy or latency."""
+    if objective == ENERGY_ONLY:
+        return energy
+    if objective == LATENCY_ONLY:
+        return latency
+    return latency * energy
+
+
+@njit
+def better(cost, other, objective=EDP):
+    """True when `cost` beats `other`: a lower objective (default the energy-delay product), then
+    a lower latency (values within a relative TOLERANCE tie)."""
+    mine = _score(_latency(cost), cost[ENERGY], objective)
+    theirs = _score(_latency(other), other[ENERGY], objective)
     if abs(mine - theirs) > TOLERANCE * max(mine, theirs):
         return mine < theirs
     return _latency(cost) < _latency(other) * (1.0 - TOLERANCE)
 
 
 @njit
-def _edp_floor(layer, layer_bytes, design, prices, compute, e, n):
-    """A lower bound of the energy-delay product of any mapping with this compute, e and n: no
-    stalls, and of the accesses only 4 register-file words per MAC, filters and outputs in DRAM."""
+def _edp_floor(layer, layer_bytes, design, prices, compute, e, n, objective):
+    """A lower bound of the objective of any mapping with this compute, e and n: no stalls, and
+    of the accesses only 4 register-file words per MAC, filters and outputs in DRAM."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, _, g = _dims(layer)
     macs = float(g) * big_n * big_m * big_c * big_e * big_f * big_r * big_s
     dram = _filter_reads(layer, layer_bytes[FILTER_BYTES], e, n) + layer_bytes[OFMAP_BYTES]
     latency = compute + (dram - layer_bytes[OFMAP_BYTES]) / design[BYTES_PER_CYCLE]
     energy = (macs * (prices[MAC_PJ] + 4.0 * layer_bytes[ELEM_BYTES] * prices[RF_PJ])
               + dram * prices[DRAM_PJ] + latency * prices[STATIC_PJ])
-    return latency * energy
+    return _score(latency, energy, objective)
 
 
 @njit
@@ -195,8 +219,23 @@ def _largest_m(glb, fixed, per_filter, big_m, group):
 
 
 @njit
-def _search(layer, layer_bytes, design, prices):
-    """(cost vector, mapping) of the best mapping of one layer on one design; cost[0] = -1 if none."""
+def _search(layer, layer_bytes, design, prices, objective, chip):
+    """(cost vector, mapping) of the best mapping of one layer on one design; cost[0] = -1 if none.
+    With `chip`, the chip's rules: the most images per pass that any mapping fits, and strips no
+    narrower than the array (any mapping where no strip that wide fits)."""
+    if chip:
+        big_e, cols = layer[OUT_H], int(design[COLS])
+        for n in range(layer[BATCH], 0, -1):
+            best, mapping = _search_images(layer, layer_bytes, design, prices, objective, n,
+                                           min(big_e, cols))
+            if best[COMPUTE] >= 0:
+                return best, mapping
+    return _search_images(layer, layer_bytes, design, prices, objective, 0, 1)
+
+
+@njit
+def _search_images(layer, layer_bytes, design, prices, objective, images, narrowest):
+    """_search over passes of `images` images (0: any) and strips of at least `narrowest` rows."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, _ = _dims(layer)
     elem = layer_bytes[ELEM_BYTES]
     rows, cols = int(design[ROWS]), int(design[COLS])
@@ -209,7 +248,9 @@ def _search(layer, layer_bytes, design, prices):
     batch_sizes = np.empty(big_n, dtype=np.int64)                 # smallest n of each ceil(N / n)
     count = 0
     for n in range(1, big_n + 1):
-        if n == 1 or _cdiv(big_n, n) != _cdiv(big_n, n - 1):
+        if images and n != images:
+            continue
+        if images or n == 1 or _cdiv(big_n, n) != _cdiv(big_n, n - 1):
             batch_sizes[count] = n
             count += 1
     best = np.zeros(COST_FIELDS)
@@ -217,7 +258,7 @@ def _search(layer, layer_bytes, design, prices):
     floor_to_beat = 0.0
     mapping = np.zeros(len(MAPPING), dtype=np.int64)
     whole = _cdiv(big_e, cols) * h <= rows                        # all E rows fit, folded
-    for e in range(big_e if whole else 1, big_e + 1):
+    for e in range(big_e if whole else narrowest, big_e + 1):
         folds = _cdiv(e, cols)
         if folds * h > rows:
             break
@@ -230,7 +271,7 @@ def _search(layer, layer_bytes, design, prices):
                 for i in range(count):
                     n = batch_sizes[i]
                     if best[COMPUTE] >= 0 and _edp_floor(layer, layer_bytes, design, prices,
-                                                         compute, e, n) > floor_to_beat:
+                                                         compute, e, n, objective) > floor_to_beat:
                         continue                                  # cannot beat the best: skip
                     per_filter = n * e * big_f * elem
                     fitted = False
@@ -246,11 +287,12 @@ def _search(layer, layer_bytes, design, prices):
                                 fitted = True
                                 cost = _cost(layer, elem, layer_bytes[IFMAP_BYTES],
                                              layer_bytes[FILTER_BYTES], layer_bytes[OFMAP_BYTES],
-                                             rows, design[BYTES_PER_CYCLE], prices, e, n, m, p, q,
-                                             r, t, resident)
-                                if best[COMPUTE] < 0 or better(cost, best):
+                                             rows, design[BYTES_PER_CYCLE],
+                                             design[GLB_BYTES_PER_CYCLE], prices, e, n, m, p, q, r,
+                                             t, resident)
+                                if best[COMPUTE] < 0 or better(cost, best, objective):
                                     best = cost
-                                    floor_to_beat = (_latency(best) * best[ENERGY]
+                                    floor_to_beat = (_score(_latency(best), best[ENERGY], objective)
                                                      * (1.0 + 2.0 * TOLERANCE))
                                     mapping[0], mapping[1], mapping[2], mapping[3] = e, n, m, p
                                     mapping[4], mapping[5], mapping[6], mapping[7] = q, r, t, resident
@@ -260,11 +302,12 @@ def _search(layer, layer_bytes, design, prices):
 
 
 @njit
-def _plan_grid(layers, layer_bytes, designs, prices, costs, mappings):
+def _plan_grid(layers, layer_bytes, designs, prices, costs, mappings, objective, chip):
     """Fill costs[i, j] and mappings[i, j] with the best mapping of layer i on design j."""
     for i in range(layers.shape[0]):
         for j in range(designs.shape[0]):
-            cost, mapping = _search(layers[i], layer_bytes[i], designs[j], prices[j])
+            cost, mapping = _search(layers[i], layer_bytes[i], designs[j], prices[j], objective,
+                                    chip)
             costs[i, j] = cost
             mappings[i, j] = mapping
 
@@ -280,10 +323,14 @@ def _table(values, name: str, columns: int, dtype) -> np.ndarray:
 
 
 def _tables(layers, layer_bytes, designs, prices) -> tuple[np.ndarray, ...]:
-    """Validated tables for the kernels, or ValueError."""
+    """Validated tables for the kernels (a 7-column design row gets an unlimited GLB port), or
+    ValueError."""
     layers = _table(layers, "layers", 9, np.int64)
     layer_bytes = _table(layer_bytes, "layer_bytes", 4, np.float64)
-    designs = _table(designs, "designs", 7, np.float64)
+    designs = np.array(designs, dtype=np.float64, ndmin=2)
+    if designs.ndim == 2 and designs.shape[1] == GLB_BYTES_PER_CYCLE:
+        designs = np.hstack([designs, np.full((len(designs), 1), np.inf)])
+    designs = _table(designs, "designs", 8, np.float64)
     prices = _table(prices, "prices", 6, np.float64)
     if layers.size and layers.min() < 1:
         raise ValueError("layer dimensions must be >= 1")
@@ -296,21 +343,25 @@ def _tables(layers, layer_bytes, designs, prices) -> tuple[np.ndarray, ...]:
     return layers, layer_bytes, designs, prices
 
 
-def plan(layers, layer_bytes, designs, prices) -> Plan:
+def plan(layers, layer_bytes, designs, prices, objective: str = "edp", policy: str = "free") -> Plan:
     """Best RS mapping and its cost for each layer (row) on each design (column).
 
     layers: (L, 9) of [N, M, C, E, F, R, S, U, G] (M and C per group); layer_bytes: (L, 4) of DRAM
-    bytes of [ifmap, filters, outputs, one element]; designs: (D, 7) of [rows, cols, ifmap, filter,
-    psum scratchpad bytes per PE, GLB bytes, DRAM bytes per cycle]; prices: (D, 6) of pJ per MAC,
+    bytes of [ifmap, filters, outputs, one element]; designs: (D, 8) of [rows, cols, ifmap, filter,
+    psum scratchpad bytes per PE, GLB bytes, DRAM bytes per cycle, GLB bytes per cycle] (7
+    columns: an unlimited GLB port); prices: (D, 6) of pJ per MAC,
     pJ per byte of [register file, inter-PE network, GLB, DRAM] and static pJ per cycle (what the
-    mapper's energy-delay product weighs). ValueError where a layer has no mapping (its filter row
+    mapper's objective weighs); objective: "edp" (the chip's mapper, Timeloop's default), "energy"
+    or "latency", the value each layer's mapping minimises; policy: "chip" (the chip's mapping
+    rules) or "free" (every mapping the hardware holds). ValueError where a layer has no mapping (its filter row
     outgrows the scratchpads or its psums the GLB); OverflowError past 2**62 cycles.
     """
     layers, layer_bytes, designs, prices = _tables(layers, layer_bytes, designs, prices)
     shape = (layers.shape[0], designs.shape[0])
     costs = np.empty(shape + (COST_FIELDS,))
     mappings = np.empty(shape + (len(MAPPING),), dtype=np.int64)
-    _plan_grid(layers, layer_bytes, designs, prices, costs, mappings)
+    _plan_grid(layers, layer_bytes, designs, prices, costs, mappings, OBJECTIVES[objective],
+               POLICIES.index(policy) == 0)
     if (costs[..., COMPUTE] < 0).any():
         i, j = np.argwhere(costs[..., COMPUTE] < 0)[0]
         raise ValueError(f"layer {i} has no row-stationary mapping on design {j}: its filter rows do "
@@ -329,7 +380,8 @@ def mapping_cost(layer, layer_bytes, design, prices, mapping) -> np.ndarray:
     e, n, m, p, q, r, t, resident = (int(x) for x in mapping)
     return _cost(layers[0], layer_bytes[0, ELEM_BYTES], layer_bytes[0, IFMAP_BYTES],
                  layer_bytes[0, FILTER_BYTES], layer_bytes[0, OFMAP_BYTES], int(designs[0, ROWS]),
-                 designs[0, BYTES_PER_CYCLE], prices[0], e, n, m, p, q, r, t, resident)
+                 designs[0, BYTES_PER_CYCLE], designs[0, GLB_BYTES_PER_CYCLE], prices[0], e, n, m, p,
+                 q, r, t, resident)
 
 
 # ---- plain-Python references the kernels are tested against -------------------------------------
@@ -383,23 +435,43 @@ def cost_reference(layer, layer_bytes, design, prices, mapping) -> list[float]:
                             glb += psums if accumulations else 0
                         accumulations += 1
     ramp = filters / design[BYTES_PER_CYCLE]
-    stall = max(0.0, (ifmap + o_bytes) / design[BYTES_PER_CYCLE] - compute)
     levels = [rf * elem, noc * elem, glb * elem + ifmap + o_bytes, ifmap + filters + o_bytes]
+    glb_port = design[GLB_BYTES_PER_CYCLE] if len(design) > GLB_BYTES_PER_CYCLE else np.inf
+    stall = max(0.0, (ifmap + o_bytes) / design[BYTES_PER_CYCLE] - compute,
+                levels[2] / glb_port - compute)
     accesses = sum(count * price for count, price in zip(levels, prices[RF_PJ:STATIC_PJ]))
     energy = macs * prices[MAC_PJ] + accesses + (compute + ramp + stall) * prices[STATIC_PJ]
     return [compute, ramp, stall, ifmap + filters, o_bytes, levels[2], levels[1], levels[0],
             float(chunks[0] * e * r * t), energy]
 
 
-def plan_reference(layer, layer_bytes, design, prices) -> tuple[np.ndarray, tuple]:
+def plan_reference(layer, layer_bytes, design, prices, objective: str = "edp",
+                   policy: str = "free") -> tuple[np.ndarray, tuple]:
     """Plain Python: (cost, mapping) of the best of every mapping the hardware can hold (a superset
-    of what the kernel scores: every n, m, and every t that fits), each walked pass by pass."""
+    of what the kernel scores: every n, m, and every t that fits), each walked pass by pass; under
+    the chip policy only those of the most images per pass and strips no narrower than the array
+    (every mapping where none has such strips)."""
+    found = [(cost, mapping) for cost, mapping in _held_mappings(layer, layer_bytes, design, prices)
+             if policy == "free" or mapping[0] >= min(int(layer[OUT_H]), int(design[COLS]))]
+    if policy == "chip" and not found:
+        return plan_reference(layer, layer_bytes, design, prices, objective)
+    if policy == "chip":
+        most = max(mapping[1] for _, mapping in found)
+        found = [(cost, mapping) for cost, mapping in found if mapping[1] == most]
+    best = best_mapping = None
+    for cost, mapping in found:
+        if best is None or better(cost, best, OBJECTIVES[objective]):
+            best, best_mapping = cost, mapping
+    return best, best_mapping
+
+
+def _held_mappings(layer, layer_bytes, design, prices):
+    """Plain Python: (cost, mapping) of every mapping the hardware can hold, walked pass by pass."""
     big_n, big_m, big_c, big_e, big_f, big_r, big_s, u, _ = (int(x) for x in layer)
     elem = float(layer_bytes[ELEM_BYTES])
     rows, cols = int(design[ROWS]), int(design[COLS])
     h = _chunk_rows(big_r, rows)[0]
     width = (big_f - 1) * u + big_s
-    best = best_mapping = None
     for e in range(1, big_e + 1):
         folds = -(-e // cols)
         if folds * h > rows or e < big_e and -(-big_e // cols) * h <= rows:
@@ -417,7 +489,4 @@ def plan_reference(layer, layer_bytes, design, prices) -> tuple[np.ndarray, tupl
                         > design[GLB_BYTES]:
                     continue
                 mapping = (e, n, m, p, q, r, t, resident)
-                cost = np.array(cost_reference(layer, layer_bytes, design, prices, mapping))
-                if best is None or better(cost, best):
-                    best, best_mapping = cost, mapping
-    return best, best_mapping
+                yield np.array(cost_reference(layer, layer_bytes, design, prices, mapping)), mapping

@@ -67,6 +67,9 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     if device.kind != "systolic":
         raise UsageError(f"the fast path needs a systolic device, {device.name} is {device.kind}",
                          key="device")
+    if device.mapping.mode != "fixed":
+        raise UsageError("the fast path runs the device's fixed mapping; sweep mapping.mode "
+                         "without --fast", key="mapping.mode")
     precision = run_precision(device, precision)
     graph = load_workload(graph, batch=batch, precision=precision, **workload_params)
     graph = apply_stack(graph, resolve_stack(stack, device.kind, mode), device.kind)
