@@ -64,9 +64,10 @@ def gemm(device: str, m: int, n: int, k: int, precision: str) -> RunSpec:
 def megatron(workload_params: tuple, devices: int, tp: int, pp: int, global_batch: int,
              workload: str = "megatron_gpt", **options) -> RunSpec:
     """A training run as Megatron-LM ran its GPTs on A100s (Narayanan et al. SC21, Section 5):
-    fp16 mixed precision, micro-batch 1, full activation recomputation, tp x pp x dp."""
+    fp16 mixed precision, micro-batch 1, full activation recomputation, tp x pp x dp, gradients
+    all-reduced after the backward (its DDP then)."""
     training = (("parallel", f"tp={tp},pp={pp}"), ("global_batch", global_batch),
-                ("recompute", "full"), *options.items())
+                ("recompute", "full"), ("grad_reduce", "after"), *options.items())
     return RunSpec(workload, "a100", mode="training", precision="fp16", params=workload_params,
                    devices=devices, training=training)
 

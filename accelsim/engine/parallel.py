@@ -53,7 +53,8 @@ from accelsim.errors import UsageError
 from accelsim.workload.dropout import with_dropout
 from accelsim.workload.ir import Graph, Op, Phase
 from accelsim.workload.trace import MemoryBreakdown, live_ranges
-from accelsim.workload.training import layer_cuts, training_trace
+from accelsim.workload.training import (activation_parts, checkpoint_starts, layer_cuts,
+                                        training_trace)
 
 AXES = ("tp", "pp", "dp", "zero", "vpp")
 DEFAULT_SEQUENCES = 1536            # GPT-3's global batch (Brown et al. 2020, Table 2.1)
@@ -328,6 +329,17 @@ def step_seconds(stages: tuple[StageResult, ...], config: ParallelConfig, stragg
     return (pipeline + tail) * (1.0 + straggler) + dataloader_s
 
 
+GRAD_REDUCE = ("overlapped", "after")
+
+
+def check_grad_reduce(grad_reduce: str) -> bool:
+    """Whether gradient sync overlaps the backward, for a GRAD_REDUCE name."""
+    if grad_reduce not in GRAD_REDUCE:
+        raise UsageError(f"unknown grad_reduce {grad_reduce!r}; expected one of "
+                         f"{', '.join(GRAD_REDUCE)}", key="grad_reduce")
+    return grad_reduce == "overlapped"
+
+
 def check_overheads(straggler: float, dataloader_s: float) -> None:
     """A straggler fraction in [0, 10] and data-loader seconds >= 0, finite."""
     if not 0.0 <= straggler <= 10.0:
@@ -345,7 +357,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
                       checkpoint: bool = False, overrides=(), stack: str | None = None,
                       recompute: str | None = None, sequence_parallel: bool = False,
                       straggler: float = 0.0, dataloader_s: float = 0.0, dropout: bool = True,
-                      **workload_params) -> ParallelResult:
+                      grad_reduce: str = "overlapped", **workload_params) -> ParallelResult:
     """Simulate a data/tensor/pipeline-parallel training step of `workload` on `devices` devices.
 
     batch: micro-batch per device. global_batch: samples per step (default 1536 sequences for
@@ -353,8 +365,11 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     samples otherwise) for time_to_train. interconnect: "intra[,inter]" names, or a Cluster.
     recompute: "none", "selective" or "full" (checkpoint=True is "full"); sequence_parallel,
     vpp=v in `parallel`: see accelsim.engine.recompute. straggler, dataloader_s: per-step overheads.
-    dropout: train with Megatron's dropouts (accelsim.workload.dropout).
+    dropout: train with Megatron's dropouts (accelsim.workload.dropout). grad_reduce:
+    "overlapped" (gradient buckets sync during the last backward, PyTorch DDP) or "after" (after
+    the whole backward, as Megatron-LM's DDP did until its 2023 --overlap-grad-reduce).
     """
+    overlap_grad_reduce = check_grad_reduce(grad_reduce)
     recompute = resolve_recompute(recompute, checkpoint)
     check_overheads(straggler, dataloader_s)
     checkpoint = trace_checkpoint(recompute)
@@ -385,8 +400,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     chunks = pipeline_stages(shard.ops, config.pp * config.vpp, op_seconds)
     starts = chunks[::config.vpp]      # a device's v chunks cost as much as v consecutive ones
     comm = tensor_parallel_all_reduces(graph)
-    stages = tuple(_stage(shard, starts, s, seconds, comm, config, cluster, optimizer, checkpoint,
-                          sequence_parallel) for s in range(config.pp))
+    stages = tuple(_stage(shard, starts, s, seconds, comm, config, cluster, optimizer, recompute,
+                          sequence_parallel, overlap_grad_reduce) for s in range(config.pp))
 
     full = training_trace(graph, optimizer=optimizer).flops_by_phase()
     per_micro = sum(full.get(phase, 0) for phase in (Phase.FORWARD, Phase.DGRAD, Phase.WGRAD))
@@ -413,7 +428,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
 
 def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phase, float]],
            comm: dict[str, tuple[float, float]], config: ParallelConfig, cluster: Cluster,
-           optimizer: str, checkpoint: bool | str, sequence_parallel: bool) -> StageResult:
+           optimizer: str, recompute: str, sequence_parallel: bool,
+           overlap_grad_reduce: bool) -> StageResult:
     """Times and memory of pipeline stage `s` (its v interleaved chunks together)."""
     end = starts[s + 1] if s + 1 < len(starts) else len(shard.ops)
     ops = shard.ops[starts[s]:end]
@@ -423,7 +439,7 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
         return sum(seconds.get(n, {}).get(ph, 0.0) for n in names for ph in phases)
 
     forward, backward = total((Phase.FORWARD,)), total(BACKWARD_PHASES)
-    reduces = [comm[n][0] for n in names if n in comm] * (2 if checkpoint is True else 1) + \
+    reduces = [comm[n][0] for n in names if n in comm] * (2 if recompute == "full" else 1) + \
         [comm[n][1] for n in names if n in comm]
     tensor_comm = sum(_tensor_collective(nbytes, config.tp, cluster, sequence_parallel)
                       for nbytes in reduces if nbytes)
@@ -437,13 +453,16 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
             pipeline_bytes += config.vpp * share
             pipeline_comm += config.vpp * (cluster.send(share, config.tp * config.dp) + gather)
 
+    checkpoint = trace_checkpoint(recompute)
     states = training_trace(replace(shard, ops=ops), optimizer=optimizer,
                             checkpoint=checkpoint).memory
     held = in_flight(s, config.pp, config.micro_batches, config.vpp)
+    kept, recreated = activation_parts(ops, checkpoint_starts(ops, checkpoint),
+                                       recompute == "selective")
     memory = replace(zero_memory(states, config.dp, config.zero),
-                     activations=states.activations * held)
+                     activations=kept * held + recreated)
     optimizer_s = total((Phase.OPTIMIZER,)) / (config.dp if config.zero >= 1 else 1)
-    window = backward + (forward if config.zero == 3 else 0.0)
+    window = (backward + (forward if config.zero == 3 else 0.0)) if overlap_grad_reduce else 0.0
     data_comm = _data_comm(states.gradients, states.weights, window, config, cluster)
     return StageResult(first_op=names[0], last_op=names[-1], forward_s=forward, backward_s=backward,
                        tensor_comm_s=tensor_comm, pipeline_comm_s=pipeline_comm,

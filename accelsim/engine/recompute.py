@@ -42,9 +42,10 @@ def resolve_recompute(recompute: str | None, checkpoint: bool) -> str:
     return recompute
 
 
-def trace_checkpoint(recompute: str) -> bool | str:
-    """The training trace's `checkpoint` argument for a recompute mode."""
-    return {"none": False, "selective": "selective", "full": True}[recompute]
+def trace_checkpoint(recompute: str) -> bool | str | int:
+    """The training trace's `checkpoint` argument for a recompute mode (full: every layer is a
+    segment, as Megatron-LM's uniform recomputation of one layer at a time)."""
+    return {"none": False, "selective": "selective", "full": 1}[recompute]
 
 
 def _sequence_split(t: Tensor, seq_len: int, tp: int) -> Tensor:

@@ -230,21 +230,35 @@ def _saved_bytes(ops: tuple[Op, ...], skip: dict[str, float]) -> float:
     return sum(size for name, size in saved.items() if storage(name) not in skip)
 
 
-def activation_bytes(ops: tuple[Op, ...], starts: list[int], selective: bool = False) -> float:
-    """Activations kept for backward: all of them, or network inputs + segment boundaries + the
-    largest segment's (re-created by its recompute while its backward runs); selective: all but
-    the attention core's, plus the largest core's outputs (re-created one layer at a time)."""
+def activation_parts(ops: tuple[Op, ...], starts: list[int],
+                     selective: bool = False) -> tuple[float, float]:
+    """(kept, recreated) activation bytes: kept for backward until it runs, and re-created by
+    recomputation, one segment (or attention core) at a time. Kept: all of them, or network
+    inputs + segment boundaries; selective: all but the attention cores'."""
     if selective:
         groups = attention_core(ops)
         recreated = {storage(t.name) for group in groups for op in group for t in op.outputs}
         transient = max((sum(t.bytes for op in group for t in op.outputs) for group in groups),
                         default=0.0)
-        return _saved_bytes(ops, dict.fromkeys(recreated, 0.0)) + transient
+        return _saved_bytes(ops, dict.fromkeys(recreated, 0.0)), transient
     if len(starts) == 1:
-        return _saved_bytes(ops, {})
+        return _saved_bytes(ops, {}), 0.0
     kept = {name: size for name, (first, last, size) in live_ranges(ops).items()
             if first < 0 or any(first < s <= last for s in starts[1:])}
-    return sum(kept.values()) + max(_saved_bytes(segment, kept) for segment in _segments(ops, starts))
+    return sum(kept.values()), max(_saved_bytes(segment, kept)
+                                   for segment in _segments(ops, starts))
+
+
+def checkpoint_starts(ops: tuple[Op, ...], checkpoint: bool | str | int) -> list[int]:
+    """Segment starts of a `checkpoint` argument (see training_trace): [0] when none."""
+    if not checkpoint or checkpoint == "selective":
+        return [0]
+    return segment_starts(layer_cuts(ops), checkpoint)
+
+
+def activation_bytes(ops: tuple[Op, ...], starts: list[int], selective: bool = False) -> float:
+    """Activations the step holds at its peak: kept plus one re-created segment (activation_parts)."""
+    return sum(activation_parts(ops, starts, selective))
 
 
 def backward_ops(forward: tuple[Op, ...], starts: list[int],
@@ -319,8 +333,7 @@ def training_trace(graph: Graph, optimizer: str = "adam", checkpoint: bool | str
     if master_weights is None:
         master_weights = any(BYTES_PER_ELEMENT[w.dtype] < 4 for w in _weights(graph).values())
     selective = checkpoint == "selective"
-    starts = segment_starts(layer_cuts(graph.ops), checkpoint) if checkpoint and not selective \
-        else [0]
+    starts = checkpoint_starts(graph.ops, checkpoint)
     ops = graph.ops + backward_ops(graph.ops, starts, selective) + \
         optimizer_ops(graph.ops, rule, master_weights)
     return Trace(name=graph.name, mode="training", ops=ops, **step_sizes(graph),
