@@ -372,12 +372,12 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     overlap_grad_reduce = check_grad_reduce(grad_reduce)
     recompute = resolve_recompute(recompute, checkpoint)
     check_overheads(straggler, dataloader_s)
-    checkpoint = trace_checkpoint(recompute)
     device = single.load_device(device, overrides)
     check_mode(device, "training")
     precision = run_precision(device, precision)
     graph = single.load_workload(workload, batch=batch, precision=precision, **workload_params)
     graph = with_dropout(graph) if dropout else graph
+    checkpoint = trace_checkpoint(recompute, graph)
     seq_len = graph.info("seq_len")
     config = parallel_config(devices, parallel, graph.batch, global_batch, bool(seq_len))
     cluster = interconnect if isinstance(interconnect, Cluster) else \
@@ -400,7 +400,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     chunks = pipeline_stages(shard.ops, config.pp * config.vpp, op_seconds)
     starts = chunks[::config.vpp]      # a device's v chunks cost as much as v consecutive ones
     comm = tensor_parallel_all_reduces(graph)
-    stages = tuple(_stage(shard, starts, s, seconds, comm, config, cluster, optimizer, recompute,
+    stages = tuple(_stage(shard, starts, s, seconds, comm, config, cluster, optimizer, checkpoint,
                           sequence_parallel, overlap_grad_reduce) for s in range(config.pp))
 
     full = training_trace(graph, optimizer=optimizer).flops_by_phase()
@@ -428,7 +428,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
 
 def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phase, float]],
            comm: dict[str, tuple[float, float]], config: ParallelConfig, cluster: Cluster,
-           optimizer: str, recompute: str, sequence_parallel: bool,
+           optimizer: str, checkpoint: bool | str | int, sequence_parallel: bool,
            overlap_grad_reduce: bool) -> StageResult:
     """Times and memory of pipeline stage `s` (its v interleaved chunks together)."""
     end = starts[s + 1] if s + 1 < len(starts) else len(shard.ops)
@@ -439,7 +439,8 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
         return sum(seconds.get(n, {}).get(ph, 0.0) for n in names for ph in phases)
 
     forward, backward = total((Phase.FORWARD,)), total(BACKWARD_PHASES)
-    reduces = [comm[n][0] for n in names if n in comm] * (2 if recompute == "full" else 1) + \
+    full = bool(checkpoint) and checkpoint != "selective"       # the forward runs twice
+    reduces = [comm[n][0] for n in names if n in comm] * (2 if full else 1) + \
         [comm[n][1] for n in names if n in comm]
     tensor_comm = sum(_tensor_collective(nbytes, config.tp, cluster, sequence_parallel)
                       for nbytes in reduces if nbytes)
@@ -453,12 +454,11 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
             pipeline_bytes += config.vpp * share
             pipeline_comm += config.vpp * (cluster.send(share, config.tp * config.dp) + gather)
 
-    checkpoint = trace_checkpoint(recompute)
     states = training_trace(replace(shard, ops=ops), optimizer=optimizer,
                             checkpoint=checkpoint).memory
     held = in_flight(s, config.pp, config.micro_batches, config.vpp)
     kept, recreated = activation_parts(ops, checkpoint_starts(ops, checkpoint),
-                                       recompute == "selective")
+                                       checkpoint == "selective")
     memory = replace(zero_memory(states, config.dp, config.zero),
                      activations=kept * held + recreated)
     optimizer_s = total((Phase.OPTIMIZER,)) / (config.dp if config.zero >= 1 else 1)

@@ -24,6 +24,7 @@ from dataclasses import replace
 from accelsim.engine.tensor_parallel import tensor_parallel_roles
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Graph, Tensor
+from accelsim.workload.training import layer_cuts
 
 RECOMPUTE = ("none", "selective", "full")
 SEQUENCE_SPLIT_ROLES = ("replicated", "row", "vocab")   # ops whose b x s x h outputs SP splits
@@ -42,10 +43,14 @@ def resolve_recompute(recompute: str | None, checkpoint: bool) -> str:
     return recompute
 
 
-def trace_checkpoint(recompute: str) -> bool | str | int:
-    """The training trace's `checkpoint` argument for a recompute mode (full: every layer is a
-    segment, as Megatron-LM's uniform recomputation of one layer at a time)."""
-    return {"none": False, "selective": "selective", "full": 1}[recompute]
+def trace_checkpoint(recompute: str, graph: Graph) -> bool | str | int:
+    """The training trace's `checkpoint` argument for a recompute mode; full: one segment per
+    transformer layer (Megatron-LM's uniform recomputation, one layer at a time), or per layer
+    boundary in networks without a layer count."""
+    if recompute != "full":
+        return {"none": False, "selective": "selective"}[recompute]
+    layers = graph.info("layers")
+    return max(1, len(layer_cuts(graph.ops)) // layers) if isinstance(layers, int) else 1
 
 
 def _sequence_split(t: Tensor, seq_len: int, tp: int) -> Tensor:
