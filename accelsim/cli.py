@@ -76,6 +76,9 @@ def cli() -> None:
 @click.option("--grad-reduce", type=click.Choice(["overlapped", "after"]), default="overlapped",
               show_default=True,
               help="Data-parallel gradient sync during the backward or after it (Megatron 2021).")
+@click.option("--grad-accumulation", type=click.Choice(["separate", "fused"]), default="separate",
+              show_default=True,
+              help="Micro-batch gradients added by their own kernel or inside the wgrad GEMM.")
 @click.option("--prompt", type=click.IntRange(min=1), default=128, show_default=True,
               help="Prompt tokens per request (serve).")
 @click.option("--generate", type=click.IntRange(min=1), default=128, show_default=True,
@@ -114,7 +117,8 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
 @single_run
 def run(workload, device, mode, batch, precision, overrides, params, stack, only, optimizer,
-        checkpoint, recompute, sequence_parallel, straggler, dataloader_s, grad_reduce, prompt, generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
+        checkpoint, recompute, sequence_parallel, straggler, dataloader_s, grad_reduce,
+        grad_accumulation, prompt, generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
         trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, wide, as_json):
     """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
 
@@ -148,7 +152,7 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
                       interconnect=interconnect, prefetch=prefetch, stack=stack, only=only,
                       recompute=recompute, sequence_parallel=sequence_parallel,
                       straggler=straggler, dataloader_s=dataloader_s, grad_reduce=grad_reduce,
-                      **workload_params(params))
+                      grad_accumulation=grad_accumulation, **workload_params(params))
     if multi_device and as_json:
         emit_json(result.to_dict())
         return

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from accelsim.calibrate.validate import CASES
+from accelsim.engine.grad_accumulation import with_accumulation
 from accelsim.engine.parallel import simulate_parallel
-from accelsim.engine.recompute import sequence_parallel
+from accelsim.engine.recompute import sequence_parallel, trace_checkpoint
 from accelsim.engine.tensor_parallel import shard_graph
 from accelsim.workload.dropout import with_dropout
 from accelsim.workload.ir import Phase
-from accelsim.workload.training import training_trace
+from accelsim.workload.training import activation_parts, checkpoint_starts, training_trace
 from accelsim.workload.zoo import build
 from tests.hostile.cli import accelsim, assert_clean_error
 
@@ -123,3 +124,26 @@ def test_recipe_flags_on_one_device_are_refused():
     outcome = accelsim("run", "gpt2", "--device", "a100", "--mode", "training",
                        "--recompute", "selective")
     assert_clean_error(outcome, "recompute", "multi-device")
+
+
+def test_full_recompute_keeps_each_layers_input():
+    # Korthikanti et al. Section 5: full recomputation stores the 2sbh-byte input of each layer
+    def kept(layers):
+        graph = gpt(layers)
+        checkpoint = trace_checkpoint("full", graph)
+        return activation_parts(graph.ops, checkpoint_starts(graph.ops, checkpoint))[0]
+    assert kept(3) - kept(2) == pytest.approx(2 * S * B * H)
+
+
+def test_separate_gradient_accumulation_moves_10_bytes_per_parameter():
+    # fp16 gradient read (2), fp32 main gradient read and written (4 + 4), per micro-batch
+    graph = build("megatron_gpt", seq_len=64, layers=2, hidden=128, heads=4)
+    trace = training_trace(graph)
+    added = with_accumulation(trace, micro_batches=4, accumulation="separate").ops
+    accumulates = [op for op in added if op.name.endswith(".accumulate")]
+    # every weight gradient the backward writes (a tied embedding's twice: head and table)
+    written = sum(t.elements for op in trace.ops if op.phase is Phase.WGRAD for t in op.outputs)
+    assert written >= graph.params
+    assert sum(op.input_bytes + op.output_bytes for op in accumulates) == 10 * written
+    assert with_accumulation(trace, micro_batches=1, accumulation="separate") == trace
+    assert with_accumulation(trace, micro_batches=4, accumulation="fused") == trace

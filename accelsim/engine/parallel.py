@@ -45,6 +45,7 @@ from accelsim.devices import run_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
 from accelsim.engine import single
 from accelsim.engine.feasibility import check_mode, memory_fit
+from accelsim.engine.grad_accumulation import check_accumulation, with_accumulation
 from accelsim.engine import recompute as recipe
 from accelsim.engine.recompute import bubble_slots, in_flight, resolve_recompute, trace_checkpoint
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
@@ -357,7 +358,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
                       checkpoint: bool = False, overrides=(), stack: str | None = None,
                       recompute: str | None = None, sequence_parallel: bool = False,
                       straggler: float = 0.0, dataloader_s: float = 0.0, dropout: bool = True,
-                      grad_reduce: str = "overlapped", **workload_params) -> ParallelResult:
+                      grad_reduce: str = "overlapped", grad_accumulation: str = "separate",
+                      **workload_params) -> ParallelResult:
     """Simulate a data/tensor/pipeline-parallel training step of `workload` on `devices` devices.
 
     batch: micro-batch per device. global_batch: samples per step (default 1536 sequences for
@@ -368,8 +370,10 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     dropout: train with Megatron's dropouts (accelsim.workload.dropout). grad_reduce:
     "overlapped" (gradient buckets sync during the last backward, PyTorch DDP) or "after" (after
     the whole backward, as Megatron-LM's DDP did until its 2023 --overlap-grad-reduce).
+    grad_accumulation: "separate" or "fused" (accelsim.engine.grad_accumulation).
     """
     overlap_grad_reduce = check_grad_reduce(grad_reduce)
+    check_accumulation(grad_accumulation)
     recompute = resolve_recompute(recompute, checkpoint)
     check_overheads(straggler, dataloader_s)
     device = single.load_device(device, overrides)
@@ -387,8 +391,9 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     shard = shard_graph(graph, config.tp)
     shard = apply_stack(recipe.sequence_parallel(graph, shard, config.tp) if sequence_parallel else shard,
                         stack, device.kind)
-    trace = single.prepare(shard, device, mode="training", optimizer=optimizer,
-                           checkpoint=checkpoint, stack=stack)[3]
+    trace = with_accumulation(single.prepare(shard, device, mode="training", optimizer=optimizer,
+                                             checkpoint=checkpoint, stack=stack)[3],
+                              config.micro_batches, grad_accumulation)
     layers = single.run_trace(trace, device)[1]     # op times only: memory is per stage, below
     seconds: dict[str, dict[Phase, float]] = {}
     for layer in layers:
