@@ -65,14 +65,19 @@ def megatron(workload_params: tuple, devices: int, tp: int, pp: int, global_batc
              workload: str = "megatron_gpt", **options) -> RunSpec:
     """A training run as Megatron-LM ran its GPTs on A100s (Narayanan et al. SC21, Section 5):
     fp16 mixed precision, micro-batch 1, full activation recomputation, tp x pp x dp, gradients
-    all-reduced after the backward (its DDP then)."""
+    accumulated in fp32 by a separate kernel and all-reduced after the backward (its DDP then);
+    `options` override."""
+    recipe = {"recompute": "full", "grad_reduce": "after", "grad_accumulation": "separate"}
     training = (("parallel", f"tp={tp},pp={pp}"), ("global_batch", global_batch),
-                ("recompute", "full"), ("grad_reduce", "after"), *options.items())
+                *(recipe | options).items())
     return RunSpec(workload, "a100", mode="training", precision="fp16", params=workload_params,
                    devices=devices, training=training)
 
 
 GPT3_RECIPE = megatron((), 1024, 8, 16, 1536, workload="gpt3_175b", tokens=300e9)
+MT_NLG = (("layers", 105), ("hidden", 20480), ("heads", 128))     # 529.6B, SC21 Table 1
+KORTHIKANTI_NOTE = ("Megatron-LM 3.0 as released with the paper: gradient accumulation fused "
+                    "into the wgrad GEMM; global batch 2240 (one sequence per GPU) assumed")
 MEGATRON_NOTE = ("Megatron-LM eq. 3 counts recomputation: compared with hardware FLOP/s per GPU; "
                  "no interleaving (SC21 does not list v per Table 1 row)")
 
@@ -146,6 +151,11 @@ CASES: dict[str, Case] = {
                                 2304), note=MEGATRON_NOTE),
     "T05": Case("gpu", megatron((("layers", 128), ("hidden", 25600), ("heads", 160)), 3072, 8, 64,
                                 3072), note=MEGATRON_NOTE),
+    "T08": Case("gpu", megatron(MT_NLG, 2240, 8, 35, 2240, recompute="selective",
+                                sequence_parallel=True, grad_accumulation="fused"),
+                note=KORTHIKANTI_NOTE),
+    "T09": Case("gpu", megatron(MT_NLG, 2240, 8, 35, 2240, grad_accumulation="fused"),
+                note=KORTHIKANTI_NOTE),
 }
 
 # rows accelsim cannot reproduce yet, with the reason
