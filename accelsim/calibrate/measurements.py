@@ -38,11 +38,10 @@ MODES = ("inference", "training", "serve")
 METRICS = ("latency", "throughput", "ttft", "tpot", "power", "energy")
 SERVE_ONLY = ("ttft", "tpot")
 FAMILY = {"latency": "time", "ttft": "time", "tpot": "time", "power": "power", "energy": "energy",
-          "time_to_train": "time", "hardware_flops": "flops", "model_flops": "flops"}
+          "train_time": "time", "hw_flops": "flops"}
 TOTAL = {"latency": "latency_s", "ttft": "ttft_s", "tpot": "tpot_s", "power": "average_power_w",
-         "energy": "energy_j", "time_to_train": "time_to_train_s",
-         "hardware_flops": "hardware_flops_per_device_per_s",
-         "model_flops": "model_flops_per_device_per_s", "mfu": "mfu", "hfu": "hfu"}
+         "energy": "energy_j", "train_time": "time_to_train_s",
+         "hw_flops": "hardware_flops_per_device_per_s", "mfu": "mfu", "hfu": "hfu"}
 SECONDS_PER = {"days": 86400.0, "day": 86400.0, "h": 3600.0}   # time units units.parse lacks
 FRACTION_UNITS = {"%": 0.01}                    # utilisation (mfu, hfu) as a percentage
 ITEM_RATES = ("samples/s", "frames/s", "images/s", "queries/s", "inferences/s")
