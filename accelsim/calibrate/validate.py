@@ -162,8 +162,9 @@ CASES: dict[str, Case] = {
 NOT_MODELLED = {
     "T06": "TPU v4 pods: accelsim's parallel model has no 3-D torus, no cross-pod data "
            "parallelism and no PaLM parallel-block layer",
-    "T07": "context parallelism (cp=16 at 8K tokens... 128K) is not modelled, and the zoo has no "
-           "Llama 3 405B",
+    "T07": "Meta's pipeline schedule (interleaving depth, lighter first and last stages) is not "
+           "published in enough detail to reproduce its bubble, and FSDP that keeps gathered "
+           "weights between forward and backward is not a ZeRO stage accelsim models",
 }
 
 
