@@ -32,7 +32,9 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
              generate: int = 128, devices: int = 1, parallel: str | None = None,
              tokens: float | None = None, global_batch: int | None = None, interconnect=None,
              prefetch: bool = False, stack: str | None = None, only: str | None = None,
-             **workload_params):
+             recompute: str | None = None, sequence_parallel: bool = False,
+             straggler: float = 0.0, dataloader_s: float = 0.0, grad_reduce: str = "overlapped",
+             grad_accumulation: str = "separate", **workload_params):
     """Simulate `workload` (name, path or Graph) on `device` (name, path or config).
 
     engine: "analytic" (ops back to back in trace order) or "event" (simpy: independent ops overlap
@@ -42,7 +44,10 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
     mode "serve": an LLM serving `batch` requests of `prompt` tokens, each generating `generate`
     tokens (prefill + decode with a KV cache; see accelsim.engine.serving).
     devices > 1 or `parallel` ("tp=8,pp=16,dp=8[,zero=1]"): a multi-device training step, returned
-    as a ParallelResult (see simulate_parallel).
+    as a ParallelResult (see simulate_parallel), with its recipe: recompute ("none", "selective",
+    "full"; checkpoint=True is "full"), sequence_parallel, straggler (fraction), dataloader_s
+    (seconds per step), grad_reduce ("overlapped" or "after" the backward) and
+    grad_accumulation ("separate" or "fused" into the wgrad GEMM).
     stack: "eager" or "compiled" (default: the device kind's for the mode; see
     accelsim.workload.stack). only: keep only ops of one kind, e.g. "conv2d" (single-device runs).
     Every result records its `device_id` (bundled name or file stem) and its `provenance`.
@@ -51,7 +56,10 @@ def simulate(workload, device, *, mode: str = "inference", batch: int = 1,
                    optimizer=optimizer, checkpoint=checkpoint, engine=engine, prompt=prompt,
                    generate=generate, devices=devices, parallel=parallel, tokens=tokens,
                    global_batch=global_batch, interconnect=interconnect, prefetch=prefetch,
-                   stack=stack, only=only)
+                   stack=stack, only=only, recompute=recompute,
+                   sequence_parallel=sequence_parallel, straggler=straggler,
+                   dataloader_s=dataloader_s, grad_reduce=grad_reduce,
+                   grad_accumulation=grad_accumulation)
     result = _simulate(workload, device, **options, **workload_params)
     device_spec = _spec(device)
     return replace(result, device_id=Path(device_spec).stem if device_spec else result.device,
@@ -68,7 +76,8 @@ def _spec(spec) -> str | None:
 
 def _simulate(workload, device, *, mode, batch, precision, overrides, optimizer, checkpoint, engine,
               prompt, generate, devices, parallel, tokens, global_batch, interconnect, prefetch,
-              stack, only, **workload_params):
+              stack, only, recompute, sequence_parallel, straggler, dataloader_s, grad_reduce,
+              grad_accumulation, **workload_params):
     """simulate() without the device_id and provenance."""
     if batch < 1:
         raise UsageError(f"batch must be >= 1, got {batch}", key="batch")
@@ -79,6 +88,15 @@ def _simulate(workload, device, *, mode, batch, precision, overrides, optimizer,
     if prefetch and (mode == "serve" or devices > 1 or parallel):
         raise UsageError("prefetch is modelled for single-device inference and training runs",
                          key="prefetch")
+    recipe = dict(recompute=recompute, sequence_parallel=sequence_parallel, straggler=straggler,
+                  dataloader_s=dataloader_s, grad_reduce=grad_reduce,
+                  grad_accumulation=grad_accumulation)
+    if not (devices > 1 or parallel) and (recompute or sequence_parallel or straggler or dataloader_s
+                                          or grad_reduce != "overlapped"
+                                          or grad_accumulation != "separate"):
+        raise UsageError("recompute, sequence parallelism, straggler and data-loader overheads are "
+                         "modelled for multi-device training runs (give devices > 1 or parallel; "
+                         "checkpoint is full recomputation on one device)", key="recompute")
     if devices > 1 or parallel:
         if mode != "training":
             raise UsageError(f"multi-device runs model training; got mode {mode!r}", key="mode")
@@ -86,7 +104,7 @@ def _simulate(workload, device, *, mode, batch, precision, overrides, optimizer,
                                  global_batch=global_batch, tokens=tokens,
                                  interconnect=interconnect, precision=precision,
                                  overrides=overrides, optimizer=optimizer, checkpoint=checkpoint,
-                                 stack=stack, **workload_params)
+                                 stack=stack, **recipe, **workload_params)
     if mode == "serve":
         from accelsim.engine.serving import simulate_serving
 

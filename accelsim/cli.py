@@ -63,15 +63,30 @@ def cli() -> None:
               help="Keep only ops of one kind, e.g. --only conv2d (the conv layers a paper "
                    "reports).")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
-@click.option("--checkpoint", is_flag=True, help="Activation checkpointing (training).")
+@click.option("--checkpoint", is_flag=True,
+              help="Activation checkpointing (training); multi-device: --recompute full.")
+@click.option("--recompute", type=click.Choice(["none", "selective", "full"]), default=None,
+              help="Activation recomputation of a multi-device training run (default none).")
+@click.option("--sequence-parallel", is_flag=True,
+              help="Megatron sequence parallelism over the tp group (multi-device training).")
+@click.option("--straggler", type=click.FloatRange(0, 10), default=0.0, show_default=True,
+              metavar="FRACTION", help="Fraction every training step is stretched by stragglers.")
+@click.option("--dataloader-s", type=click.FloatRange(0, 1e6), default=0.0, show_default=True,
+              metavar="SECONDS", help="Exposed data-loading seconds per training step.")
+@click.option("--grad-reduce", type=click.Choice(["overlapped", "after"]), default="overlapped",
+              show_default=True,
+              help="Data-parallel gradient sync during the backward or after it (Megatron 2021).")
+@click.option("--grad-accumulation", type=click.Choice(["separate", "fused"]), default="separate",
+              show_default=True,
+              help="Micro-batch gradients added by their own kernel or inside the wgrad GEMM.")
 @click.option("--prompt", type=click.IntRange(min=1), default=128, show_default=True,
               help="Prompt tokens per request (serve).")
 @click.option("--generate", type=click.IntRange(min=1), default=128, show_default=True,
               help="Generated tokens per request (serve).")
 @click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
               help="Devices for a parallel training step.")
-@click.option("--parallel", default=None, metavar="tp=T,pp=P,dp=D[,zero=Z]",
-              help="Parallel layout, e.g. tp=8,pp=16,dp=8.")
+@click.option("--parallel", default=None, metavar="tp=T,pp=P,dp=D[,zero=Z][,vpp=V]",
+              help="Parallel layout, e.g. tp=8,pp=16,dp=8 (vpp: interleaved 1F1B chunks).")
 @click.option("--tokens", type=POSITIVE, default=None,
               help="Tokens (or samples) to train on, for time-to-train, e.g. 300e9.")
 @click.option("--global-batch", type=click.IntRange(min=1), default=None,
@@ -109,9 +124,10 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON result.")
 @single_run
 def run(workload, device, mode, batch, precision, overrides, params, stack, only, optimizer,
-        checkpoint, prompt, generate, devices, parallel, tokens, global_batch, interconnect, engine, prefetch,
-        trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, mapping, objective, wide,
-        as_json):
+        checkpoint, recompute, sequence_parallel, straggler, dataloader_s, grad_reduce,
+        grad_accumulation, prompt, generate, devices, parallel, tokens, global_batch, interconnect,
+        engine, prefetch, trace_path, plot_path, plot_kind, csv_path, parquet_path, layers, mapping,
+        objective, wide, as_json):
     """Simulate WORKLOAD (zoo name or file) on a device and report per-layer costs.
 
     \b
@@ -127,6 +143,8 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
       accelsim run llama2_7b --device a100 --mode serve --prompt 128 --generate 256
       accelsim run gpt3_175b --mode training --device a100 --devices 1024 \\
           --parallel tp=8,pp=16,dp=8 --tokens 300e9
+      accelsim run gpt3_175b --mode training --device a100 --devices 1024 \\
+          --parallel tp=8,pp=16,dp=8,vpp=2 --recompute selective --sequence-parallel
     """
     from accelsim.api import simulate
 
@@ -142,7 +160,9 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
                       engine=engine, prompt=prompt, generate=generate, devices=devices,
                       parallel=parallel, tokens=tokens, global_batch=global_batch,
                       interconnect=interconnect, prefetch=prefetch, stack=stack, only=only,
-                      **workload_params(params))
+                      recompute=recompute, sequence_parallel=sequence_parallel,
+                      straggler=straggler, dataloader_s=dataloader_s, grad_reduce=grad_reduce,
+                      grad_accumulation=grad_accumulation, **workload_params(params))
     if multi_device and trace_path:
         from accelsim.engine.chrome_trace import write_chrome_trace
 

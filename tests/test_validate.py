@@ -135,6 +135,9 @@ def test_bundled_extra_rows_are_validated_with_their_sources():
     for row in report.rows:
         assert rows[row.id]["source"]
         assert row.measured == float(rows[row.id]["value"])
+        if row.id in validation.NOT_MODELLED:     # published runs accelsim cannot express yet
+            assert row.status == "not modelled" and validation.NOT_MODELLED[row.id] in row.note
+            continue
         assert row.predicted > 0
         if row.status == "fitted":          # a row a parameter was taken from reproduces it
             assert abs(row.error_pct) <= 1

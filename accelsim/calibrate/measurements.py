@@ -38,9 +38,12 @@ MODES = ("inference", "training", "serve")
 METRICS = ("latency", "throughput", "ttft", "tpot", "power", "energy", "area")
 SERVE_ONLY = ("ttft", "tpot")
 FAMILY = {"latency": "time", "ttft": "time", "tpot": "time", "power": "power", "energy": "energy",
-          "area": "area"}
+          "area": "area", "train_time": "time", "hw_flops": "flops"}
 TOTAL = {"latency": "latency_s", "ttft": "ttft_s", "tpot": "tpot_s", "power": "average_power_w",
-         "energy": "energy_j", "area": "area_mm2"}   # the Result totals key predicting each metric
+         "energy": "energy_j", "area": "area_mm2", "train_time": "time_to_train_s",
+         "hw_flops": "hardware_flops_per_device_per_s", "mfu": "mfu", "hfu": "hfu"}
+SECONDS_PER = {"days": 86400.0, "day": 86400.0, "h": 3600.0}   # time units units.parse lacks
+FRACTION_UNITS = {"%": 0.01}                    # utilisation (mfu, hfu) as a percentage
 ITEM_RATES = ("samples/s", "frames/s", "images/s", "queries/s", "inferences/s")
 TOKEN_RATE = "tokens/s"
 GEMM = re.compile(r"^gemm[\s:]+(\d+)x(\d+)x(\d+)$", re.I)
@@ -222,6 +225,10 @@ def to_si(value: float, unit: str, metric: str = "") -> float:
     name = metric.split()[0] if metric.split() else ""
     if head in (*ITEM_RATES, TOKEN_RATE) and name in ("", "throughput"):
         return value
+    if head in SECONDS_PER and FAMILY.get(name, "time") == "time":
+        return value * SECONDS_PER[head]
+    if head in FRACTION_UNITS and name in ("mfu", "hfu"):
+        return value * FRACTION_UNITS[head]
     family = FAMILY.get(name)
     families = (family,) if family else ("flops",) if name == "throughput" else \
         ("time", "flops", "power", "energy")

@@ -37,6 +37,8 @@ class RunSpec:
     params: tuple[tuple[str, object], ...] = ()
     only: str | None = None
     stack: str | None = None
+    devices: int = 1
+    training: tuple[tuple[str, object], ...] = ()   # multi-device options: parallel, tokens, ...
 
     def command(self) -> str:
         """The `accelsim run ...` line (add --json and read totals[key] for the number)."""
@@ -52,6 +54,11 @@ class RunSpec:
             argv += ["--only", self.only]
         if self.stack:
             argv += ["--stack", self.stack]
+        if self.devices > 1:
+            argv += ["--devices", str(self.devices)]
+        for key, value in self.training:
+            flag = "--" + key.replace("_", "-")
+            argv += [flag] if value is True else [flag, str(value)]
         return shlex.join(argv)
 
     def simulate(self):
@@ -60,7 +67,7 @@ class RunSpec:
 
         return simulate(self.workload, self.device, mode=self.mode, batch=self.batch,
                         precision=self.precision, only=self.only, stack=self.stack,
-                        **dict(self.params))
+                        devices=self.devices, **dict(self.training), **dict(self.params))
 
 
 @dataclass(frozen=True)

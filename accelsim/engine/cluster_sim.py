@@ -92,13 +92,14 @@ class StagePlan:
 @dataclass(frozen=True)
 class StepPlan:
     """A training step: stages in pipeline order on `devices` devices (stage g on device g % devices),
-    `micro_batches` per step; per link, (bytes/s at full bandwidth, joules per bit or None)."""
+    `micro_batches` per step; per link, joules per bit (None: not known)."""
 
     stages: tuple[StagePlan, ...]
     devices: int
     micro_batches: int
     links: dict[str, float | None] = field(default_factory=dict)    # link -> joules per bit
     blocking_sends: bool = True
+    overlap_gradients: bool = True      # buckets launch during the last backward (else after it)
 
     @property
     def virtual_stages(self) -> int:
@@ -330,7 +331,7 @@ class _Step:
         pass_s = stage.backward_s + math.fsum(t.alone_s for t in stage.backward_comm)
         for k, bucket in enumerate(stage.gradient_sync):
             ready = start + pass_s * (k + 1) / count
-            if k == count - 1:
+            if k == count - 1 or not self.plan.overlap_gradients:
                 if not produced.triggered:
                     yield produced
             elif ready > self.env.now:
@@ -401,20 +402,27 @@ def buckets(grad_bytes: float, bucket_bytes: float = BUCKET_BYTES) -> list[float
     return [first] + [bucket_bytes] * (count - 1)
 
 
-def pipeline_send(cluster, nbytes: float, config, sender: int, receiver: int) -> tuple[Transfer, ...]:
+def pipeline_send(cluster, nbytes: float, config, sender: int, receiver: int,
+                  sequence_parallel: bool = False) -> tuple[Transfer, ...]:
     """A boundary's activations (or gradients): 1/tp per rank point-to-point from the sender's link,
-    then Megatron's all-gather inside the receiving node."""
+    then Megatron's all-gather inside the receiving node; with sequence parallelism each rank's
+    share (`nbytes`, already split) goes as it is."""
     stride = config.tp * config.dp
-    parts = (transfer(cluster, "send", nbytes / config.tp, 2, stride,
-                      link_name(cluster, sender, 2, stride), "pipeline send"),
-             transfer(cluster, "all_gather", nbytes, config.tp, 1,
-                      link_name(cluster, receiver, config.tp, 1), "pipeline all-gather"))
+    send = transfer(cluster, "send", nbytes if sequence_parallel else nbytes / config.tp, 2, stride,
+                    link_name(cluster, sender, 2, stride), "pipeline send")
+    parts = (send,) if sequence_parallel else \
+        (send, transfer(cluster, "all_gather", nbytes, config.tp, 1,
+                        link_name(cluster, receiver, config.tp, 1), "pipeline all-gather"))
     return tuple(t for t in parts if t.alone_s > 0.0)
 
 
-def plan_step(stages, config, cluster, virtual_stages: int = 1) -> StepPlan:
+def plan_step(stages, config, cluster, virtual_stages: int = 1, sequence_parallel: bool = False,
+              overlap_gradients: bool = True) -> StepPlan:
     """The StepPlan of parallel.StageResult-like `stages` (pipeline order, virtual_stages per device)
-    under ParallelConfig `config` on Cluster `cluster`."""
+    under ParallelConfig `config` on Cluster `cluster`; with sequence parallelism each tp all-reduce
+    is a reduce-scatter and an all-gather."""
+    tp_kinds = ("reduce_scatter", "all_gather") if sequence_parallel else ("all_reduce",)
+    tp_label = "tp reduce-scatter, all-gather" if sequence_parallel else "tp all-reduce"
     tp, dp, pp, last = config.tp, config.dp, config.pp, len(stages) - 1
     sync_kind = "all_reduce" if config.zero == 0 else "reduce_scatter"
     plans = []
@@ -424,8 +432,8 @@ def plan_step(stages, config, cluster, virtual_stages: int = 1) -> StepPlan:
         data = link_name(cluster, device, dp, tp)
 
         def reduces(sizes, label):
-            return lumped([transfer(cluster, "all_reduce", b, tp, 1, tensor, label)
-                           for b in sizes if b], label)
+            return lumped([transfer(cluster, kind, b, tp, 1, tensor, label)
+                           for b in sizes if b for kind in tp_kinds], label)
 
         def over_dp(kind, nbytes, label, times=1):
             if dp == 1 or not nbytes:
@@ -435,12 +443,12 @@ def plan_step(stages, config, cluster, virtual_stages: int = 1) -> StepPlan:
         start_bytes, end_bytes = stage.boundary_bytes
         plans.append(StagePlan(
             forward_s=stage.forward_s, backward_s=stage.backward_s,
-            forward_comm=reduces(stage.tensor_forward_bytes, "tp all-reduce"),
-            backward_comm=reduces(stage.tensor_backward_bytes, "tp all-reduce"),
-            send_forward=pipeline_send(cluster, end_bytes, config, device, (g + 1) % pp)
-            if g < last else (),
-            send_backward=pipeline_send(cluster, start_bytes, config, device, (g - 1) % pp)
-            if g else (),
+            forward_comm=reduces(stage.tensor_forward_bytes, tp_label),
+            backward_comm=reduces(stage.tensor_backward_bytes, tp_label),
+            send_forward=pipeline_send(cluster, end_bytes, config, device, (g + 1) % pp,
+                                       sequence_parallel) if g < last else (),
+            send_backward=pipeline_send(cluster, start_bytes, config, device, (g - 1) % pp,
+                                        sequence_parallel) if g else (),
             gradient_sync=tuple(t for b in buckets(stage.grad_bytes)
                                 for t in over_dp(sync_kind, b, "dp gradients")),
             weight_sync=over_dp("all_gather", stage.weight_bytes, "zero weights")
@@ -454,14 +462,16 @@ def plan_step(stages, config, cluster, virtual_stages: int = 1) -> StepPlan:
         if cluster.inter is not None:
             links[f"{NETWORK} {device}"] = cluster.inter.energy_per_bit
     return StepPlan(stages=tuple(plans), devices=pp, micro_batches=config.micro_batches,
-                    links=links, blocking_sends=virtual_stages == 1)
+                    links=links, blocking_sends=virtual_stages == 1,
+                    overlap_gradients=overlap_gradients)
 
 
-def step_energy(stages, config, timeline: StepTimeline, plan: StepPlan, idle_w: float) -> dict:
+def step_energy(stages, config, timeline: StepTimeline, plan: StepPlan, idle_w: float,
+                step_s: float | None = None) -> dict:
     """Joules of one step for the whole cluster: devices' dynamic energy (per-micro-batch op
-    energies x micro-batches x ranks), their idle power over the step, and the links' energy per
-    bit moved; with the average power."""
-    ranks, step = config.tp * config.dp, timeline.step_time_s
+    energies x micro-batches x ranks), their idle power over the step (`step_s`, default the
+    timeline's), and the links' energy per bit moved; with the average power."""
+    ranks, step = config.tp * config.dp, timeline.step_time_s if step_s is None else step_s
     dynamic = ranks * math.fsum(config.micro_batches * (s.forward_j + s.backward_j) + s.optimizer_j
                                 for s in stages)
     static = config.devices * idle_w * step

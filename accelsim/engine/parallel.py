@@ -5,14 +5,17 @@ One data-parallel replica is modeled (replicas are identical, so 1024 devices co
 
 - Tensor parallelism (Megatron-LM): accelsim.engine.tensor_parallel shards the graph; a transformer
   layer all-reduces b x s x h activations twice forward and twice backward inside the tp group
-  (twice more in backward with activation checkpointing, which re-runs the forward).
+  (twice more in backward with full recomputation, which re-runs the forward). Recomputation
+  (none / selective / full), sequence parallelism and interleaved 1F1B: accelsim.engine.recompute.
+  Transformers train with Megatron's dropouts (accelsim.workload.dropout).
 - Pipeline parallelism (1F1B, Narayanan et al. SC21): the sharded ops are cut into `pp` stages at
-  layer boundaries, balancing their time. A step of m micro-batches takes (m + p - 1) slots of the
-  slowest stage, so the bubble is (p - 1) / (m + p - 1) of the pipeline time. Stage s holds the
-  activations of min(p - s, m) micro-batches in flight (with activation checkpointing, each is
-  charged its segment boundaries plus one segment's recompute buffer, which only one of them needs
-  at a time: an upper bound). Boundary activations go 1/tp per rank over the network and are
-  all-gathered inside the node (Megatron's scatter/gather).
+  layer boundaries, balancing their time. A step of m micro-batches takes (m + (p - 1) / v) slots
+  of the slowest stage (v virtual stages per device, 1 without interleaving), so the bubble is
+  (p - 1) / (v m + p - 1) of the pipeline time. Stage s holds the activations of min(p - s, m)
+  micro-batches in flight (with recomputation, each is charged what it keeps plus one recompute
+  buffer, which only one of them needs at a time: an upper bound). Boundary activations go 1/tp
+  per rank over the network and are all-gathered inside the node (Megatron's scatter/gather),
+  v times per micro-batch with interleaving.
 - Data parallelism: the gradient all-reduce runs in buckets overlapped with the last micro-batch's
   backward; what is exposed is max(0, comm - backward) for all but the last bucket, plus the last
   bucket. ZeRO (Rajbhandari et al. 2020) 1/2/3 shards optimizer state / + gradients / + weights
@@ -20,9 +23,18 @@ One data-parallel replica is modeled (replicas are identical, so 1024 devices co
   (exposed), stage 3 all-gathers weights in forward and backward (overlapped with both) and
   reduce-scatters gradients.
 
+- Overheads as parameters: `straggler` stretches every step by that fraction (the slowest of many
+  devices sets the pace), `dataloader_s` adds seconds per step that input loading is not hidden.
+
 Per-device compute is the single-device trace (accelsim.engine.single.prepare, run_trace) on the
 sharded graph at the micro-batch size. Placement follows Megatron's rank order: tp ranks adjacent,
 then dp, then pp.
+
+Utilisation: MFU counts the model's FLOPs (forward + backward of the unsharded trace, no
+recomputation, plus the optimizer update) per device-second at peak; HFU counts the FLOPs the
+devices execute, recomputation included (with full recomputation a transformer's HFU is about
+4/3 of its MFU). Megatron-LM's published "teraFLOP/s per GPU" (SC21 eq. 3) counts recomputation:
+compare it with hardware_flops_per_device_per_s.
 """
 
 from __future__ import annotations
@@ -33,14 +45,19 @@ from accelsim.devices import run_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
 from accelsim.engine import cluster_sim, single
 from accelsim.engine.feasibility import check_mode, memory_fit
+from accelsim.engine.grad_accumulation import check_accumulation, with_accumulation
+from accelsim.engine import recompute as recipe
+from accelsim.engine.recompute import bubble_slots, in_flight, resolve_recompute, trace_checkpoint
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.workload.stack import apply_stack, resolve_stack
 from accelsim.errors import UsageError
+from accelsim.workload.dropout import with_dropout
 from accelsim.workload.ir import Graph, Op, Phase
 from accelsim.workload.trace import MemoryBreakdown, live_ranges
-from accelsim.workload.training import layer_cuts, training_trace
+from accelsim.workload.training import (activation_parts, checkpoint_starts, layer_cuts,
+                                        training_trace)
 
-AXES = ("tp", "pp", "dp", "zero")
+AXES = ("tp", "pp", "dp", "zero", "vpp")
 DEFAULT_SEQUENCES = 1536            # GPT-3's global batch (Brown et al. 2020, Table 2.1)
 BUCKET_BYTES = 25 * 2**20           # PyTorch DDP's default gradient bucket (bucket_cap_mb=25)
 BACKWARD_PHASES = (Phase.RECOMPUTE, Phase.DGRAD, Phase.WGRAD)
@@ -49,7 +66,8 @@ SECONDS_PER_DAY = 86400.0
 
 @dataclass(frozen=True)
 class ParallelConfig:
-    """How a job is split: tensor x pipeline x data parallel degrees, ZeRO stage and batch sizes."""
+    """How a job is split: tensor x pipeline x data parallel degrees, ZeRO stage, batch sizes and
+    virtual pipeline stages per device (interleaved 1F1B)."""
 
     tp: int = 1
     pp: int = 1
@@ -57,6 +75,7 @@ class ParallelConfig:
     zero: int = 0
     micro_batch: int = 1
     global_batch: int = 1
+    vpp: int = 1
 
     @property
     def devices(self) -> int:
@@ -70,7 +89,7 @@ class ParallelConfig:
 
 
 def parse_parallel(text: str | dict | None) -> dict[str, int]:
-    """"tp=8,pp=16,dp=8" (any subset, plus zero=0..3) as a dict of ints."""
+    """"tp=8,pp=16,dp=8" (any subset, plus zero=0..3 and vpp=v) as a dict of ints."""
     if not text:
         return {}
     if isinstance(text, dict):
@@ -103,9 +122,9 @@ def parallel_config(devices: int, parallel: str | dict | None, micro_batch: int,
     dp = axes.get("dp", devices // max(1, tp * pp))
     global_batch = global_batch or (DEFAULT_SEQUENCES if sequences else dp * micro_batch)
     config = ParallelConfig(tp=tp, pp=pp, dp=dp, zero=axes.get("zero", 0), micro_batch=micro_batch,
-                            global_batch=global_batch)
-    if min(tp, pp, dp, micro_batch, global_batch) < 1 or config.zero not in (0, 1, 2, 3):
-        raise UsageError(f"tp, pp, dp and batches must be >= 1 and zero 0..3, got {config}",
+                            global_batch=global_batch, vpp=axes.get("vpp", 1))
+    if min(tp, pp, dp, micro_batch, global_batch, config.vpp) < 1 or config.zero not in (0, 1, 2, 3):
+        raise UsageError(f"tp, pp, dp, vpp and batches must be >= 1 and zero 0..3, got {config}",
                          key="parallel")
     if config.devices != devices:
         raise UsageError(f"tp x pp x dp = {tp} x {pp} x {dp} = {config.devices}, but devices = "
@@ -113,6 +132,9 @@ def parallel_config(devices: int, parallel: str | dict | None, micro_batch: int,
     if global_batch % (dp * micro_batch):
         raise UsageError(f"global batch {global_batch} is not a multiple of dp x micro-batch = "
                          f"{dp} x {micro_batch}", key="global_batch")
+    if config.vpp > 1 and (pp == 1 or config.micro_batches % pp):
+        raise UsageError(f"vpp = {config.vpp} (interleaved 1F1B) needs pp > 1 and micro-batches "
+                         f"({config.micro_batches}) a multiple of pp = {pp}", key="parallel")
     return config
 
 
@@ -165,12 +187,12 @@ class StageResult:
     first_op: str
     last_op: str
     forward_s: float
-    backward_s: float
+    backward_s: float               # recomputation included
     tensor_comm_s: float            # tp all-reduces, forward and backward, per micro-batch
     pipeline_comm_s: float          # sends to the neighbouring stages, per micro-batch
     data_comm_exposed_s: float      # per step
     optimizer_s: float              # per step
-    in_flight: int                  # micro-batches whose activations the stage holds
+    in_flight: float                # micro-batches whose activations the stage holds
     memory: MemoryBreakdown
     # volumes and energies the step's event engine (accelsim.engine.cluster_sim) runs on:
     tensor_forward_bytes: tuple[float, ...] = ()    # each tp all-reduce of a forward
@@ -181,6 +203,9 @@ class StageResult:
     forward_j: float = 0.0          # dynamic energy per micro-batch
     backward_j: float = 0.0
     optimizer_j: float = 0.0        # per step
+    recompute_s: float = 0.0        # the part of backward_s that re-runs forward ops
+    tensor_comm_bytes: float = 0.0  # per micro-batch: message bytes of the tp collectives
+    pipeline_comm_bytes: float = 0.0   # per device per micro-batch over the network, all chunks
 
     @property
     def slot_s(self) -> float:
@@ -212,6 +237,10 @@ class ParallelResult:
     stack: str = ""                 # software stack modelled (accelsim.workload.stack)
     energy: dict = field(default_factory=dict)      # cluster_sim.step_energy
     timeline: object = field(default=None, repr=False, compare=False)   # cluster_sim.StepTimeline
+    recompute: str = "none"         # activation recomputation (accelsim.engine.recompute)
+    sequence_parallel: bool = False
+    straggler: float = 0.0          # fraction every step is stretched by the slowest device
+    dataloader_s: float = 0.0       # exposed input-loading seconds per step
 
     @property
     def totals(self) -> dict:
@@ -229,6 +258,8 @@ class ParallelResult:
                 "device_id": self.device_id, "device_kind": self.device_kind, "mode": "training", "precision": self.precision,
                 "stack": self.stack, "batch": self.config.micro_batch, "parallel": asdict(self.config)
                 | {"devices": self.config.devices, "micro_batches": self.config.micro_batches},
+                "recipe": {"recompute": self.recompute, "sequence_parallel": self.sequence_parallel,
+                           "straggler": self.straggler, "dataloader_s": self.dataloader_s},
                 "interconnect": self.interconnect, "totals": self.totals,
                 "memory": asdict(self.worst_stage.memory),
                 "stages": [asdict(stage) | {"slot_s": stage.slot_s} for stage in self.stages],
@@ -243,13 +274,15 @@ def _totals(result: ParallelResult) -> dict:
     """The headline numbers of a ParallelResult."""
     config, step = result.config, result.step_time_s
     slot = max(stage.slot_s for stage in result.stages)
-    m, p = config.micro_batches, config.pp
+    m, bubble = config.micro_batches, bubble_slots(config.pp, config.vpp)
     critical = max(result.stages, key=lambda stage: stage.slot_s)
     tail = max(result.stages, key=lambda stage: stage.data_comm_exposed_s + stage.optimizer_s)
     memory = result.worst_stage.memory
+    busy = step - result.dataloader_s
     totals = {
         "step_time_s": step,
         "mfu": result.model_flops_per_step / (config.devices * result.peak_flops * step),
+        "hfu": result.hardware_flops_per_step / (config.devices * result.peak_flops * step),
         "model_flops_per_step": result.model_flops_per_step,
         "model_flops_per_device_per_s": result.model_flops_per_step / (config.devices * step),
         "hardware_flops_per_device_per_s": result.hardware_flops_per_step / (config.devices * step),
@@ -258,9 +291,12 @@ def _totals(result: ParallelResult) -> dict:
         f"{result.item}_per_step": result.items_per_step,
         f"{result.item}_per_s": result.items_per_step / step,
         "devices": config.devices,
-        "bubble_fraction": (p - 1) / (m + p - 1),
+        "bubble_fraction": bubble / (m + bubble),
         "time_breakdown_s": {"compute": m * (critical.forward_s + critical.backward_s),
-                             "bubble": (p - 1) * slot, "optimizer": tail.optimizer_s},
+                             "recompute": m * critical.recompute_s,
+                             "bubble": bubble * slot, "optimizer": tail.optimizer_s,
+                             "straggler": busy - busy / (1 + result.straggler),
+                             "dataloader": result.dataloader_s},
         "comm_exposed_s": {"tensor": m * critical.tensor_comm_s,
                            "pipeline": m * critical.pipeline_comm_s,
                            "data": tail.data_comm_exposed_s},
@@ -296,31 +332,76 @@ def _data_comm(grad_bytes: float, weight_bytes: float, window_s: float, config: 
     return max(0.0, overlapped - last_overlapped - window_s) + last_overlapped + after
 
 
+def with_overheads(step_s: float, straggler: float, dataloader_s: float) -> float:
+    """A step stretched by the straggler fraction (the slowest device sets the pace), plus the
+    data loader's exposed seconds."""
+    return step_s * (1.0 + straggler) + dataloader_s
+
+
+GRAD_REDUCE = ("overlapped", "after")
+
+
+def check_grad_reduce(grad_reduce: str) -> bool:
+    """Whether gradient sync overlaps the backward, for a GRAD_REDUCE name."""
+    if grad_reduce not in GRAD_REDUCE:
+        raise UsageError(f"unknown grad_reduce {grad_reduce!r}; expected one of "
+                         f"{', '.join(GRAD_REDUCE)}", key="grad_reduce")
+    return grad_reduce == "overlapped"
+
+
+def check_overheads(straggler: float, dataloader_s: float) -> None:
+    """A straggler fraction in [0, 10] and data-loader seconds >= 0, finite."""
+    if not 0.0 <= straggler <= 10.0:
+        raise UsageError(f"straggler must be a fraction of the step in [0, 10], got {straggler!r}",
+                         key="straggler")
+    if not 0.0 <= dataloader_s < float("inf"):
+        raise UsageError(f"dataloader seconds must be >= 0 and finite, got {dataloader_s!r}",
+                         key="dataloader_s")
+
+
 def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | None = None,
                       batch: int = 1, global_batch: int | None = None, tokens: float | None = None,
                       interconnect=None, devices_per_node: int | None = None,
                       precision: str | None = None, optimizer: str = "adam",
                       checkpoint: bool = False, overrides=(), stack: str | None = None,
+                      recompute: str | None = None, sequence_parallel: bool = False,
+                      straggler: float = 0.0, dataloader_s: float = 0.0, dropout: bool = True,
+                      grad_reduce: str = "overlapped", grad_accumulation: str = "separate",
                       **workload_params) -> ParallelResult:
     """Simulate a data/tensor/pipeline-parallel training step of `workload` on `devices` devices.
 
     batch: micro-batch per device. global_batch: samples per step (default 1536 sequences for
     sequence models, dp x batch otherwise). tokens: items to train on (tokens for sequence models,
     samples otherwise) for time_to_train. interconnect: "intra[,inter]" names, or a Cluster.
+    recompute: "none", "selective" or "full" (checkpoint=True is "full"); sequence_parallel,
+    vpp=v in `parallel`: see accelsim.engine.recompute. straggler, dataloader_s: per-step overheads.
+    dropout: train with Megatron's dropouts (accelsim.workload.dropout). grad_reduce:
+    "overlapped" (gradient buckets sync during the last backward, PyTorch DDP) or "after" (after
+    the whole backward, as Megatron-LM's DDP did until its 2023 --overlap-grad-reduce).
+    grad_accumulation: "separate" or "fused" (accelsim.engine.grad_accumulation).
     """
+    overlap_grad_reduce = check_grad_reduce(grad_reduce)
+    check_accumulation(grad_accumulation)
+    recompute = resolve_recompute(recompute, checkpoint)
+    check_overheads(straggler, dataloader_s)
     device = single.load_device(device, overrides)
     check_mode(device, "training")
     precision = run_precision(device, precision)
     graph = single.load_workload(workload, batch=batch, precision=precision, **workload_params)
+    graph = with_dropout(graph) if dropout else graph
+    checkpoint = trace_checkpoint(recompute, graph)
     seq_len = graph.info("seq_len")
     config = parallel_config(devices, parallel, graph.batch, global_batch, bool(seq_len))
     cluster = interconnect if isinstance(interconnect, Cluster) else \
         default_cluster(device, interconnect, devices_per_node)
 
     stack = resolve_stack(stack, device.kind, "training")
-    shard = apply_stack(shard_graph(graph, config.tp), stack, device.kind)
-    trace = single.prepare(shard, device, mode="training", optimizer=optimizer,
-                           checkpoint=checkpoint, stack=stack)[3]
+    shard = shard_graph(graph, config.tp)
+    shard = apply_stack(recipe.sequence_parallel(graph, shard, config.tp) if sequence_parallel else shard,
+                        stack, device.kind)
+    trace = with_accumulation(single.prepare(shard, device, mode="training", optimizer=optimizer,
+                                             checkpoint=checkpoint, stack=stack)[3],
+                              config.micro_batches, grad_accumulation)
     layers = single.run_trace(trace, device)[1]     # op times only: memory is per stage, below
     seconds: dict[str, dict[Phase, float]] = {}
     joules: dict[str, dict[Phase, float]] = {}      # dynamic: the idle part is the step's
@@ -332,10 +413,12 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
             by_phase[Phase(layer.phase)] = by_phase.get(Phase(layer.phase), 0.0) + value
     op_seconds = {name: sum(t for ph, t in phases.items() if ph is not Phase.OPTIMIZER)
                   for name, phases in seconds.items()}
-    starts = pipeline_stages(shard.ops, config.pp, op_seconds)
+    chunks = pipeline_stages(shard.ops, config.pp * config.vpp, op_seconds)
+    starts = chunks[::config.vpp]      # a device's v chunks cost as much as v consecutive ones
     comm = tensor_parallel_all_reduces(graph)
     stages = tuple(_stage(shard, starts, s, seconds, comm, config, cluster, optimizer, checkpoint,
-                          joules) for s in range(config.pp))
+                          joules, sequence_parallel, overlap_grad_reduce)
+                   for s in range(config.pp))
 
     full = training_trace(graph, optimizer=optimizer).flops_by_phase()
     per_micro = sum(full.get(phase, 0) for phase in (Phase.FORWARD, Phase.DGRAD, Phase.WGRAD))
@@ -345,12 +428,14 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     hardware_flops = config.tp * config.dp * (
         config.micro_batches * (sum(layer.flops for layer in layers) - update_flops) + update_flops)
 
-    # The step on the event engine, links shared (cluster_sim); without contention and with equal
-    # stages it is the closed form (m + p - 1) x slowest slot + exposed tail (tests/test_cluster_sim).
-    plan = cluster_sim.plan_step(stages, config, cluster)
+    # The step on the event engine, links shared (cluster_sim): each device's stage as its v
+    # interleaved chunks; without contention and with equal stages it is the closed form
+    # (m + (p - 1) / v) x slowest slot + exposed tail (tests/test_cluster_sim); then the overheads.
+    plan = cluster_sim.plan_step(virtual_stages(stages, config.vpp), config, cluster, config.vpp,
+                                 sequence_parallel, overlap_grad_reduce)
     timeline = cluster_sim.simulate_step(plan)
-    step = timeline.step_time_s
-    energy = cluster_sim.step_energy(stages, config, timeline, plan, device.power.idle)
+    step = with_overheads(timeline.step_time_s, straggler, dataloader_s)
+    energy = cluster_sim.step_energy(stages, config, timeline, plan, device.power.idle, step)
     item = "tokens" if seq_len else "samples"
     return ParallelResult(
         workload=graph.name, device=device.name, device_kind=device.kind, precision=precision,
@@ -361,13 +446,15 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
         hardware_flops_per_step=hardware_flops, peak_flops=device.peak_flops(precision),
         items_per_step=config.global_batch * (int(seq_len) if seq_len else 1), item=item,
         memory_capacity=device.memory.capacity, train_items=tokens, stack=stack, energy=energy,
-        timeline=timeline)
+        timeline=timeline, recompute=recompute, sequence_parallel=sequence_parallel,
+        straggler=straggler, dataloader_s=dataloader_s)
 
 
 def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phase, float]],
            comm: dict[str, tuple[float, float]], config: ParallelConfig, cluster: Cluster,
-           optimizer: str, checkpoint: bool, joules: dict[str, dict[Phase, float]]) -> StageResult:
-    """Times and memory of pipeline stage `s`."""
+           optimizer: str, checkpoint: bool | str | int, joules: dict[str, dict[Phase, float]],
+           sequence_parallel: bool, overlap_grad_reduce: bool) -> StageResult:
+    """Times and memory of pipeline stage `s` (its v interleaved chunks together)."""
     end = starts[s + 1] if s + 1 < len(starts) else len(shard.ops)
     ops = shard.ops[starts[s]:end]
     names = [op.name for op in ops]
@@ -376,29 +463,35 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
         return sum(table.get(n, {}).get(ph, 0.0) for n in names for ph in phases)
 
     forward, backward = total((Phase.FORWARD,)), total(BACKWARD_PHASES)
+    full = bool(checkpoint) and checkpoint != "selective"       # the forward runs twice
     forward_reduces = [comm[n][0] for n in names if n in comm]
-    reduces = forward_reduces * (2 if checkpoint else 1) + [comm[n][1] for n in names if n in comm]
-    tensor_comm = sum(cluster.time("all_reduce", nbytes, config.tp) for nbytes in reduces if nbytes)
+    reduces = forward_reduces * (2 if full else 1) + [comm[n][1] for n in names if n in comm]
+    tensor_comm = sum(_tensor_collective(nbytes, config.tp, cluster, sequence_parallel)
+                      for nbytes in reduces if nbytes)
 
-    pipeline_comm, crossing = 0.0, []
+    pipeline_comm, pipeline_bytes, crossing = 0.0, 0.0, []
     for boundary in (starts[s], end):
         nbytes = boundary_bytes(shard.ops, boundary) if 0 < boundary < len(shard.ops) else 0.0
         crossing.append(nbytes)
         if nbytes:
-            pipeline_comm += cluster.send(nbytes / config.tp, config.tp * config.dp) + \
-                cluster.time("all_gather", nbytes, config.tp)
+            share = nbytes if sequence_parallel else nbytes / config.tp   # SP: already split
+            gather = 0.0 if sequence_parallel else cluster.time("all_gather", nbytes, config.tp)
+            pipeline_bytes += config.vpp * share
+            pipeline_comm += config.vpp * (cluster.send(share, config.tp * config.dp) + gather)
 
     states = training_trace(replace(shard, ops=ops), optimizer=optimizer,
                             checkpoint=checkpoint).memory
-    in_flight = min(config.pp - s, config.micro_batches)
+    held = in_flight(s, config.pp, config.micro_batches, config.vpp)
+    kept, recreated = activation_parts(ops, checkpoint_starts(ops, checkpoint),
+                                       checkpoint == "selective")
     memory = replace(zero_memory(states, config.dp, config.zero),
-                     activations=states.activations * in_flight)
+                     activations=kept * held + recreated)
     optimizer_s = total((Phase.OPTIMIZER,)) / (config.dp if config.zero >= 1 else 1)
-    window = backward + (forward if config.zero == 3 else 0.0)
+    window = (backward + (forward if config.zero == 3 else 0.0)) if overlap_grad_reduce else 0.0
     data_comm = _data_comm(states.gradients, states.weights, window, config, cluster)
     return StageResult(first_op=names[0], last_op=names[-1], forward_s=forward, backward_s=backward,
                        tensor_comm_s=tensor_comm, pipeline_comm_s=pipeline_comm,
-                       data_comm_exposed_s=data_comm, optimizer_s=optimizer_s, in_flight=in_flight,
+                       data_comm_exposed_s=data_comm, optimizer_s=optimizer_s, in_flight=held,
                        memory=memory, tensor_forward_bytes=tuple(forward_reduces),
                        tensor_backward_bytes=tuple(reduces[len(forward_reduces):]),
                        boundary_bytes=(crossing[0], crossing[1]), grad_bytes=states.gradients,
@@ -406,4 +499,32 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
                        forward_j=total((Phase.FORWARD,), joules),
                        backward_j=total(BACKWARD_PHASES, joules),
                        optimizer_j=total((Phase.OPTIMIZER,), joules) /
-                       (config.dp if config.zero >= 1 else 1))
+                       (config.dp if config.zero >= 1 else 1),
+                       recompute_s=total((Phase.RECOMPUTE,)), tensor_comm_bytes=sum(reduces),
+                       pipeline_comm_bytes=pipeline_bytes)
+
+
+def _tensor_collective(nbytes: float, tp: int, cluster: Cluster, sequence_parallel: bool) -> float:
+    """Seconds of one tp all-reduce of `nbytes`, or with sequence parallelism its reduce-scatter
+    plus all-gather."""
+    if not sequence_parallel:
+        return cluster.time("all_reduce", nbytes, tp)
+    return cluster.time("reduce_scatter", nbytes, tp) + cluster.time("all_gather", nbytes, tp)
+
+
+def virtual_stages(stages: tuple[StageResult, ...], v: int) -> tuple[StageResult, ...]:
+    """Each device's stage as its v interleaved chunks, in pipeline order (chunk k of device d is
+    stage k p + d): an even v-th of its work, state and energy, every chunk sending its device's
+    boundary activations."""
+    if v == 1:
+        return stages
+
+    def chunk(stage: StageResult, k: int) -> StageResult:
+        return replace(stage, forward_s=stage.forward_s / v, backward_s=stage.backward_s / v,
+                       optimizer_s=stage.optimizer_s / v,
+                       tensor_forward_bytes=stage.tensor_forward_bytes[k::v],
+                       tensor_backward_bytes=stage.tensor_backward_bytes[k::v],
+                       grad_bytes=stage.grad_bytes / v, weight_bytes=stage.weight_bytes / v,
+                       forward_j=stage.forward_j / v, backward_j=stage.backward_j / v,
+                       optimizer_j=stage.optimizer_j / v)
+    return tuple(chunk(stage, k) for k in range(v) for stage in stages)

@@ -30,6 +30,10 @@ Conventions of this model:
   transient gradient buffers of the backward pass are not counted.
 - Checkpoint segments start at layer boundaries (`layer_cuts`); every segment is recomputed, the last
   one too, as Megatron-LM's full recompute does.
+- Selective recomputation (checkpoint="selective", Korthikanti et al. 2022, Section 5) keeps every
+  activation but those of the attention core (`attention_core`: the scores matmul, softmax and the
+  dropout on its output), whose a x s x s tensors are re-created by running those ops again just
+  before the backward first needs them; one layer's core is re-created at a time.
 """
 
 from __future__ import annotations
@@ -72,11 +76,14 @@ def grad(t: Tensor) -> Tensor:
 def saved_for_backward(op: Op) -> tuple[Tensor, ...]:
     """Activations the backward of `op` reads, so the forward must keep them.
 
-    Softmax, ReLU, sigmoid and tanh keep their output; adds, RoPE and average pools keep nothing; the
-    rest keep their inputs: GEMMs (wgrad needs X, attention dgrad both operands), norms, max pools,
-    embeddings (their indices), GELU, SiLU, products and unknown elementwise functions.
+    Softmax, ReLU, sigmoid and tanh keep their output; dropout its one-byte mask; adds, RoPE and
+    average pools keep nothing; the rest keep their inputs: GEMMs (wgrad needs X, attention dgrad
+    both operands), norms, max pools, embeddings (their indices), GELU, SiLU, products and unknown
+    elementwise functions.
     """
     fn = op.attr("fn")
+    if op.kind is OpKind.ELEMENTWISE and fn == "dropout":
+        return op.outputs[1:]
     if op.kind is OpKind.SOFTMAX or (op.kind is OpKind.ELEMENTWISE and fn in KEEPS_OUTPUT):
         return op.outputs
     if (op.kind is OpKind.ELEMENTWISE and fn in KEEPS_NOTHING) or (
@@ -185,6 +192,33 @@ def segment_starts(cuts: list[int], checkpoint: bool | str | int) -> list[int]:
     return [0] + cuts[per_segment - 1::per_segment]
 
 
+def attention_core(ops: tuple[Op, ...]) -> list[tuple[Op, ...]]:
+    """Runs of consecutive ops that selective recomputation re-runs: each softmax, the weightless
+    matmul producing its input and a dropout of its output."""
+    softmaxes = [op for op in ops if op.kind is OpKind.SOFTMAX]
+    softmax_inputs = {t.name for op in softmaxes for t in op.inputs}
+    softmax_outputs = {t.name for op in softmaxes for t in op.outputs}
+
+    def core(op: Op) -> bool:
+        if op.kind is OpKind.SOFTMAX:
+            return True
+        if op.kind is OpKind.ELEMENTWISE and op.attr("fn") == "dropout":
+            return any(t.name in softmax_outputs for t in op.inputs)
+        return op.kind is OpKind.MATMUL and not op.weights and \
+            any(t.name in softmax_inputs for t in op.outputs)
+
+    groups: list[list[Op]] = []
+    previous = False
+    for op in ops:
+        inside = core(op)
+        if inside:
+            if not previous:
+                groups.append([])
+            groups[-1].append(op)
+        previous = inside
+    return [tuple(group) for group in groups]
+
+
 def _segments(ops: tuple[Op, ...], starts: list[int]) -> list[tuple[Op, ...]]:
     """The ops of each segment, in forward order."""
     return [ops[a:b] for a, b in zip(starts, starts[1:] + [len(ops)])]
@@ -196,19 +230,46 @@ def _saved_bytes(ops: tuple[Op, ...], skip: dict[str, float]) -> float:
     return sum(size for name, size in saved.items() if storage(name) not in skip)
 
 
-def activation_bytes(ops: tuple[Op, ...], starts: list[int]) -> float:
-    """Activations kept for backward: all of them, or network inputs + segment boundaries + the
-    largest segment's (re-created by its recompute while its backward runs)."""
+def activation_parts(ops: tuple[Op, ...], starts: list[int],
+                     selective: bool = False) -> tuple[float, float]:
+    """(kept, recreated) activation bytes: kept for backward until it runs, and re-created by
+    recomputation, one segment (or attention core) at a time. Kept: all of them, or network
+    inputs + segment boundaries; selective: all but the attention cores'."""
+    if selective:
+        groups = attention_core(ops)
+        recreated = {storage(t.name) for group in groups for op in group for t in op.outputs}
+        transient = max((sum(t.bytes for op in group for t in op.outputs) for group in groups),
+                        default=0.0)
+        return _saved_bytes(ops, dict.fromkeys(recreated, 0.0)), transient
     if len(starts) == 1:
-        return _saved_bytes(ops, {})
+        return _saved_bytes(ops, {}), 0.0
     kept = {name: size for name, (first, last, size) in live_ranges(ops).items()
             if first < 0 or any(first < s <= last for s in starts[1:])}
-    return sum(kept.values()) + max(_saved_bytes(segment, kept) for segment in _segments(ops, starts))
+    return sum(kept.values()), max(_saved_bytes(segment, kept)
+                                   for segment in _segments(ops, starts))
 
 
-def backward_ops(forward: tuple[Op, ...], starts: list[int]) -> tuple[Op, ...]:
-    """Backward ops in reverse order; with several segments, each is recomputed just before its backward."""
+def checkpoint_starts(ops: tuple[Op, ...], checkpoint: bool | str | int) -> list[int]:
+    """Segment starts of a `checkpoint` argument (see training_trace): [0] when none."""
+    if not checkpoint or checkpoint == "selective":
+        return [0]
+    return segment_starts(layer_cuts(ops), checkpoint)
+
+
+def activation_bytes(ops: tuple[Op, ...], starts: list[int], selective: bool = False) -> float:
+    """Activations the step holds at its peak: kept plus one re-created segment (activation_parts)."""
+    return sum(activation_parts(ops, starts, selective))
+
+
+def backward_ops(forward: tuple[Op, ...], starts: list[int],
+                 selective: bool = False) -> tuple[Op, ...]:
+    """Backward ops in reverse order; with several segments, each is recomputed just before its
+    backward; selective: each attention core just before the first backward op reading it."""
     recompute = len(starts) > 1
+    groups = attention_core(forward) if selective else []
+    group_of = {t.name: i for i, group in enumerate(groups) for op in group for t in op.outputs}
+    rerun = {op.name for group in groups for op in group}
+    pending = set(range(len(groups)))
     produced = {t.name for op in forward for t in op.outputs}
     consumers: dict[str, list[str]] = {}
     for op in forward:
@@ -219,7 +280,10 @@ def backward_ops(forward: tuple[Op, ...], starts: list[int]) -> tuple[Op, ...]:
         if recompute:
             ops += _recompute_ops(segment)
         for op in reversed(segment):
-            source = f"{op.name}.recompute" if recompute else op.name
+            for i in sorted({group_of[t.name] for t in op.inputs if t.name in group_of} & pending):
+                pending.discard(i)
+                ops += _recompute_ops(groups[i])
+            source = f"{op.name}.recompute" if recompute or op.name in rerun else op.name
             deps = tuple(dict.fromkeys(c for t in op.outputs for c in consumers.get(t.name, ()))) + (source,)
             if any(storage(t.name) in produced for t in op.inputs):
                 ops.append(dgrad_op(op, produced, deps))
@@ -241,7 +305,8 @@ def _weights(graph: Graph) -> dict[str, Tensor]:
     return {w.name: w for op in graph.ops for w in op.weights}
 
 
-def training_memory(graph: Graph, rule: Optimizer, master: bool, starts: list[int]) -> MemoryBreakdown:
+def training_memory(graph: Graph, rule: Optimizer, master: bool, starts: list[int],
+                    selective: bool = False) -> MemoryBreakdown:
     """Weights, same-dtype gradients (of a sparse embedding: its gathered rows), fp32 master copy +
     moments per parameter, kept activations."""
     weights = _weights(graph).values()
@@ -250,14 +315,15 @@ def training_memory(graph: Graph, rule: Optimizer, master: bool, starts: list[in
     state_per_param = BYTES_PER_ELEMENT[STATE_DTYPE] * (len(rule.states) + int(master))
     return MemoryBreakdown(weights=sum(w.bytes for w in weights), gradients=sum(gradients.values()),
                            optimizer_state=state_per_param * params,
-                           activations=activation_bytes(graph.ops, starts))
+                           activations=activation_bytes(graph.ops, starts, selective))
 
 
 def training_trace(graph: Graph, optimizer: str = "adam", checkpoint: bool | str | int = False,
                    master_weights: bool | None = None) -> Trace:
     """Forward, backward (dgrad + wgrad) and optimizer update of one step, with its memory.
 
-    checkpoint: False, True or "sqrt" (segments of ~sqrt(#layer units) units), or units per segment.
+    checkpoint: False, True or "sqrt" (segments of ~sqrt(#layer units) units), units per segment,
+    or "selective" (recompute only the attention cores, see attention_core).
     master_weights: keep fp32 master copies; by default when any weight is stored in under 4 bytes.
     """
     if optimizer not in OPTIMIZERS:
@@ -266,7 +332,9 @@ def training_trace(graph: Graph, optimizer: str = "adam", checkpoint: bool | str
     rule = OPTIMIZERS[optimizer]
     if master_weights is None:
         master_weights = any(BYTES_PER_ELEMENT[w.dtype] < 4 for w in _weights(graph).values())
-    starts = segment_starts(layer_cuts(graph.ops), checkpoint) if checkpoint else [0]
-    ops = graph.ops + backward_ops(graph.ops, starts) + optimizer_ops(graph.ops, rule, master_weights)
+    selective = checkpoint == "selective"
+    starts = checkpoint_starts(graph.ops, checkpoint)
+    ops = graph.ops + backward_ops(graph.ops, starts, selective) + \
+        optimizer_ops(graph.ops, rule, master_weights)
     return Trace(name=graph.name, mode="training", ops=ops, **step_sizes(graph),
-                 memory=training_memory(graph, rule, master_weights, starts))
+                 memory=training_memory(graph, rule, master_weights, starts, selective))

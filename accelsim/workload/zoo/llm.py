@@ -1,5 +1,5 @@
-"""Decoder-only language models: GPT-2 small, GPT-3 175B, Llama-2 7B, Llama-3 8B, Llama-3.1 70B and
-405B, Qwen2 7B and Mixtral 8x7B (full-sequence forward).
+"""Decoder-only language models: GPT-2 small, GPT-3 175B, Megatron-LM's GPT of any size, Llama-2 7B,
+Llama-3 8B, Llama-3.1 70B and 405B, Qwen2 7B and Mixtral 8x7B (full-sequence forward).
 
 Attention is counted over the full S x S score matrix (no causal halving). GPT-3's alternating
 locally banded sparse layers are modeled as dense, as in its parameter and FLOP accounting.
@@ -16,6 +16,8 @@ from accelsim.workload.zoo._transformer import TransformerSpec, transformer_stac
 from accelsim.workload.zoo.transformers import check_seq_len
 
 GPT2_VOCAB = 50257
+MEGATRON_VOCAB = 51200      # Narayanan et al. SC21 Section 5.1: "vocabulary size of 51,200"
+MEGATRON_CONTEXT = 2048     # ... "and a sequence length of 2048"
 GPT2 = TransformerSpec(layers=12, hidden=768, heads=12, ffn=3072, fused_qkv=True)
 GPT3_175B = TransformerSpec(layers=96, hidden=12288, heads=96, ffn=4 * 12288, fused_qkv=True)
 LLAMA_VOCAB = 32000
@@ -63,6 +65,15 @@ def gpt3_175b(batch: int = 1, precision: str = "fp16", seq_len: int = 2048,
 
     past: tokens already in the KV cache that the `seq_len` new ones attend to (decoding)."""
     return _gpt("gpt3_175b", GPT3_175B, 2048, batch, precision, seq_len, past)
+
+
+def megatron_gpt(batch: int = 1, precision: str = "fp16", seq_len: int = MEGATRON_CONTEXT,
+                 layers: int = 24, hidden: int = 2304, heads: int = 24) -> Graph:
+    """A GPT of any size as Megatron-LM scales them (Narayanan et al. SC21, Table 1): 4h MLP,
+    51,200-token vocabulary tied to the head, 2048 positions; defaults: the 1.7B row."""
+    spec = TransformerSpec(layers=layers, hidden=hidden, heads=heads, ffn=4 * hidden, fused_qkv=True)
+    return _gpt("megatron_gpt", spec, MEGATRON_CONTEXT, batch, precision, seq_len, None,
+                vocab=MEGATRON_VOCAB)
 
 
 def llama2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 4096, kv_heads: int = 32,
