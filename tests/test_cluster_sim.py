@@ -139,14 +139,16 @@ def test_step_trace_has_a_lane_per_device_and_link_and_compute_never_overlaps(tm
         assert all(end <= nxt + 1e-6 for (_, end), (nxt, _) in zip(spans, spans[1:])), name
 
 
-def test_cluster_energy_adds_devices_idle_and_links():
+def test_cluster_energy_adds_devices_idle_host_and_links():
     result = simulate_parallel("gpt2", "a100", devices=2, parallel="dp=2", global_batch=8,
                                seq_len=1024)
     energy, step = result.totals["energy_breakdown_j"], result.step_time_s
     assert energy["devices_idle"] == pytest.approx(2 * 55.0 * step)       # a100.yaml: idle 55 W
+    # each GPU's share of a DGX A100's other power: (6.5 kW max - 8 x 400 W) / 8 (datasheet)
+    assert energy["host"] == pytest.approx(2 * (6500 - 8 * 400) / 8 * step)
     # ring all-reduce over 2 devices: each sends its whole gradient once; NVLink 3 at 5.5 pJ/bit
     grads = result.stages[0].grad_bytes
     assert energy["links"] == pytest.approx(2 * grads * 8 * 5.5e-12, rel=1e-6)
     assert result["energy_per_step_j"] == pytest.approx(sum(energy.values()))
     assert result["average_power_w"] == pytest.approx(result["energy_per_step_j"] / step)
-    assert 2 * 55.0 < result["average_power_w"] < 2 * 400.0                # idle < P < 2 x TDP
+    assert 2 * 55.0 < result["average_power_w"] < 2 * 6500 / 8      # idle < P < 2/8 of a DGX max

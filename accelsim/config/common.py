@@ -25,10 +25,12 @@ class Memory(Strict):
 
 
 class PowerSpec(Strict):
-    """Board/chip power: thermal design power and idle (static) power."""
+    """Board/chip power: thermal design power and idle (static) power; `host`, a device's share of
+    the rest of its server (CPUs, NICs, switches, fans), counted in multi-device training energy."""
 
     tdp: Power | None = None
     idle: Power = 0.0
+    host: Power = 0.0
 
     @model_validator(mode="after")
     def _idle_within_tdp(self) -> PowerSpec:

@@ -467,14 +467,15 @@ def plan_step(stages, config, cluster, virtual_stages: int = 1, sequence_paralle
 
 
 def step_energy(stages, config, timeline: StepTimeline, plan: StepPlan, idle_w: float,
-                step_s: float | None = None) -> dict:
+                step_s: float | None = None, host_w: float = 0.0) -> dict:
     """Joules of one step for the whole cluster: devices' dynamic energy (per-micro-batch op
-    energies x micro-batches x ranks), their idle power over the step (`step_s`, default the
-    timeline's), and the links' energy per bit moved; with the average power."""
+    energies x micro-batches x ranks), their idle power and their share of the host servers'
+    (`host_w` each) over the step (`step_s`, default the timeline's), and the links' energy per bit
+    moved; with the average power."""
     ranks, step = config.tp * config.dp, timeline.step_time_s if step_s is None else step_s
     dynamic = ranks * math.fsum(config.micro_batches * (s.forward_j + s.backward_j) + s.optimizer_j
                                 for s in stages)
-    static = config.devices * idle_w * step
+    static, host = config.devices * idle_w * step, config.devices * host_w * step
     link_j, unpriced = 0.0, set()
     for name, nbytes in timeline.link_bytes.items():
         per_bit = plan.links.get(name)
@@ -482,8 +483,8 @@ def step_energy(stages, config, timeline: StepTimeline, plan: StepPlan, idle_w: 
             unpriced.add(name.split()[0])
             continue
         link_j += ranks * nbytes * 8 * per_bit
-    total = dynamic + static + link_j
+    total = dynamic + static + host + link_j
     return {"energy_per_step_j": total, "average_power_w": total / step if step else 0.0,
             "energy_breakdown_j": {"devices_dynamic": dynamic, "devices_idle": static,
-                                   "links": link_j},
+                                   "host": host, "links": link_j},
             "links_without_energy_per_bit": sorted(unpriced)}

@@ -435,7 +435,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
                                  sequence_parallel, overlap_grad_reduce)
     timeline = cluster_sim.simulate_step(plan)
     step = with_overheads(timeline.step_time_s, straggler, dataloader_s)
-    energy = cluster_sim.step_energy(stages, config, timeline, plan, device.power.idle, step)
+    energy = cluster_sim.step_energy(stages, config, timeline, plan, device.power.idle, step,
+                                     device.power.host)
     item = "tokens" if seq_len else "samples"
     return ParallelResult(
         workload=graph.name, device=device.name, device_kind=device.kind, precision=precision,
