@@ -14,7 +14,7 @@ from accelsim.kernels.pareto import front_reference
 from accelsim.sweep import ResultStore, Space, fast_systolic, load_space, run_sweep
 from accelsim.sweep import runner
 from accelsim.sweep.area import MIB, chip_area_mm2, device_area_mm2, pe_mm2
-from accelsim.sweep.fast import fast_records
+from accelsim.sweep.fastpath import fast_records
 from clitools import invoke
 
 ROOT = Path(__file__).resolve().parents[1]

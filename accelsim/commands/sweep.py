@@ -115,7 +115,7 @@ def _evaluate(space, objectives, *, fast, workers, backend, scheduler, out_path,
 
     store = ResultStore(out_path) if out_path else None
     if fast:
-        from accelsim.sweep.fast import fast_records
+        from accelsim.sweep.fastpath import fast_records
 
         records = fast_records(space)
         if store is not None:

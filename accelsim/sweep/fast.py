@@ -16,7 +16,6 @@ from typing import NamedTuple
 import numpy as np
 
 from accelsim.errors import UsageError
-from accelsim.units import parse
 
 # swept key -> (fast_systolic argument, unit family or None)
 FAST_KEYS = {"array.rows": ("rows", None), "array.cols": ("cols", None),
@@ -184,33 +183,3 @@ def _gemm_totals(device, gemms, resident, design: dict, memory_rows: np.ndarray)
     cycles = (np.maximum(plan.cycles, vector) + plan.stall_cycles).sum(axis=0)
     return cycles, plan.stall_cycles.sum(axis=0), (plan.dram_read + plan.dram_write).sum(axis=0), \
         plan.sram_bytes.sum(axis=0)
-
-
-def fast_records(space) -> list[dict]:
-    """Sweep records of a space whose parameters are all FAST_KEYS, through fast_systolic."""
-    unsupported = [key for key in space.keys if key not in FAST_KEYS]
-    if unsupported:
-        raise UsageError(f"the fast path sweeps {', '.join(FAST_KEYS)}; not {', '.join(unsupported)}",
-                         key="fast")
-    points = space.points()
-    args = {}
-    for key in space.keys:
-        name, family = FAST_KEYS[key]
-        args[name] = [point[key] if family is None else _parse(point[key], family, key)
-                      for point in points]
-    sweep = fast_systolic(space.workload, device=space.device, overrides=space.fixed,
-                          precision=space.precision, mode=space.mode, batch=space.batch,
-                          stack=space.stack,
-                          **args, **dict(space.workload_params))
-    columns = {metric: getattr(sweep, metric) for metric in METRICS}
-    return [{"id": space.point_id(point), "point": point,
-             **{metric: values[i].item() for metric, values in columns.items()}}
-            for i, point in enumerate(points)]
-
-
-def _parse(value, family: str, key: str) -> float:
-    """A swept value in SI units."""
-    try:
-        return parse(value, family)
-    except ValueError as exc:
-        raise UsageError(str(exc), key=f"parameters.{key}") from None

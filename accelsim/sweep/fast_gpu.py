@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.sweep.fast_grid import (FastTotals, broadcast_designs, design_area_mm2, finish_grid,
+from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, design_area_mm2, finish_grid,
                                       group_ops, prepare_run, run_totals)
 
 # swept key -> (fast_gpu argument, unit family or None)
@@ -36,10 +36,9 @@ def fast_gpu(graph, *, device="h100", sms=None, clock=None, bandwidth=None, capa
         {"sms": sms, "clock": clock, "bandwidth": bandwidth, "capacity": capacity,
          "l2_size": l2_size, "l2_bandwidth": l2_bandwidth},
         {"sms": device.sms, "clock": device.clock, "bandwidth": device.memory.bandwidth,
-         "capacity": device.memory.capacity or np.inf, "l2_size": l2.size if l2 else np.inf,
-         "l2_bandwidth": l2.bandwidth if l2 and l2.bandwidth else np.inf}, integers=("sms",))
-    if capacity is None and device.memory.capacity is None:
-        design.pop("capacity")
+         "capacity": device.memory.capacity or np.inf, "l2_size": l2.size if l2 else 0.0,
+         "l2_bandwidth": l2.bandwidth if l2 and l2.bandwidth else 0.0},
+        positive=("sms", "clock", "bandwidth", "capacity"), integers=("sms",))
     grid = _op_grid(device, trace.ops, design)
     return run_totals(grid[0], grid[1], design, device, trace, design_area_mm2(device, design))
 
@@ -125,8 +124,7 @@ def _gemm_grid(device, columns: dict, gemm: np.ndarray, design: dict, scale, vec
                     (col["peak"][:, None] * scale) * col["rate_factor"][:, None], vector_rate)
     sms = design["sms"]
     shapes = np.stack([col[name] for name in ("m", "n", "k", "count")], axis=1).astype(np.int64)
-    l2_size = np.where(np.isfinite(design["l2_size"]), design["l2_size"], 0.0)
-    l2_bw = np.where(np.isfinite(design["l2_bandwidth"]), design["l2_bandwidth"], 0.0)
+    l2_size, l2_bw = design["l2_size"], design["l2_bandwidth"]
     common = dict(tiles=device.tiles, k_overhead=device.efficiency.tile_overhead_k,
                   tile_intensity=device.efficiency.tile_intensity)
     plan = plan_grid(shapes, col["elem"], col["a"], col["b"], col["writes"], slots=sms,
