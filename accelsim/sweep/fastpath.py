@@ -15,7 +15,8 @@ from accelsim.units import parse
 # device kind -> (module, its evaluating function)
 PATHS = {"systolic": ("accelsim.sweep.fast", "fast_systolic"),
          "gpu": ("accelsim.sweep.fast_gpu", "fast_gpu"),
-         "fpga": ("accelsim.sweep.fast_fpga", "fast_fpga")}
+         "fpga": ("accelsim.sweep.fast_fpga", "fast_fpga"),
+         "npu": ("accelsim.sweep.fast_npu", "fast_npu")}
 
 
 def fast_path(kind: str):
