@@ -16,7 +16,8 @@ from accelsim.units import parse
 PATHS = {"systolic": ("accelsim.sweep.fast", "fast_systolic"),
          "gpu": ("accelsim.sweep.fast_gpu", "fast_gpu"),
          "fpga": ("accelsim.sweep.fast_fpga", "fast_fpga"),
-         "npu": ("accelsim.sweep.fast_npu", "fast_npu")}
+         "npu": ("accelsim.sweep.fast_npu", "fast_npu"),
+         "cpu": ("accelsim.sweep.fast_cpu", "fast_cpu")}
 
 
 def fast_path(kind: str):
