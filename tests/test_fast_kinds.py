@@ -12,7 +12,11 @@ from accelsim.errors import UsageError
 from accelsim.kernels.gpu import PLAN_FIELDS
 from accelsim.kernels.gpu_grid import plan_grid, plan_grid_reference
 from accelsim.sweep import load_space, run_sweep
+from accelsim.kernels.npu_cache import best_caches, best_caches_reference
+from accelsim.sweep.fast_cpu import fast_cpu
+from accelsim.sweep.fast_fpga import fast_fpga
 from accelsim.sweep.fast_gpu import fast_gpu
+from accelsim.sweep.fast_npu import fast_npu
 from accelsim.sweep.fastpath import fast_records
 from hostile.cli import accelsim as run_cli
 from hostile.cli import assert_clean_error
@@ -60,6 +64,20 @@ def test_plan_grid_refuses_nonpositive_designs():
                   l2_size=[0.0], l2_bw=[0.0], dram_bw=[1.0], tiles=[[8, 8]])
 
 
+def test_best_caches_match_their_reference():
+    rng = np.random.default_rng(7)
+    ops, candidates, designs = 9, 30, 12
+    cached = rng.random((candidates, ops)) < 0.5
+    cached[1::2] = cached[::2]                     # candidates of one cached row, more bytes used
+    used = np.sort(rng.integers(0, 8, candidates).astype(float)) * 1e3
+    working = rng.integers(1, 6, ops) * 1e3
+    sram = rng.integers(0, 12, designs) * 1e3
+    # latencies in a few steps, so that different candidates tie
+    latency = np.sort(rng.integers(1, 4, (ops, 2, 2, designs)).astype(float), axis=2)[:, :, ::-1]
+    np.testing.assert_array_equal(best_caches(cached, used, working, sram, latency),
+                                  best_caches_reference(cached, used, working, sram, latency))
+
+
 # ---- gpu --------------------------------------------------------------------------------------
 
 GPU_DESIGNS = {"sms": [16, 60, 132, 208], "memory.bandwidth": [0.3e12, 1e12, 3.35e12, 8e12],
@@ -93,6 +111,56 @@ def test_fast_gpu_refuses_bad_designs_and_other_kinds():
         fast_gpu("resnet50", device="tpu_v4")
 
 
+# ---- fpga, npu, cpu ---------------------------------------------------------------------------
+
+FPGA_DESIGNS = {"dpu.cores": [1, 2, 3, 4], "memory.bandwidth": [5e9, 19.2e9, 40e9, 10e9],
+                "bram": [600e3, 1184256.0, 4e6, 2e6], "clock": [200e6, 281e6, 300e6, 250e6]}
+
+
+@pytest.mark.parametrize("workload, batch", [("resnet50", 1), ("resnet50", 6), ("mobilenet_v2", 4)])
+def test_fast_fpga_equals_simulate(workload, batch):
+    fast = fast_fpga(workload, cores=FPGA_DESIGNS["dpu.cores"], clock=FPGA_DESIGNS["clock"],
+                     bandwidth=FPGA_DESIGNS["memory.bandwidth"], bram=FPGA_DESIGNS["bram"],
+                     batch=batch)
+    assert_equal_to_simulate(fast, workload, "zcu102_dpu", FPGA_DESIGNS, batch=batch)
+
+
+NPU_DESIGNS = {"sram": [0.5e6, 2e6, 8 * 2.0**20, 32e6, 8e6],
+               "memory.bandwidth": [1e9, 4e9, 25e9, 4e9, 2e9], "clock": [5e8, 1e9, 5e8, 2e9, 1e9]}
+
+
+@pytest.mark.parametrize("workload, device", [("resnet50", "coral_edgetpu"),
+                                              ("mobilenet_v2", "phone_npu"),
+                                              ("resnet50", "jetson_orin_dla")])
+def test_fast_npu_equals_simulate(workload, device):
+    fast = fast_npu(workload, device=device, sram=NPU_DESIGNS["sram"], clock=NPU_DESIGNS["clock"],
+                    bandwidth=NPU_DESIGNS["memory.bandwidth"])
+    assert_equal_to_simulate(fast, workload, device, NPU_DESIGNS)
+
+
+CPU_DESIGNS = {"cores": [4, 56, 128, 32], "memory.bandwidth": [50e9, 307e9, 1e12, 100e9],
+               "cache.llc": [8e6, 105 * 2.0**20, 1e9, 32e6], "cache.l2": [1e6, 2 * 2.0**20, 2e6, 4e6],
+               "clock": [2e9, 3e9, 2.5e9, 1.9e9]}
+
+
+@pytest.mark.parametrize("workload, options", [("resnet50", {}), ("bert_base", {"precision": "fp32"}),
+                                               ("gpt2", {"mode": "training"})])
+def test_fast_cpu_equals_simulate(workload, options):
+    fast = fast_cpu(workload, cores=CPU_DESIGNS["cores"], clock=CPU_DESIGNS["clock"],
+                    bandwidth=CPU_DESIGNS["memory.bandwidth"], llc=CPU_DESIGNS["cache.llc"],
+                    l2=CPU_DESIGNS["cache.l2"], **options)
+    assert_equal_to_simulate(fast, workload, "xeon_8480", CPU_DESIGNS, **options)
+
+
+def test_fast_paths_refuse_impossible_designs():
+    with pytest.raises(UsageError, match="feature_buffer must be smaller than bram"):
+        fast_fpga("resnet50", bram=[200e3])          # zcu102's feature buffer is 256 KiB
+    with pytest.raises(UsageError, match="l1 < l2 < llc"):
+        fast_cpu("resnet50", l2=[4e6], llc=[2e6])
+    with pytest.raises(UsageError, match="sram must be > 0"):
+        fast_npu("resnet50", sram=[0])
+
+
 # ---- records and the CLI ------------------------------------------------------------------------
 
 def write_space(tmp_path, device: str, parameters: str, extra: str = "") -> str:
@@ -103,7 +171,10 @@ def write_space(tmp_path, device: str, parameters: str, extra: str = "") -> str:
 
 
 @pytest.mark.parametrize("device, parameters", [
-    ("h100", "  sms: [66, 132]\n  memory.bandwidth: [1 TB/s, 3 TB/s]\n  l2.size: [8 MiB, 50 MiB]\n")])
+    ("h100", "  sms: [66, 132]\n  memory.bandwidth: [1 TB/s, 3 TB/s]\n  l2.size: [8 MiB, 50 MiB]\n"),
+    ("zcu102_dpu", "  dpu.cores: [1, 3]\n  bram: [1 MiB, 2 MiB]\n"),
+    ("coral_edgetpu", "  sram: [2 MiB, 8 MiB]\n  memory.bandwidth: [2 GB/s, 8 GB/s]\n"),
+    ("xeon_8480", "  cores: [8, 56]\n  cache.llc: [16 MiB, 105 MiB]\n")])
 def test_fast_records_match_runner_records(tmp_path, device, parameters):
     space = load_space(write_space(tmp_path, device, parameters))
     fast, slow = fast_records(space), run_sweep(space)
