@@ -4,7 +4,8 @@ A candidate c caches the weights of the ops where cached[c, op] and takes used[c
 op's activations stay on chip when working[op] <= sram - used[c]. latency[op, w, a, d] is the op's
 latency on design d with its weights cached (w) or not and its activations on chip (a) or not. The
 best candidate fits the design's SRAM and has the least total latency; ties go to the fullest cache,
-then to the first candidate (devices.npu.costs).
+then to the first candidate (devices.npu.costs). An op's latency with its activations on chip is
+never above its latency with them off chip (less off-chip traffic).
 """
 
 from __future__ import annotations
@@ -18,31 +19,51 @@ from accelsim.kernels._jit import njit
 def _best_caches(cached, used, working, sram, latency, order, group, sorted_working):
     """Index of the best candidate on each design (latency here (designs, ops, 2, 2)).
 
-    Candidates come in `order`: by cached row (`group`), then by bytes used, descending. Two of one
-    group that leave room for the same ops' activations have the same latencies, so only the first
-    (the fuller, which wins the tie) is summed."""
+    Candidates come in `order`: by cached row (`group`), then by bytes used, ascending. Within a
+    group more bytes used leave room for fewer ops' activations, so the total latency never falls:
+    the group's best is the fullest candidate whose total equals the group's first (least used)
+    one's. Candidates that leave room for the same ops have the same latencies and are not summed.
+    """
     best = np.zeros(sram.shape[0], dtype=np.int64)
+    count = order.shape[0]
     for d in range(sram.shape[0]):
         best_total = np.inf
         best_used = -1.0
-        last_group = -1
-        last_fit = -1
-        for c in order:
-            if used[c] > sram[d]:
+        i = 0
+        while i < count:
+            g = group[order[i]]
+            group_total = np.inf
+            group_best = -1
+            last_fit = -1
+            while i < count and group[order[i]] == g:
+                c = order[i]
+                i += 1
+                if used[c] > sram[d]:         # so are the rest of the group
+                    while i < count and group[order[i]] == g:
+                        i += 1
+                    break
+                room = sram[d] - used[c]
+                fit = np.searchsorted(sorted_working, room, side="right")
+                if fit != last_fit:
+                    total = 0.0
+                    for op in range(working.shape[0]):
+                        total += latency[d, op, cached[c, op], 1 if working[op] <= room else 0]
+                    if total > group_total:
+                        while i < count and group[order[i]] == g:
+                            i += 1
+                        break
+                    group_total = total
+                    last_fit = fit
+                    group_best = c
+                elif used[c] > used[group_best]:
+                    group_best = c
+            if group_best < 0:
                 continue
-            room = sram[d] - used[c]
-            fit = np.searchsorted(sorted_working, room, side="right")
-            if group[c] == last_group and fit == last_fit:
-                continue
-            last_group = group[c]
-            last_fit = fit
-            total = 0.0
-            for op in range(working.shape[0]):
-                total += latency[d, op, cached[c, op], 1 if working[op] <= room else 0]
-            if total < best_total or (total == best_total and (
+            c = group_best
+            if group_total < best_total or (group_total == best_total and (
                     used[c] > best_used or (used[c] == best_used and c < best[d]))):
                 best[d] = c
-                best_total = total
+                best_total = group_total
                 best_used = used[c]
     return best
 
@@ -58,7 +79,7 @@ def best_caches(cached, used, working, sram, latency) -> np.ndarray:
         raise ValueError("latency must be (ops, 2, 2, designs)")
     _, group = np.unique(cached, axis=0, return_inverse=True)
     group = group.reshape(-1).astype(np.int64)
-    order = np.lexsort((np.arange(len(used)), -used, group)).astype(np.int64)
+    order = np.lexsort((np.arange(len(used)), used, group)).astype(np.int64)
     return _best_caches(cached, used, working, np.asarray(sram, dtype=np.float64),
                         np.ascontiguousarray(latency.transpose(3, 0, 1, 2)), order, group,
                         np.sort(working))

@@ -55,7 +55,7 @@ def broadcast_designs(values: dict, defaults: dict, *, positive=(), integers=())
             if (array != np.round(array)).any():
                 raise UsageError(f"{key} must be a whole number", key=key)
             array = array.astype(np.int64)
-        out[key] = array
+        out[key] = np.ascontiguousarray(array)
     return out
 
 
