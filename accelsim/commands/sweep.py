@@ -10,6 +10,7 @@ import click
 from accelsim.commands.common import WIDE
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+FRONT_ROWS = 40          # front points a table shows at most
 
 
 @click.command(context_settings=CONTEXT)
@@ -21,7 +22,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (default: a local cluster of --workers processes).")
 @click.option("--fast", is_flag=True,
-              help="Vectorised systolic path (array rows/cols/dataflow, SRAM sizes, bandwidth).")
+              help="Every point in one vectorised call, by the device's kind (systolic, gpu, "
+                   "fpga, npu, cpu); refuses keys the kind's fast path cannot vary.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Store every record in this JSONL file as it finishes.")
 @click.option("--resume", is_flag=True, help="Keep the records already in --out; run the rest.")
@@ -44,6 +46,7 @@ def sweep(space_file, workers, backend, scheduler, fast, out_path, resume, metri
       accelsim sweep sweeps/systolic_array.yaml --workers 2 --out out/array.jsonl
       accelsim sweep sweeps/systolic_array.yaml --fast --pareto latency_s,area_mm2 --plot front.png
       accelsim sweep sweeps/systolic_array.yaml --out out/array.jsonl --resume
+      accelsim sweep sweeps/gpu_sm_hbm_l2.yaml --fast --csv out/gpu.csv
     """
     from accelsim.errors import UsageError
     from accelsim.report.plots import check_path
@@ -147,14 +150,25 @@ def _print_front(space, records, failed, front, objectives, wide: bool) -> None:
 
     out = console(wide)
     metrics = [metric.lstrip("-") for metric in objectives]
+    shown = _spread(front, FRONT_ROWS)
     rows = [[str(record["point"][key]) for key in space.keys]
-            + [_cell(name, record[name]) for name in metrics] for record in front]
+            + [_cell(name, record[name]) for name in metrics] for record in shown]
     show_rows(out, f"Pareto front over {', '.join(objectives)}", [*space.keys, *metrics], rows,
               drop=list(reversed(space.keys[1:])))
+    if len(shown) < len(front):
+        out.print(f"({len(shown)} of {len(front)} front points shown, evenly spread; --json and "
+                  "--csv give all)")
     out.print(f"{len(records)} points, {len(failed)} failed, {len(infeasible(records))} do not fit "
               f"memory, {len(front)} on the front")
     if failed:
         out.print(f"first failure: {failed[0]['error']}")
+
+
+def _spread(front: list, count: int) -> list:
+    """At most `count` points of the front, evenly spaced along it, both ends included."""
+    if len(front) <= count:
+        return front
+    return [front[round(i * (len(front) - 1) / (count - 1))] for i in range(count)]
 
 
 def _cell(name: str, value) -> str:

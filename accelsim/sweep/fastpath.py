@@ -42,10 +42,10 @@ def fast_records(space) -> list[dict]:
                          f"{', '.join(unsupported)}", key="fast")
     points = space.points()
     args = {}
-    for key in space.keys:
+    for key, values in space.parameters:
         name, family = keys[key]
-        args[name] = [point[key] if family is None else _parse(point[key], family, key)
-                      for point in points]
+        si = {value: value if family is None else _parse(value, family, key) for value in values}
+        args[name] = [si[point[key]] for point in points]
     sweep = evaluate(space.workload, device=space.device, overrides=space.fixed,
                      precision=space.precision, mode=space.mode, batch=space.batch,
                      stack=space.stack, **args, **dict(space.workload_params))
