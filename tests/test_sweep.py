@@ -193,6 +193,9 @@ def test_fast_records_match_runner_records(tmp_path):
     for a, b in zip(fast, slow):
         assert a["latency_s"] == pytest.approx(b["latency_s"], rel=1e-12)
         assert a["area_mm2"] == pytest.approx(b["area_mm2"], rel=1e-12)
+        assert a["throughput"] == pytest.approx(b["throughput"], rel=1e-12)
+        assert a["average_power_w"] == pytest.approx(b["average_power_w"], rel=1e-12)
+        assert a["fits_in_memory"] is b["fits_in_memory"]
 
 
 def test_fast_path_refuses_other_devices_and_keys(tmp_path):

@@ -16,13 +16,15 @@ from typing import NamedTuple
 import numpy as np
 
 from accelsim.errors import UsageError
+from accelsim.sweep.fast_grid import summary
 
 # swept key -> (fast_systolic argument, unit family or None)
 FAST_KEYS = {"array.rows": ("rows", None), "array.cols": ("cols", None),
              "array.dataflow": ("dataflow", None), "sram.ifmap": ("ifmap_sram", "bytes"),
              "sram.filter": ("filter_sram", "bytes"), "sram.ofmap": ("ofmap_sram", "bytes"),
              "memory.bandwidth": ("bandwidth", "bandwidth")}
-METRICS = ("latency_s", "energy_j", "cycles", "stall_cycles", "dram_bytes", "area_mm2")
+METRICS = ("latency_s", "energy_j", "cycles", "stall_cycles", "dram_bytes", "area_mm2", "throughput",
+           "average_power_w", "fits_in_memory")
 
 
 class FastSweep(NamedTuple):
@@ -41,6 +43,9 @@ class FastSweep(NamedTuple):
     latency_s: np.ndarray
     energy_j: np.ndarray
     area_mm2: np.ndarray
+    throughput: np.ndarray        # samples per second
+    average_power_w: np.ndarray
+    fits_in_memory: np.ndarray    # bool
 
 
 def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesim_32x32", ifmap_sram=None,
@@ -92,7 +97,9 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
                          per_point("sram_bytes"), precision=widest_precision(device.precisions),
                          process_nm=device.process_nm)
     return FastSweep(**design, cycles=cycles, stall_cycles=stalls, dram_bytes=dram,
-                     latency_s=latency, energy_j=energy, area_mm2=area)
+                     latency_s=latency, energy_j=energy, area_mm2=area,
+                     **dict(zip(("throughput", "average_power_w", "fits_in_memory"),
+                                summary(latency, energy, trace, device.memory.capacity))))
 
 
 def _on_array(op) -> bool:

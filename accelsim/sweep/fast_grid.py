@@ -98,15 +98,19 @@ def run_totals(grid: OpGrid, counts: np.ndarray, design: dict, device, trace,
     weights = np.asarray(counts, dtype=np.float64)
     latency = weights @ grid.latency_s
     energy = weights @ grid.dynamic_j + device.power.idle * latency
-    capacity = design.get("capacity", device.memory.capacity)
+    return FastTotals(design, latency, energy, weights @ grid.dram_bytes,
+                      *summary(latency, energy, trace, design.get("capacity",
+                                                                  device.memory.capacity)),
+                      area_mm2)
+
+
+def summary(latency, energy, trace, capacity) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(throughput, average power, fits in memory) per point, as engine.single.summary_totals."""
+    safe = np.where(latency > 0, latency, 1.0)
     fits = np.ones(latency.shape, bool) if capacity is None else \
         np.broadcast_to(trace.memory.total <= np.asarray(capacity), latency.shape)
-    safe = np.where(latency > 0, latency, 1.0)
-    return FastTotals(design=design, latency_s=latency, energy_j=energy,
-                      dram_bytes=weights @ grid.dram_bytes,
-                      throughput=np.where(latency > 0, trace.samples_per_step / safe, 0.0),
-                      average_power_w=np.where(latency > 0, energy / safe, 0.0),
-                      fits_in_memory=fits, area_mm2=area_mm2)
+    return (np.where(latency > 0, trace.samples_per_step / safe, 0.0),
+            np.where(latency > 0, energy / safe, 0.0), fits)
 
 
 def design_area_mm2(device, design: dict):
