@@ -52,7 +52,8 @@ def designs(kind: str, count: int, seed: int = 0) -> dict[str, np.ndarray]:
                 "l2_size": 2.0 ** rng.integers(21, 28, count)}
     if kind == "fpga":         # 1..4 DPU cores, 200..350 MHz, 1..8 MiB of BRAM, 5..40 GB/s DDR
         return {"cores": rng.integers(1, 5, count), "clock": rng.uniform(200e6, 350e6, count),
-                "bram": 2.0 ** rng.integers(20, 24, count), "bandwidth": rng.uniform(5e9, 40e9, count)}
+                "bram": 2.0 ** rng.integers(20, 24, count),
+                "bandwidth": rng.uniform(5e9, 40e9, count)}
     if kind == "npu":          # 0.5..16 MiB of SRAM, 0.5..1 GHz, 2..32 GB/s
         return {"sram": 2.0 ** rng.integers(19, 25, count), "clock": rng.uniform(0.5e9, 1e9, count),
                 "bandwidth": rng.uniform(2e9, 32e9, count)}
@@ -66,13 +67,15 @@ KINDS = {
         ("array.rows", (8, 32, 128, 256)), ("array.cols", (8, 32, 128, 256)),
         ("sram.ifmap", ("16 KiB", "128 KiB", "1 MiB")), ("memory.bandwidth", (10e9, 20e9, 40e9)))),
     "gpu": ("h100", (), "resnet50", fast_gpu, (
-        ("sms", (66, 132)), ("memory.bandwidth", (1e12, 3.35e12)), ("l2.size", ("8 MiB", "50 MiB")))),
+        ("sms", (66, 132)), ("memory.bandwidth", (1e12, 3.35e12)),
+        ("l2.size", ("8 MiB", "50 MiB")))),
     "fpga": ("zcu102_dpu", (), "resnet50", fast_fpga, (
         ("dpu.cores", (1, 3)), ("bram", ("1 MiB", "2 MiB")), ("memory.bandwidth", (10e9, 20e9)))),
     "npu": ("coral_edgetpu", (), "resnet50", fast_npu, (
         ("sram", ("2 MiB", "8 MiB")), ("memory.bandwidth", (4e9, 8e9)), ("clock", (5e8, 1e9)))),
     "cpu": ("xeon_8480", (), "resnet50", fast_cpu, (
-        ("cores", (28, 56)), ("memory.bandwidth", (150e9, 300e9)), ("cache.llc", ("64 MiB", "105 MiB")))),
+        ("cores", (28, 56)), ("memory.bandwidth", (150e9, 300e9)),
+        ("cache.llc", ("64 MiB", "105 MiB")))),
 }
 
 
@@ -92,8 +95,10 @@ def fast_rate(kind: str, clock=time.perf_counter) -> float:
     """Points per second (of `clock`) of the kind's fast path on FAST_POINTS random points."""
     device, fixed, workload, fast, _grid = KINDS[kind]
     points = designs(kind, FAST_POINTS)
-    return FAST_POINTS / best_of(lambda: fast(workload, device=device, overrides=fixed, **points), 3,
-                                 clock)
+    def run():
+        return fast(workload, device=device, overrides=fixed, **points)
+
+    return FAST_POINTS / best_of(run, 3, clock)
 
 
 def main() -> None:
@@ -108,8 +113,8 @@ def main() -> None:
               f"{per_cpu:12,.0f}")
     workers = min(4, os.cpu_count() or 1)
     if workers > 1:
-        print(f"  systolic general path, {workers} processes: {general_rate('systolic', workers):,.0f}"
-              " points/s")
+        pooled = general_rate("systolic", workers)
+        print(f"  systolic general path, {workers} processes: {pooled:,.0f} points/s")
 
 
 if __name__ == "__main__":

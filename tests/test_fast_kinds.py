@@ -1,4 +1,4 @@
-"""The fast sweep paths of gpu, fpga, npu and cpu devices: equal to accelsim.simulate on every point."""
+"""Fast sweep paths of gpu, fpga, npu and cpu devices: equal to accelsim.simulate point by point."""
 
 from __future__ import annotations
 
@@ -47,10 +47,11 @@ def assert_equal_to_simulate(fast, workload: str, device: str, swept: dict, **op
 
 def test_plan_grid_matches_its_reference():
     shapes = [[100, 300, 700, 1], [1, 4096, 4096, 1], [3136, 64, 576, 2], [50, 50, 5000, 3]]
-    elem, a, b, c = [2.0, 1.0, 2.0, 4.0], [1e5, 4e3, 2e6, 5e5], [4e5, 3e7, 7e4, 1e6], [6e4, 8e3, 4e5, 1e4]
+    elem, a = [2.0, 1.0, 2.0, 4.0], [1e5, 4e3, 2e6, 5e5]
+    b, c = [4e5, 3e7, 7e4, 1e6], [6e4, 8e3, 4e5, 1e4]
     designs = dict(slots=[4, 9, 16], l2_size=[0.0, 1e6, 4e7], l2_bw=[0.0, 5e12, 1e13],
                    dram_bw=[1e11, 1e12, 3e12])
-    slot_flops = np.array([[1e12, 2e12, 5e11]] * len(shapes)) * np.array([[1.0], [0.5], [2.0], [1.0]])
+    slot_flops = np.array([[1e12, 2e12, 5e11]] * 4) * np.array([[1.0], [0.5], [2.0], [1.0]])
     common = dict(tiles=[[128, 128], [64, 32], [256, 128]], k_overhead=32.0, tile_intensity=40.0)
     fast = plan_grid(shapes, elem, a, b, c, slot_flops=slot_flops, **designs, **common)
     slow = plan_grid_reference(shapes, elem, a, b, c, slot_flops=slot_flops, **designs, **common)
@@ -139,11 +140,13 @@ def test_fast_npu_equals_simulate(workload, device):
 
 
 CPU_DESIGNS = {"cores": [4, 56, 128, 32], "memory.bandwidth": [50e9, 307e9, 1e12, 100e9],
-               "cache.llc": [8e6, 105 * 2.0**20, 1e9, 32e6], "cache.l2": [1e6, 2 * 2.0**20, 2e6, 4e6],
+               "cache.llc": [8e6, 105 * 2.0**20, 1e9, 32e6],
+               "cache.l2": [1e6, 2 * 2.0**20, 2e6, 4e6],
                "clock": [2e9, 3e9, 2.5e9, 1.9e9]}
 
 
-@pytest.mark.parametrize("workload, options", [("resnet50", {}), ("bert_base", {"precision": "fp32"}),
+@pytest.mark.parametrize("workload, options", [("resnet50", {}),
+                                               ("bert_base", {"precision": "fp32"}),
                                                ("gpt2", {"mode": "training"})])
 def test_fast_cpu_equals_simulate(workload, options):
     fast = fast_cpu(workload, cores=CPU_DESIGNS["cores"], clock=CPU_DESIGNS["clock"],
@@ -171,7 +174,8 @@ def write_space(tmp_path, device: str, parameters: str, extra: str = "") -> str:
 
 
 @pytest.mark.parametrize("device, parameters", [
-    ("h100", "  sms: [66, 132]\n  memory.bandwidth: [1 TB/s, 3 TB/s]\n  l2.size: [8 MiB, 50 MiB]\n"),
+    ("h100", "  sms: [66, 132]\n  memory.bandwidth: [1 TB/s, 3 TB/s]\n"
+             "  l2.size: [8 MiB, 50 MiB]\n"),
     ("zcu102_dpu", "  dpu.cores: [1, 3]\n  bram: [1 MiB, 2 MiB]\n"),
     ("coral_edgetpu", "  sram: [2 MiB, 8 MiB]\n  memory.bandwidth: [2 GB/s, 8 GB/s]\n"),
     ("xeon_8480", "  cores: [8, 56]\n  cache.llc: [16 MiB, 105 MiB]\n")])

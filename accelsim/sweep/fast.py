@@ -23,8 +23,8 @@ FAST_KEYS = {"array.rows": ("rows", None), "array.cols": ("cols", None),
              "array.dataflow": ("dataflow", None), "sram.ifmap": ("ifmap_sram", "bytes"),
              "sram.filter": ("filter_sram", "bytes"), "sram.ofmap": ("ofmap_sram", "bytes"),
              "memory.bandwidth": ("bandwidth", "bandwidth")}
-METRICS = ("latency_s", "energy_j", "cycles", "stall_cycles", "dram_bytes", "area_mm2", "throughput",
-           "average_power_w", "fits_in_memory")
+METRICS = ("latency_s", "energy_j", "cycles", "stall_cycles", "dram_bytes", "area_mm2",
+           "throughput", "average_power_w", "fits_in_memory")
 
 
 class FastSweep(NamedTuple):

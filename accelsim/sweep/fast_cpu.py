@@ -16,7 +16,8 @@ from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, de
 
 # swept key -> (fast_cpu argument, unit family or None)
 FAST_KEYS = {"cores": ("cores", None), "clock": ("clock", "frequency"),
-             "memory.bandwidth": ("bandwidth", "bandwidth"), "memory.capacity": ("capacity", "bytes"),
+             "memory.bandwidth": ("bandwidth", "bandwidth"),
+             "memory.capacity": ("capacity", "bytes"),
              "cache.llc": ("llc", "bytes"), "cache.l2": ("l2", "bytes")}
 FEATURES = ("gemm", "m", "n", "elem", "a", "b", "reads", "writes", "flops", "vector_flops",
             "flops_per_cycle", "efficiency", "compute_j")

@@ -1,4 +1,4 @@
-"""The FPGA fast path: a trace on every DPU design point (clock, cores, BRAM, DDR bandwidth) at once.
+"""The FPGA fast path: a trace on every DPU design point (clock, cores, BRAM, DDR) at once.
 
 Follows accelsim.devices.fpga op for op on an (ops x designs) numpy grid: the array cycles of a
 frame do not depend on the swept keys and are the device model's own; DDR traffic and tiles follow
@@ -15,7 +15,8 @@ from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, de
 
 # swept key -> (fast_fpga argument, unit family or None)
 FAST_KEYS = {"clock": ("clock", "frequency"), "dpu.cores": ("cores", None),
-             "memory.bandwidth": ("bandwidth", "bandwidth"), "memory.capacity": ("capacity", "bytes"),
+             "memory.bandwidth": ("bandwidth", "bandwidth"),
+             "memory.capacity": ("capacity", "bytes"),
              "bram": ("bram", "bytes"), "dpu.feature_buffer": ("feature_buffer", "bytes"),
              "dpu.port_bandwidth": ("port_bandwidth", "bandwidth")}
 FEATURES = ("layer", "frames", "cycles", "weights", "inputs", "outputs", "compute_j", "onchip_j",
@@ -91,11 +92,13 @@ def _op_grid(device, ops: dict, design: dict):
 
     def pipelined(active):
         """mapping.pipelined of one frame while `active` cores stream at once."""
-        frame_memory = traffic / np.minimum(shared / np.maximum(active, 1), design["port_bandwidth"])
+        core_bandwidth = np.minimum(shared / np.maximum(active, 1), design["port_bandwidth"])
+        frame_memory = traffic / core_bandwidth
         return np.maximum(frame_compute, frame_memory) + np.minimum(frame_compute,
                                                                     frame_memory) / tiles
 
-    work = np.where(full > 0, full * pipelined(cores), 0.0) + np.where(rest > 0, pipelined(rest), 0.0)
+    work = np.where(full > 0, full * pipelined(cores), 0.0) + np.where(rest > 0, pipelined(rest),
+                                                                       0.0)
     overhead = np.where(full > 0, full * device.dpu.layer_overhead, 0.0) + np.where(
         rest > 0, device.dpu.layer_overhead, 0.0)
     dram = col["frames"] * traffic

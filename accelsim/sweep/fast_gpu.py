@@ -1,4 +1,4 @@
-"""The GPU fast path: a trace on every design point (SMs, clock, HBM bandwidth, L2, capacity) at once.
+"""The GPU fast path: a trace on every design point (SMs, clock, HBM, L2) at once.
 
 Follows accelsim.devices.gpu op for op: GEMMs take kernels.gpu's fastest tile plan, found for every
 (distinct GEMM, distinct design) pair in one kernel call (kernels.gpu_grid), and the thin-GEMM,
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, design_area_mm2, finish_grid,
-                                      group_ops, prepare_run, run_totals)
+from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, design_area_mm2,
+                                      finish_grid, group_ops, prepare_run, run_totals)
 
 # swept key -> (fast_gpu argument, unit family or None)
 FAST_KEYS = {"sms": ("sms", None), "clock": ("clock", "frequency"),
-             "memory.bandwidth": ("bandwidth", "bandwidth"), "memory.capacity": ("capacity", "bytes"),
+             "memory.bandwidth": ("bandwidth", "bandwidth"),
+             "memory.capacity": ("capacity", "bytes"),
              "l2.size": ("l2_size", "bytes"), "l2.bandwidth": ("l2_bandwidth", "bandwidth")}
 
 
@@ -39,15 +40,15 @@ def fast_gpu(graph, *, device="h100", sms=None, clock=None, bandwidth=None, capa
          "capacity": device.memory.capacity or np.inf, "l2_size": l2.size if l2 else 0.0,
          "l2_bandwidth": l2.bandwidth if l2 and l2.bandwidth else 0.0},
         positive=("sms", "clock", "bandwidth", "capacity"), integers=("sms",))
-    grid = _op_grid(device, trace.ops, design)
-    return run_totals(grid[0], grid[1], design, device, trace, design_area_mm2(device, design))
+    grid, counts = _op_grid(device, trace.ops, design)
+    return run_totals(grid, counts, design, device, trace, design_area_mm2(device, design))
 
 
 def _op_grid(device, ops, design: dict):
     """(OpGrid of the distinct ops, ops per distinct op)."""
-    from accelsim.devices.gpu import gemm_operands
+    from accelsim.devices.energy import PJ
 
-    table = np.array([_features(op, device, gemm_operands) for op in ops], dtype=np.float64)
+    table = np.array([_features(op, device) for op in ops], dtype=np.float64)
     first, _which, counts = group_ops(table)
     table = table[first]
     scale = _peak_scale(device, design)
@@ -66,27 +67,27 @@ def _op_grid(device, ops, design: dict):
         g = _gemm_grid(device, columns, gemm, design, scale, vector_rate, bandwidth)
         compute_s[gemm], memory_s[gemm], reads[gemm], writes[gemm], onchip[gemm], tensor[gemm] = g
     prices = [columns[name][:, None] for name in ("compute_j", "onchip_pj", "offchip_pj", "rf_j")]
-    onchip_j = onchip * prices[1] * 1e-12 + np.where(tensor, prices[3], 0.0)
+    onchip_j = onchip * prices[1] * PJ + np.where(tensor, prices[3], 0.0)
     dram = reads + writes
     return finish_grid(compute_s, memory_s, device.launch_overhead, prices[0], onchip_j,
-                       dram * prices[2] * 1e-12, dram, idle_w=device.power.idle,
+                       dram * prices[2] * PJ, dram, idle_w=device.power.idle,
                        tdp_w=device.power.tdp), counts
 
 
 FEATURES = ("is_gemm", "m", "n", "k", "count", "elem", "a", "b", "reads", "writes", "flops",
-            "vector_flops", "peak", "rate_factor", "tensor", "compute_j", "onchip_pj", "offchip_pj", "rf_j")
+            "vector_flops", "peak", "rate_factor", "tensor", "compute_j", "onchip_pj", "offchip_pj",
+            "rf_j")
 
 
-def _features(op, device, gemm_operands) -> list[float]:
+def _features(op, device) -> list[float]:
     """The numbers of `op` that its cost on any design point depends on (FEATURES)."""
-    from accelsim.devices.energy import PJ, dram_pj_per_byte, mac_pj, sram_pj_per_byte, \
-        vector_flop_pj
-    from accelsim.devices.gpu import CUDA_CORE_PRECISIONS, register_file_energy
+    from accelsim.devices.energy import dram_pj_per_byte, op_energy, sram_pj_per_byte
+    from accelsim.devices.gpu import CUDA_CORE_PRECISIONS, gemm_operands, register_file_energy
     from accelsim.workload.ir import BYTES_PER_ELEMENT
 
     is_gemm = op.gemm is not None and op.macs > 0
-    compute_j = (op.macs * mac_pj(device, op.precision) + op.vector_flops * vector_flop_pj(device)) * PJ
-    prices = [compute_j, sram_pj_per_byte(device), dram_pj_per_byte(device)]
+    prices = [op_energy(device, op, dram_bytes=0.0).compute, sram_pj_per_byte(device),
+              dram_pj_per_byte(device)]
     if not is_gemm:
         reads = op.input_bytes + op.weight_bytes
         return [0, 0, 0, 0, 0, 0, 0, 0, reads, op.output_bytes, op.flops, 0, 0, 0, 0, *prices, 0]
@@ -161,6 +162,7 @@ def _memory_free_plans(shapes, elem, sms, rate, common):
     distinct, which = np.unique(columns, axis=0, return_inverse=True)
     zeros = np.zeros(len(shapes))
     plans = plan_grid(shapes, elem, zeros, zeros, zeros, slots=distinct[:, 0].astype(np.int64),
-                      slot_flops=(distinct[:, 1:] / distinct[:, :1]).T, l2_size=np.zeros(len(distinct)),
-                      l2_bw=np.zeros(len(distinct)), dram_bw=np.ones(len(distinct)), **common)
+                      slot_flops=(distinct[:, 1:] / distinct[:, :1]).T,
+                      l2_size=np.zeros(len(distinct)), l2_bw=np.zeros(len(distinct)),
+                      dram_bw=np.ones(len(distinct)), **common)
     return plans[:, which.reshape(-1)]

@@ -94,7 +94,7 @@ def finish_grid(compute_s, memory_s, overhead_s, compute_j, onchip_j, offchip_j,
 def run_totals(grid: OpGrid, counts: np.ndarray, design: dict, device, trace,
                area_mm2=None) -> FastTotals:
     """Whole-run totals from per-distinct-op costs, each op counted `counts` times: latency is
-    their sum (the analytic engine), static energy idle power x latency (engine.single.run_totals)."""
+    their sum (the analytic engine), static energy idle power x latency (as engine.single's)."""
     weights = np.asarray(counts, dtype=np.float64)
     latency = weights @ grid.latency_s
     energy = weights @ grid.dynamic_j + device.power.idle * latency

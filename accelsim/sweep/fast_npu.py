@@ -16,7 +16,8 @@ from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, de
 
 # swept key -> (fast_npu argument, unit family or None)
 FAST_KEYS = {"clock": ("clock", "frequency"), "sram": ("sram", "bytes"),
-             "memory.bandwidth": ("bandwidth", "bandwidth"), "memory.capacity": ("capacity", "bytes")}
+             "memory.bandwidth": ("bandwidth", "bandwidth"),
+             "memory.capacity": ("capacity", "bytes")}
 
 
 def fast_npu(graph, *, device="coral_edgetpu", clock=None, sram=None, bandwidth=None, capacity=None,
@@ -54,7 +55,8 @@ def _op_table(ops, device) -> dict:
         rows.append({
             "host": host, "cycles": 0 if host else _npu_cycles(op, device),
             "inputs": op.input_bytes, "outputs": op.output_bytes, "weights": op.weight_bytes,
-            "offchip_inputs": placement.offchip_inputs, "offchip_outputs": placement.offchip_outputs,
+            "offchip_inputs": placement.offchip_inputs,
+            "offchip_outputs": placement.offchip_outputs,
             "overhead": device.layer_overhead + (device.host.invoke_overhead if placement.first
                                                  else 0.0),
             "working": _working_set(op), "compute_j": energy.compute,

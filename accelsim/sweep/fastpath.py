@@ -21,7 +21,7 @@ PATHS = {"systolic": ("accelsim.sweep.fast", "fast_systolic"),
 
 
 def fast_path(kind: str):
-    """(FAST_KEYS, evaluate, metrics) of a device kind's fast path; a kind without one is refused."""
+    """(FAST_KEYS, evaluate, metrics) of a kind's fast path; a kind without one is refused."""
     if kind not in PATHS:
         raise UsageError(f"no fast path for {kind} devices; it covers {', '.join(PATHS)} "
                          "(drop --fast to run the general path)", key="fast")
