@@ -196,3 +196,10 @@ def test_cli_fast_sweeps_a_gpu_and_refuses_keys_it_cannot_vary(tmp_path):
     space = write_space(tmp_path, "h100", "  sms: [66, 132]\n  launch_overhead: [1 us, 4 us]\n")
     assert_clean_error(run_cli("sweep", space, "--fast"), "fast path of gpu devices sweeps sms",
                        "not launch_overhead")
+
+
+def test_bundled_gpu_space_is_twenty_thousand_points_the_fast_path_can_vary():
+    from accelsim.sweep.fast_gpu import FAST_KEYS
+
+    space = load_space("sweeps/gpu_sm_hbm_l2.yaml")
+    assert space.size == 49 * 31 * 13 and set(space.keys) <= set(FAST_KEYS)
