@@ -14,7 +14,7 @@ from accelsim.result import COMMAND
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # command -> module of accelsim.commands that defines it (a function of the same name)
-LAZY_COMMANDS = {"calibrate": "calibrate", "compare": "queries", "cost": "queries", "plot": "plot",
+LAZY_COMMANDS = {"calibrate": "calibrate", "collective": "collective", "compare": "queries", "cost": "queries", "plot": "plot",
                  "realtime": "queries", "scalesim": "scalesim", "serve": "serve", "sweep": "sweep",
                  "whatif": "queries"}
 

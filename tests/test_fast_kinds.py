@@ -201,5 +201,5 @@ def test_cli_fast_sweeps_a_gpu_and_refuses_keys_it_cannot_vary(tmp_path):
 def test_bundled_gpu_space_is_twenty_thousand_points_the_fast_path_can_vary():
     from accelsim.sweep.fast_gpu import FAST_KEYS
 
-    space = load_space("sweeps/gpu_sm_hbm_l2.yaml")
+    space = load_space("sweeps/gpu_sm_hbm_l2_20k.yaml")
     assert space.size == 49 * 31 * 13 and set(space.keys) <= set(FAST_KEYS)

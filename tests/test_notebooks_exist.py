@@ -8,7 +8,7 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ("01_quickstart", "02_training_vs_inference", "03_design_space_exploration",
-         "04_optimizations", "05_llm_serving", "06_serving_under_load")
+         "04_optimizations", "05_llm_serving", "06_serving_under_load", "07_accelerator_dse")
 
 
 def cells(name: str) -> list[dict]:

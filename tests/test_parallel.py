@@ -66,6 +66,36 @@ def test_row_parallel_gemms_keep_their_bias_and_output_whole():
     assert [w.shape for w in out.weights] == [(768, 192), (768,)]
 
 
+@pytest.mark.parametrize("tp", [2, 8])
+def test_decode_attention_reads_a_tp_th_of_the_kv_cache(tp):
+    # one decode token over `past` cached ones: each device holds kv_heads / tp heads of K and V
+    past, graph = 300, build("llama3_8b", seq_len=1, past=300)
+    head_dim = graph.info("hidden") // graph.info("heads")
+    kv_bytes = past * graph.info("kv_heads") // tp * head_dim * 2           # fp16
+    shard = {op.name: op for op in shard_graph(graph, tp).ops}
+    caches = [t for t in shard["decoder.0.attn.scores"].inputs if t.name.endswith("k_cache")]
+    assert [t.bytes for t in caches] == [kv_bytes]
+
+
+def test_serving_shards_before_the_stack_fuses():
+    # the compiled stack fuses the gate activation into `up` and the residual add into `down`;
+    # sharded first, every weight GEMM of a layer does 1/tp of its MACs and a layer all-reduces
+    # twice (Megatron), as under the eager stack
+    from accelsim.engine.iteration_cost import IterationCost
+    from accelsim.engine.single import load_device
+
+    device, tp = load_device("a100", ()), 4
+    cost = IterationCost("llama3_8b", device, "fp16", tp=tp, cluster=ic.default_cluster(device))
+    whole = {op.name: op for op in build("llama3_8b", seq_len=64).ops}
+    shard = [op for op in cost.graph(1, 64).ops if op.name.startswith("decoder.0.") and op.weights]
+    assert {op.name.rsplit(".", 1)[1] for op in shard} >= {"q", "k", "v", "out", "gate", "up", "down"}
+    for op in shard:
+        assert op.macs * tp == whole[op.name].macs, op.name
+    gemms = {op.name.rsplit(".", 1)[1]: op.gemm for op in shard}
+    ffn = whole["decoder.0.mlp.up"].gemm.n
+    assert (gemms["up"].n, gemms["down"].k, gemms["down"].n) == (ffn // tp, ffn // tp, 4096)
+
+
 # -- pipeline parallelism ---------------------------------------------------------------------
 
 def test_bubble_fraction_and_step_time_of_1f1b():

@@ -132,6 +132,15 @@ def test_arrival_gaps_have_the_asked_rate_and_variability(arrival, cv):
     assert gaps.std() / gaps.mean() == pytest.approx(cv, rel=0.05, abs=1e-9)
 
 
+def test_offline_requests_all_arrive_at_once_and_finish_in_one_batch():
+    # 8 identical requests at t = 0 fit one batch: each runs its prefill then its decode steps
+    # together, so all finish at the same time, as they would alone at batch 8
+    requests = synthetic_requests(8, 1.0, arrival="offline", prompt="64", output="16")
+    assert not requests.arrival_s.any()
+    run = run_load(prepare_serving("gpt2", "a100", max_batch=8), requests)
+    assert np.ptp(run.requests["e2e_s"]) == pytest.approx(0, abs=1e-12)
+
+
 def test_slo_parsing_units():
     assert parse_slo("ttft_p90=2s,tbt_p99=200ms,e2e_p50=3") == {
         ("ttft", 90.0): 2.0, ("tbt", 99.0): pytest.approx(0.2), ("e2e", 50.0): 3.0}
@@ -183,6 +192,8 @@ def test_cli_writes_requests_timeline_and_plot(tmp_path):
     (("--qps", "2", "--requests-out", "r.txt"), ("requests-out",)),
     (("--qps", "2", "--plot", "p.gif"), ("plot",)),
     (("--qps", "2", "--tp", "5"), ("tp = 5",)),
+    (("--arrival", "offline", "--qps", "2"), ("--arrival", "drop --qps")),
+    (("--arrival", "batch"), ("arrival", "offline")),
 ])
 def test_cli_bad_options_fail_cleanly(args, fragments, tmp_path):
     assert_clean_error(accelsim("serve", "gpt2", "--device", "a100", "--requests", "5", *args,

@@ -22,7 +22,7 @@ def rows() -> list[dict]:
 def test_every_bundled_row_has_a_command(rows):
     assert len(rows) >= 12
     for row in rows:
-        assert row["command"].startswith("accelsim run ") and row["key"]
+        assert row["command"].startswith(("accelsim run ", "accelsim serve ")) and row["key"]
 
 
 def test_each_command_prints_the_prediction_at_its_key(rows):

@@ -167,7 +167,8 @@ def test_transformer_meta():
 
 
 def test_zoo_lists_every_network():
-    assert set(ZOO) == {*SMALL, "bert_large", "llama2_7b", "gpt3_175b", "llama3_8b", "qwen2_7b",
+    assert set(ZOO) == {*SMALL, "bert_large", "llama2_7b", "gpt3_175b", "llama3_8b", "llama31_70b",
+                        "llama31_405b", "qwen2_7b",
                         "mixtral_8x7b", "gemm"}
 
 

@@ -21,10 +21,12 @@ PUBLISHED_PARAMS = {
     "whisper_base": 72_593_920,   # HF openai/whisper-base, safetensors parameter count
     "sd15_unet": 859_520_964,     # HF runwayml/stable-diffusion-v1-5 unet (diffusers), 859.52M
     "llama3_8b": 8_030_261_248,   # HF meta-llama/Meta-Llama-3-8B, safetensors parameter count
+    "llama31_70b": 70_553_706_496,    # HF meta-llama/Llama-3.1-70B, safetensors parameter count
+    "llama31_405b": 405_853_388_800,  # HF meta-llama/Llama-3.1-405B, safetensors parameter count
     "qwen2_7b": 7_615_616_512,    # HF Qwen/Qwen2-7B, safetensors parameter count
     "mixtral_8x7b": 46_702_792_704,   # HF mistralai/Mixtral-8x7B-v0.1, safetensors parameter count
 }
-BUILD = {"llama3_8b": {"seq_len": 8}, "qwen2_7b": {"seq_len": 8}, "mixtral_8x7b": {"seq_len": 8}}
+BUILD = {"llama3_8b": {"seq_len": 8}, "llama31_70b": {"seq_len": 8}, "llama31_405b": {"seq_len": 8}, "qwen2_7b": {"seq_len": 8}, "mixtral_8x7b": {"seq_len": 8}}
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_PARAMS))

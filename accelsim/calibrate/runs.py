@@ -1,6 +1,8 @@
-"""`accelsim run` invocations that predict measured numbers, and the id-keyed reference rows.
+"""`accelsim run` and `accelsim serve` invocations that predict measured numbers, and the id-keyed
+reference rows.
 
-A RunSpec is one `accelsim run` command line and the same run through the API
+A RunSpec is one `accelsim run` command line and the same run through the API (a ServeSpec one
+`accelsim serve` of requests that all arrive at once, as throughput benchmarks send them)
 (accelsim.calibrate.measurements.totals_key names the Result totals key that predicts a metric).
 The bundled reference files (measurements_public.csv, measurements_extra.csv) are keyed by row id
 (columns id, device, workload, metric, value, unit), each id modelled by a case in
@@ -59,6 +61,41 @@ class RunSpec:
         return simulate(self.workload, self.device, mode=self.mode, batch=self.batch,
                         precision=self.precision, only=self.only, stack=self.stack,
                         **dict(self.params))
+
+
+@dataclass(frozen=True)
+class ServeSpec:
+    """One offline `accelsim serve` invocation: `requests` requests of fixed prompt and output
+    lengths, all arriving at once, on one tp group."""
+
+    workload: str
+    device: str
+    prompt: int
+    generate: int
+    requests: int
+    max_batch: int
+    tp: int = 1
+    precision: str | None = None
+
+    def command(self) -> str:
+        """The `accelsim serve ...` line (add --json and read totals[key] for the number)."""
+        argv = ["accelsim", "serve", self.workload, "--device", self.device, "--tp", str(self.tp)]
+        if self.precision:
+            argv += ["--precision", self.precision]
+        argv += ["--prompt", str(self.prompt), "--generate", str(self.generate), "--requests",
+                 str(self.requests), "--max-batch", str(self.max_batch), "--arrival", "offline"]
+        return shlex.join(argv)
+
+    def simulate(self):
+        """The ServeLoadResult the command prints."""
+        from accelsim.engine.serve_load import prepare_serving, run_load
+        from accelsim.workload.requests import synthetic_requests
+
+        setup = prepare_serving(self.workload, self.device, max_batch=self.max_batch, tp=self.tp,
+                                precision=self.precision, max_prompt=self.prompt)
+        return run_load(setup, synthetic_requests(self.requests, 1.0, arrival="offline",
+                                                  prompt=str(self.prompt),
+                                                  output=str(self.generate)))
 
 
 def read_reference_rows(path: str | Path) -> list[dict]:

@@ -15,7 +15,7 @@ STATIC_BATCH = 16       # a static batch's activations are its padded prompts: k
 @click.option("--device", "-d", required=True, help="Bundled device name or YAML path.")
 @click.option("--qps", type=POSITIVE, default=None, help="Mean arrival rate (requests/s).")
 @click.option("--arrival", default="poisson", show_default=True,
-              help="poisson, gamma (with --cv) or constant.")
+              help="poisson, gamma (with --cv), constant, or offline (all at once).")
 @click.option("--cv", type=POSITIVE, default=1.0, show_default=True,
               help="Coefficient of variation of gamma inter-arrival gaps (>1: bursty).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
@@ -92,9 +92,12 @@ def serve(workload, device, qps, arrival, cv, trace_path, count, seed, prompt, g
         raise click.BadParameter("a trace gives arrivals and lengths; drop --qps, --prompt, "
                                  "--generate, --lengths, --capacity and --qps-sweep",
                                  param_hint="--trace")
-    if not trace_path and qps is None and not modes:
-        raise click.BadParameter("give --qps, --trace, --qps-sweep or --capacity",
-                                 param_hint="--qps")
+    if arrival == "offline" and (qps is not None or modes or trace_path):
+        raise click.BadParameter("offline requests all arrive at once: drop --qps, --trace, "
+                                 "--capacity and --qps-sweep", param_hint="--arrival")
+    if not trace_path and qps is None and not modes and arrival != "offline":
+        raise click.BadParameter("give --qps, --trace, --qps-sweep, --capacity or "
+                                 "--arrival offline", param_hint="--qps")
     if lengths and (prompt or generate):
         raise click.BadParameter("--lengths sets --prompt and --generate", param_hint="--lengths")
     requests_at, max_prompt = _requests(trace_path, count, seed, prompt, generate, lengths,
@@ -134,7 +137,8 @@ def _parse_sweep(text: str | None) -> list[float]:
 def _requests(trace_path, count, seed, prompt, generate, lengths, arrival, cv, workload,
               precision, params):
     """(qps -> Requests, longest prompt) of the run."""
-    from accelsim.workload.requests import load_trace, profile_lengths, synthetic_requests
+    from accelsim.workload.requests import (Requests, load_trace, profile_lengths,
+                                            synthetic_requests)
 
     if trace_path:
         trace = load_trace(trace_path, count)
@@ -144,8 +148,9 @@ def _requests(trace_path, count, seed, prompt, generate, lengths, arrival, cv, w
     context = _context(workload, precision, params)
     options = dict(arrival=arrival, cv=cv, prompt=prompt or "512", output=generate or "128",
                    seed=seed, max_tokens=context)
-    sample = synthetic_requests(count, 1.0, **options)
-    return (lambda qps: synthetic_requests(count, qps, **options)), int(sample.prompt.max())
+    unit = synthetic_requests(count, 1.0, **options)      # drawn once: rates scale its arrivals
+    return (lambda qps: Requests(unit.arrival_s / (qps or 1.0), unit.prompt, unit.output)), \
+        int(unit.prompt.max())
 
 
 def _context(workload, precision, params) -> int | None:

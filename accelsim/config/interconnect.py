@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from accelsim.config.explain import config_error
 from accelsim.config.paths import bundled_configs
@@ -23,6 +23,41 @@ from accelsim.errors import ConfigError, did_you_mean
 
 INTERCONNECT_DIR = "interconnect"      # under hw_configs/
 TOPOLOGIES = ("ring", "switch", "torus2d", "torus3d")
+PROTOCOLS = ("ll", "ll128", "simple")      # NCCL's wire protocols (accelsim/devices/nccl.py)
+
+
+Scale = Annotated[float, Field(gt=0, le=100)]
+
+
+class ProtocolScale(Strict):
+    """A factor per NCCL protocol."""
+
+    ll: Scale = 1.0
+    ll128: Scale = 1.0
+    simple: Scale = 1.0
+
+
+class NcclModel(Strict):
+    """How NCCL runs collectives on a fabric: latency row, protocols, NVLink SHARP, fitted costs."""
+
+    hardware: Literal["nvlink", "pci", "net"]     # row of NCCL's hwLat table (src/graph/tuning.cc)
+    protocols: tuple[Literal["ll", "ll128", "simple"], ...] = PROTOCOLS
+    launch: Seconds = 0.0                 # per call, on top of NCCL's latency model (fitted)
+    latency_scale: ProtocolScale = ProtocolScale()   # x NCCL's baseLat + hwLat (fitted)
+    pipeline: Seconds = 0.0               # LL128/Simple chunk pipeline fill, at most (fitted)
+    ll_max_bandwidth: Bandwidth = 87.7e9  # LL bus bandwidth cap (tuning.cc llMaxBws, one node)
+    nvls: bool = False                    # NVLink SHARP: the switch reduces (H100 NVSwitch, later)
+    nvls_bandwidth: Bandwidth | None = None   # NVLS all-reduce algorithm bandwidth per device
+    nvls_latency: Seconds = 23e-6         # NCCL's NVLS latency over NVLink (tuning.cc hwLat)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "NcclModel":
+        """NVLS needs its bandwidth; every collective needs the Simple protocol to fall back on."""
+        if self.nvls and self.nvls_bandwidth is None:
+            raise ValueError("nvls: true needs nvls_bandwidth")
+        if "simple" not in self.protocols:
+            raise ValueError("protocols must include simple")
+        return self
 
 
 class InterconnectConfig(Strict):
@@ -36,6 +71,7 @@ class InterconnectConfig(Strict):
     topology: Literal["ring", "switch", "torus2d", "torus3d"]
     efficiency: Fraction = 1.0            # achievable fraction of `bandwidth` in collectives
     domain_size: Count | None = None      # devices one fabric spans (8 GPUs on an NVSwitch board)
+    nccl: NcclModel | None = None         # NCCL's cost model; None: plain alpha-beta ring and tree
 
     @property
     def effective_bandwidth(self) -> float:

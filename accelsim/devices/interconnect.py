@@ -1,8 +1,10 @@
-"""Collective costs on an interconnect: the alpha-beta model of ring and tree algorithms.
+"""Collective costs on an interconnect: NCCL's algorithm x protocol model where the fabric has one
+(accelsim.devices.nccl), else the alpha-beta model of ring and tree algorithms.
 
 `nbytes` is always the full buffer one device holds: the vector being all-reduced, the gathered
-result of an all-gather, the input of a reduce-scatter, the send buffer of an all-to-all. With n
-devices, bandwidth bw (per direction per device, times the link's efficiency) and per-step latency a:
+result of an all-gather, the input of a reduce-scatter, the send buffer of an all-to-all. A fabric
+without an `nccl` block (a TPU torus, a toy link) runs the alpha-beta model, with n devices,
+bandwidth bw (per direction per device, times the link's efficiency) and per-step latency a:
 
   ring all-reduce        2 (n-1)/n x nbytes/bw + 2 (n-1) a    (reduce-scatter then all-gather)
   tree all-reduce        2 nbytes/bw + 2 ceil(log2 n) a       (pipelined reduce up, broadcast down;
@@ -14,7 +16,8 @@ devices, bandwidth bw (per direction per device, times the link's efficiency) an
   point-to-point         nbytes/bw + a
 
 All-to-all traffic crosses `hops` links on average: 1 through a switch; d k / 4 on a d-dimensional
-torus (or ring, d = 1) of side k = n^(1/d), whose links share the device's bandwidth.
+torus (or ring, d = 1) of side k = n^(1/d), whose links share the device's bandwidth. "auto" picks
+the fastest algorithm (and protocol), as NCCL's tuner does; an empty buffer costs nothing.
 
 A Cluster joins an intra-node fabric and a network between nodes. A group whose devices sit several
 per node runs hierarchically (NCCL-style): reduce-scatter inside each node, the collective across
@@ -27,80 +30,69 @@ import math
 from dataclasses import dataclass
 
 from accelsim.config.interconnect import InterconnectConfig, load_interconnect
+from accelsim.devices.nccl import Choice, best, mean_hops
 from accelsim.errors import UsageError
 
-ALGORITHMS = ("ring", "tree", "auto")
-COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all")
-TORUS_DIMS = {"ring": 1, "torus2d": 2, "torus3d": 3}
+ALGORITHMS = ("ring", "tree", "nvls", "p2p", "auto")
+COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv")
+__all__ = ["ALGORITHMS", "COLLECTIVES", "Cluster", "all_gather", "all_reduce", "all_to_all",
+           "chosen", "collective", "default_cluster", "mean_hops", "point_to_point",
+           "reduce_scatter"]
 
 
 def _check(nbytes: float, n: int) -> None:
     """Reject negative sizes and empty groups."""
-    if nbytes < 0 or n < 1:
+    if not nbytes >= 0 or n < 1:
         raise UsageError(f"a collective needs nbytes >= 0 and n >= 1 devices, got {nbytes}, {n}",
                          key="collective")
 
 
-def all_reduce(nbytes: float, n: int, link: InterconnectConfig, algorithm: str = "ring") -> float:
-    """Seconds to all-reduce `nbytes` over `n` devices ("auto": the faster of ring and tree)."""
+def chosen(kind: str, nbytes: float, n: int, link: InterconnectConfig, algorithm: str = "auto",
+           protocol: str = "auto", inter: InterconnectConfig | None = None,
+           nodes: int = 1) -> Choice | None:
+    """The algorithm x protocol `kind` runs with (None: nothing to do, one device or no bytes);
+    with `inter`, over `nodes` nodes of n / nodes devices joined by it."""
+    if kind not in COLLECTIVES:
+        raise UsageError(f"unknown collective {kind!r}; expected one of {', '.join(COLLECTIVES)}",
+                         key="collective")
     _check(nbytes, n)
-    if n == 1:
-        return 0.0
-    bw = link.effective_bandwidth
-    ring = 2 * (n - 1) / n * nbytes / bw + 2 * (n - 1) * link.latency
-    tree = 2 * nbytes / bw + 2 * math.ceil(math.log2(n)) * link.latency
-    if algorithm == "ring":
-        return ring
-    if algorithm == "tree":
-        return tree
-    if algorithm == "auto":
-        return min(ring, tree)
-    raise UsageError(f"unknown algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}",
-                     key="algorithm")
+    if n == 1 or nbytes == 0:
+        return None
+    return best(kind, nbytes, n, link, algorithm, protocol, inter, nodes)
 
 
-def all_gather(nbytes: float, n: int, link: InterconnectConfig) -> float:
+def collective(kind: str, nbytes: float, n: int, link: InterconnectConfig,
+               algorithm: str = "auto", protocol: str = "auto") -> float:
+    """Seconds for collective `kind` (one of COLLECTIVES) on one flat fabric."""
+    choice = chosen(kind, nbytes, n, link, algorithm, protocol)
+    return choice.time(nbytes) if choice else 0.0
+
+
+def all_reduce(nbytes: float, n: int, link: InterconnectConfig, algorithm: str = "ring",
+               protocol: str = "auto") -> float:
+    """Seconds to all-reduce `nbytes` over `n` devices ("auto": the fastest algorithm)."""
+    return collective("all_reduce", nbytes, n, link, algorithm, protocol)
+
+
+def all_gather(nbytes: float, n: int, link: InterconnectConfig, protocol: str = "auto") -> float:
     """Seconds to gather `nbytes` in all (each device contributes nbytes / n), ring algorithm."""
-    _check(nbytes, n)
-    return (n - 1) / n * nbytes / link.effective_bandwidth + (n - 1) * link.latency
+    return collective("all_gather", nbytes, n, link, "ring", protocol)
 
 
-def reduce_scatter(nbytes: float, n: int, link: InterconnectConfig) -> float:
+def reduce_scatter(nbytes: float, n: int, link: InterconnectConfig,
+                   protocol: str = "auto") -> float:
     """Seconds to reduce `nbytes` and leave each device one n-th of the sum, ring algorithm."""
-    return all_gather(nbytes, n, link)
+    return collective("reduce_scatter", nbytes, n, link, "ring", protocol)
 
 
 def all_to_all(nbytes: float, n: int, link: InterconnectConfig) -> float:
     """Seconds for every device to send nbytes / n to each other device."""
-    _check(nbytes, n)
-    return (n - 1) / n * nbytes / link.effective_bandwidth * mean_hops(n, link) \
-        + (n - 1) * link.latency
+    return collective("all_to_all", nbytes, n, link)
 
 
 def point_to_point(nbytes: float, link: InterconnectConfig) -> float:
     """Seconds to send `nbytes` from one device to a neighbour."""
-    _check(nbytes, 1)
-    return nbytes / link.effective_bandwidth + link.latency if nbytes else 0.0
-
-
-def mean_hops(n: int, link: InterconnectConfig) -> float:
-    """Links an all-to-all byte crosses on average: 1 on a switch, d k / 4 on a d-torus, side k."""
-    dims = TORUS_DIMS.get(link.topology)
-    if dims is None:
-        return 1.0
-    return max(1.0, dims * n ** (1.0 / dims) / 4)
-
-
-def collective(kind: str, nbytes: float, n: int, link: InterconnectConfig,
-               algorithm: str = "ring") -> float:
-    """Seconds for collective `kind` (one of COLLECTIVES) on one flat fabric."""
-    if kind == "all_reduce":
-        return all_reduce(nbytes, n, link, algorithm)
-    if kind in ("all_gather", "reduce_scatter", "all_to_all"):
-        return {"all_gather": all_gather, "reduce_scatter": reduce_scatter,
-                "all_to_all": all_to_all}[kind](nbytes, n, link)
-    raise UsageError(f"unknown collective {kind!r}; expected one of {', '.join(COLLECTIVES)}",
-                     key="collective")
+    return collective("send_recv", nbytes, 2, link)
 
 
 @dataclass(frozen=True)
@@ -128,20 +120,36 @@ class Cluster:
         return self.inter
 
     def time(self, kind: str, nbytes: float, size: int, stride: int = 1,
-             algorithm: str = "ring") -> float:
+             algorithm: str = "auto", protocol: str = "auto") -> float:
         """Seconds for collective `kind` over a group of `size` devices `stride` ranks apart."""
+        if kind == "send_recv":
+            return self.send(nbytes, stride)
+        whole = self.choice(kind, nbytes, size, stride, algorithm, protocol)
+        if whole is not None:
+            return whole.time(nbytes) if whole else 0.0
         local, nodes = self.placement(size, stride)
-        if nodes == 1:
-            return collective(kind, nbytes, size, self.intra, algorithm)
         net = self._network()
-        if local == 1:
-            return collective(kind, nbytes, size, net, algorithm)
         if kind == "all_to_all":       # the share bound for other nodes crosses the network
             return all_to_all(nbytes * local / size, local, self.intra) \
                 + all_to_all(nbytes * (size - local) / size * nodes / (nodes - 1), nodes, net)
         inside = {"all_reduce": 2, "all_gather": 1, "reduce_scatter": 1}[kind] \
             * reduce_scatter(nbytes, local, self.intra)
-        return inside + collective(kind, nbytes / local, nodes, net, algorithm)
+        return inside + collective(kind, nbytes / local, nodes, net, algorithm, protocol)
+
+    def choice(self, kind: str, nbytes: float, size: int, stride: int = 1, algorithm: str = "auto",
+               protocol: str = "auto") -> Choice | bool | None:
+        """How the group runs `kind` as one NCCL collective: its Choice, False when there is
+        nothing to move; None when it runs in phases (reduce-scatter inside nodes, the collective
+        across them, all-gather inside: a fabric without an NCCL model, or all-to-all)."""
+        local, nodes = self.placement(size, stride)
+        if nodes == 1:
+            return chosen(kind, nbytes, size, self.intra, algorithm, protocol) or False
+        net = self._network()
+        if local == 1:
+            return chosen(kind, nbytes, size, net, algorithm, protocol) or False
+        if kind == "all_to_all" or self.intra.nccl is None or net.nccl is None:
+            return None
+        return chosen(kind, nbytes, size, self.intra, algorithm, protocol, net, nodes) or False
 
     def send(self, nbytes: float, stride: int) -> float:
         """Seconds to send `nbytes` to the device `stride` ranks away (a pipeline neighbour)."""

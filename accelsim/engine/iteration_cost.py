@@ -74,7 +74,7 @@ class IterationCost:
     _last_graph: tuple = field(default=(), repr=False)
 
     def __post_init__(self):
-        base = self.graph(1, 1, shard=False)
+        base = self.network(1, 1)
         shard_graph(base, self.tp)           # refuses a tp that does not divide the heads
         self.context = int(base.info("max_positions") or MAX_GRID)
         self.layers = int(base.info("layers"))
@@ -90,18 +90,25 @@ class IterationCost:
         """Grid points costed so far."""
         return sum(1 for key in self._cache if key[0] != "graph")
 
-    def graph(self, batch: int, seq_len: int, past: int = 0, shard: bool = True):
-        """The model for `batch` sequences of `seq_len` new tokens over `past` cached ones."""
+    def network(self, batch: int, seq_len: int, past: int = 0):
+        """The whole model (unsharded, as built) for `batch` sequences of `seq_len` new tokens
+        over `past` cached ones; the last one built is kept, as grid points reuse it."""
         key = ("graph", batch, seq_len, past)
         if key not in self._cache:
             extra = {"past": past} if past else {}
-            self._cache.pop(self._last_graph, None)      # keep one: points reuse the last one
-            net = single.load_workload(self.workload, batch=batch, precision=self.precision,
-                                       seq_len=seq_len, **extra, **self.params)
-            self._cache[key] = apply_stack(net, self.stack, self.device.kind)
+            self._cache.pop(self._last_graph, None)
+            self._cache[key] = single.load_workload(self.workload, batch=batch,
+                                                    precision=self.precision, seq_len=seq_len,
+                                                    **extra, **self.params)
             self._last_graph = key
-        net = self._cache[key]
-        return shard_graph(net, self.tp) if shard else net
+        return self._cache[key]
+
+    def graph(self, batch: int, seq_len: int, past: int = 0, shard: bool = True):
+        """What one device runs: the model sharded over tp (else whole), under the stack; the
+        stack fuses after sharding, as tensor parallelism splits the unfused ops."""
+        net = self.network(batch, seq_len, past)
+        return apply_stack(shard_graph(net, self.tp) if shard else net, self.stack,
+                           self.device.kind)
 
     def activation_bytes(self, tokens: int) -> float:
         """Peak live activations of an iteration of `tokens` new tokens (per device)."""
@@ -135,9 +142,9 @@ class IterationCost:
         """Dense ops (and tensor-parallel all-reduces) of one iteration of `tokens` new tokens."""
         def build():
             batch, seq = self._shape(tokens)
-            net = self.graph(batch, seq, shard=False)
-            shard = shard_graph(net, self.tp)
-            seconds, joules = self._cost([op for op in shard.ops if not is_attention(op)])
+            net = self.network(batch, seq)
+            seconds, joules = self._cost([op for op in self.graph(batch, seq).ops
+                                          if not is_attention(op)])
             if self.tp > 1:
                 seconds += sum(self.cluster.time("all_reduce", forward, self.tp)
                                for forward, _ in tensor_parallel_all_reduces(net).values()
@@ -163,25 +170,25 @@ class IterationCost:
             return seconds * scale, joules * scale
         return self._point(("decode", keys), build)
 
+    @staticmethod
+    def _interpolate(grid: list[int], x: float, point) -> tuple[float, float]:
+        """(seconds, joules) at x, linear between the costs `point` gives at its grid brackets."""
+        lo, hi, w = _bracket(grid, x)
+        a, b = point(lo), point(hi) if w else (0.0, 0.0)
+        return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+
     def dense(self, tokens: float) -> tuple[float, float]:
         """Interpolated dense cost of `tokens` new tokens."""
-        lo, hi, w = _bracket(self._tokens, tokens)
-        a, b = self._dense_point(lo), self._dense_point(hi) if w else (0.0, 0.0)
-        return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+        return self._interpolate(self._tokens, tokens, self._dense_point)
 
     def decode_attention(self, keys: float) -> tuple[float, float]:
         """Interpolated attention cost of decoding requests with `keys` context tokens in all."""
-        lo, hi, w = _bracket(self._tokens, keys)
-        a, b = self._decode_point(lo), self._decode_point(hi) if w else (0.0, 0.0)
-        return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+        return self._interpolate(self._tokens, keys, self._decode_point)
 
     def chunk_attention(self, new: int, past: int) -> tuple[float, float]:
         """Interpolated attention cost of a prefill chunk of `new` tokens after `past` cached."""
         if not past:
-            lo, hi, w = _bracket(self._prompts, new)
-            a = self._attention_point(lo, lo)
-            b = self._attention_point(hi, hi) if w else (0.0, 0.0)
-            return a[0] + w * (b[0] - a[0]), a[1] + w * (b[1] - a[1])
+            return self._interpolate(self._prompts, new, lambda n: self._attention_point(n, n))
         n0, n1, wn = _bracket(self._keys, new)
         k0, k1, wk = _bracket(self._keys, new + past)
         seconds = joules = 0.0

@@ -72,11 +72,14 @@ class ServeLoadResult:
     requests: dict = field(repr=False)
     iterations: list = field(repr=False)
     provenance: dict = field(default_factory=dict)
+    device_kind: str = ""
+    stack: str = ""                 # software stack modelled (accelsim.workload.stack)
 
     def to_dict(self) -> dict:
         """The JSON form (per-request records and iterations go to files, not here)."""
         return {"schema_version": 1, "workload": self.workload, "device": self.device,
-                "mode": "serve_load", "config": self.config, "totals": self.totals,
+                "mode": "serve_load", "stack": self.stack, "config": self.config,
+                "totals": self.totals,
                 "provenance": self.provenance}
 
 
@@ -258,10 +261,21 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, dyna
             bounds) -> ServeLoadResult:
     """Totals and records of a finished run."""
     served = [r for r in states if not refused[r.index]]
-    ttft = np.array([r.first_token - r.arrival for r in served])
-    e2e = np.array([r.finish - r.arrival for r in served])
-    tbt_mean = np.array([(r.last_token - r.first_token) / (r.output - 1) if r.output > 1 else 0.0
-                         for r in served])
+    records = {
+        "request": np.arange(len(states)),
+        "arrival_s": requests.arrival_s,
+        "prompt_tokens": requests.prompt,
+        "output_tokens": requests.output,
+        "replica": routed,
+        "status": np.where(refused != "", np.char.add("refused_", refused), "done"),
+        "ttft_s": _by_index(states, lambda r: r.first_token - r.arrival),
+        "tbt_mean_s": _by_index(states, lambda r: (r.last_token - r.first_token) / (r.output - 1)
+                                if r.output > 1 else 0.0),
+        "e2e_s": _by_index(states, lambda r: r.finish - r.arrival),
+        "preemptions": np.array([r.preemptions for r in states]),
+    }
+    done = refused == ""
+    ttft, tbt_mean, e2e = (records[key][done] for key in ("ttft_s", "tbt_mean_s", "e2e_s"))
     gaps = np.concatenate([r.gaps for r in served if r.gaps] or [np.zeros(0)])
     start = min(r.arrival for r in served)
     span = max(r.finish for r in served) - start
@@ -289,26 +303,14 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, dyna
         "energy_j": dynamic_j + idle_j,
         "energy_per_token_j": (dynamic_j + idle_j) / tokens if tokens else 0.0,
     })
-    records = {
-        "request": np.arange(len(states)),
-        "arrival_s": requests.arrival_s,
-        "prompt_tokens": requests.prompt,
-        "output_tokens": requests.output,
-        "replica": routed,
-        "status": np.where(refused != "", np.char.add("refused_", refused), "done"),
-        "ttft_s": _by_index(states, lambda r: r.first_token - r.arrival),
-        "tbt_mean_s": _by_index(states, lambda r: (r.last_token - r.first_token) / (r.output - 1)
-                                if r.output > 1 else 0.0),
-        "e2e_s": _by_index(states, lambda r: r.finish - r.arrival),
-        "preemptions": np.array([r.preemptions for r in states]),
-    }
     config = {"scheduler": setup.scheduler, "max_batch": setup.max_batch,
               "token_budget": setup.token_budget, "block_size": setup.block_size,
               "kv_blocks": setup.blocks, "replicas": setup.replicas, "router": setup.router,
               "tp": setup.tp, "precision": setup.precision,
               "slo": {f"{m}_p{q:g}_s": limit for (m, q), limit in bounds.items()}}
     return ServeLoadResult(workload=setup.workload, device=setup.device.name, config=config,
-                           totals=totals, requests=records, iterations=iterations)
+                           totals=totals, requests=records, iterations=iterations,
+                           device_kind=setup.device.kind, stack=setup.cost.stack)
 
 
 def _by_index(states, value) -> np.ndarray:

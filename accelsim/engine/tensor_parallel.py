@@ -3,7 +3,8 @@
 A weight GEMM whose input is replicated is column-parallel (its N, output features, split); one
 whose input is already split is row-parallel (its K split) and all-reduces its output in the forward
 pass. Ops fed by split tensors (attention matmuls by heads, activations, gating) split with them;
-norms and residual adds stay replicated. The vocabulary embedding is split by rows and all-reduces
+norms and residual adds stay replicated. KV caches (4-D graph inputs of split ops) split by heads
+with the attention that reads them. The vocabulary embedding is split by rows and all-reduces
 its output. In the backward pass each replicated tensor that column-parallel GEMMs read all-reduces
 its gradient, so a transformer layer has 2 all-reduces of b x s x h activations forward and 2
 backward.
@@ -94,6 +95,9 @@ def shard_graph(graph: Graph, tp: int) -> Graph:
     roles = tensor_parallel_roles(graph)
     split = {t.name for op in graph.ops if roles[op.name] in ("column", "split")
              for t in op.outputs}
+    produced = {t.name for op in graph.ops for t in op.outputs}
+    split |= {t.name for op in graph.ops if roles[op.name] == "split" for t in op.inputs
+              if t.name not in produced and len(t.shape) == 4}      # KV caches, split by heads
     ops = tuple(_shard_op(op, roles[op.name], split, tp) for op in graph.ops)
     return replace(graph, ops=ops)
 

@@ -51,9 +51,10 @@ def check_metrics(records: Sequence[dict], metrics: Sequence[str]) -> None:
 
 
 def _valid(records: Sequence[dict]) -> list[dict]:
-    """The feasible records: without an error, and fitting the device's memory."""
-    return [record for record in records
-            if "error" not in record and record.get("fits_in_memory", True)]
+    """The feasible records: without an error, fitting the device's memory, meeting every
+    constraint."""
+    return [record for record in records if "error" not in record
+            and record.get("fits_in_memory", True) and record.get("feasible", True)]
 
 
 def pareto_front(records: Sequence[dict], metrics: Sequence[str]) -> list[dict]:
@@ -64,3 +65,18 @@ def pareto_front(records: Sequence[dict], metrics: Sequence[str]) -> list[dict]:
     front = [i for i in range(len(valid)) if mask[i]]
     front.sort(key=lambda i: tuple(values[i]))
     return [valid[i] for i in front]
+
+
+def front_summary(records: Sequence[dict], metrics: Sequence[str],
+                  reference: Sequence[float] | None = None) -> dict:
+    """{"front", "hypervolume", "reference", "ratio"} of the feasible records over `metrics`; the
+    reference (in the metrics' own units) defaults to the worst feasible value of each."""
+    from accelsim.sweep.hypervolume import front_hypervolume
+
+    front = pareto_front(records, metrics)
+    signs = np.array([-1.0 if metric.startswith("-") else 1.0 for metric in metrics])
+    ref = None if reference is None else np.asarray(reference, dtype=np.float64) * signs
+    volume = front_hypervolume(metric_matrix(front, metrics),
+                               metric_matrix(_valid(records), metrics), ref)
+    reference = (np.asarray(volume["reference"]) * signs).tolist() if volume["reference"] else []
+    return {"front": front, **volume, "reference": reference}

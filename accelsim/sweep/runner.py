@@ -1,7 +1,10 @@
 """Evaluate a design space through accelsim.simulate: in process, on a process pool, or on Dask.
 
-A record is {"id", "point", "precision", "stack", "area_mm2", <every numeric total of the Result>} or, for a
-point the simulator rejects, {"id", "point", "error"}. Records come back in the space's point order.
+A record is {"id", "point", "search"[, "seed"], "precision", "stack", "area_mm2", "power_w", <every
+numeric total of the Result>} or, for a point the simulator rejects, {"id", "point", "search",
+"error"}; with constraints, also "feasible" and "violated". A mix's record holds the weighted sums
+of latency_s and energy_j, fits_in_memory of all its workloads, and each one's under "mix".
+Records come back in the space's point order.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, nullcontext
 
 from accelsim.errors import AccelsimError, UsageError
+from accelsim.sweep.constraints import flag, with_power
 from accelsim.sweep.space import Space
 from accelsim.sweep.store import ResultStore
 
@@ -21,23 +25,54 @@ MAX_WORKERS = 4 * (os.cpu_count() or 1)
 
 
 def evaluate(space: Space, point: dict) -> dict:
-    """The record of one point."""
-    from accelsim.api import load_device, simulate
-    from accelsim.sweep.area import device_area_mm2
+    """The record of one point, flagged by the space's constraints."""
+    from accelsim.api import load_device
 
-    record = {"id": space.point_id(point), "point": point}
+    record = {"id": space.point_id(point), "point": point, **space.origin}
     args = space.run_args(point)
     try:
         device = load_device(args.pop("device"), args.pop("overrides"))
-        with warnings.catch_warnings():          # a point that does not fit says so in its record
-            warnings.simplefilter("ignore")
-            result = simulate(args.pop("workload"), device, **args)
+        if space.mix:
+            metrics = mixed([(weight, _run(device, run)) for weight, run in
+                             space.component_args(point)], space.mix)
+        else:
+            metrics = _run(device, args)
     except AccelsimError as exc:
         return {**record, "error": str(exc)}
+    return flag(with_power({**record, **metrics}), space.constraints)
+
+
+def _run(device, args: dict) -> dict:
+    """The metrics of one simulation of `device` (keyword arguments of simulate; device ignored)."""
+    from accelsim.api import simulate
+    from accelsim.sweep.area import device_area_mm2
+
+    args = {key: value for key, value in args.items() if key not in ("device", "overrides")}
+    with warnings.catch_warnings():          # a point that does not fit says so in its record
+        warnings.simplefilter("ignore")
+        result = simulate(args.pop("workload"), device, **args)
     totals = {key: value for key, value in result.totals.items()
               if isinstance(value, (int, float, str)) and not isinstance(value, bool)}
-    return {**record, "precision": result.precision, "stack": result.stack, "area_mm2": device_area_mm2(device),
-            "fits_in_memory": result.totals["fits_in_memory"], **totals}
+    return {"precision": result.precision, "stack": result.stack,
+            "area_mm2": device_area_mm2(device), "fits_in_memory": result.totals["fits_in_memory"],
+            **totals}
+
+
+MIXED = ("latency_s", "energy_j")          # the metrics a mix sums, weighted
+
+
+def mixed(parts: list[tuple[float, dict]], mix: tuple) -> dict:
+    """The metrics of a mix: weighted sums of MIXED, fits_in_memory of all, the design's area and
+    precision, and each workload's metrics under "mix"."""
+    first = parts[0][1]
+    return {"precision": first["precision"], "stack": first["stack"],
+            "area_mm2": first["area_mm2"],
+            "fits_in_memory": all(metrics["fits_in_memory"] for _, metrics in parts),
+            **{name: sum(weight * metrics[name] for weight, metrics in parts) for name in MIXED},
+            "mix": [{"workload": workload, "weight": weight, "params": dict(params),
+                     "fits_in_memory": metrics["fits_in_memory"],
+                     **{name: metrics[name] for name in MIXED}}
+                    for (workload, weight, params), (_, metrics) in zip(mix, parts)]}
 
 
 def run_sweep(space: Space, *, workers: int = 1, backend: str = "process",
@@ -59,7 +94,7 @@ def run_sweep(space: Space, *, workers: int = 1, backend: str = "process",
     points = space.points()
     ids = [space.point_id(point) for point in points]
     records = store.resume(space.header) if store is not None and resume else {}
-    records = {key: records[key] for key in ids if key in records}
+    records = {key: flag(records[key], space.constraints) for key in ids if key in records}
     todo = [point for key, point in zip(ids, points) if key not in records]
     run = _dask if backend == "dask" else _processes
     writer = nullcontext(_ignore) if store is None else store.writer(space.header, append=resume)

@@ -5,7 +5,7 @@ Lengths are a number ("512") or a distribution: "uniform:A:B" (integers A..B), "
 Zipf length generator). Profiles (`LENGTH_PROFILES`) are lognormals fitted to a published median and
 90th percentile. Arrivals: "poisson" (exponential gaps), "gamma" (gaps of coefficient of variation
 `cv`, burstier than Poisson when cv > 1) or "constant" (every 1/qps seconds), as in Vidur's interval
-generators. A trace file (CSV with a header, or JSON lines) gives arrival_s, prompt_tokens and
+generators, or "offline" (all at time 0, as MLPerf's Offline scenario and vLLM's throughput benchmark). A trace file (CSV with a header, or JSON lines) gives arrival_s, prompt_tokens and
 output_tokens per request.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 from accelsim.errors import UsageError
 from accelsim.files import read_text
 
-ARRIVALS = ("poisson", "gamma", "constant")
+ARRIVALS = ("poisson", "gamma", "constant", "offline")
 TRACE_KEYS = ("arrival_s", "prompt_tokens", "output_tokens")
 Z90 = 1.2815515655446004        # standard normal 90th percentile
 
@@ -103,6 +103,8 @@ def arrival_times(n: int, qps: float, arrival: str, cv: float,
         gaps = rng.gamma(shape, 1 / (qps * shape), size=n)
     elif arrival == "constant":
         gaps = np.full(n, 1 / qps)
+    elif arrival == "offline":
+        gaps = np.zeros(n)
     else:
         raise UsageError(f"unknown arrival process {arrival!r}; expected one of "
                          f"{', '.join(ARRIVALS)}", key="arrival")

@@ -1,5 +1,5 @@
-"""Decoder-only language models: GPT-2 small, GPT-3 175B, Llama-2 7B, Llama-3 8B, Qwen2 7B and
-Mixtral 8x7B (full-sequence forward).
+"""Decoder-only language models: GPT-2 small, GPT-3 175B, Llama-2 7B, Llama-3 8B, Llama-3.1 70B and
+405B, Qwen2 7B and Mixtral 8x7B (full-sequence forward).
 
 Attention is counted over the full S x S score matrix (no causal halving). GPT-3's alternating
 locally banded sparse layers are modeled as dense, as in its parameter and FLOP accounting.
@@ -24,6 +24,10 @@ LLAMA2_7B = TransformerSpec(layers=32, hidden=4096, heads=32, kv_heads=32, ffn=1
 # HF configs: meta-llama/Meta-Llama-3-8B, Qwen/Qwen2-7B, mistralai/Mixtral-8x7B-v0.1 (config.json).
 LLAMA3_VOCAB = 128256
 LLAMA3_8B = replace(LLAMA2_7B, kv_heads=8, ffn=14336)
+# HF configs meta-llama/Llama-3.1-70B and Llama-3.1-405B (config.json); 131072 positions (rope scaling)
+LLAMA31_70B = replace(LLAMA3_8B, layers=80, hidden=8192, heads=64, ffn=28672)
+LLAMA31_405B = replace(LLAMA3_8B, layers=126, hidden=16384, heads=128, ffn=53248)
+LLAMA31_POSITIONS = 131072
 QWEN2_VOCAB = 152064
 QWEN2_7B = replace(LLAMA2_7B, layers=28, hidden=3584, heads=28, kv_heads=4, ffn=18944,
                    attn_bias=(True, True, True, False))
@@ -92,6 +96,24 @@ def llama3_8b(batch: int = 1, precision: str = "fp16", seq_len: int = 8192,
 
     past: tokens already in the KV cache that the `seq_len` new ones attend to (decoding)."""
     return _llama("llama3_8b", LLAMA3_8B, 8192, batch, precision, seq_len, past, LLAMA3_VOCAB)
+
+
+def llama31_70b(batch: int = 1, precision: str = "fp16", seq_len: int = 8192,
+                past: int | None = None) -> Graph:
+    """Llama-3.1 70B (Meta 2024): 80 layers, d=8192, 64 query and 8 key/value heads, 131072 positions.
+
+    seq_len defaults to 8192, the pre-training context. past: tokens already in the KV cache."""
+    return _llama("llama31_70b", LLAMA31_70B, LLAMA31_POSITIONS, batch, precision, seq_len, past,
+                  LLAMA3_VOCAB)
+
+
+def llama31_405b(batch: int = 1, precision: str = "fp16", seq_len: int = 8192,
+                 past: int | None = None) -> Graph:
+    """Llama-3.1 405B (Meta 2024): 126 layers, d=16384, 128 query and 8 key/value heads.
+
+    seq_len defaults to 8192, the pre-training context. past: tokens already in the KV cache."""
+    return _llama("llama31_405b", LLAMA31_405B, LLAMA31_POSITIONS, batch, precision, seq_len, past,
+                  LLAMA3_VOCAB)
 
 
 def qwen2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 32768,
