@@ -42,9 +42,13 @@ def fast_records(space) -> list[dict]:
                          f"{', '.join(unsupported)}", key="fast")
     points = space.points()
     args = {}
-    for key, values in space.parameters:
+    for key in space.keys:
         name, family = keys[key]
-        si = {value: value if family is None else _parse(value, family, key) for value in values}
+        si = {}                       # each distinct value parsed once
+        for point in points:
+            value = point[key]
+            if value not in si:
+                si[value] = value if family is None else _parse(value, family, key)
         args[name] = [si[point[key]] for point in points]
     sweep = evaluate(space.workload, device=space.device, overrides=space.fixed,
                      precision=space.precision, mode=space.mode, batch=space.batch,
