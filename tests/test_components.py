@@ -13,7 +13,7 @@ import accelsim
 from accelsim.devices import area as A
 from accelsim.devices import components as C
 from accelsim.sweep import load_space, pareto_front
-from accelsim.sweep.fast import fast_records
+from accelsim.sweep.fastpath import fast_records
 from tests.hostile.cli import accelsim as cli
 from tests.hostile.cli import assert_clean_error
 

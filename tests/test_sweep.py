@@ -14,7 +14,7 @@ from accelsim.kernels.pareto import front_reference
 from accelsim.sweep import ResultStore, Space, fast_systolic, load_space, run_sweep
 from accelsim.sweep import runner
 from accelsim.sweep.area import MIB
-from accelsim.sweep.fast import fast_records
+from accelsim.sweep.fastpath import fast_records
 from clitools import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,6 +194,9 @@ def test_fast_records_match_runner_records(tmp_path):
         assert a["latency_s"] == pytest.approx(b["latency_s"], rel=1e-12)
         assert a["area_mm2"] == pytest.approx(b["area_mm2"], rel=1e-12)
         assert a["energy_j"] == pytest.approx(b["energy_j"], rel=1e-12)
+        assert a["throughput"] == pytest.approx(b["throughput"], rel=1e-12)
+        assert a["average_power_w"] == pytest.approx(b["average_power_w"], rel=1e-12)
+        assert a["fits_in_memory"] is b["fits_in_memory"]
 
 
 def test_fast_path_refuses_other_devices_and_keys(tmp_path):

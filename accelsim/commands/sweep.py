@@ -10,6 +10,7 @@ import click
 from accelsim.commands.common import WIDE
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+FRONT_ROWS = 40          # front points a table shows at most
 
 
 @click.command(context_settings=CONTEXT)
@@ -31,7 +32,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--reference", default=None, metavar="VALUE,VALUE",
               help="Hypervolume reference point, a value per metric (default: the worst of each).")
 @click.option("--fast", is_flag=True,
-              help="Vectorised systolic path (array rows/cols/dataflow, SRAM sizes, bandwidth).")
+              help="Every point in one vectorised call, by the device's kind (systolic, gpu, "
+                   "fpga, npu, cpu); refuses keys the kind's fast path cannot vary.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Store every record in this JSONL file as it finishes.")
 @click.option("--resume", is_flag=True, help="Keep the records already in --out; run the rest.")
@@ -56,6 +58,7 @@ def sweep(space_file, workers, backend, scheduler, search, sample, seed, constra
       accelsim sweep sweeps/systolic_array.yaml --out out/array.jsonl --resume
       accelsim sweep sweeps/systolic_array.yaml --fast --search lhs --sample 200 --seed 1
       accelsim sweep sweeps/systolic_array.yaml --fast --constraint "area_mm2 <= 20"
+      accelsim sweep sweeps/gpu_sm_hbm_l2_20k.yaml --fast --csv out/gpu.csv
     """
     from accelsim.errors import UsageError
     from accelsim.report.plots import check_path
@@ -151,7 +154,7 @@ def _evaluate(space, objectives, *, fast, workers, backend, scheduler, out_path,
     store = ResultStore(out_path) if out_path else None
     if fast:
         from accelsim.sweep.constraints import flag, with_power
-        from accelsim.sweep.fast import fast_records
+        from accelsim.sweep.fastpath import fast_records
 
         if space.mix or space.search == "optuna":
             raise UsageError("the fast path runs one workload on points it is given; drop --fast "
@@ -209,10 +212,14 @@ def _print_front(space, records, failed, summary, objectives, wide: bool) -> Non
     out = console(wide)
     front = summary["front"]
     metrics = [metric.lstrip("-") for metric in objectives]
+    shown = _spread(front, FRONT_ROWS)
     rows = [[_swept(record["point"][key]) for key in space.keys]
-            + [_cell(name, record[name]) for name in metrics] for record in front]
+            + [_cell(name, record[name]) for name in metrics] for record in shown]
     show_rows(out, f"Pareto front over {', '.join(objectives)}", [*space.keys, *metrics], rows,
               drop=list(reversed(space.keys[1:])))
+    if len(shown) < len(front):
+        out.print(f"({len(shown)} of {len(front)} front points shown, evenly spread; --json and "
+                  "--csv give all)")
     broken = f", {len(violating(records))} break a constraint" if space.constraints else ""
     out.print(f"{len(records)} points, {len(failed)} failed, "
               f"{len(infeasible(records))} do not fit memory{broken}, {len(front)} on the front")
@@ -221,6 +228,13 @@ def _print_front(space, records, failed, summary, objectives, wide: bool) -> Non
               f"of the box from the best values to {reference}")
     if failed:
         out.print(f"first failure: {failed[0]['error']}")
+
+
+def _spread(front: list, count: int) -> list:
+    """At most `count` points of the front, evenly spaced along it, both ends included."""
+    if len(front) <= count:
+        return front
+    return [front[round(i * (len(front) - 1) / (count - 1))] for i in range(count)]
 
 
 def _search(space) -> str:

@@ -120,9 +120,9 @@ def _op_cost(op: Op, device: NpuConfig, placement: Placement) -> OpCost:
     return _npu_cost(op, device, placement)
 
 
-def costs(ops: Sequence[Op], device: NpuConfig) -> list[OpCost]:
-    """Costs of one inference's ops in order under the fastest weight cache (ties: the fullest):
-    the first weights in execution order up to some point, skipping any above some size."""
+def cache_candidates(ops: Sequence[Op]) -> tuple[np.ndarray, np.ndarray]:
+    """(bytes used, which ops' weights are cached) of every weight cache the planner weighs: the
+    first weights in execution order up to some point, skipping any above some size."""
     sizes = {w.name: w.bytes for op in ops for w in op.weights}
     position = {name: i + 1 for i, name in enumerate(sizes)}
     last = np.array([max((position[w.name] for w in op.weights), default=0) for op in ops])
@@ -131,7 +131,12 @@ def costs(ops: Sequence[Op], device: NpuConfig) -> list[OpCost]:
     points = np.arange(len(sizes) + 1)[None, :, None]
     weights = np.array([0.0, *sizes.values()])[None, :]
     used = np.cumsum(np.where(weights <= limits[:, :, 0], weights, 0.0), axis=1).reshape(-1)
-    cached = ((largest <= limits) & (last <= points)).reshape(len(used), len(ops))
+    return used, ((largest <= limits) & (last <= points)).reshape(len(used), len(ops))
+
+
+def costs(ops: Sequence[Op], device: NpuConfig) -> list[OpCost]:
+    """Costs of one inference's ops in order under the fastest weight cache (ties: the fullest)."""
+    used, cached = cache_candidates(ops)
     working = np.array([_working_set(op) for op in ops])
     on_chip = working[None, :] <= device.sram - used[:, None]
     table = [[[_op_cost(op, device, p) for p in row] for row in rows]

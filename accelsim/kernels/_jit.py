@@ -73,7 +73,8 @@ class Kernel:
 
 
 def _compile_module(namespace: dict) -> None:
-    """Compile every Kernel of a module's namespace and put the compiled kernels in their place."""
+    """Compile every Kernel of a module's namespace and put the compiled kernels in their place; a
+    kernel imported from another module is compiled with that module's kernels, which it calls."""
     import numba
 
     where = cache_dir()
@@ -81,7 +82,11 @@ def _compile_module(namespace: dict) -> None:
         numba.config.CACHE_DIR = where
     for name, value in list(namespace.items()):
         if isinstance(value, Kernel):
-            value.jitted = numba.njit(cache=where is not None)(value.func)
+            if value.func.__globals__ is not namespace:
+                if value.jitted is None:
+                    _compile_module(value.func.__globals__)
+            else:
+                value.jitted = numba.njit(cache=where is not None)(value.func)
             namespace[name] = value.jitted
 
 

@@ -18,14 +18,15 @@ from typing import NamedTuple
 import numpy as np
 
 from accelsim.errors import UsageError
-from accelsim.units import parse
+from accelsim.sweep.fast_grid import summary
 
 # swept key -> (fast_systolic argument, unit family or None)
 FAST_KEYS = {"array.rows": ("rows", None), "array.cols": ("cols", None),
              "array.dataflow": ("dataflow", None), "sram.ifmap": ("ifmap_sram", "bytes"),
              "sram.filter": ("filter_sram", "bytes"), "sram.ofmap": ("ofmap_sram", "bytes"),
              "memory.bandwidth": ("bandwidth", "bandwidth")}
-METRICS = ("latency_s", "energy_j", "cycles", "stall_cycles", "dram_bytes", "area_mm2")
+METRICS = ("latency_s", "energy_j", "cycles", "stall_cycles", "dram_bytes", "area_mm2",
+           "throughput", "average_power_w", "fits_in_memory")
 
 
 class FastSweep(NamedTuple):
@@ -44,6 +45,9 @@ class FastSweep(NamedTuple):
     latency_s: np.ndarray
     energy_j: np.ndarray
     area_mm2: np.ndarray
+    throughput: np.ndarray        # samples per second
+    average_power_w: np.ndarray
+    fits_in_memory: np.ndarray    # bool
 
 
 def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesim_32x32", ifmap_sram=None,
@@ -102,7 +106,9 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     energy = per_point("compute_j") + onchip_j + dram * per_point("dram_j_per_byte") \
         + static_w * latency
     return FastSweep(**design, cycles=cycles, stall_cycles=stalls, dram_bytes=dram,
-                     latency_s=latency, energy_j=energy, area_mm2=area)
+                     latency_s=latency, energy_j=energy, area_mm2=area,
+                     **dict(zip(("throughput", "average_power_w", "fits_in_memory"),
+                                summary(latency, energy, trace, device.memory.capacity))))
 
 
 def _device(spec, overrides):
@@ -206,33 +212,3 @@ def _gemm_totals(device, gemms, resident, design: dict, memory_rows: np.ndarray)
     sram = plan.operands[..., :2 * len(kernel.OPERANDS)].sum(axis=0)
     return cycles, plan.stall_cycles.sum(axis=0), (plan.dram_read + plan.dram_write).sum(axis=0), \
         sram.reshape(points, -1, 2).sum(axis=2)
-
-
-def fast_records(space) -> list[dict]:
-    """Sweep records of a space whose parameters are all FAST_KEYS, through fast_systolic."""
-    unsupported = [key for key in space.keys if key not in FAST_KEYS]
-    if unsupported:
-        raise UsageError(f"the fast path sweeps {', '.join(FAST_KEYS)}; not {', '.join(unsupported)}",
-                         key="fast")
-    points = space.points()
-    args = {}
-    for key in space.keys:
-        name, family = FAST_KEYS[key]
-        args[name] = [point[key] if family is None else _parse(point[key], family, key)
-                      for point in points]
-    sweep = fast_systolic(space.workload, device=space.device, overrides=space.fixed,
-                          precision=space.precision, mode=space.mode, batch=space.batch,
-                          stack=space.stack,
-                          **args, **dict(space.workload_params))
-    columns = {metric: getattr(sweep, metric) for metric in METRICS}
-    return [{"id": space.point_id(point), "point": point,
-             **{metric: values[i].item() for metric, values in columns.items()}}
-            for i, point in enumerate(points)]
-
-
-def _parse(value, family: str, key: str) -> float:
-    """A swept value in SI units."""
-    try:
-        return parse(value, family)
-    except ValueError as exc:
-        raise UsageError(str(exc), key=f"parameters.{key}") from None

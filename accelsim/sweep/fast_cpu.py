@@ -1,0 +1,116 @@
+"""The CPU fast path: a trace on every design point (cores, clock, DRAM bandwidth, caches) at once.
+
+Follows accelsim.devices.cpu op for op on an (ops x designs) numpy grid: GEMMs at peak x efficiency
+on the faster unit with cache-blocked DRAM and LLC-to-L2 traffic (blocking sides worked out once
+per distinct cache size), other ops streamed, energy at TDP while an op works.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, design_power,
+                                      finish_grid, group_ops, prepare_run, run_totals)
+
+# swept key -> (fast_cpu argument, unit family or None)
+FAST_KEYS = {"cores": ("cores", None), "clock": ("clock", "frequency"),
+             "memory.bandwidth": ("bandwidth", "bandwidth"),
+             "memory.capacity": ("capacity", "bytes"),
+             "cache.llc": ("llc", "bytes"), "cache.l2": ("l2", "bytes")}
+FEATURES = ("gemm", "m", "n", "elem", "a", "b", "reads", "writes", "flops", "vector_flops",
+            "flops_per_cycle", "efficiency", "compute_j")
+
+
+def fast_cpu(graph, *, device="xeon_8480", cores=None, clock=None, bandwidth=None, capacity=None,
+             llc=None, l2=None, precision: str | None = None, mode: str = "inference",
+             batch: int = 1, overrides=(), stack: str | None = None,
+             **workload_params) -> FastTotals:
+    """Cost `graph` (Graph, zoo name or file) on every design point of a CPU `device`.
+
+    cores, clock (Hz), bandwidth (peak DRAM B/s), capacity, llc and l2 (bytes; l2 per core) are
+    scalars or arrays, broadcast together; None keeps the device's value.
+    """
+    from accelsim.errors import UsageError
+
+    spec = device
+    device, _graph, trace = prepare_run(graph, device, overrides=overrides, precision=precision,
+                                        mode=mode, batch=batch, stack=stack, kind="cpu",
+                                        **workload_params)
+    values = {"cores": cores, "clock": clock, "bandwidth": bandwidth, "capacity": capacity,
+              "llc": llc, "l2": l2}
+    design = broadcast_designs(values, {
+        "cores": device.cores, "clock": device.clock, "bandwidth": device.memory.bandwidth,
+        "capacity": device.memory.capacity or np.inf, "llc": device.cache.llc,
+        "l2": device.cache.l2}, positive=tuple(values), integers=("cores",))
+    if not (device.cache.l1 < design["l2"]).all() or not (design["l2"] < design["llc"]).all():
+        raise UsageError("caches must grow: l1 < l2 < llc", key="llc")
+    table = np.array([_features(op, device) for op in trace.ops], dtype=np.float64)
+    first, _which, counts = group_ops(table)
+    area, idle = design_power(device, spec, overrides, design, FAST_KEYS)
+    grid = _op_grid(device, dict(zip(FEATURES, table[first].T)), design, idle)
+    return run_totals(grid, counts, design, device, trace, area, idle)
+
+
+def _features(op, device) -> list[float]:
+    """The numbers of `op` that its cost on any design point depends on (FEATURES)."""
+    from accelsim.devices.energy import op_energy
+    from accelsim.devices.gpu import gemm_operands
+    from accelsim.workload.ir import BYTES_PER_ELEMENT, OpKind
+
+    compute_j = op_energy(device, op, dram_bytes=0.0).compute
+    if op.gemm is not None and op.macs > 0:
+        a_bytes, b_bytes = gemm_operands(op)
+        return [1, op.gemm.m, op.gemm.n, BYTES_PER_ELEMENT[op.precision], a_bytes, b_bytes,
+                a_bytes + b_bytes, op.output_bytes, op.flops, op.vector_flops,
+                device.flops_per_cycle(op.precision), device.efficiency.gemm(op.precision),
+                compute_j]
+    reads = op.input_bytes + (op.output_bytes if op.kind is OpKind.EMBEDDING else op.weight_bytes)
+    return [0, 0, 0, 0, 0, 0, reads, op.output_bytes, op.flops, 0, 0, 0, compute_j]
+
+
+def _blocked_reads(col: dict, cache: np.ndarray) -> np.ndarray:
+    """devices.cpu.blocked_reads of the GEMM rows into caches of these sizes (designs)."""
+    from accelsim.devices.cpu import block_side
+
+    sizes, which = np.unique(cache, return_inverse=True)
+    elems = np.unique(col["elem"][col["gemm"] > 0])
+    sides = {(size, elem): block_side(size, elem) for size in sizes for elem in elems}
+    side = np.array([[sides.get((size, elem), 1) for size in sizes] for elem in col["elem"]])
+    side = side[:, which.reshape(-1)]
+    blocked = col["a"][:, None] * np.ceil(col["n"][:, None] / side) + \
+        col["b"][:, None] * np.ceil(col["m"][:, None] / side)
+    fits = (col["a"] + col["b"] + col["writes"])[:, None] <= cache
+    return np.where(fits, col["reads"][:, None], blocked)
+
+
+def _op_grid(device, col: dict, design: dict, idle):
+    """devices.cpu.cost of the distinct ops on every design point."""
+    from accelsim.devices.energy import PJ, dram_pj_per_byte, sram_pj_per_byte
+
+    gemm = col["gemm"][:, None] > 0
+    simd = device.simd.get("fp32") or min(device.simd.values())     # CpuConfig.vector_flops
+    vector_rate = (design["cores"] * simd).astype(np.float64) * design["clock"] \
+        * device.efficiency.vector
+    peak = (design["cores"] * col["flops_per_cycle"][:, None]) * design["clock"]
+    rate = np.where(peak > 0, peak * col["efficiency"][:, None], vector_rate)
+    compute_s = np.where(gemm, col["flops"][:, None] / rate
+                         + col["vector_flops"][:, None] / vector_rate,
+                         col["flops"][:, None] / vector_rate)
+    reads = np.where(gemm, _blocked_reads(col, design["llc"]), col["reads"][:, None])
+    writes = np.broadcast_to(col["writes"][:, None], reads.shape)
+    onchip = np.where(gemm, _blocked_reads(col, design["l2"]) + writes, reads + writes)
+    memory_s = (reads + writes) / (design["bandwidth"] * device.memory.efficiency)
+    sizes, which = np.unique(design["llc"], return_inverse=True)
+    sram_pj = np.array([sram_pj_per_byte(device, size) for size in sizes])[which.reshape(-1)]
+    parts = [np.broadcast_to(col["compute_j"][:, None], reads.shape), onchip * sram_pj * PJ,
+             (reads + writes) * dram_pj_per_byte(device) * PJ]
+    tdp = device.power.tdp
+    if tdp is not None:     # energy.active_power: (tdp - idle) x busy, split in proportion
+        dynamic = parts[0] + parts[1] + parts[2]
+        scale = np.maximum(tdp - idle, 0.0) * np.maximum(compute_s, memory_s) / np.where(
+            dynamic == 0, 1.0, dynamic)
+        parts = [np.where(dynamic == 0, part, part * scale) for part in parts]
+    return finish_grid(compute_s, memory_s, device.op_overhead, *parts, reads + writes,
+                       idle_w=idle, tdp_w=tdp)
