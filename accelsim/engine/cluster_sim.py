@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from accelsim.engine.resources import TOLERANCE, Lanes, gc_paused
+from accelsim.engine.resources import Lanes, gc_paused, pop_ended
 
 # bytes a device sends per byte of buffer (ring algorithms; nccl-tests' bus-bandwidth factors)
 WIRE_SHARE = {"all_reduce": lambda n: 2 * (n - 1) / n, "all_gather": lambda n: (n - 1) / n,
@@ -161,20 +161,12 @@ class SharedLink:
 
     def _update(self) -> None:
         """Advance virtual time to now, ending the transfers that finished on the way."""
-        now, flows = self.env.now, self.flows
-        clock, virtual = self.clock, self.virtual
-        while flows:
-            end_virtual, _, event, lane, start, label = flows[0]
-            end = clock + (end_virtual - virtual) * len(flows)
-            if end > now + TOLERANCE * now:
-                virtual += (now - clock) / len(flows)
-                break
-            heapq.heappop(flows)
-            clock, virtual = min(end, now), end_virtual
+        ended, self.clock, self.virtual = pop_ended(self.flows, self.clock, self.virtual,
+                                                    self.env.now)
+        for (_, _, event, lane, start, label), end in ended:
             self.lanes.give(lane)
-            self.slices.append(Slice((self.name, lane, start, clock, label, "link")))
+            self.slices.append(Slice((self.name, lane, start, end, label, "link")))
             event.succeed()
-        self.clock, self.virtual = now, virtual
 
     def _arm(self) -> None:
         """Wake up at the next transfer's end (earlier wake-ups become stale)."""

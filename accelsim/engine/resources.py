@@ -79,6 +79,23 @@ class Unit:
         self.ready: list[int] = []           # heap of ready op indices
 
 
+def pop_ended(flows: list, clock: float, virtual: float, now: float) -> tuple[list, float, float]:
+    """Processor sharing in virtual time: n transfers each move at 1/n of the bandwidth, so a
+    transfer of w seconds of work started at virtual time v ends at virtual time v + w (`flows`, a
+    heap of tuples led by that end). Pops those that ended by `now`; returns ([(flow, end time)],
+    clock, virtual) as of `now`."""
+    ended = []
+    while flows:
+        end = clock + (flows[0][0] - virtual) * len(flows)
+        if end > now + TOLERANCE * now:
+            virtual += (now - clock) / len(flows)
+            break
+        flow = heapq.heappop(flows)
+        clock, virtual = min(end, now), flow[0]
+        ended.append((flow, clock))
+    return ended, now, virtual
+
+
 class Channel:
     """A transfer path (off-chip memory, host link) that n concurrent transfers share equally.
 
@@ -165,21 +182,13 @@ class Channel:
 
     def _update(self) -> list[int]:
         """Advance virtual time to now, popping transfers that ended on the way."""
-        now = self.env.now
-        flows, clock, virtual = self.flows, self.clock, self.virtual
+        ended, self.clock, self.virtual = pop_ended(self.flows, self.clock, self.virtual,
+                                                    self.env.now)
         finished = []
-        while flows:
-            end_virtual, op, _, lane, start = flows[0]
-            end = clock + (end_virtual - virtual) * len(flows)
-            if end > now + TOLERANCE * now:
-                virtual += (now - clock) / len(flows)
-                break
-            heapq.heappop(flows)
-            clock, virtual = min(end, now), end_virtual
+        for (_, op, _, lane, start), end in ended:
             self.lanes.give(lane)
-            self.ended.append((lane, op, start, clock))
+            self.ended.append((lane, op, start, end))
             finished.append(op)
-        self.clock, self.virtual = now, virtual
         return finished
 
     def _arm(self) -> None:

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, design_power,
-                                      finish_grid, group_ops, prepare_run, run_totals)
+from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, distinct_op_totals,
+                                      finish_grid, prepare_run)
 
 # swept key -> (fast_cpu argument, unit family or None)
 FAST_KEYS = {"cores": ("cores", None), "clock": ("clock", "frequency"),
@@ -46,11 +46,8 @@ def fast_cpu(graph, *, device="xeon_8480", cores=None, clock=None, bandwidth=Non
         "l2": device.cache.l2}, positive=tuple(values), integers=("cores",))
     if not (device.cache.l1 < design["l2"]).all() or not (design["l2"] < design["llc"]).all():
         raise UsageError("caches must grow: l1 < l2 < llc", key="llc")
-    table = np.array([_features(op, device) for op in trace.ops], dtype=np.float64)
-    first, _which, counts = group_ops(table)
-    area, idle = design_power(device, spec, overrides, design, FAST_KEYS)
-    grid = _op_grid(device, dict(zip(FEATURES, table[first].T)), design, idle)
-    return run_totals(grid, counts, design, device, trace, area, idle)
+    return distinct_op_totals(device, spec, overrides, trace, design, FAST_KEYS, _features,
+                              FEATURES, _op_grid)
 
 
 def _features(op, device) -> list[float]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, design_power,
-                                      finish_grid, group_ops, prepare_run, run_totals)
+from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, distinct_op_totals,
+                                      finish_grid, prepare_run)
 
 # swept key -> (fast_fpga argument, unit family or None)
 FAST_KEYS = {"clock": ("clock", "frequency"), "dpu.cores": ("cores", None),
@@ -52,11 +52,8 @@ def fast_fpga(graph, *, device="zcu102_dpu", clock=None, cores=None, bandwidth=N
         design["feature_buffer"] = design["bram"] / 2
     if (design["feature_buffer"] >= design["bram"]).any():
         raise UsageError("dpu.feature_buffer must be smaller than bram", key="feature_buffer")
-    table = np.array([_features(op, device) for op in trace.ops], dtype=np.float64)
-    first, _which, counts = group_ops(table)
-    area, idle = design_power(device, spec, overrides, design, FAST_KEYS)
-    grid = _op_grid(device, dict(zip(FEATURES, table[first].T)), design, idle)
-    return run_totals(grid, counts, design, device, trace, area, idle)
+    return distinct_op_totals(device, spec, overrides, trace, design, FAST_KEYS, _features,
+                              FEATURES, _op_grid)
 
 
 def _features(op, device) -> list[float]:

@@ -115,6 +115,17 @@ def summary(latency, energy, trace, capacity) -> tuple[np.ndarray, np.ndarray, n
             np.where(latency > 0, energy / safe, 0.0), fits)
 
 
+def distinct_op_totals(device, spec, overrides, trace, design: dict, keys: dict, features,
+                       names: tuple[str, ...], op_grid) -> FastTotals:
+    """Whole-run totals costing each distinct op once: `features(op, device)` gives its numbers
+    (`names`), `op_grid(device, columns, design, idle_w)` their OpGrid on every design point."""
+    table = np.array([features(op, device) for op in trace.ops], dtype=np.float64)
+    first, _which, counts = group_ops(table)
+    area, idle = design_power(device, spec, overrides, design, keys)
+    grid = op_grid(device, dict(zip(names, table[first].T)), design, idle)
+    return run_totals(grid, counts, design, device, trace, area, idle)
+
+
 def design_power(device, spec, overrides, design: dict, keys: dict) -> tuple[np.ndarray, np.ndarray]:
     """(die area, idle power) of each design point: the area model of the device with the point's
     swept values (`keys`: the path's FAST_KEYS), evaluated once per distinct combination (memory
