@@ -148,6 +148,14 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
     """
     from accelsim.api import simulate
 
+    if mapping or objective:
+        from accelsim.api import load_device
+
+        kind = load_device(device, overrides).kind
+        if kind != "systolic":
+            raise click.BadParameter(f"a {kind} device runs each layer one way; --mapping and "
+                                     "--objective choose among systolic-array mappings",
+                                     param_hint="--mapping" if mapping else "--objective")
     overrides = (*overrides, *(f"mapping.{key}={value}" for key, value
                                in (("mode", mapping), ("objective", objective)) if value))
     multi_device = devices > 1 or parallel is not None

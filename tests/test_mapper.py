@@ -122,4 +122,5 @@ def test_run_mapping_search_reports_each_gemm_mapping():
 
 
 def test_run_mapping_on_a_gpu_is_a_clean_error():
-    assert_clean_error(accelsim("run", "resnet50", "--device", "a100", "--mapping", "search"))
+    assert_clean_error(accelsim("run", "resnet50", "--device", "a100", "--mapping", "search"),
+                       "--mapping", "gpu device", "systolic")

@@ -124,7 +124,8 @@ def parallel_config(devices: int, parallel: str | dict | None, micro_batch: int,
     config = ParallelConfig(tp=tp, pp=pp, dp=dp, zero=axes.get("zero", 0), micro_batch=micro_batch,
                             global_batch=global_batch, vpp=axes.get("vpp", 1))
     if min(tp, pp, dp, micro_batch, global_batch, config.vpp) < 1 or config.zero not in (0, 1, 2, 3):
-        raise UsageError(f"tp, pp, dp, vpp and batches must be >= 1 and zero 0..3, got {config}",
+        given = ", ".join(f"{key}={value}" for key, value in asdict(config).items())
+        raise UsageError(f"tp, pp, dp, vpp and batches must be >= 1 and zero 0..3, got {given}",
                          key="parallel")
     if config.devices != devices:
         raise UsageError(f"tp x pp x dp = {tp} x {pp} x {dp} = {config.devices}, but devices = "
