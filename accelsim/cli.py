@@ -85,8 +85,9 @@ def cli() -> None:
               help="Generated tokens per request (serve).")
 @click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
               help="Devices for a parallel training step.")
-@click.option("--parallel", default=None, metavar="tp=T,pp=P,dp=D[,zero=Z][,vpp=V]",
-              help="Parallel layout, e.g. tp=8,pp=16,dp=8 (vpp: interleaved 1F1B chunks).")
+@click.option("--parallel", default=None, metavar="tp=T,pp=P,dp=D[,zero=Z][,vpp=V][,ep=E]",
+              help="Parallel layout, e.g. tp=8,pp=16,dp=8 (vpp: interleaved 1F1B chunks; ep: "
+                   "expert-parallel ranks within dp for MoE models).")
 @click.option("--tokens", type=POSITIVE, default=None,
               help="Tokens (or samples) to train on, for time-to-train, e.g. 300e9.")
 @click.option("--global-batch", type=click.IntRange(min=1), default=None,

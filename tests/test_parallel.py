@@ -214,8 +214,8 @@ def test_resnet50_data_parallel_on_8_gpus_is_compute_bound():
 
 def test_parse_parallel():
     assert parse_parallel("tp=8, pp=16,dp=8,zero=1") == {"tp": 8, "pp": 16, "dp": 8, "zero": 1}
-    with pytest.raises(UsageError, match="unknown axis 'ep'"):
-        parse_parallel("ep=2")
+    with pytest.raises(UsageError, match="unknown axis 'cp'"):
+        parse_parallel("cp=2")
     with pytest.raises(UsageError, match="integer"):
         parse_parallel("tp=x")
 

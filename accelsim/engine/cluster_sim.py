@@ -415,34 +415,46 @@ def plan_step(stages, config, cluster, virtual_stages: int = 1, sequence_paralle
     is a reduce-scatter and an all-gather."""
     tp_kinds = ("reduce_scatter", "all_gather") if sequence_parallel else ("all_reduce",)
     tp_label = "tp reduce-scatter, all-gather" if sequence_parallel else "tp all-reduce"
-    tp, dp, pp, last = config.tp, config.dp, config.pp, len(stages) - 1
+    tp, dp, pp, ep, last = config.tp, config.dp, config.pp, config.ep, len(stages) - 1
     sync_kind = "all_reduce" if config.zero == 0 else "reduce_scatter"
     plans = []
     for g, stage in enumerate(stages):
         device = g % pp
         tensor = link_name(cluster, device, tp, 1)
-        data = link_name(cluster, device, dp, tp)
 
         def reduces(sizes, label):
             return lumped([transfer(cluster, kind, b, tp, 1, tensor, label)
                            for b in sizes if b for kind in tp_kinds], label)
 
-        def over_dp(kind, nbytes, label, times=1):
-            if dp == 1 or not nbytes:
+        def over_dp(kind, nbytes, label, times=1, ranks=dp, stride=tp):
+            if ranks == 1 or not nbytes:
                 return ()
-            return (transfer(cluster, kind, nbytes, dp, tp, data, label),) * times
+            link = link_name(cluster, device, ranks, stride)
+            return (transfer(cluster, kind, nbytes, ranks, stride, link, label),) * times
+
+        def all_to_alls(sizes):
+            link = link_name(cluster, device, ep, tp)
+            return lumped([transfer(cluster, "all_to_all", b, ep, tp, link, "ep all-to-all")
+                           for b in sizes if b], "ep all-to-all")
+
+        dense_grads = stage.grad_bytes - stage.expert_grad_bytes
 
         start_bytes, end_bytes = stage.boundary_bytes
         plans.append(StagePlan(
             forward_s=stage.forward_s, backward_s=stage.backward_s,
-            forward_comm=reduces(stage.tensor_forward_bytes, tp_label),
-            backward_comm=reduces(stage.tensor_backward_bytes, tp_label),
+            forward_comm=reduces(stage.tensor_forward_bytes, tp_label)
+            + all_to_alls(stage.expert_forward_bytes),
+            backward_comm=reduces(stage.tensor_backward_bytes, tp_label)
+            + all_to_alls(stage.expert_backward_bytes),
             send_forward=pipeline_send(cluster, end_bytes, config, device, (g + 1) % pp,
                                        sequence_parallel) if g < last else (),
             send_backward=pipeline_send(cluster, start_bytes, config, device, (g - 1) % pp,
                                         sequence_parallel) if g else (),
-            gradient_sync=tuple(t for b in buckets(stage.grad_bytes)
-                                for t in over_dp(sync_kind, b, "dp gradients")),
+            gradient_sync=tuple(t for b in buckets(dense_grads)
+                                for t in over_dp(sync_kind, b, "dp gradients"))
+            + tuple(t for b in buckets(stage.expert_grad_bytes)
+                    for t in over_dp(sync_kind, b, "expert gradients", ranks=dp // ep,
+                                     stride=tp * ep)),
             weight_sync=over_dp("all_gather", stage.weight_bytes, "zero weights")
             if config.zero in (1, 2) else (),
             weight_prefetch=over_dp("all_gather", stage.weight_bytes, "zero weights", 2)

@@ -16,6 +16,9 @@ One data-parallel replica is modeled (replicas are identical, so 1024 devices co
   buffer, which only one of them needs at a time: an upper bound). Boundary activations go 1/tp
   per rank over the network and are all-gathered inside the node (Megatron's scatter/gather),
   v times per micro-batch with interleaving.
+- Expert parallelism (MoE models, `ep` ranks within dp): accelsim.engine.expert_parallel splits
+  each MoE layer's experts over the ep ranks, with a dispatch and a combine all-to-all per layer and
+  pass; expert gradients sync over the dp / ep ranks holding the same experts.
 - Data parallelism: the gradient all-reduce runs in buckets overlapped with the last micro-batch's
   backward; what is exposed is max(0, comm - backward) for all but the last bucket, plus the last
   bucket. ZeRO (Rajbhandari et al. 2020) 1/2/3 shards optimizer state / + gradients / + weights
@@ -45,6 +48,8 @@ from accelsim.devices import run_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
 from accelsim.engine import cluster_sim, single
 from accelsim.engine.feasibility import check_mode, memory_fit
+from accelsim.engine.expert_parallel import (check_expert_parallel, dispatch_bytes,
+                                             expert_weight_share, moe_ops, shard_experts)
 from accelsim.engine.grad_accumulation import check_accumulation, with_accumulation
 from accelsim.engine import recompute as recipe
 from accelsim.engine.recompute import bubble_slots, in_flight, resolve_recompute, trace_checkpoint
@@ -57,7 +62,7 @@ from accelsim.workload.trace import MemoryBreakdown, live_ranges
 from accelsim.workload.training import (activation_parts, checkpoint_starts, layer_cuts,
                                         training_trace)
 
-AXES = ("tp", "pp", "dp", "zero", "vpp")
+AXES = ("tp", "pp", "dp", "zero", "vpp", "ep")
 DEFAULT_SEQUENCES = 1536            # GPT-3's global batch (Brown et al. 2020, Table 2.1)
 BUCKET_BYTES = 25 * 2**20           # PyTorch DDP's default gradient bucket (bucket_cap_mb=25)
 BACKWARD_PHASES = (Phase.RECOMPUTE, Phase.DGRAD, Phase.WGRAD)
@@ -66,8 +71,8 @@ SECONDS_PER_DAY = 86400.0
 
 @dataclass(frozen=True)
 class ParallelConfig:
-    """How a job is split: tensor x pipeline x data parallel degrees, ZeRO stage, batch sizes and
-    virtual pipeline stages per device (interleaved 1F1B)."""
+    """How a job is split: tensor x pipeline x data parallel degrees, ZeRO stage, batch sizes,
+    virtual pipeline stages per device (interleaved 1F1B) and expert-parallel ranks (within dp)."""
 
     tp: int = 1
     pp: int = 1
@@ -76,6 +81,7 @@ class ParallelConfig:
     micro_batch: int = 1
     global_batch: int = 1
     vpp: int = 1
+    ep: int = 1
 
     @property
     def devices(self) -> int:
@@ -89,7 +95,7 @@ class ParallelConfig:
 
 
 def parse_parallel(text: str | dict | None) -> dict[str, int]:
-    """"tp=8,pp=16,dp=8" (any subset, plus zero=0..3 and vpp=v) as a dict of ints."""
+    """"tp=8,pp=16,dp=8" (any subset, plus zero=0..3, vpp=v and ep=e) as a dict of ints."""
     if not text:
         return {}
     if isinstance(text, dict):
@@ -122,10 +128,11 @@ def parallel_config(devices: int, parallel: str | dict | None, micro_batch: int,
     dp = axes.get("dp", devices // max(1, tp * pp))
     global_batch = global_batch or (DEFAULT_SEQUENCES if sequences else dp * micro_batch)
     config = ParallelConfig(tp=tp, pp=pp, dp=dp, zero=axes.get("zero", 0), micro_batch=micro_batch,
-                            global_batch=global_batch, vpp=axes.get("vpp", 1))
-    if min(tp, pp, dp, micro_batch, global_batch, config.vpp) < 1 or config.zero not in (0, 1, 2, 3):
+                            global_batch=global_batch, vpp=axes.get("vpp", 1), ep=axes.get("ep", 1))
+    if min(tp, pp, dp, micro_batch, global_batch, config.vpp, config.ep) < 1 or \
+            config.zero not in (0, 1, 2, 3):
         given = ", ".join(f"{key}={value}" for key, value in asdict(config).items())
-        raise UsageError(f"tp, pp, dp, vpp and batches must be >= 1 and zero 0..3, got {given}",
+        raise UsageError(f"tp, pp, dp, vpp, ep and batches must be >= 1 and zero 0..3, got {given}",
                          key="parallel")
     if config.devices != devices:
         raise UsageError(f"tp x pp x dp = {tp} x {pp} x {dp} = {config.devices}, but devices = "
@@ -207,11 +214,16 @@ class StageResult:
     recompute_s: float = 0.0        # the part of backward_s that re-runs forward ops
     tensor_comm_bytes: float = 0.0  # per micro-batch: message bytes of the tp collectives
     pipeline_comm_bytes: float = 0.0   # per device per micro-batch over the network, all chunks
+    expert_comm_s: float = 0.0      # ep all-to-alls (dispatch, combine), per micro-batch
+    expert_forward_bytes: tuple[float, ...] = ()    # each ep all-to-all of a forward
+    expert_backward_bytes: tuple[float, ...] = ()   # each of a backward (recompute's included)
+    expert_grad_bytes: float = 0.0  # the experts' share of grad_bytes (synced over dp / ep)
 
     @property
     def slot_s(self) -> float:
-        """One micro-batch's forward + backward with its tp and pipeline communication."""
-        return self.forward_s + self.backward_s + self.tensor_comm_s + self.pipeline_comm_s
+        """One micro-batch's forward + backward with its tp, ep and pipeline communication."""
+        return self.forward_s + self.backward_s + self.tensor_comm_s + self.expert_comm_s + \
+            self.pipeline_comm_s
 
 
 @dataclass(frozen=True)
@@ -299,6 +311,7 @@ def _totals(result: ParallelResult) -> dict:
                              "straggler": busy - busy / (1 + result.straggler),
                              "dataloader": result.dataloader_s},
         "comm_exposed_s": {"tensor": m * critical.tensor_comm_s,
+                           "expert": m * critical.expert_comm_s,
                            "pipeline": m * critical.pipeline_comm_s,
                            "data": tail.data_comm_exposed_s},
         "memory_per_device_bytes": memory.total,
@@ -313,8 +326,15 @@ def _totals(result: ParallelResult) -> dict:
 
 
 def _data_comm(grad_bytes: float, weight_bytes: float, window_s: float, config: ParallelConfig,
-               cluster: Cluster) -> float:
-    """Exposed seconds of one stage's data-parallel synchronisation per step."""
+               cluster: Cluster, experts: float = 0.0) -> float:
+    """Exposed seconds of one stage's data-parallel synchronisation per step; the `experts`
+    fraction of the state syncs over the dp / ep ranks holding the same experts."""
+    if experts and config.ep > 1:
+        dense = _data_comm(grad_bytes * (1 - experts), weight_bytes * (1 - experts), window_s,
+                           config, cluster)
+        return dense + _data_comm(grad_bytes * experts, weight_bytes * experts, 0.0,
+                                  replace(config, dp=config.dp // config.ep,    # ranks ep apart
+                                          tp=config.tp * config.ep, ep=1), cluster)
     if config.dp == 1:
         return 0.0
 
@@ -393,11 +413,12 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     checkpoint = trace_checkpoint(recompute, graph)
     seq_len = graph.info("seq_len")
     config = parallel_config(devices, parallel, graph.batch, global_batch, bool(seq_len))
+    check_expert_parallel(graph, config.ep, config.dp)
     cluster = interconnect if isinstance(interconnect, Cluster) else \
         default_cluster(device, interconnect, devices_per_node)
 
     stack = resolve_stack(stack, device.kind, "training")
-    shard = shard_graph(graph, config.tp)
+    shard = shard_experts(shard_graph(graph, config.tp), config.ep)
     shard = apply_stack(recipe.sequence_parallel(graph, shard, config.tp) if sequence_parallel else shard,
                         stack, device.kind)
     trace = with_accumulation(single.prepare(shard, device, mode="training", optimizer=optimizer,
@@ -490,7 +511,14 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
                      activations=kept * held + recreated)
     optimizer_s = total((Phase.OPTIMIZER,)) / (config.dp if config.zero >= 1 else 1)
     window = (backward + (forward if config.zero == 3 else 0.0)) if overlap_grad_reduce else 0.0
-    data_comm = _data_comm(states.gradients, states.weights, window, config, cluster)
+    experts = expert_weight_share(ops) if config.ep > 1 else 0.0
+    data_comm = _data_comm(states.gradients, states.weights, window, config, cluster, experts)
+    # each MoE op: a dispatch and a combine all-to-all per pass (and per recomputed forward)
+    expert_forward = [dispatch_bytes(op) for op in moe_ops(replace(shard, ops=ops))
+                      for _ in range(2)] if config.ep > 1 else []
+    expert_backward = expert_forward * (2 if full else 1)
+    expert_comm = sum(cluster.time("all_to_all", nbytes, config.ep, config.tp)
+                      for nbytes in expert_forward + expert_backward)
     return StageResult(first_op=names[0], last_op=names[-1], forward_s=forward, backward_s=backward,
                        tensor_comm_s=tensor_comm, pipeline_comm_s=pipeline_comm,
                        data_comm_exposed_s=data_comm, optimizer_s=optimizer_s, in_flight=held,
@@ -503,7 +531,10 @@ def _stage(shard: Graph, starts: list[int], s: int, seconds: dict[str, dict[Phas
                        optimizer_j=total((Phase.OPTIMIZER,), joules) /
                        (config.dp if config.zero >= 1 else 1),
                        recompute_s=total((Phase.RECOMPUTE,)), tensor_comm_bytes=sum(reduces),
-                       pipeline_comm_bytes=pipeline_bytes)
+                       pipeline_comm_bytes=pipeline_bytes, expert_comm_s=expert_comm,
+                       expert_forward_bytes=tuple(expert_forward),
+                       expert_backward_bytes=tuple(expert_backward),
+                       expert_grad_bytes=states.gradients * experts)
 
 
 def _tensor_collective(nbytes: float, tp: int, cluster: Cluster, sequence_parallel: bool) -> float:
@@ -526,7 +557,10 @@ def virtual_stages(stages: tuple[StageResult, ...], v: int) -> tuple[StageResult
                        optimizer_s=stage.optimizer_s / v,
                        tensor_forward_bytes=stage.tensor_forward_bytes[k::v],
                        tensor_backward_bytes=stage.tensor_backward_bytes[k::v],
+                       expert_forward_bytes=stage.expert_forward_bytes[k::v],
+                       expert_backward_bytes=stage.expert_backward_bytes[k::v],
                        grad_bytes=stage.grad_bytes / v, weight_bytes=stage.weight_bytes / v,
+                       expert_grad_bytes=stage.expert_grad_bytes / v,
                        forward_j=stage.forward_j / v, backward_j=stage.backward_j / v,
                        optimizer_j=stage.optimizer_j / v)
     return tuple(chunk(stage, k) for k in range(v) for stage in stages)
