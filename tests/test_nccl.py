@@ -143,6 +143,7 @@ def test_cli_json_totals():
 
 @pytest.mark.parametrize("args, fragments", [
     (("all_reduce", "--bytes", "-1MiB"), ("--bytes", ">= 0")),
+    (("all_reduce", "--bytes", "1e300"), ("--bytes", "at most 1 PiB")),
     (("all_reduce", "--bytes", "lots"), ("--bytes", "size")),
     (("all_reduce", "--devices", "0"), ("--devices",)),
     (("broadcast",), ("unknown collective 'broadcast'",)),

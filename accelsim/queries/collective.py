@@ -10,6 +10,7 @@ from accelsim import units
 from accelsim.devices.interconnect import COLLECTIVES, default_cluster
 from accelsim.devices.nccl import bus_bandwidth
 from accelsim.errors import UsageError, did_you_mean
+from accelsim.workload.limits import MAX_ELEMENTS
 from accelsim.queries.common import envelope
 
 
@@ -23,13 +24,14 @@ def collective_name(text: str) -> str:
 
 
 def buffer_bytes(text: str) -> float:
-    """Bytes from a number or a unit string ("64MiB", "2 KiB", "1e6"), at least 0."""
+    """Bytes from a number or a unit string ("64MiB", "2 KiB", "1e6"), 0 to MAX_ELEMENTS (1 PiB:
+    no buffer one device holds is larger)."""
     try:
         nbytes = units.parse(text, "bytes")
     except units.UnitError as exc:
         raise UsageError(str(exc), key="--bytes") from None
-    if nbytes < 0:
-        raise UsageError(f"must be >= 0, got {text!r}", key="--bytes")
+    if not 0 <= nbytes <= MAX_ELEMENTS:
+        raise UsageError(f"must be >= 0 and at most 1 PiB, got {text!r}", key="--bytes")
     return nbytes
 
 
