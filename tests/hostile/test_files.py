@@ -221,6 +221,8 @@ ARGS = {
                         ("batch: ", "up to 2147483648")),
     "batch-flops-too-large": (("run", "gpt3_175b", "--device", "a100", "--batch", "2147483648"),
                               ("more than the limit of 2**",)),
+    "batch-gemm-too-large": (("run", "resnet50", "--device", "tpu_v5e", "--batch", "100000000"),
+                             ("conv1: ", "over the limit of 2**40")),
     "prompt-too-large": (("run", "llama2_7b", "--device", "a100", "--mode", "serve", "--prompt",
                           BIG), ("prompt: ", "up to 2147483648")),
     "sweep-dev-zero": (("sweep", "/dev/zero"), ("/dev/zero: ", "not a regular file")),
