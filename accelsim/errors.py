@@ -43,6 +43,13 @@ class InfeasibleError(UsageError):
     """The request is well formed but the device cannot do it (a mode or precision it lacks)."""
 
 
+def check_name(value: object, names, key: str):
+    """`value` if it is one of `names`, else a UsageError naming `key` and the choices."""
+    if value not in names:
+        raise UsageError(f"unknown {key} {value!r}; expected one of {', '.join(names)}", key=key)
+    return value
+
+
 def did_you_mean(word: object, choices: Iterable[str], n: int = 1) -> str:
     """' (did you mean 'x'?)' naming up to `n` of `choices` closest to `word`, or ''."""
     close = difflib.get_close_matches(str(word), list(choices), n=n, cutoff=0.5)

@@ -187,9 +187,14 @@ class Fit:
     exact: bool                          # enough residuals for the conformal ranks
 
     @property
+    def held_out_label(self) -> str:
+        """How rows were held out of the refits: "leave-one-out" or "K-fold"."""
+        return "leave-one-out" if self.folds == len(self.rows) else f"{self.folds}-fold"
+
+    @property
     def method(self) -> str:
         """How the held-out errors and the interval were made."""
-        held = "leave-one-out" if self.folds == len(self.rows) else f"{self.folds}-fold"
+        held = self.held_out_label
         ranks = ("split-conformal ranks of the residuals" if self.exact else
                  f"the extreme residuals (fewer than {min_residuals(self.coverage)}: "
                  "coverage below nominal is likely)")
@@ -204,8 +209,7 @@ class Fit:
         """JSON-ready summary with one entry per row."""
         return {"parameters": {p.key: {"before": p.start, "fitted": v}
                                for p, v in zip(self.params, self.values)},
-                "held_out": "leave-one-out" if self.folds == len(self.rows) else
-                            f"{self.folds}-fold",
+                "held_out": self.held_out_label,
                 "median_abs_error_before": self.median_abs_error(self.before),
                 "median_abs_error_after": self.median_abs_error(self.held_out),
                 "coverage": self.coverage, "log_error_lo": self.log_error_lo,

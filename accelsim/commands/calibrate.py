@@ -88,7 +88,7 @@ def _print(result, out_path: str, wide: bool) -> None:
     rows = [[row.label, row.workload, row.metric, f"{row.value:g} {row.unit}",
              f"{before / row.si - 1:+.1%}", f"{after / row.si - 1:+.1%}"]
             for row, before, after in zip(result.rows, result.before, result.held_out)]
-    held = "leave-one-out" if result.folds == len(result.rows) else f"{result.folds}-fold"
+    held = result.held_out_label
     show_rows(out, f"prediction error per row: as shipped, and {held} after the fit",
               ("row", "workload", "metric", "measured", "before", "after"), rows)
     out.print(f"median |error| over {len(result.rows)} rows: "

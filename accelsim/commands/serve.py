@@ -82,8 +82,8 @@ def serve(workload, device, qps, arrival, cv, trace_path, count, seed, prompt, g
     from accelsim.report.plots import check_path
 
     bounds = parse_slo(slo)
-    for path in filter(None, (plot_path,)):
-        check_path(path)
+    if plot_path:
+        check_path(plot_path)
     sweep = _parse_sweep(qps_sweep)
     modes = [name for name, on in (("--qps-sweep", sweep), ("--capacity", capacity)) if on]
     if len(modes) > 1:

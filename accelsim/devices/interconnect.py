@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from accelsim.config.interconnect import InterconnectConfig, load_interconnect
 from accelsim.devices.nccl import Choice, best, mean_hops
-from accelsim.errors import UsageError
+from accelsim.errors import UsageError, check_name
 
 ALGORITHMS = ("ring", "tree", "nvls", "p2p", "auto")
 COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv")
@@ -52,9 +52,7 @@ def chosen(kind: str, nbytes: float, n: int, link: InterconnectConfig, algorithm
            nodes: int = 1) -> Choice | None:
     """The algorithm x protocol `kind` runs with (None: nothing to do, one device or no bytes);
     with `inter`, over `nodes` nodes of n / nodes devices joined by it."""
-    if kind not in COLLECTIVES:
-        raise UsageError(f"unknown collective {kind!r}; expected one of {', '.join(COLLECTIVES)}",
-                         key="collective")
+    check_name(kind, COLLECTIVES, "collective")
     _check(nbytes, n)
     if n == 1 or nbytes == 0:
         return None
@@ -126,13 +124,13 @@ class Cluster:
                          for choice, part, times in self._phases(kind, nbytes, size, stride,
                                                                  algorithm, protocol))
 
-    def latency(self, kind: str, nbytes: float, size: int, stride: int = 1,
-                algorithm: str = "auto", protocol: str = "auto") -> float:
-        """The fixed part of `time` (launch and per-step latencies of the algorithms chosen for
-        `nbytes`): what the collective costs whatever share of the links it gets."""
-        return math.fsum(times * choice.latency
-                         for choice, part, times in self._phases(kind, nbytes, size, stride,
-                                                                 algorithm, protocol))
+    def cost(self, kind: str, nbytes: float, size: int, stride: int = 1,
+             algorithm: str = "auto", protocol: str = "auto") -> tuple[float, float]:
+        """(`time`, its fixed part): the launch and per-step latencies of the algorithms chosen
+        for `nbytes`, what the collective costs whatever share of the links it gets."""
+        phases = self._phases(kind, nbytes, size, stride, algorithm, protocol)
+        return (math.fsum(times * choice.time(part) for choice, part, times in phases),
+                math.fsum(times * choice.latency for choice, _, times in phases))
 
     def _phases(self, kind: str, nbytes: float, size: int, stride: int, algorithm: str,
                 protocol: str) -> list[tuple[Choice, float, int]]:
@@ -141,7 +139,7 @@ class Cluster:
             return _phase(chosen(kind, nbytes, 2, self.link(2, stride)), nbytes)
         whole = self.choice(kind, nbytes, size, stride, algorithm, protocol)
         if whole is not None:
-            return _phase(whole or None, nbytes)
+            return _phase(whole, nbytes)
         local, nodes = self.placement(size, stride)
         net = self._network()
         if kind == "all_to_all":       # the share bound for other nodes crosses the network

@@ -199,9 +199,9 @@ def _best(layer: Layer, hw: Hardware, objective: str, tiles: np.ndarray,
             continue
         for order in orders:
             cols = evaluate(layer, hw, unroll, tiles, order)
-            score = {"energy": cols[5], "latency": cols[0] + cols[1],
-                     "edp": cols[5] * (cols[0] + cols[1])}[objective]
             latency = cols[0] + cols[1]
+            score = cols[5] if objective == "energy" else latency if objective == "latency" \
+                else cols[5] * latency
             i = int(np.lexsort((latency, score))[0])
             candidate = Mapping(unroll, tuple(int(t) for t in tiles[i]),
                                 tuple(DIMS[d] for d in order), float(cols[0][i]), float(cols[1][i]),
@@ -235,6 +235,7 @@ def _or_fixed(layer: Layer, hw: Hardware, objective: str, found: Mapping | None)
     return fallback if found is None or _better(fallback, found, objective) else found
 
 
+@lru_cache(maxsize=4096)
 def fixed(layer: Layer, hw: Hardware) -> Mapping:
     """The device's own mapping: its first unrolling, loops nested as the array folds (rows
     dimension, columns dimension, then the streamed one innermost) and the largest tile that fits,

@@ -37,13 +37,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from accelsim.config.interconnect import InterconnectConfig
-from accelsim.errors import UsageError
+from accelsim.config.interconnect import PROTOCOLS, InterconnectConfig
+from accelsim.errors import UsageError, check_name
 
 US = 1e-6
 ALGORITHMS = ("ring", "tree", "nvls", "p2p")   # p2p: send/recv and all-to-all
-PROTOCOLS = ("ll", "ll128", "simple")
-KINDS = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv")
 # tuning.cc baseLat (us), by algorithm then protocol (LL, LL128, Simple); NVLS has none
 BASE_LATENCY = {"tree": (6.8, 14.0, 0.0), "ring": (6.6, 14.0, 8.4), "nvls": (0.0, 0.0, 0.0)}
 # tuning.cc hwLat (us) per step, by hardware, algorithm, protocol
@@ -73,13 +71,6 @@ class Choice:
         stream = nbytes / self.algbw
         filling = stream * self.fill / (stream + self.fill) if self.fill else 0.0
         return self.latency + stream + filling
-
-
-def check_name(value: str, names: tuple[str, ...], key: str) -> str:
-    """`value` if it is one of `names` ("auto" too where allowed), else a usage error."""
-    if value not in names:
-        raise UsageError(f"unknown {key} {value!r}; expected one of {', '.join(names)}", key=key)
-    return value
 
 
 def best(kind: str, nbytes: float, n: int, link: InterconnectConfig, algorithm: str = "auto",
@@ -222,6 +213,10 @@ def bus_bandwidth(kind: str, nbytes: float, n: int, seconds: float) -> float:
     x (n-1)/n for all-gather, reduce-scatter and all-to-all, x 1 for send/recv."""
     if seconds <= 0 or n < 2:
         return 0.0
-    factor = {"all_reduce": 2 * (n - 1) / n, "send_recv": 1.0}.get(kind, (n - 1) / n)
-    return nbytes / seconds * factor
+    return nbytes / seconds * bus_factor(kind, n)
+
+
+def bus_factor(kind: str, n: int) -> float:
+    """Bytes a device sends per byte of buffer in `kind` over n devices (nccl-tests' bus factors)."""
+    return {"all_reduce": 2 * (n - 1) / n, "send_recv": 1.0}.get(kind, (n - 1) / n)
 

@@ -10,7 +10,7 @@ Model:
   device). A link is processor-shared: n transfers on it at once each get 1/n of its bandwidth.
   A collective or send runs on the link of its group (intra-node if the group fits in a node, else
   the NIC, as Cluster.link says) and costs exactly accelsim.devices.interconnect's time when alone:
-  Cluster.time(kind, 0, ...) of it is latency that no one shares, the rest is work at full bandwidth
+  its fixed part (Cluster.cost) is latency that no one shares, the rest is work at full bandwidth
   that concurrent transfers share. Affine collective times therefore compose: two all-reduces of b1
   and b2 bytes started together end when one all-reduce of b1 + b2 would.
 - What contends. Tensor-parallel all-reduces run after each forward and backward, in the critical
@@ -44,12 +44,9 @@ from dataclasses import dataclass, field
 
 import simpy
 
+from accelsim.devices.nccl import bus_factor
 from accelsim.engine.resources import Lanes, gc_paused, pop_ended
 
-# bytes a device sends per byte of buffer (ring algorithms; nccl-tests' bus-bandwidth factors)
-WIRE_SHARE = {"all_reduce": lambda n: 2 * (n - 1) / n, "all_gather": lambda n: (n - 1) / n,
-              "reduce_scatter": lambda n: (n - 1) / n, "all_to_all": lambda n: (n - 1) / n,
-              "send_recv": lambda n: 1.0}
 BUCKET_BYTES = 25 * 2**20           # PyTorch DDP's default gradient bucket (bucket_cap_mb=25)
 FORWARD, BACKWARD = "forward", "backward"
 INTRA, NETWORK = "intra", "network"
@@ -334,9 +331,8 @@ class _Step:
 
 def carry_all(transfers: list[tuple[float, tuple[Transfer, ...]]]) -> list[float]:
     """End times of transfer chains, each (start_s, transfers run in order), sharing their links."""
-    env = simpy.Environment()
     step = _Step(StepPlan(stages=(StagePlan(0.0, 0.0),), devices=1, micro_batches=1))
-    step.env = env
+    env = step.env
     ends = [0.0] * len(transfers)
 
     def chain(k: int, start: float, chain_transfers: tuple[Transfer, ...]):
@@ -363,9 +359,9 @@ def transfer(cluster, kind: str, nbytes: float, size: int, stride: int, link: st
     """Collective `kind` ("send" for point-to-point) of `nbytes` over `size` devices `stride` ranks
     apart, as a Transfer whose alone time is the interconnect model's."""
     kind, size = ("send_recv", 2) if kind == "send" else (kind, size)
-    total, fixed = cluster.time(kind, nbytes, size, stride), cluster.latency(kind, nbytes, size, stride)
+    total, fixed = cluster.cost(kind, nbytes, size, stride)
     return Transfer(link=link, fixed_s=fixed, work_s=total - fixed, label=label,
-                    wire_bytes=nbytes * WIRE_SHARE[kind](size))
+                    wire_bytes=nbytes * bus_factor(kind, size))
 
 
 def link_name(cluster, device: int, size: int, stride: int) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from accelsim.errors import UsageError
+from accelsim.errors import check_name
 from accelsim.workload.ir import Op, OpKind, Phase, Tensor
 from accelsim.workload.trace import Trace
 from accelsim.workload.training import STATE_DTYPE
@@ -23,9 +23,7 @@ ACCUMULATION = ("separate", "fused")
 
 def check_accumulation(accumulation: str) -> None:
     """Reject a name that is not one of ACCUMULATION."""
-    if accumulation not in ACCUMULATION:
-        raise UsageError(f"unknown grad_accumulation {accumulation!r}; expected one of "
-                         f"{', '.join(ACCUMULATION)}", key="grad_accumulation")
+    check_name(accumulation, ACCUMULATION, "grad_accumulation")
 
 
 def accumulate_op(wgrad: Op) -> Op:

@@ -103,12 +103,11 @@ class IterationCost:
             self._last_graph = key
         return self._cache[key]
 
-    def graph(self, batch: int, seq_len: int, past: int = 0, shard: bool = True):
-        """What one device runs: the model sharded over tp (else whole), under the stack; the
-        stack fuses after sharding, as tensor parallelism splits the unfused ops."""
+    def graph(self, batch: int, seq_len: int, past: int = 0):
+        """What one device runs: the model sharded over tp, under the stack; the stack fuses
+        after sharding, as tensor parallelism splits the unfused ops."""
         net = self.network(batch, seq_len, past)
-        return apply_stack(shard_graph(net, self.tp) if shard else net, self.stack,
-                           self.device.kind)
+        return apply_stack(shard_graph(net, self.tp), self.stack, self.device.kind)
 
     def activation_bytes(self, tokens: int) -> float:
         """Peak live activations of an iteration of `tokens` new tokens (per device)."""

@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field, replace
 from accelsim.devices import run_precision
 from accelsim.devices.interconnect import Cluster, default_cluster
 from accelsim.engine import cluster_sim, single
+from accelsim.engine.cluster_sim import BUCKET_BYTES
 from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.engine.expert_parallel import (check_expert_parallel, dispatch_bytes,
                                              expert_weight_share, moe_ops, shard_experts)
@@ -55,7 +56,7 @@ from accelsim.engine import recompute as recipe
 from accelsim.engine.recompute import bubble_slots, in_flight, resolve_recompute, trace_checkpoint
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.workload.stack import apply_stack, resolve_stack
-from accelsim.errors import UsageError
+from accelsim.errors import UsageError, check_name
 from accelsim.workload.dropout import with_dropout
 from accelsim.workload.ir import Graph, Op, Phase
 from accelsim.workload.trace import MemoryBreakdown, live_ranges
@@ -64,7 +65,6 @@ from accelsim.workload.training import (activation_parts, checkpoint_starts, lay
 
 AXES = ("tp", "pp", "dp", "zero", "vpp", "ep")
 DEFAULT_SEQUENCES = 1536            # GPT-3's global batch (Brown et al. 2020, Table 2.1)
-BUCKET_BYTES = 25 * 2**20           # PyTorch DDP's default gradient bucket (bucket_cap_mb=25)
 BACKWARD_PHASES = (Phase.RECOMPUTE, Phase.DGRAD, Phase.WGRAD)
 SECONDS_PER_DAY = 86400.0
 
@@ -364,10 +364,7 @@ GRAD_REDUCE = ("overlapped", "after")
 
 def check_grad_reduce(grad_reduce: str) -> bool:
     """Whether gradient sync overlaps the backward, for a GRAD_REDUCE name."""
-    if grad_reduce not in GRAD_REDUCE:
-        raise UsageError(f"unknown grad_reduce {grad_reduce!r}; expected one of "
-                         f"{', '.join(GRAD_REDUCE)}", key="grad_reduce")
-    return grad_reduce == "overlapped"
+    return check_name(grad_reduce, GRAD_REDUCE, "grad_reduce") == "overlapped"
 
 
 def check_overheads(straggler: float, dataloader_s: float) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from accelsim.engine.tensor_parallel import tensor_parallel_roles
-from accelsim.errors import UsageError
+from accelsim.errors import UsageError, check_name
 from accelsim.workload.ir import Graph, Tensor
 from accelsim.workload.training import layer_cuts
 
@@ -34,9 +34,7 @@ def resolve_recompute(recompute: str | None, checkpoint: bool) -> str:
     """The recompute mode: `recompute` checked, or "full" for the --checkpoint alias, else "none"."""
     if recompute is None:
         return "full" if checkpoint else "none"
-    if recompute not in RECOMPUTE:
-        raise UsageError(f"unknown recompute {recompute!r}; expected one of {', '.join(RECOMPUTE)}",
-                         key="recompute")
+    check_name(recompute, RECOMPUTE, "recompute")
     if checkpoint and recompute != "full":
         raise UsageError(f"--checkpoint is --recompute full; it contradicts --recompute {recompute}",
                          key="recompute")

@@ -27,7 +27,7 @@ from accelsim.engine import single
 from accelsim.engine.feasibility import check_mode
 from accelsim.engine.iteration_cost import IterationCost
 from accelsim.engine.serve_metrics import (DEFAULT_SLO, good_requests, latency_totals, meets_slo,
-                                           parse_slo)
+                                           parse_slo, percentile_key)
 from accelsim.engine.serve_schedulers import SCHEDULERS, Replica, Request, blocks_for
 from accelsim.errors import InfeasibleError, UsageError
 from accelsim.units import fmt_bytes
@@ -307,7 +307,7 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, dyna
               "token_budget": setup.token_budget, "block_size": setup.block_size,
               "kv_blocks": setup.blocks, "replicas": setup.replicas, "router": setup.router,
               "tp": setup.tp, "precision": setup.precision,
-              "slo": {f"{m}_p{q:g}_s": limit for (m, q), limit in bounds.items()}}
+              "slo": {percentile_key(m, q): limit for (m, q), limit in bounds.items()}}
     return ServeLoadResult(workload=setup.workload, device=setup.device.name, config=config,
                            totals=totals, requests=records, iterations=iterations,
                            device_kind=setup.device.kind, stack=setup.cost.stack)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from accelsim.engine.chrome_trace import MICROSECONDS
 from accelsim.errors import UsageError
 from accelsim.report.export import write_rows
 from accelsim.report.tables import column, console, print_totals, show
 
-MICROSECONDS = 1e6
 SWEEP_COLUMNS = (("ttft_p50_s", "TTFT p50", "s"), ("ttft_p90_s", "TTFT p90", "s"),
                  ("tbt_p99_s", "TBT p99", "s"), ("e2e_p50_s", "e2e p50", "s"),
                  ("requests_per_s", "done", "req/s"), ("mean_batch_size", "batch", ""),
@@ -55,7 +55,7 @@ def write_requests(result, path: str) -> None:
             raise UsageError("Parquet needs pyarrow: pip install 'accelsim[results]'",
                              file=path) from None
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        parquet.write_table(pyarrow.table({k: v for k, v in result.requests.items()}), path)
+        parquet.write_table(pyarrow.table(result.requests), path)
     else:
         raise UsageError(f"cannot tell the format of {path!r}; use a .csv or .parquet file name",
                          key="requests-out")

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, distinct_op_totals,
-                                      finish_grid, prepare_run)
+from accelsim.sweep.fast_grid import (METRICS, FastTotals, active_parts, broadcast_designs,
+                                      distinct_op_totals, finish_grid, prepare_run)
 
 # swept key -> (fast_cpu argument, unit family or None)
 FAST_KEYS = {"cores": ("cores", None), "clock": ("clock", "frequency"),
@@ -99,15 +99,10 @@ def _op_grid(device, col: dict, design: dict, idle):
     writes = np.broadcast_to(col["writes"][:, None], reads.shape)
     onchip = np.where(gemm, _blocked_reads(col, design["l2"]) + writes, reads + writes)
     memory_s = (reads + writes) / (design["bandwidth"] * device.memory.efficiency)
-    sizes, which = np.unique(design["llc"], return_inverse=True)
-    sram_pj = np.array([sram_pj_per_byte(device, size) for size in sizes])[which.reshape(-1)]
+    sram_pj = sram_pj_per_byte(device, design["llc"])
     parts = [np.broadcast_to(col["compute_j"][:, None], reads.shape), onchip * sram_pj * PJ,
              (reads + writes) * dram_pj_per_byte(device) * PJ]
     tdp = device.power.tdp
-    if tdp is not None:     # energy.active_power: (tdp - idle) x busy, split in proportion
-        dynamic = parts[0] + parts[1] + parts[2]
-        scale = np.maximum(tdp - idle, 0.0) * np.maximum(compute_s, memory_s) / np.where(
-            dynamic == 0, 1.0, dynamic)
-        parts = [np.where(dynamic == 0, part, part * scale) for part in parts]
+    parts = active_parts(parts, tdp, idle, np.maximum(compute_s, memory_s))
     return finish_grid(compute_s, memory_s, device.op_overhead, *parts, reads + writes,
                        idle_w=idle, tdp_w=tdp)

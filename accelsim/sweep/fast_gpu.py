@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, design_power,
-                                      finish_grid, group_ops, prepare_run, run_totals)
+from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, distinct_op_totals,
+                                      finish_grid, prepare_run)
 
 # swept key -> (fast_gpu argument, unit family or None)
 FAST_KEYS = {"sms": ("sms", None), "clock": ("clock", "frequency"),
@@ -41,24 +41,19 @@ def fast_gpu(graph, *, device="h100", sms=None, clock=None, bandwidth=None, capa
          "capacity": device.memory.capacity or np.inf, "l2_size": l2.size if l2 else 0.0,
          "l2_bandwidth": l2.bandwidth if l2 and l2.bandwidth else 0.0},
         positive=("sms", "clock", "bandwidth", "capacity"), integers=("sms",))
-    area, idle = design_power(device, spec, overrides, design, FAST_KEYS)
-    grid, counts = _op_grid(device, trace.ops, design, idle)
-    return run_totals(grid, counts, design, device, trace, area, idle)
+    return distinct_op_totals(device, spec, overrides, trace, design, FAST_KEYS, _features,
+                              FEATURES, _op_grid)
 
 
-def _op_grid(device, ops, design: dict, idle_w):
-    """(OpGrid of the distinct ops, ops per distinct op); L2 traffic priced by each design's L2
-    size, as devices.gpu prices it."""
+def _op_grid(device, columns: dict, design: dict, idle_w):
+    """OpGrid of the distinct ops (`columns`: their FEATURES); L2 traffic priced by each design's
+    L2 size, as devices.gpu prices it."""
     from accelsim.devices.energy import PJ, sram_pj_per_byte
 
-    table = np.array([_features(op, device) for op in ops], dtype=np.float64)
-    first, _which, counts = group_ops(table)
-    table = table[first]
     scale = _peak_scale(device, design)
     fp32 = device.peak.get("fp32") or min(device.peak.values())      # GpuConfig.vector_flops
     vector_rate = fp32 * scale * device.efficiency.vector
     bandwidth = design["bandwidth"] * device.memory.efficiency
-    columns = dict(zip(FEATURES, table.T))
     gemm = columns["is_gemm"] > 0
     compute_s = columns["flops"][:, None] / vector_rate          # streaming ops and CUDA-core GEMMs
     memory_s = (columns["reads"] + columns["writes"])[:, None] / bandwidth
@@ -70,16 +65,12 @@ def _op_grid(device, ops, design: dict, idle_w):
         g = _gemm_grid(device, columns, gemm, design, scale, vector_rate, bandwidth)
         compute_s[gemm], memory_s[gemm], reads[gemm], writes[gemm], onchip[gemm], tensor[gemm] = g
     prices = [columns[name][:, None] for name in ("compute_j", "onchip_pj", "offchip_pj", "rf_j")]
-    if device.l2:
-        sizes, which = np.unique(design["l2_size"], return_inverse=True)
-        l2_pj = np.array([sram_pj_per_byte(device, size) for size in sizes])[which.reshape(-1)]
-    else:
-        l2_pj = prices[1]
+    l2_pj = sram_pj_per_byte(device, design["l2_size"]) if device.l2 else prices[1]
     onchip_j = onchip * l2_pj * PJ + np.where(tensor, prices[3], 0.0)
     dram = reads + writes
     return finish_grid(compute_s, memory_s, device.launch_overhead, prices[0], onchip_j,
                        dram * prices[2] * PJ, dram, idle_w=idle_w,
-                       tdp_w=device.power.tdp), counts
+                       tdp_w=device.power.tdp)
 
 
 FEATURES = ("is_gemm", "m", "n", "k", "count", "elem", "a", "b", "reads", "writes", "flops",

@@ -17,7 +17,7 @@ METRICS = ("latency_s", "energy_j", "dram_bytes", "throughput", "average_power_w
 
 
 class FastTotals(NamedTuple):
-    """Whole-run totals of each design point (arrays of one length; area None: not modelled)."""
+    """Whole-run totals of each design point (arrays of one length)."""
 
     design: dict                  # swept argument -> array of its values, in SI units
     latency_s: np.ndarray
@@ -26,7 +26,7 @@ class FastTotals(NamedTuple):
     throughput: np.ndarray        # samples per second
     average_power_w: np.ndarray
     fits_in_memory: np.ndarray    # bool
-    area_mm2: np.ndarray | None
+    area_mm2: np.ndarray
 
 
 def prepare_run(workload, device, *, overrides=(), precision=None, mode="inference", batch=1,
@@ -61,12 +61,11 @@ def broadcast_designs(values: dict, defaults: dict, *, positive=(), integers=())
     return out
 
 
-def group_ops(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(first op of each distinct feature row, row index of every op, ops per row): ops whose
-    cost-relevant numbers agree cost the same on every design."""
-    _, first, which, counts = np.unique(features, axis=0, return_index=True, return_inverse=True,
-                                        return_counts=True)
-    return first, which.reshape(-1), counts
+def group_ops(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first op of each distinct feature row, ops per row): ops whose cost-relevant numbers
+    agree cost the same on every design."""
+    _, first, counts = np.unique(features, axis=0, return_index=True, return_counts=True)
+    return first, counts
 
 
 class OpGrid(NamedTuple):
@@ -91,6 +90,16 @@ def finish_grid(compute_s, memory_s, overhead_s, compute_j, onchip_j, offchip_j,
         dynamic = np.where(over, compute_j * scale + onchip_j * scale + offchip_j * scale,
                            dynamic)
     return OpGrid(latency, dynamic, np.broadcast_to(dram_bytes, latency.shape))
+
+
+def active_parts(parts: list, tdp_w: float | None, idle_w, busy_s) -> list:
+    """energy.active_power on a grid: with a TDP, the (compute, on-chip, off-chip) dynamic energy
+    rescaled to (tdp - idle) x busy time, split in proportion; without one, as given."""
+    if tdp_w is None:
+        return parts
+    dynamic = parts[0] + parts[1] + parts[2]
+    scale = np.maximum(tdp_w - idle_w, 0.0) * busy_s / np.where(dynamic == 0, 1.0, dynamic)
+    return [np.where(dynamic == 0, part, part * scale) for part in parts]
 
 
 def run_totals(grid: OpGrid, counts: np.ndarray, design: dict, device, trace,
@@ -120,7 +129,7 @@ def distinct_op_totals(device, spec, overrides, trace, design: dict, keys: dict,
     """Whole-run totals costing each distinct op once: `features(op, device)` gives its numbers
     (`names`), `op_grid(device, columns, design, idle_w)` their OpGrid on every design point."""
     table = np.array([features(op, device) for op in trace.ops], dtype=np.float64)
-    first, _which, counts = group_ops(table)
+    first, counts = group_ops(table)
     area, idle = design_power(device, spec, overrides, design, keys)
     grid = op_grid(device, dict(zip(names, table[first].T)), design, idle)
     return run_totals(grid, counts, design, device, trace, area, idle)

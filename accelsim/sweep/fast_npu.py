@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.sweep.fast_grid import (METRICS, FastTotals, broadcast_designs, design_power,
-                                      finish_grid, prepare_run, run_totals)
+from accelsim.sweep.fast_grid import (METRICS, FastTotals, active_parts, broadcast_designs,
+                                      design_power, finish_grid, prepare_run, run_totals)
 
 # swept key -> (fast_npu argument, unit family or None)
 FAST_KEYS = {"clock": ("clock", "frequency"), "sram": ("sram", "bytes"),
@@ -112,17 +112,12 @@ def _op_grid(device, ops: dict, design: dict, cached, on_chip, idle):
     reads, writes = _traffic(col, cached, on_chip)
     compute_s = col["cycles"] / design["clock"]
     memory_s = (reads + writes) / _bandwidth(design, ops)
-    sizes, which = np.unique(design["sram"], return_inverse=True)
-    sram_pj = np.array([sram_pj_per_byte(device, size) for size in sizes])[which.reshape(-1)]
+    sram_pj = sram_pj_per_byte(device, design["sram"])
     onchip = col["inputs"] + col["outputs"] + col["weights"]
     parts = [np.broadcast_to(col["compute_j"], reads.shape), onchip * sram_pj * PJ,
              (reads + writes) * col["dram_pj"]]
     tdp = device.power.tdp
-    dynamic = parts[0] + parts[1] + parts[2]
-    if tdp is not None:     # energy.active_power: (tdp - idle) x busy, split in proportion
-        busy = np.maximum(compute_s, memory_s)
-        scale = np.maximum(tdp - idle, 0.0) * busy / np.where(dynamic == 0, 1.0, dynamic)
-        parts = [np.where(dynamic == 0, part, part * scale) for part in parts]
+    parts = active_parts(parts, tdp, idle, np.maximum(compute_s, memory_s))
     host = col["host"] > 0
     npu = finish_grid(compute_s, memory_s, col["overhead"], *parts, reads + writes, idle_w=idle,
                       tdp_w=tdp)

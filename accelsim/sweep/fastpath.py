@@ -54,8 +54,7 @@ def fast_records(space) -> list[dict]:
                      precision=space.precision, mode=space.mode, batch=space.batch,
                      stack=space.stack, **args, **dict(space.workload_params))
     columns = {metric: getattr(sweep, metric) for metric in metrics}
-    columns = {metric: [None] * len(points) if values is None else values.tolist()
-               for metric, values in columns.items()}
+    columns = {metric: values.tolist() for metric, values in columns.items()}
     return [{"id": space.point_id(point), "point": point,
              **{metric: values[i] for metric, values in columns.items()}}
             for i, point in enumerate(points)]

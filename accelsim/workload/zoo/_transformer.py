@@ -37,6 +37,11 @@ class TransformerSpec:
         return self.head_size or self.hidden // self.heads
 
     @property
+    def kv(self) -> int:
+        """Key/value heads (as many as query heads unless grouped)."""
+        return self.kv_heads or self.heads
+
+    @property
     def biases(self) -> tuple[bool, bool, bool, bool]:
         """Whether the q, k, v and output projections have biases."""
         return self.attn_bias or (self.bias,) * 4
@@ -44,7 +49,7 @@ class TransformerSpec:
     def meta(self, family: str, seq_len: int, vocab: int | None) -> dict[str, object]:
         """Graph.meta entries the serving/training helpers read."""
         meta = dict(family=family, layers=self.layers, hidden=self.hidden, heads=self.heads,
-                    kv_heads=self.kv_heads or self.heads, head_dim=self.head_dim,
+                    kv_heads=self.kv, head_dim=self.head_dim,
                     seq_len=seq_len, ffn=self.ffn)
         meta |= {"window": self.window} if self.window else {}
         meta |= {"experts": self.experts, "top_k": self.top_k} if self.experts else {}
@@ -71,7 +76,7 @@ def _heads(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, parts: tup
     """Projections of x [B, S, D] to [B, n, S, head_dim] for each of `parts` (q: heads, k and v:
     kv_heads), fused into one linear layer when the spec says so."""
     batch, seq, _ = x.shape
-    hd, kv = spec.head_dim, spec.kv_heads or spec.heads
+    hd, kv = spec.head_dim, spec.kv
     widths = {"q": spec.heads, "k": kv, "v": kv}
     bias = dict(zip("qkv", spec.biases))
     if spec.fused_qkv and parts == ("q", "k", "v"):
@@ -84,7 +89,7 @@ def _heads(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, parts: tup
 def check_heads(prefix: str, spec: TransformerSpec) -> None:
     """Heads must divide the hidden size (unless the head size is given) and be a multiple of
     the key/value heads."""
-    kv_heads = spec.kv_heads or spec.heads
+    kv_heads = spec.kv
     if (spec.head_size is None and spec.hidden % spec.heads) or spec.heads % kv_heads:
         raise WorkloadError(f"heads={spec.heads} must divide hidden={spec.hidden} and be a multiple "
                             f"of kv_heads={kv_heads}", key=prefix)
@@ -113,7 +118,7 @@ def spec_attention(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, pa
     if spec.rope:
         q, k = b.activation(f"{prefix}.q_rope", q, "rope"), b.activation(f"{prefix}.k_rope", k, "rope")
     kept = min(past, max(spec.window - seq, 0)) if spec.window else past
-    cached = {part: (b.input((batch, spec.kv_heads or spec.heads, kept, spec.head_dim),
+    cached = {part: (b.input((batch, spec.kv, kept, spec.head_dim),
                              f"{prefix}.{part}_cache"),) if kept else () for part in "kv"}
     seen = min(past + seq, spec.window) if spec.window else past + seq
     return _attend(b, prefix, q, (*cached["k"], k), (*cached["v"], v), spec, seen)
@@ -128,7 +133,7 @@ def cross_attention(b: NetBuilder, prefix: str, x: Act, context: Act, spec: Tran
     batch, tokens = context.shape[0], context.shape[1]
     (q,) = _heads(b, prefix, x, spec, ("q",))
     if cached:
-        shape = (batch, spec.kv_heads or spec.heads, tokens, spec.head_dim)
+        shape = (batch, spec.kv, tokens, spec.head_dim)
         k, v = (b.input(shape, f"{prefix}.{part}_cache") for part in "kv")
     else:
         k, v = _heads(b, prefix, context, spec, ("k", "v"))
