@@ -385,9 +385,9 @@ def main(argv=None) -> None:
         sys.exit(1)
     except BrokenPipeError:                 # the reader went away (`| head`)
         raise
-    except OSError as exc:                  # an output that cannot be written, a full disk
+    except OSError as exc:                  # a file that cannot be read or written, a full disk
         where = exc.filename or "the output"
-        click.echo(f"accelsim: error: cannot write {where}: {exc.strerror or exc}", err=True)
+        click.echo(f"accelsim: error: cannot access {where}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     except click.ClickException as exc:
         hint = ""
