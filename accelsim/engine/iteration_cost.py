@@ -178,9 +178,7 @@ class IterationCost:
         """A rank's MoE ops when the group runs `tokens` new tokens (dynamic joules: all ranks)."""
         def build():
             batch, seq = self._shape(tokens)
-            net = shard_graph(self.network(batch, seq), self.tp)
-            seconds, joules = self._cost(apply_stack(serving_expert_share(net, self.ep),
-                                                     self.stack, self.device.kind).ops)
+            seconds, joules = self._cost(serving_expert_share(self.graph(batch, seq), self.ep).ops)
             scale = tokens / (batch * seq)
             return seconds * scale, joules * scale * self.ep
         return self._point(("experts", tokens), build)
