@@ -7,7 +7,9 @@ device model (accelsim.engine.iteration_cost) and advances its requests, sleepin
 nothing to run. A replica is `tp` devices in a tensor-parallel group, or with expert parallelism
 `ep` such attention ranks sharing a MoE model's experts (accelsim.engine.iteration_cost): each rank
 has its own scheduler, batch and KV cache (vLLM's data-parallel attention), requests are routed to
-ranks, and the ranks of a replica run their iterations in step.
+ranks (a request's `replica` record is its rank, replica x ep + rank), and the ranks of a replica
+run their iterations in step; with ep > 1 the totals add the devices, the weights per device and
+the all-to-alls' seconds and share of the replicas' busy time.
 
 KV cache capacity per device = MEMORY_UTILIZATION x memory - weights - peak activations of the
 largest iteration, in blocks of `block_size` tokens (weights per device: the dense ones / tp, the
