@@ -7,8 +7,9 @@ norms and residual adds stay replicated. KV caches (4-D graph inputs of split op
 with the attention that reads them. The vocabulary embedding is split by rows and all-reduces
 its output. A mixture-of-experts block (Megatron-LM's and vLLM's MoE under tp) keeps its router
 replicated (a hidden x experts GEMM), splits each expert's gate and up projections by columns and
-its down projection by rows, both over ffn, and all-reduces the combined output once. In the backward pass each replicated tensor that column-parallel GEMMs read all-reduces
-its gradient, so a transformer layer has 2 all-reduces of b x s x h activations forward and 2
+its down projection by rows, both over ffn, and all-reduces the combined output once. In the
+backward pass each replicated tensor that column-parallel GEMMs (or experts) read all-reduces its
+gradient, so a transformer layer has 2 all-reduces of b x s x h activations forward and 2
 backward.
 
 A split tensor keeps 1/tp of its heads/channels dimension (dim 1 of 4-D tensors) or of its last one.
