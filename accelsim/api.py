@@ -99,7 +99,8 @@ def _simulate(workload, device, *, mode, batch, precision, overrides, optimizer,
                          "checkpoint is full recomputation on one device)", key="recompute")
     if devices > 1 or parallel:
         if mode != "training":
-            raise UsageError(f"multi-device runs model training; got mode {mode!r}", key="mode")
+            raise UsageError(f"multi-device runs model training; got mode {mode!r} (serve an LLM "
+                             "on several devices with `accelsim serve --tp T --ep E`)", key="mode")
         return simulate_parallel(workload, device, devices=devices, parallel=parallel, batch=batch,
                                  global_batch=global_batch, tokens=tokens,
                                  interconnect=interconnect, precision=precision,

@@ -44,8 +44,11 @@ STATIC_BATCH = 16       # a static batch's activations are its padded prompts: k
               help="round_robin or least_outstanding (fewest unfinished requests).")
 @click.option("--tp", type=click.IntRange(min=1, max=64), default=1, show_default=True,
               help="Tensor-parallel devices per replica.")
+@click.option("--ep", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              help="Expert parallelism (MoE models): attention ranks per replica, each with its "
+                   "own requests, sharing the experts (experts / ep each) over all-to-alls.")
 @click.option("--interconnect", default=None, metavar="INTRA[,INTER]",
-              help="Links of a tp group (default: by device).")
+              help="Links of a tp group and of the ep ranks (default: by device).")
 @click.option("--precision", "-p", default=None)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE")
@@ -66,7 +69,7 @@ STATIC_BATCH = 16       # a static batch's activations are its padded prompts: k
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result.")
 @single_run
 def serve(workload, device, qps, arrival, cv, trace_path, count, seed, prompt, generate, lengths,
-          scheduler, max_batch, token_budget, block_size, replicas, router, tp, interconnect,
+          scheduler, max_batch, token_budget, block_size, replicas, router, tp, ep, interconnect,
           precision, overrides, params, slo, capacity, qps_sweep, requests_out, timeline,
           plot_path, stack, wide, as_json):
     """Simulate LLM serving of requests arriving over time: batching, KV cache, replicas.
@@ -76,6 +79,7 @@ def serve(workload, device, qps, arrival, cv, trace_path, count, seed, prompt, g
       accelsim serve gpt2 --device a100 --qps 20 --requests 100
       accelsim serve llama2_7b --device a100 --qps 2 --lengths sharegpt --scheduler chunked
       accelsim serve llama2_7b --device a100 --capacity --requests 600 --prompt 128 --generate 32
+      accelsim serve mixtral_8x7b --device h100 --ep 8 --arrival offline --requests 64
     """
     from accelsim.engine.serve_load import prepare_serving, run_load
     from accelsim.engine.serve_metrics import parse_slo
@@ -106,7 +110,8 @@ def serve(workload, device, qps, arrival, cv, trace_path, count, seed, prompt, g
         max_batch = STATIC_BATCH if scheduler == "static" else 256
     setup = prepare_serving(workload, device, scheduler=scheduler, max_batch=max_batch,
                             token_budget=token_budget, block_size=block_size, replicas=replicas,
-                            router=router, tp=tp, interconnect=interconnect, precision=precision,
+                            router=router, tp=tp, ep=ep, interconnect=interconnect,
+                            precision=precision,
                             overrides=overrides, max_prompt=max_prompt, stack=stack,
                             **workload_params(params))
     if sweep:
@@ -172,7 +177,7 @@ def _run_capacity(setup, requests_at, slo, qps):
     if result is None:
         warnings.warn(f"the SLO {slo} is missed even at the lowest rate tried", stacklevel=2)
         result = run_load(setup, requests_at(qps or 1.0), slo)
-    devices = setup.replicas * setup.tp
+    devices = setup.devices
     result.totals.update({"capacity_qps": capacity_qps, "capacity_runs": runs, "devices": devices,
                           **price_totals(capacity_qps, devices, setup.device.price_per_hour)})
     return result

@@ -8,10 +8,15 @@ receives as many (token, expert) pairs as it sends, so its expert GEMMs keep the
 top_k rows) while it holds and reads only its E / ep experts: those its ep x tokens incoming tokens
 touch (ir.expected_experts over all of them). Expert gradients are summed over the dp / ep ranks
 that hold the same experts, the dense ones over all dp ranks.
+
+Serving (DP attention + EP, as vLLM, SGLang and DeepSeek deploy MoE models) splits the experts the
+same way over `ep` attention ranks that each hold their own sequences: serving_expert_share gives
+a rank's expert work when the group's tokens are routed uniformly over the experts.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from accelsim.errors import UsageError
@@ -23,21 +28,21 @@ def moe_ops(graph: Graph) -> list[Op]:
     return [op for op in graph.ops if op.kind is OpKind.MOE]
 
 
-def check_expert_parallel(graph: Graph, ep: int, dp: int) -> None:
-    """ep must divide dp and every MoE layer's experts; ep > 1 needs a MoE model."""
+def check_expert_parallel(graph: Graph, ep: int, dp: int | None = None,
+                          key: str = "parallel") -> None:
+    """ep must divide every MoE layer's experts (and dp, when given); ep > 1 needs a MoE model."""
     if ep == 1:
         return
     layers = moe_ops(graph)
     if not layers:
         raise UsageError(f"ep={ep} splits experts, but {graph.name} has no mixture-of-experts "
-                         "layer", key="parallel")
-    if dp % ep:
+                         "layer", key=key)
+    if dp is not None and dp % ep:
         raise UsageError(f"ep={ep} must divide dp={dp}: expert-parallel ranks are data-parallel "
-                         "ones", key="parallel")
+                         "ones", key=key)
     experts = int(layers[0].attr("experts"))
     if experts % ep:
-        raise UsageError(f"ep={ep} must divide the {experts} experts of {graph.name}",
-                         key="parallel")
+        raise UsageError(f"ep={ep} must divide the {experts} experts of {graph.name}", key=key)
 
 
 def shard_experts(graph: Graph, ep: int) -> Graph:
@@ -55,14 +60,29 @@ def shard_experts(graph: Graph, ep: int) -> Graph:
     return replace(graph, ops=tuple(share(op) for op in graph.ops))
 
 
+def serving_expert_share(graph: Graph, ep: int) -> Graph:
+    """The MoE ops of `graph` (the whole group's tokens) as one of `ep` serving ranks runs them:
+    its E / ep experts, 1 / ep of the (token, expert) pairs (uniform routing, in expectation) and
+    the weights of its experts that the group's tokens touch (ir.expected_experts over all)."""
+    def share(op: Op) -> Op:
+        weights = tuple(replace(w, shape=(w.shape[0] // ep, *w.shape[1:])) for w in op.weights)
+        return op.with_(weights=weights, gemm=replace(op.gemm, m=math.ceil(op.gemm.m / ep)),
+                        vector_flops=math.ceil(op.vector_flops / ep))
+    return replace(graph, ops=tuple(share(op) for op in moe_ops(graph)))
+
+
 def dispatch_bytes(op: Op) -> float:
     """Bytes a rank sends in one all-to-all of a MoE op: each token's hidden vector to each of its
     top_k experts (the combine returns as many)."""
     return op.inputs[0].bytes * int(op.attr("top_k"))
 
 
+def expert_bytes(ops) -> float:
+    """Bytes of the experts' weights among `ops`."""
+    return sum(w.bytes for op in ops if op.kind is OpKind.MOE for w in op.weights)
+
+
 def expert_weight_share(ops) -> float:
     """The fraction of `ops`' parameters that are experts' (their gradients sync over dp / ep)."""
     total = sum(w.bytes for op in ops for w in op.weights)
-    experts = sum(w.bytes for op in ops if op.kind is OpKind.MOE for w in op.weights)
-    return experts / total if total else 0.0
+    return expert_bytes(ops) / total if total else 0.0

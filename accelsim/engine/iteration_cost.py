@@ -9,6 +9,17 @@ request) through the network. Its ops split in two (workload.serving.is_attentio
   for all decoding requests together as one query over the sum of their contexts (the same FLOPs
   and cache bytes as per request, in one kernel launch: paged attention batches them).
 
+With expert parallelism (ep > 1; DP attention + EP as vLLM, SGLang and DeepSeek serve MoE
+models) a replica is `ep` attention ranks of `tp` devices each, stepping together: every rank runs
+its own requests' attention and dense ops, then every MoE layer dispatches its tokens' hidden
+vectors to the ranks of their top-k experts and combines the outputs back (two all-to-alls over
+the ep ranks, on each of the tp lanes), and each rank runs its E / ep experts on the pairs routed
+to it. Routing is taken as uniform (its expected value): a rank's experts get 1 / ep of the
+group's T x top_k pairs and read the weights of the experts the T tokens touch, E (1 - (1 -
+k/E)^T) of E (ir.expected_experts). An iteration lasts as long as its slowest rank's own work,
+plus the experts and the all-to-alls; an all-to-all's send buffer is the busiest rank's tokens x
+top_k x hidden x activation bytes ((ep-1)/ep of it crosses the links).
+
 The zoo's decoder layers are identical, so the first layer's ops are costed and counted once per
 layer (workload.serving.layer_index).
 
@@ -28,8 +39,11 @@ from dataclasses import dataclass, field
 
 from accelsim.devices import cost_all
 from accelsim.engine import single
+from accelsim.engine.expert_parallel import (check_expert_parallel, dispatch_bytes, expert_bytes,
+                                             moe_ops, serving_expert_share)
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
 from accelsim.result import DYNAMIC_ENERGY
+from accelsim.workload.ir import OpKind
 from accelsim.workload.serving import is_attention, kv_cache_bytes, layer_index, prefill_trace
 from accelsim.workload.stack import apply_stack
 
@@ -70,17 +84,21 @@ class IterationCost:
     cluster: object = None
     params: dict = field(default_factory=dict)
     stack: str = "compiled"          # accelsim.workload.stack
+    ep: int = 1                      # expert-parallel attention ranks (of tp devices each)
     _cache: dict = field(default_factory=dict, repr=False)
     _last_graph: tuple = field(default=(), repr=False)
 
     def __post_init__(self):
         base = self.network(1, 1)
         shard_graph(base, self.tp)           # refuses a tp that does not divide the heads
+        check_expert_parallel(base, self.ep, key="ep")
         self.context = int(base.info("max_positions") or MAX_GRID)
         self.layers = int(base.info("layers"))
-        self.weight_bytes = base.param_bytes / self.tp
+        experts = expert_bytes(base.ops)
+        self.weight_bytes = (base.param_bytes - experts + experts / self.ep) / self.tp
         self.kv_bytes_per_token = kv_cache_bytes(base, 1) / self.tp
-        self.idle_power_w = self.device.power.idle * self.tp
+        self.idle_power_w = self.device.power.idle * self.tp * self.ep
+        self._dispatch_per_token = [dispatch_bytes(op) for op in moe_ops(base)]
         self._tokens = _grid(MAX_GRID)
         self._keys = _grid(self.context, CHUNK_STEPS)
         self._prompts = _grid(self.context)
@@ -143,7 +161,7 @@ class IterationCost:
             batch, seq = self._shape(tokens)
             net = self.network(batch, seq)
             seconds, joules = self._cost([op for op in self.graph(batch, seq).ops
-                                          if not is_attention(op)])
+                                          if not is_attention(op) and not self._expert(op)])
             if self.tp > 1:
                 seconds += sum(self.cluster.time("all_reduce", forward, self.tp)
                                for forward, _ in tensor_parallel_all_reduces(net).values()
@@ -151,6 +169,28 @@ class IterationCost:
             scale = tokens / (batch * seq)
             return seconds * scale, joules * scale
         return self._point(("dense", tokens), build)
+
+    def _expert(self, op) -> bool:
+        """Whether an op runs on the experts the ep ranks share (costed apart, see experts)."""
+        return self.ep > 1 and op.kind is OpKind.MOE
+
+    def _experts_point(self, tokens: int) -> tuple[float, float]:
+        """A rank's MoE ops when the group runs `tokens` new tokens (dynamic joules: all ranks)."""
+        def build():
+            batch, seq = self._shape(tokens)
+            seconds, joules = self._cost(serving_expert_share(self.graph(batch, seq), self.ep).ops)
+            scale = tokens / (batch * seq)
+            return seconds * scale, joules * scale * self.ep
+        return self._point(("experts", tokens), build)
+
+    def all_to_all(self, tokens: int) -> float:
+        """Seconds of the dispatch and combine all-to-alls of every MoE layer when the busiest
+        rank sends `tokens` tokens (each to its top_k experts), on each tp lane at once."""
+        if self.ep == 1 or not tokens:
+            return 0.0
+        return self._point(("all_to_all", tokens), lambda: 2 * sum(
+            self.cluster.time("all_to_all", per_token * tokens, self.ep, self.tp)
+            for per_token in self._dispatch_per_token))
 
     def _attention_point(self, new: int, keys: int) -> tuple[float, float]:
         """Attention ops of `new` tokens of one sequence over `keys` keys (cached + new)."""
@@ -199,10 +239,13 @@ class IterationCost:
                     joules += fn * fk * j
         return seconds, joules
 
-    def iteration(self, chunks, decodes: int, decode_keys: int) -> tuple[float, float]:
-        """(seconds, dynamic joules) of an iteration running prefill `chunks` ((new, past) pairs)
-        and `decodes` decoding requests whose contexts (cached tokens + 1) sum to `decode_keys`."""
+    def _rank(self, chunks, decodes: int, decode_keys: int) -> tuple[float, float, int]:
+        """(seconds, dynamic joules, new tokens) of one rank's own work in an iteration: prefill
+        `chunks` ((new, past) pairs) and `decodes` decoding requests whose contexts (cached tokens
+        + 1) sum to `decode_keys`; with ep > 1, all but the shared experts."""
         tokens = decodes + sum(new for new, _ in chunks)
+        if not tokens:
+            return 0.0, 0.0, 0
         seconds, joules = self.dense(tokens)
         for new, past in chunks:
             s, j = self.chunk_attention(new, past)
@@ -210,4 +253,21 @@ class IterationCost:
         if decodes:
             s, j = self.decode_attention(decode_keys)
             seconds, joules = seconds + s, joules + j
-        return seconds, joules
+        return seconds, joules, tokens
+
+    def iteration(self, chunks, decodes: int, decode_keys: int) -> tuple[float, float]:
+        """(seconds, dynamic joules) of an iteration of one rank (see _rank) on its own."""
+        return self.group_iteration([(chunks, decodes, decode_keys)])[:2]
+
+    def group_iteration(self, work) -> tuple[float, float, float]:
+        """(seconds, dynamic joules, all-to-all seconds) of an iteration of a replica whose ep
+        ranks each run one (chunks, decodes, decode_keys) of `work` (see _rank), in step."""
+        ranks = [self._rank(*part) for part in work]
+        seconds = max(s for s, _, _ in ranks)
+        joules = sum(j for _, j, _ in ranks)
+        if self.ep == 1:
+            return seconds, joules, 0.0
+        tokens = [t for _, _, t in ranks]
+        s, j = self._interpolate(self._tokens, sum(tokens), self._experts_point)
+        exchange = self.all_to_all(max(tokens))
+        return seconds + s + exchange, joules + j, exchange

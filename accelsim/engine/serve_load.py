@@ -4,10 +4,16 @@ One simpy process feeds arrivals to a router (round_robin, or least_outstanding:
 the fewest unfinished requests); each replica is a process that asks its scheduler
 (accelsim.engine.serve_schedulers) for the next iteration, waits the iteration's time from the
 device model (accelsim.engine.iteration_cost) and advances its requests, sleeping while it has
-nothing to run. A replica is `tp` devices in a tensor-parallel group.
+nothing to run. A replica is `tp` devices in a tensor-parallel group, or with expert parallelism
+`ep` such attention ranks sharing a MoE model's experts (accelsim.engine.iteration_cost): each rank
+has its own scheduler, batch and KV cache (vLLM's data-parallel attention), requests are routed to
+ranks (a request's `replica` record is its rank, replica x ep + rank), and the ranks of a replica
+run their iterations in step; with ep > 1 the totals add the devices, the weights per device and
+the all-to-alls' seconds and share of the replicas' busy time.
 
 KV cache capacity per device = MEMORY_UTILIZATION x memory - weights - peak activations of the
-largest iteration, in blocks of `block_size` tokens. A request whose prompt + output exceeds the
+largest iteration, in blocks of `block_size` tokens (weights per device: the dense ones / tp, the
+experts' / (tp x ep)). A request whose prompt + output exceeds the
 model's context or the whole cache is refused (status "refused", warned); if all are, the run is.
 Energy: the iterations' dynamic energy plus idle power of every device over the run.
 """
@@ -59,6 +65,12 @@ class ServeSetup:
     router: str
     tp: int
     blocks: int = 0
+    ep: int = 1
+
+    @property
+    def devices(self) -> int:
+        """Devices serving: replicas x ep attention ranks x tp."""
+        return self.replicas * self.ep * self.tp
 
 
 @dataclass
@@ -91,16 +103,17 @@ def _check_choice(value: str, choices, key: str) -> None:
 
 def prepare_serving(workload, device, *, scheduler: str = "continuous", max_batch: int = MAX_BATCH,
                     token_budget: int | None = None, block_size: int = BLOCK_SIZE,
-                    replicas: int = 1, router: str = "round_robin", tp: int = 1,
+                    replicas: int = 1, router: str = "round_robin", tp: int = 1, ep: int = 1,
                     interconnect=None, precision: str | None = None, overrides=(),
                     max_prompt: int = 0, stack: str | None = None,
                     **workload_params) -> ServeSetup:
     """The setup of a serving run (validated; `max_prompt` sizes a static batch's activations;
-    `stack`: accelsim.workload.stack, by default the device kind's for serving)."""
+    `stack`: accelsim.workload.stack, by default the device kind's for serving; `ep`: expert-
+    parallel attention ranks per replica, for MoE models)."""
     _check_choice(scheduler, SCHEDULERS, "scheduler")
     _check_choice(router, ROUTERS, "router")
     for key, value in (("max_batch", max_batch), ("block_size", block_size),
-                       ("replicas", replicas), ("tp", tp)):
+                       ("replicas", replicas), ("tp", tp), ("ep", ep)):
         if not isinstance(value, int) or value < 1:
             raise UsageError(f"must be a positive integer, got {value!r}", key=key)
     if not isinstance(workload, str):
@@ -111,13 +124,13 @@ def prepare_serving(workload, device, *, scheduler: str = "continuous", max_batc
     precision = run_precision(device, precision)
     check_decoder(single.load_workload(workload, precision=precision, **workload_params))
     stack = resolve_stack(stack, device.kind, "serve")
-    cost = _shared_cost(workload, device, precision, tp, interconnect, workload_params, stack)
+    cost = _shared_cost(workload, device, precision, tp, ep, interconnect, workload_params, stack)
     if token_budget is None:
         token_budget = CHUNK_BUDGET if scheduler == "chunked" else max(cost.context, MIN_BUDGET)
     if token_budget < 1:
         raise UsageError(f"must be a positive integer, got {token_budget!r}", key="token_budget")
     setup = ServeSetup(workload, device, precision, cost, scheduler, max_batch, token_budget,
-                       block_size, replicas, router, tp)
+                       block_size, replicas, router, tp, ep=ep)
     largest = max_batch * max(max_prompt, 1) if scheduler == "static" else token_budget
     activations = cost.activation_bytes(largest)
     free = device.memory.capacity * MEMORY_UTILIZATION - cost.weight_bytes - activations
@@ -135,15 +148,17 @@ _COSTS: dict = {}           # recent cost models, so sweeps and setups of one mo
 KEPT_COSTS = 8
 
 
-def _shared_cost(workload, device, precision, tp, interconnect, params, stack) -> IterationCost:
-    """The (shared) iteration cost model of a model on a tp group of a device."""
-    key = (workload, repr(device), precision, tp, repr(interconnect), repr(sorted(params.items())),
-           stack)
+def _shared_cost(workload, device, precision, tp, ep, interconnect, params,
+                 stack) -> IterationCost:
+    """The (shared) iteration cost model of a model on a tp group (x ep ranks) of a device."""
+    key = (workload, repr(device), precision, tp, ep, repr(interconnect),
+           repr(sorted(params.items())), stack)
     if key not in _COSTS:
-        cluster = default_cluster(device, interconnect) if tp > 1 else None
+        cluster = default_cluster(device, interconnect) if tp * ep > 1 else None
         while len(_COSTS) >= KEPT_COSTS:
             _COSTS.pop(next(iter(_COSTS)))
-        _COSTS[key] = IterationCost(workload, device, precision, tp, cluster, dict(params), stack)
+        _COSTS[key] = IterationCost(workload, device, precision, tp, cluster, dict(params), stack,
+                                    ep)
     return _COSTS[key]
 
 
@@ -154,14 +169,16 @@ def _refusals(setup: ServeSetup, requests: Requests) -> np.ndarray:
                     np.where(blocks_for(need, setup.block_size) > setup.blocks, "kv_cache", ""))
 
 
-def _iteration_cost(setup: ServeSetup, replica: Replica, chunks, decoding) -> tuple[float, float]:
-    """(seconds, dynamic joules) of a planned iteration."""
+def _work(setup: ServeSetup, replica: Replica, plan) -> tuple:
+    """A rank's planned iteration as (prefill (new, past) pairs, decodes, their context tokens)."""
+    if plan is None:
+        return (), 0, 0
+    chunks, decoding = plan
     if setup.scheduler == "static" and decoding:
         longest = max(r.prompt for r in decoding)
-        return setup.cost.iteration((), len(decoding),
-                                    len(decoding) * (longest + replica.static_step + 1))
-    return setup.cost.iteration([(new, r.cached) for r, new in chunks], len(decoding),
-                                sum(r.cached + 1 for r in decoding))
+        return (), len(decoding), len(decoding) * (longest + replica.static_step + 1)
+    return [(new, r.cached) for r, new in chunks], len(decoding), \
+        sum(r.cached + 1 for r in decoding)
 
 
 def _advance(setup: ServeSetup, replica: Replica, chunks, decoding, now: float) -> None:
@@ -211,13 +228,13 @@ def run_load(setup: ServeSetup, requests: Requests, slo: str = DEFAULT_SLO) -> S
                       f"+ output exceeds the model context or the KV cache", stacklevel=2)
     env = simpy.Environment()
     replicas = [Replica(setup.blocks, setup.block_size, setup.max_batch, setup.token_budget)
-                for _ in range(setup.replicas)]
-    wakeups = [env.event() for _ in replicas]
+                for _ in range(setup.replicas * setup.ep)]          # attention ranks
+    wakeups = [env.event() for _ in range(setup.replicas)]
     states = [Request(i, float(requests.arrival_s[i]), int(requests.prompt[i]),
                       int(requests.output[i])) for i in range(len(requests))]
     routed = np.full(len(states), -1)
     iterations: list[tuple] = []
-    energy = [0.0]
+    energy = [0.0, 0.0]             # dynamic joules, all-to-all seconds
 
     def arrivals():
         for request in states:
@@ -229,37 +246,44 @@ def run_load(setup: ServeSetup, requests: Requests, slo: str = DEFAULT_SLO) -> S
                 min(range(len(replicas)), key=lambda j: replicas[j].outstanding)
             routed[request.index] = k
             replicas[k].waiting.append(request)
-            if not wakeups[k].triggered:
-                wakeups[k].succeed()
+            if not wakeups[k // setup.ep].triggered:
+                wakeups[k // setup.ep].succeed()
 
-    def serve(k: int, replica: Replica):
+    def serve(g: int, ranks: list[Replica]):
         while True:
-            plan = replica.plan(setup.scheduler)
-            if plan is None:
-                wakeups[k] = env.event()
-                yield wakeups[k]
+            plans = [rank.plan(setup.scheduler) for rank in ranks]
+            if not any(plans):
+                wakeups[g] = env.event()
+                yield wakeups[g]
                 continue
-            chunks, decoding = plan
-            seconds, joules = _iteration_cost(setup, replica, chunks, decoding)
+            seconds, joules, exchange = setup.cost.group_iteration(
+                [_work(setup, rank, plan) for rank, plan in zip(ranks, plans)])
             start = env.now
             yield env.timeout(seconds)
             energy[0] += joules
-            iterations.append((k, start, seconds, sum(new for _, new in chunks),
-                               len(decoding), len({r.index for r, _ in chunks} |
-                                                  {r.index for r in decoding})))
-            _advance(setup, replica, chunks, decoding, env.now)
+            energy[1] += exchange
+            planned = [plan for plan in plans if plan]
+            iterations.append((g, start, seconds,
+                               sum(new for chunks, _ in planned for _, new in chunks),
+                               sum(len(decoding) for _, decoding in planned),
+                               sum(len({r.index for r, _ in chunks} | {r.index for r in decoding})
+                                   for chunks, decoding in planned)))
+            for rank, plan in zip(ranks, plans):
+                if plan:
+                    _advance(setup, rank, *plan, env.now)
 
     env.process(arrivals())
-    for k, replica in enumerate(replicas):
-        env.process(serve(k, replica))
+    for g in range(setup.replicas):
+        env.process(serve(g, replicas[g * setup.ep:(g + 1) * setup.ep]))
     env.run()
-    return _result(setup, requests, states, refused, routed, replicas, iterations, energy[0],
+    return _result(setup, requests, states, refused, routed, replicas, iterations, energy,
                    bounds)
 
 
-def _result(setup, requests, states, refused, routed, replicas, iterations, dynamic_j,
+def _result(setup, requests, states, refused, routed, replicas, iterations, energy,
             bounds) -> ServeLoadResult:
-    """Totals and records of a finished run."""
+    """Totals and records of a finished run (`energy`: dynamic joules, all-to-all seconds)."""
+    dynamic_j, exchange_s = energy
     served = [r for r in states if not refused[r.index]]
     records = {
         "request": np.arange(len(states)),
@@ -303,10 +327,16 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, dyna
         "energy_j": dynamic_j + idle_j,
         "energy_per_token_j": (dynamic_j + idle_j) / tokens if tokens else 0.0,
     })
+    if setup.ep > 1:
+        busy = sum(it[2] for it in iterations)
+        totals.update({"devices": setup.devices,
+                       "weights_per_device_bytes": setup.cost.weight_bytes,
+                       "all_to_all_s": exchange_s,
+                       "all_to_all_share": exchange_s / busy if busy else 0.0})
     config = {"scheduler": setup.scheduler, "max_batch": setup.max_batch,
               "token_budget": setup.token_budget, "block_size": setup.block_size,
               "kv_blocks": setup.blocks, "replicas": setup.replicas, "router": setup.router,
-              "tp": setup.tp, "precision": setup.precision,
+              "tp": setup.tp, "ep": setup.ep, "precision": setup.precision,
               "slo": {percentile_key(m, q): limit for (m, q), limit in bounds.items()}}
     return ServeLoadResult(workload=setup.workload, device=setup.device.name, config=config,
                            totals=totals, requests=records, iterations=iterations,

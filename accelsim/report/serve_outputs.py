@@ -20,8 +20,9 @@ SWEEP_COLUMNS = (("ttft_p50_s", "TTFT p50", "s"), ("ttft_p90_s", "TTFT p90", "s"
 def print_serve(result, *, wide: bool = False) -> None:
     """The run's totals as a two-column table."""
     config = result.config
+    layout = ",".join(f"{key}={config[key]}" for key in ("tp", "ep") if config.get(key, 1) > 1)
     title = (f"{result.workload} on {config['replicas']} x {result.device}"
-             f"{' (tp=' + str(config['tp']) + ')' if config['tp'] > 1 else ''}: "
+             f"{' (' + layout + ')' if layout else ''}: "
              f"{config['scheduler']} batching")
     print_totals(title, result.totals, wide=wide)
 
