@@ -39,7 +39,7 @@ def test_peak_flops_are_cores_times_clock_times_flops_per_cycle(xeon):
 def test_gemm_that_fits_in_the_llc_is_the_roofline_of_one_pass(xeon):
     op = gemm_op(4096, 4096, 4096, "bf16")            # A, B, C: 32 MiB each, 96 MiB < 105 MiB L3
     c = cpu.cost(op, xeon)
-    compute = 2 * 4096**3 / (CORES * CLOCK * AMX_BF16 * xeon.efficiency.compute)
+    compute = 2 * 4096**3 / (CORES * CLOCK * AMX_BF16 * xeon.efficiency.gemm("bf16"))
     memory = 3 * 32 * MIB / (DRAM * xeon.memory.efficiency)
     assert c.unit == "matrix" and c.bound == "compute"
     assert c.dram_bytes == 3 * 32 * MIB

@@ -10,6 +10,11 @@
   LLC-to-L2 traffic, priced as on-chip energy.
 - Other ops (elementwise, norms, softmax, pooling, embeddings) stream their tensors through DRAM
   once and do their math on the SIMD fp32 lanes: memory bound on any real CPU.
+- Activations between ops stay on chip where they fit (costs): batch-parallel inference gives each
+  core its own samples (MLPerf's Xeon runs pin one instance per core or four, Intel's
+  inference_results_v3.1 run scripts), so a tensor's slices live in their cores' L2 and the shared
+  non-inclusive LLC, on_chip_bytes = cores x L2 + LLC in all (mapping.resident_activations plans
+  which). A resident tensor moves no DRAM bytes; weights always stream from DRAM.
 - Time: max(compute, memory) + `op_overhead` (primitive dispatch and thread fork/join).
 - Energy: the bottom-up components (energy.op_energy) rescaled so that the socket draws its TDP
   while an op works (energy.active_power), plus idle power x latency.
@@ -18,22 +23,51 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from accelsim.config.cpu import CpuConfig
-from accelsim.devices.base import OpCost, finish, op_by_op
+from accelsim.devices.base import OpCost, finish
 from accelsim.devices.energy import active_power, op_energy
 from accelsim.devices.gpu import gemm_operands
+from accelsim.devices.mapping import resident_activations
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
+from accelsim.workload.trace import storage
+
+NONE_RESIDENT: frozenset[str] = frozenset()
 
 
-def cost(op: Op, device: CpuConfig) -> OpCost:
-    """Cost of one op on one CPU socket."""
+def cost(op: Op, device: CpuConfig, resident: frozenset[str] = NONE_RESIDENT) -> OpCost:
+    """Cost of one op on one CPU socket; `resident`: activations held on chip (no DRAM bytes)."""
     if op.gemm is not None and op.macs > 0:
-        return _gemm_cost(op, device)
-    return _stream_cost(op, device)
+        return _gemm_cost(op, device, resident)
+    return _stream_cost(op, device, resident)
 
 
-costs = op_by_op(cost)
+def on_chip_bytes(cores, l2, llc):
+    """Activation bytes a socket holds between ops: every core's L2 plus the shared LLC."""
+    return cores * l2 + llc
+
+
+def resident_tensors(ops: Sequence[Op], device: CpuConfig) -> frozenset[str]:
+    """Activations a run of `ops` keeps on chip (see the module docstring)."""
+    return resident_activations(ops, on_chip_bytes(device.cores, device.cache.l2,
+                                                   device.cache.llc))
+
+
+def costs(ops: Sequence[Op], device: CpuConfig) -> list[OpCost]:
+    """Costs of a run's ops in order, activations kept on chip where they fit."""
+    resident = resident_tensors(ops, device)
+    return [cost(op, device, resident) for op in ops]
+
+
+def on_chip_parts(op: Op, resident: frozenset[str]) -> tuple[float, float, float]:
+    """Resident bytes of the op's A operand (every input of a non-GEMM op), B operand (a GEMM's
+    second input; weights are never resident) and output."""
+    def held(tensors) -> float:
+        return sum(t.bytes for t in tensors if storage(t.name) in resident)
+    gemm = op.gemm is not None and op.macs > 0
+    a, b = (op.inputs, ()) if op.weights or not gemm else (op.inputs[:1], op.inputs[1:])
+    return held(a), held(b), held(op.outputs)
 
 
 def vector_rate(device: CpuConfig) -> float:
@@ -55,35 +89,42 @@ def block_side(cache_bytes: float, element_bytes: float) -> int:
     return max(1, math.isqrt(int(cache_bytes / (3 * element_bytes))))
 
 
-def blocked_reads(op: Op, cache_bytes: float) -> float:
-    """Bytes of A and B read into a cache of `cache_bytes` by a GEMM blocked for it."""
+def blocked_reads(op: Op, cache_bytes: float, held_a: float = 0.0, held_b: float = 0.0) -> float:
+    """Bytes of A and B read into a cache of `cache_bytes` by a GEMM blocked for it, less the
+    `held_a` and `held_b` bytes of them already on chip."""
     a_bytes, b_bytes = gemm_operands(op)
+    a_read, b_read = a_bytes - held_a, b_bytes - held_b
     if a_bytes + b_bytes + op.output_bytes <= cache_bytes:
-        return a_bytes + b_bytes
+        return a_read + b_read
     side = block_side(cache_bytes, BYTES_PER_ELEMENT[op.precision])
     g = op.gemm
-    return a_bytes * math.ceil(g.n / side) + b_bytes * math.ceil(g.m / side)
+    return a_read * math.ceil(g.n / side) + b_read * math.ceil(g.m / side)
 
 
-def _gemm_cost(op: Op, device: CpuConfig) -> OpCost:
+def stream_reads(op: Op) -> float:
+    """Bytes a non-GEMM op reads: its inputs and weights (an embedding: the indices plus the
+    gathered rows, not the table)."""
+    if op.kind is OpKind.EMBEDDING:
+        return op.input_bytes + op.output_bytes
+    return op.input_bytes + op.weight_bytes
+
+
+def _gemm_cost(op: Op, device: CpuConfig, resident: frozenset[str]) -> OpCost:
     """A cache-blocked GEMM on the matrix or SIMD units."""
     rate, unit = gemm_rate(op, device)
     compute_s = op.flops / rate + op.vector_flops / vector_rate(device)
-    reads = blocked_reads(op, device.cache.llc)
-    writes = op.output_bytes
-    onchip = blocked_reads(op, device.cache.l2) + writes
-    return _finish(op, device, compute_s, reads, writes, onchip, unit)
+    held_a, held_b, held_c = on_chip_parts(op, resident)
+    reads = blocked_reads(op, device.cache.llc, held_a, held_b)
+    onchip = blocked_reads(op, device.cache.l2) + op.output_bytes
+    return _finish(op, device, compute_s, reads, op.output_bytes - held_c, onchip, unit)
 
 
-def _stream_cost(op: Op, device: CpuConfig) -> OpCost:
-    """An op that streams its tensors through DRAM once, with SIMD arithmetic."""
-    if op.kind is OpKind.EMBEDDING:
-        reads = op.input_bytes + op.output_bytes     # indices plus the gathered rows, not the table
-    else:
-        reads = op.input_bytes + op.weight_bytes
-    writes = op.output_bytes
-    return _finish(op, device, op.flops / vector_rate(device), reads, writes, reads + writes,
-                   "simd")
+def _stream_cost(op: Op, device: CpuConfig, resident: frozenset[str]) -> OpCost:
+    """An op that streams its tensors once, with SIMD arithmetic; resident ones stay on chip."""
+    held_in, _, held_out = on_chip_parts(op, resident)
+    reads = stream_reads(op)                         # a table's gathered rows come from DRAM
+    return _finish(op, device, op.flops / vector_rate(device), reads - held_in,
+                   op.output_bytes - held_out, reads + op.output_bytes, "simd")
 
 
 def _finish(op: Op, device: CpuConfig, compute_s: float, reads: float, writes: float,

@@ -1,0 +1,82 @@
+"""The Xeon MLPerf rows (X05, X06): sourced AMX rates, activations kept on chip, padding-free BERT,
+and the README's accuracy table rows as `accelsim validate` answers them."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from accelsim.api import load_device
+from accelsim.calibrate import validate as validation
+from accelsim.devices import cpu
+from accelsim.workload.ir import Op, OpKind, Tensor
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+CORES, CLOCK = 56, 2.0e9                  # Intel ARK, Xeon Platinum 8480+: 56 cores, 2.0 GHz base
+AMX_INT8, AMX_BF16 = 2048, 1024           # Intel AMX: operations per cycle per core
+ONEDNN_AMX_SHARE = 0.33                   # oneDNN issue #1992: bf16 matmul at 33% of the AMX peak
+L2, LLC = 2 * 2.0**20, 105 * 2.0**20      # Intel: 2 MB L2 per core, 105 MB shared L3
+
+
+@pytest.fixture(scope="module")
+def xeon():
+    return load_device("xeon_8480")
+
+
+def test_amx_gemm_rate_is_the_peak_times_the_measured_onednn_share(xeon):
+    for precision, per_cycle in (("int8", AMX_INT8), ("bf16", AMX_BF16)):
+        rate, unit = cpu.gemm_rate(validation.gemm_op(64, 64, 64, precision), xeon)
+        assert unit == "matrix"
+        assert rate == pytest.approx(CORES * CLOCK * per_cycle * ONEDNN_AMX_SHARE)
+    assert xeon.peak_flops("int8") == pytest.approx(229.376e12)      # 56 x 2.0 GHz x 2048
+
+
+def relu(name: str, source: Tensor) -> Op:
+    """An elementwise op reading `source` and writing a tensor of its shape."""
+    return Op(name=name, kind=OpKind.ELEMENTWISE, inputs=(source,),
+              outputs=(Tensor(f"{name}.out", source.shape, source.dtype),), precision="int8")
+
+
+@pytest.mark.parametrize("megabytes, kept", [(64, True), (512, False)])
+def test_an_activation_between_ops_stays_on_chip_when_it_fits(xeon, megabytes, kept):
+    # on chip: 56 x 2 MiB of L2 + 105 MiB of L3 = 217 MiB; a 64 MiB tensor fits, a 512 MiB one not
+    assert cpu.on_chip_bytes(xeon.cores, xeon.cache.l2, xeon.cache.llc) == CORES * L2 + LLC
+    x = Tensor("x", (megabytes, 2**20), "int8")
+    first = relu("a", x)
+    second = relu("b", first.outputs[0])
+    one, two = cpu.costs([first, second], xeon)
+    size = megabytes * 2.0**20
+    assert one.dram_read_bytes == size and two.dram_write_bytes == size   # network input, output
+    assert one.dram_write_bytes == two.dram_read_bytes == (0.0 if kept else size)
+
+
+def test_x06_runs_padding_free_batches_as_intels_sut_packs_them():
+    run = validation.CASES["X06"].run
+    assert dict(run.params)["seq_len"] == validation.SQUAD_MEAN_TOKENS == 177
+
+
+def readme_row(row_id: str) -> tuple[float, float]:
+    """(predicted, error %) of a row of the README's accuracy table."""
+    line = next(line for line in README.read_text().splitlines()
+                if line.startswith(f"| {row_id} |"))
+    predicted, error = line.split("|")[3:5]
+    return float(predicted.replace(",", "")), float(re.sub(r"[%+\s]", "", error))
+
+
+def test_readme_rows_are_what_validate_answers(tmp_path):
+    with validation.EXTRA_CSV.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = [row for row in reader if row["id"] in ("X05", "X06")]
+        fields = reader.fieldnames
+    path = tmp_path / "cpu_rows.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    for row in validation.validate(path).rows:
+        predicted, error = readme_row(row.id)
+        assert predicted == pytest.approx(row.predicted_in_unit, abs=0.5)
+        assert error == pytest.approx(row.error_pct, abs=0.05)
