@@ -35,6 +35,7 @@ from accelsim.files import read_json
 from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload import zoo
 from accelsim.workload.ir import Graph
+from accelsim.workload.seqlen import is_lengths
 from accelsim.workload.zoo._transformer import TransformerSpec
 from accelsim.workload.zoo.llm import _gpt, _llama
 from accelsim.workload.zoo.transformers import _bert
@@ -191,7 +192,7 @@ def import_hf_config(path: str | Path, *, batch: int = 1, precision: str = "fp16
     zoo.check_positive("batch", batch)
     zoo.check_precision(precision)
     for key, value in (("seq_len", seq_len), ("past", past)):
-        if value is not None:
+        if value is not None and not (key == "seq_len" and is_lengths(value)):
             zoo.check_positive(key, value)
     data = read_json(path, str(path), WorkloadError)
     if not isinstance(data, dict):
