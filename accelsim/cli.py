@@ -8,7 +8,8 @@ import warnings
 
 import click
 
-from accelsim.commands.common import POSITIVE, STACK, WIDE, emit_json, single_run, workload_params
+from accelsim.commands.common import (PARAM_HELP, POSITIVE, STACK, WIDE, emit_json, single_run,
+                                      workload_params)
 from accelsim.errors import AccelsimError
 from accelsim.result import COMMAND
 
@@ -56,8 +57,7 @@ def cli() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help='Override a device field, e.g. --set memory.bandwidth="3 TB/s".')
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Workload parameter, e.g. --param seq_len=512 or --param image_size=160 "
-                   "(padding-free encoder batches: seq_len = the mean real length).")
+              help=PARAM_HELP)
 @STACK
 @click.option("--only", metavar="OP_KIND", default=None,
               help="Keep only ops of one kind, e.g. --only conv2d (the conv layers a paper "
