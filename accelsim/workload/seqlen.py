@@ -31,11 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.errors import UsageError, WorkloadError
+from accelsim.errors import UsageError, WorkloadError, did_you_mean
 from accelsim.files import read_text
 from accelsim.workload.requests import length_spec
 
 KEY = "seq_len"
+# the length specs accelsim.workload.requests reads
+DISTRIBUTIONS = {"uniform": "uniform:A:B", "lognormal": "lognormal:MEAN:SIGMA", "zipf": "zipf:THETA:MAX"}
 PADDING_FREE = (("compiled", "gpu"),)     # (stack, device kind) whose runtime removes padding
 MAX_SIGMA = 10.0                          # a lognormal wider than this spans > 40 decades
 TAIL_SIGMAS = 12.0                        # lognormal mass beyond mu + 12 sigma (< 2e-33) is dropped
@@ -141,6 +143,15 @@ def _csv_lengths(path: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array(lengths, dtype=np.int64), np.array(counts)
 
 
+def _is_number(text: str) -> bool:
+    """Whether `text` reads as a number."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_longest(longest: int, cap: int, spec: str) -> None:
     """Refuse lengths over the model's context (less any cached tokens)."""
     if longest > cap:
@@ -161,6 +172,10 @@ def distribution(spec: str, cap: int) -> tuple[np.ndarray, np.ndarray, int]:
         longest = int(lengths[counts > 0].max())
         _check_longest(longest, cap, spec)
         return lengths, counts / counts.sum(), longest
+    if name.split(":")[0] not in DISTRIBUTIONS and not _is_number(name):
+        raise UsageError(f"expected a length, {', '.join(DISTRIBUTIONS.values())}, file:PATH or "
+                         f"{' or '.join(NAMED)}; got {spec!r}{did_you_mean(name, list(NAMED))}",
+                         key=KEY)
     kind, args = length_spec(spec, KEY)
     if kind == "fixed":
         _check_longest(args[0], cap, spec)
