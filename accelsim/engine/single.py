@@ -187,7 +187,8 @@ def sequence_lengths(graph: Graph) -> dict:
     mean, mean_square = graph.info("seq_mean"), graph.info("seq_mean_square")
     return {"spec": graph.info("seq_lengths"), "mean": mean, "mean_square": mean_square,
             "attention_ratio": mean_square / mean**2, "padded": graph.info("seq_padded"),
-            "padded_length": graph.info("seq_padded_length"), "tokens": graph.info("seq_len")}
+            "padded_length": graph.info("seq_padded_length"), "tokens": graph.info("seq_len"),
+            "keys": graph.info("seq_keys")}
 
 
 def simulate_prepared(graph: Graph, precision: str, trace, device, *, mode: str = "inference",

@@ -219,4 +219,4 @@ def shape(seq_len: int | str | SeqLengths, max_positions: int, past: int = 0) ->
         (max(1, round(mean)), max(1, round(mean_square / mean)))
     return Shape(tokens, keys, {"seq_lengths": lengths.spec, "seq_mean": mean,
                                 "seq_mean_square": mean_square, "seq_padded": lengths.padded,
-                                "seq_padded_length": longest})
+                                "seq_padded_length": longest, "seq_keys": keys})
