@@ -136,6 +136,7 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
       accelsim run resnet50 --device a100 --batch 64
       accelsim run resnet50 --device a100 --batch 64 --stack eager
       accelsim run bert_base --device tpu_v4 --mode training --param seq_len=512
+      accelsim run bert_large --device a100 --batch 64 --param seq_len=squad
       accelsim run gemm --device v100 --param m=4096 --param n=7000 --param k=4096
       accelsim run workloads/scalesim/Resnet50.csv --device scalesim_32x32 --set array.dataflow=ws
       accelsim run gpt2 --device a100 --engine event --trace gpt2.json
