@@ -48,10 +48,7 @@ TAIL_SIGMAS = 12.0                        # lognormal mass beyond mu + 12 sigma 
 # 176.6 tokens; and the 10,570 dev questions (Rajpurkar et al. 2016) make 10,833 features
 # (MLPerf Inference's BERT sample count, mlcommons/inference docs), so 263 / 10,833 = 2.4% of
 # the features are a long paragraph's first window, cut at the full 384.
-NAMED = {"squad": ("lognormal:178.4:0.436", 384,
-                   "SQuAD v1.1 dev, BERT WordPiece, max 384: lognormal fitted to a 176.6-token "
-                   "mean (OpenReview 3nzKUh9a4M) and 2.4% full-length features (10,833 for "
-                   "10,570 questions, MLPerf Inference)")}
+NAMED = {"squad": ("lognormal:178.4:0.436", 384)}     # name -> (spec, longest length)
 
 
 @dataclass(frozen=True)
@@ -164,7 +161,7 @@ def distribution(spec: str, cap: int) -> tuple[np.ndarray, np.ndarray, int]:
     leaves `cap` tokens (see the module docstring)."""
     name = spec.strip()
     if name.lower() in NAMED:
-        named, longest, _source = NAMED[name.lower()]
+        named, longest = NAMED[name.lower()]
         _check_longest(longest, cap, spec)
         return distribution(named, longest)
     if name.lower().startswith("file:"):
