@@ -20,8 +20,8 @@ Supported `model_type` values and the keys read (defaults in parentheses):
 
 Other keys (norm epsilons, dropout, token ids, rope settings, dtype) do not change the ops or the
 parameter count and are ignored. A sliding window caps the keys each token attends to, and the
-KV cache, at the window. `seq_len` defaults to min(max positions, 2048); decoders also take `past` (cached tokens,
-as the zoo's decoders). The graph is named after the file, or after its folder for `config.json`.
+KV cache, at the window. `seq_len` defaults to min(max positions, 2048), and may be a distribution of
+lengths (accelsim.workload.seqlen); decoders also take `past` (cached tokens, as the zoo's decoders). The graph is named after the file, or after its folder for `config.json`.
 """
 
 from __future__ import annotations
