@@ -8,7 +8,8 @@ import warnings
 
 import click
 
-from accelsim.commands.common import POSITIVE, STACK, WIDE, emit_json, single_run, workload_params
+from accelsim.commands.common import (PARAM_HELP, POSITIVE, STACK, WIDE, emit_json, single_run,
+                                      workload_params)
 from accelsim.errors import AccelsimError
 from accelsim.result import COMMAND
 
@@ -56,8 +57,7 @@ def cli() -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help='Override a device field, e.g. --set memory.bandwidth="3 TB/s".')
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Workload parameter, e.g. --param seq_len=512 or --param image_size=160 "
-                   "(padding-free encoder batches: seq_len = the mean real length).")
+              help=PARAM_HELP)
 @STACK
 @click.option("--only", metavar="OP_KIND", default=None,
               help="Keep only ops of one kind, e.g. --only conv2d (the conv layers a paper "
@@ -136,6 +136,7 @@ def run(workload, device, mode, batch, precision, overrides, params, stack, only
       accelsim run resnet50 --device a100 --batch 64
       accelsim run resnet50 --device a100 --batch 64 --stack eager
       accelsim run bert_base --device tpu_v4 --mode training --param seq_len=512
+      accelsim run bert_large --device a100 --batch 64 --param seq_len=squad
       accelsim run gemm --device v100 --param m=4096 --param n=7000 --param k=4096
       accelsim run workloads/scalesim/Resnet50.csv --device scalesim_32x32 --set array.dataflow=ws
       accelsim run gpt2 --device a100 --engine event --trace gpt2.json

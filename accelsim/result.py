@@ -9,8 +9,11 @@ JSON contract (schema_version 1):
    "totals": {"params", "flops", "macs", "dram_bytes", "latency_s", "energy_j", "peak_memory_bytes",
               "throughput" (samples/s), "flops_per_s" (achieved FLOP/s),
               "samples_per_step", "average_power_w", "energy_breakdown_j",
-              ... mode-specific entries; on a device with a `calibration:` block (accelsim
-              calibrate) also "latency_s_lo"/"latency_s_hi", "throughput_lo"/"throughput_hi" (and
+              "sequence_lengths" (a transformer built from a seq_len distribution,
+              accelsim.workload.seqlen: {"spec", "mean" E[L], "mean_square" E[L^2],
+              "attention_ratio" E[L^2]/E[L]^2, "padded", "padded_length", "tokens" and "keys"
+              per sequence as built}), ... mode-specific entries; on a device with a
+              `calibration:` block (accelsim calibrate) also "latency_s_lo"/"latency_s_hi", "throughput_lo"/"throughput_hi" (and
               the same for ttft_s, tpot_s and token rates when serving) and "interval" (how the
               bounds were made)},
    "memory": {"weights", "gradients", "optimizer_state", "activations", ...} (bytes),

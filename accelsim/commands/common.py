@@ -32,6 +32,10 @@ STACK_HELP = ("Software stack: eager (every op its own kernel, as PyTorch eager)
               "compilers do; residual adds too on GPUs, systolic arrays and CPUs). Default: "
               "compiled for inference and serving on every device; training eager on GPUs and "
               "CPUs, compiled elsewhere (XLA).")
+PARAM_HELP = ("Workload parameter, e.g. --param seq_len=512 or --param image_size=160. A "
+              "transformer's seq_len may be a distribution of lengths: uniform:A:B, "
+              "lognormal:MEAN:SIGMA, zipf:THETA:MAX, file:PATH.csv or squad (padding-free on "
+              "GPUs' compiled stack, padded to the longest elsewhere).")
 STACK = click.option("--stack", type=click.Choice(["eager", "compiled"]), default=None,
                      help=STACK_HELP)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import click
 
-from accelsim.commands.common import POSITIVE, STACK, WIDE, Finite, emit_json, workload_params
+from accelsim.commands.common import (PARAM_HELP, POSITIVE, STACK, WIDE, Finite, emit_json,
+                                      workload_params)
 
 MODES = click.Choice(["inference", "training"])
 PRECISION_HELP = "fp32, tf32, bf16, fp16, fp8, fp4, int8, int4 (default: the device's own)."
-PARAM_HELP = "Workload parameter, e.g. --param seq_len=512 or --param image_size=160."
 
 
 def _emit(answer, as_json: bool, render, wide: bool) -> None:

@@ -55,6 +55,7 @@ from accelsim.engine.grad_accumulation import check_accumulation, with_accumulat
 from accelsim.engine import recompute as recipe
 from accelsim.engine.recompute import bubble_slots, in_flight, resolve_recompute, trace_checkpoint
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
+from accelsim.workload.seqlen import run_lengths
 from accelsim.workload.stack import apply_stack, resolve_stack
 from accelsim.errors import UsageError, check_name
 from accelsim.workload.dropout import with_dropout
@@ -405,7 +406,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     device = single.load_device(device, overrides)
     check_mode(device, "training")
     precision = run_precision(device, precision)
-    graph = single.load_workload(workload, batch=batch, precision=precision, **workload_params)
+    graph = single.load_workload(workload, batch=batch, precision=precision, **run_lengths(
+        workload_params, resolve_stack(stack, device.kind, "training"), device.kind))
     graph = with_dropout(graph) if dropout else graph
     checkpoint = trace_checkpoint(recompute, graph)
     seq_len = graph.info("seq_len")

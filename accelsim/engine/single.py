@@ -14,6 +14,7 @@ from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.errors import UsageError
 from accelsim.result import DYNAMIC_ENERGY, ENERGY_PARTS, Result
 from accelsim.workload.ir import Graph
+from accelsim.workload.seqlen import run_lengths
 from accelsim.workload.stack import apply_stack, only_ops, resolve_stack
 from accelsim.workload.trace import MemoryBreakdown
 
@@ -150,15 +151,17 @@ def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
             **workload_params):
     """(device config, graph, precision, trace) of a single-device inference or training run; the
     graph restricted to `only` ops of one kind and run under `stack` (default: the device kind's
-    for the mode, accelsim.workload.stack), its meta "stack" saying which."""
+    for the mode, accelsim.workload.stack), its meta "stack" saying which; a seq_len distribution
+    is padded where the run pads (accelsim.workload.seqlen)."""
     device = load_device(device, overrides)
     check_mode(device, mode)
     precision = run_precision(device, precision)
-    graph = load_workload(workload, batch=batch, precision=precision, **workload_params)
+    stack = resolve_stack(stack, device.kind, mode)
+    graph = load_workload(workload, batch=batch, precision=precision,
+                          **run_lengths(workload_params, stack, device.kind))
     if isinstance(workload, Graph):
         graph, precision = computable(graph, device)
-    graph = apply_stack(only_ops(graph, only), resolve_stack(stack, device.kind, mode),
-                        device.kind)
+    graph = apply_stack(only_ops(graph, only), stack, device.kind)
     trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
     return device, graph, precision, trace
 
@@ -179,6 +182,15 @@ def simulate_single(workload, device, *, mode: str = "inference", engine: str = 
                              prefetch=prefetch)
 
 
+def sequence_lengths(graph: Graph) -> dict:
+    """How a graph built from a seq_len distribution was sized (accelsim.workload.seqlen)."""
+    mean, mean_square = graph.info("seq_mean"), graph.info("seq_mean_square")
+    return {"spec": graph.info("seq_lengths"), "mean": mean, "mean_square": mean_square,
+            "attention_ratio": mean_square / mean**2, "padded": graph.info("seq_padded"),
+            "padded_length": graph.info("seq_padded_length"), "tokens": graph.info("seq_len"),
+            "keys": graph.info("seq_keys")}
+
+
 def simulate_prepared(graph: Graph, precision: str, trace, device, *, mode: str = "inference",
                       engine: str = "analytic", prefetch: bool = False) -> Result:
     """The Result of a prepared run (see prepare) on `device`: a trace costed on many variants of
@@ -190,6 +202,8 @@ def simulate_prepared(graph: Graph, precision: str, trace, device, *, mode: str 
     if trace.tokens_per_step:
         totals["tokens_per_step"] = trace.tokens_per_step
         totals["tokens_per_s"] = trace.tokens_per_step / latency if latency > 0 else 0.0
+    if graph.info("seq_lengths"):
+        totals["sequence_lengths"] = sequence_lengths(graph)
     return Result(workload=graph.name, device=device.name, device_kind=device.kind, mode=mode,
                   precision=precision, batch=graph.batch, layers=layers,
                   totals=with_interval(totals, device), memory=asdict(trace.memory),

@@ -65,6 +65,7 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     from accelsim.devices.systolic import check_precision, resident_tensors
     from accelsim.devices.area import leakage_w, systolic_area_mm2, widest_precision
     from accelsim.devices.energy import PJ, sram_pj_per_byte
+    from accelsim.workload.seqlen import run_lengths
     from accelsim.workload.stack import apply_stack, resolve_stack
 
     device, modelled_power = _device(device, overrides)
@@ -75,8 +76,10 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
         raise UsageError("the fast path runs the device's fixed mapping; sweep mapping.mode "
                          "without --fast", key="mapping.mode")
     precision = run_precision(device, precision)
-    graph = load_workload(graph, batch=batch, precision=precision, **workload_params)
-    graph = apply_stack(graph, resolve_stack(stack, device.kind, mode), device.kind)
+    stack = resolve_stack(stack, device.kind, mode)
+    graph = load_workload(graph, batch=batch, precision=precision,
+                          **run_lengths(workload_params, stack, device.kind))
+    graph = apply_stack(graph, stack, device.kind)
     trace = build_trace(graph, mode)
     design = _designs(device, rows, cols, dataflow, ifmap_sram, filter_sram, ofmap_sram, bandwidth)
     gemms = [op for op in trace.ops if _on_array(op)]

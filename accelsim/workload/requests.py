@@ -67,22 +67,32 @@ def lognormal_profile(median: float, p90: float) -> str:
     return f"lognormal:{median * math.exp(sigma**2 / 2):.6g}:{sigma:.6g}"
 
 
-def sample_lengths(spec: str, n: int, rng: np.random.Generator, key: str) -> np.ndarray:
-    """`n` token counts (>= 1) drawn from length spec `spec` (see the module docstring)."""
+def length_spec(spec: str, key: str) -> tuple[str, tuple[float, ...]]:
+    """A length spec (see the module docstring) checked and split: ("fixed", (tokens,)) or
+    ("uniform" | "lognormal" | "zipf", (a, b))."""
     kind, *args = str(spec).strip().split(":")
     if not args:
         value = _number(kind, key, spec)
         if value != int(value) or value > 2**31:
             raise UsageError(f"expected a whole number of tokens, got {spec!r}", key=key)
-        return np.full(n, int(value), dtype=np.int64)
+        return "fixed", (int(value),)
     shapes = {"uniform": 2, "lognormal": 2, "zipf": 2}
     if kind not in shapes or len(args) != shapes[kind]:
         raise UsageError(f"expected a number, uniform:A:B, lognormal:MEAN:SIGMA or zipf:THETA:MAX, "
                          f"got {spec!r}", key=key)
     a, b = (_number(arg, key, spec) for arg in args)
+    if kind == "uniform" and a > b:
+        raise UsageError(f"uniform:A:B needs A <= B, got {spec!r}", key=key)
+    return kind, (a, b)
+
+
+def sample_lengths(spec: str, n: int, rng: np.random.Generator, key: str) -> np.ndarray:
+    """`n` token counts (>= 1) drawn from length spec `spec` (see the module docstring)."""
+    kind, args = length_spec(spec, key)
+    if kind == "fixed":
+        return np.full(n, args[0], dtype=np.int64)
+    a, b = args
     if kind == "uniform":
-        if a > b:
-            raise UsageError(f"uniform:A:B needs A <= B, got {spec!r}", key=key)
         values = rng.integers(math.ceil(a), math.floor(b) + 1, size=n)
     elif kind == "lognormal":
         values = np.rint(rng.lognormal(math.log(a) - b * b / 2, b, size=n))

@@ -10,8 +10,9 @@
   (PG338 lists Elementwise-Sum beside convolution). All of it is
   accelsim.workload.transforms.fuse, the one fusion implementation.
 
-Padding-free transformer batches (TensorRT's variable-length BERT) are a workload parameter, not
-a stack: run the encoder at the mean real length (e.g. --param seq_len=177 for SQuAD v1.1 at 384).
+Padding-free transformer batches (TensorRT's variable-length BERT) come from a seq_len
+distribution (e.g. --param seq_len=squad), padded except under this stack on GPUs
+(accelsim.workload.seqlen).
 
 Defaults (default_stack) follow what users deploy: inference and serving run compiled on every
 device kind; training runs eager on GPUs and CPUs (PyTorch) and compiled elsewhere (XLA on TPUs

@@ -40,7 +40,7 @@ class Trace:
     memory: MemoryBreakdown
     batch: int
     samples_per_step: int
-    tokens_per_step: int | None = None   # batch x sequence length for sequence models
+    tokens_per_step: float | None = None   # batch x (mean) sequence length for sequence models
 
     @property
     def flops(self) -> int:
@@ -101,10 +101,11 @@ def peak_live_bytes(ops: tuple[Op, ...]) -> float:
 
 
 def step_sizes(graph: Graph) -> dict[str, int | None]:
-    """Samples and (for sequence models) tokens that one step of `graph` processes."""
-    seq_len = graph.info("seq_len")
+    """Samples and (for sequence models) tokens that one step of `graph` processes: the real
+    tokens of a seq_len distribution (accelsim.workload.seqlen), padding not counted."""
+    seq_len = graph.info("seq_mean", graph.info("seq_len"))
     return {"batch": graph.batch, "samples_per_step": graph.batch,
-            "tokens_per_step": graph.batch * int(seq_len) if seq_len else None}
+            "tokens_per_step": graph.batch * seq_len if seq_len else None}
 
 
 def inference_trace(graph: Graph) -> Trace:

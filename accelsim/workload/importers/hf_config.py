@@ -20,8 +20,8 @@ Supported `model_type` values and the keys read (defaults in parentheses):
 
 Other keys (norm epsilons, dropout, token ids, rope settings, dtype) do not change the ops or the
 parameter count and are ignored. A sliding window caps the keys each token attends to, and the
-KV cache, at the window. `seq_len` defaults to min(max positions, 2048); decoders also take `past` (cached tokens,
-as the zoo's decoders). The graph is named after the file, or after its folder for `config.json`.
+KV cache, at the window. `seq_len` defaults to min(max positions, 2048), and may be a distribution of
+lengths (accelsim.workload.seqlen); decoders also take `past` (cached tokens, as the zoo's decoders). The graph is named after the file, or after its folder for `config.json`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from accelsim.files import read_json
 from accelsim.workload.limits import MAX_SIZE, is_size
 from accelsim.workload import zoo
 from accelsim.workload.ir import Graph
+from accelsim.workload.seqlen import is_lengths
 from accelsim.workload.zoo._transformer import TransformerSpec
 from accelsim.workload.zoo.llm import _gpt, _llama
 from accelsim.workload.zoo.transformers import _bert
@@ -191,7 +192,7 @@ def import_hf_config(path: str | Path, *, batch: int = 1, precision: str = "fp16
     zoo.check_positive("batch", batch)
     zoo.check_precision(precision)
     for key, value in (("seq_len", seq_len), ("past", past)):
-        if value is not None:
+        if value is not None and not (key == "seq_len" and is_lengths(value)):
             zoo.check_positive(key, value)
     data = read_json(path, str(path), WorkloadError)
     if not isinstance(data, dict):

@@ -9,6 +9,7 @@ from typing import Callable
 from accelsim.errors import WorkloadError, did_you_mean
 from accelsim.workload.ir import PRECISIONS, Graph
 from accelsim.workload.limits import MAX_SIZE, is_size
+from accelsim.workload.seqlen import is_lengths
 
 # module of accelsim.workload.zoo -> (family, the networks it builds: functions of the same name);
 # a module is imported when one of its networks is built
@@ -67,6 +68,7 @@ def build(name: str, batch: int = 1, precision: str = "fp16", **params: object) 
             hint = did_you_mean(param, list(accepted))
             raise WorkloadError(f"{key} takes no parameter {param!r}{hint}; it takes {', '.join(accepted)}",
                                 key=param)
-        check_positive(param, value)
+        if not (param == "seq_len" and is_lengths(value)):    # a distribution: its builder checks it
+            check_positive(param, value)
     check_precision(precision)
     return builder(key)(batch=batch, precision=precision, **params)

@@ -104,8 +104,12 @@ def self_attention(b: NetBuilder, prefix: str, x: Act, heads: int, kv_heads: int
     return spec_attention(b, prefix, x, spec, past)
 
 
-def spec_attention(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, past: int = 0) -> Act:
+def spec_attention(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, past: int = 0,
+                   keys: int | None = None) -> Act:
     """Multi-head (or grouped-query) self-attention over x [B, S, D], projections included.
+
+    keys: new keys a query attends over when not S (a padding-free batch of varied lengths, where
+    a token sees its own sequence's: accelsim.workload.seqlen).
 
     past > 0: the S new tokens also attend to `past` cached tokens, read from the inputs
     prefix.k_cache and prefix.v_cache [B, kv_heads, past, head_dim] (LLM decoding with a KV cache).
@@ -120,7 +124,8 @@ def spec_attention(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec, pa
     kept = min(past, max(spec.window - seq, 0)) if spec.window else past
     cached = {part: (b.input((batch, spec.kv, kept, spec.head_dim),
                              f"{prefix}.{part}_cache"),) if kept else () for part in "kv"}
-    seen = min(past + seq, spec.window) if spec.window else past + seq
+    new = keys or seq
+    seen = min(past + new, spec.window) if spec.window else past + new
     return _attend(b, prefix, q, (*cached["k"], k), (*cached["v"], v), spec, seen)
 
 
@@ -153,11 +158,12 @@ def mlp(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec) -> Act:
 
 
 def transformer_layer(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec,
-                      past: int = 0, context: Act | None = None, cached_context: bool = False) -> Act:
+                      past: int = 0, context: Act | None = None, cached_context: bool = False,
+                      keys: int | None = None) -> Act:
     """One layer: attention, cross-attention over `context` (if given) and MLP sublayers, each with
     a residual add and a norm (pre or post)."""
     def attention(h: Act) -> Act:
-        return spec_attention(b, f"{prefix}.attn", h, spec, past)
+        return spec_attention(b, f"{prefix}.attn", h, spec, past, keys)
 
     def cross(h: Act) -> Act:
         return cross_attention(b, f"{prefix}.cross_attn", h, context, spec, cached_context)
@@ -175,9 +181,10 @@ def transformer_layer(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec,
 
 
 def transformer_stack(b: NetBuilder, prefix: str, x: Act, spec: TransformerSpec,
-                      past: int = 0, context: Act | None = None, cached_context: bool = False) -> Act:
+                      past: int = 0, context: Act | None = None, cached_context: bool = False,
+                      keys: int | None = None) -> Act:
     """`spec.layers` layers named prefix.0, prefix.1, ... (past: cached tokens, see self_attention;
-    context: cross-attended in every layer, see transformer_layer)."""
+    context: cross-attended in every layer, see transformer_layer; keys: see spec_attention)."""
     for i in range(spec.layers):
-        x = transformer_layer(b, f"{prefix}.{i}", x, spec, past, context, cached_context)
+        x = transformer_layer(b, f"{prefix}.{i}", x, spec, past, context, cached_context, keys)
     return x

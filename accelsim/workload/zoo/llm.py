@@ -13,7 +13,7 @@ from accelsim.errors import WorkloadError
 from accelsim.workload.ir import Graph
 from accelsim.workload.zoo._builder import NetBuilder
 from accelsim.workload.zoo._transformer import TransformerSpec, transformer_stack
-from accelsim.workload.zoo.transformers import check_seq_len
+from accelsim.workload.seqlen import shape
 
 GPT2_VOCAB = 50257
 MEGATRON_VOCAB = 51200      # Narayanan et al. SC21 Section 5.1: "vocabulary size of 51,200"
@@ -39,16 +39,16 @@ MIXTRAL_8X7B = replace(LLAMA2_7B, kv_heads=8, ffn=14336, experts=8, top_k=2)
 def _gpt(name: str, spec: TransformerSpec, max_positions: int, batch: int, precision: str,
          seq_len: int, past: int | None, vocab: int = GPT2_VOCAB, tied: bool = True) -> Graph:
     """GPT-2-style decoder: learned positions, pre-norm layers, final norm, head (tied to wte)."""
-    check_seq_len(seq_len + (past or 0), max_positions)
+    seq = shape(seq_len, max_positions, past or 0)
     b = NetBuilder(name, batch, precision)
-    ids = b.input((batch, seq_len), "input_ids", "int32")
-    positions = b.input((seq_len,), "position_ids", "int32")
+    ids = b.input((batch, seq.tokens), "input_ids", "int32")
+    positions = b.input((seq.tokens,), "position_ids", "int32")
     x = b.add("embed.add", b.embedding("embed.wte", ids, vocab, spec.hidden),
               b.embedding("embed.wpe", positions, max_positions, spec.hidden))
-    x = b.norm("norm", transformer_stack(b, "decoder", x, spec, past or 0))
+    x = b.norm("norm", transformer_stack(b, "decoder", x, spec, past or 0, keys=seq.keys))
     b.linear("lm_head", x, vocab, bias=False, weight=b.table("embed.wte") if tied else None)
-    return b.graph(**spec.meta("decoder", seq_len, vocab), max_positions=max_positions,
-                   tied_embeddings=tied, past=past or 0)
+    return b.graph(**spec.meta("decoder", seq.tokens, vocab), max_positions=max_positions,
+                   tied_embeddings=tied, past=past or 0, **seq.meta)
 
 
 def gpt2(batch: int = 1, precision: str = "fp16", seq_len: int = 1024,
@@ -92,13 +92,14 @@ def llama2_7b(batch: int = 1, precision: str = "fp16", seq_len: int = 4096, kv_h
 def _llama(name: str, spec: TransformerSpec, max_positions: int, batch: int, precision: str,
            seq_len: int, past: int | None, vocab: int, tied: bool = False) -> Graph:
     """Llama-style decoder: token embedding (rotary positions), pre-norm layers, final norm, head."""
-    check_seq_len(seq_len + (past or 0), max_positions)
+    seq = shape(seq_len, max_positions, past or 0)
     b = NetBuilder(name, batch, precision)
-    x = b.embedding("embed_tokens", b.input((batch, seq_len), "input_ids", "int32"), vocab, spec.hidden)
-    x = b.norm("norm", transformer_stack(b, "decoder", x, spec, past or 0), spec.norm)
+    x = b.embedding("embed_tokens", b.input((batch, seq.tokens), "input_ids", "int32"), vocab,
+                    spec.hidden)
+    x = b.norm("norm", transformer_stack(b, "decoder", x, spec, past or 0, keys=seq.keys), spec.norm)
     b.linear("lm_head", x, vocab, bias=False, weight=b.table("embed_tokens") if tied else None)
-    return b.graph(**spec.meta("decoder", seq_len, vocab), max_positions=max_positions,
-                   tied_embeddings=tied, past=past or 0)
+    return b.graph(**spec.meta("decoder", seq.tokens, vocab), max_positions=max_positions,
+                   tied_embeddings=tied, past=past or 0, **seq.meta)
 
 
 def llama3_8b(batch: int = 1, precision: str = "fp16", seq_len: int = 8192,

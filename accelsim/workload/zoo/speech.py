@@ -5,7 +5,7 @@ from __future__ import annotations
 from accelsim.workload.ir import Graph, OpKind
 from accelsim.workload.zoo._builder import VECTOR_FLOPS, Act, NetBuilder
 from accelsim.workload.zoo._transformer import TransformerSpec, transformer_stack
-from accelsim.workload.zoo.transformers import check_seq_len
+from accelsim.workload.seqlen import shape
 
 # openai/whisper-base config.json: d_model 512, 6 + 6 layers of 8 heads, FFN 2048, 80 mel bins,
 # 1500 encoder frames (3000 mel frames, halved by the stride-2 conv), 448 text positions.
@@ -41,17 +41,18 @@ def whisper_base(batch: int = 1, precision: str = "fp16", seq_len: int = WHISPER
     keys and values and the cross-attention keys and values of the encoder output read from caches.
     """
     spec = WHISPER_BASE
-    check_seq_len(seq_len + (past or 0), WHISPER_TEXT_POSITIONS)
+    seq = shape(seq_len, WHISPER_TEXT_POSITIONS, past or 0)
     b = NetBuilder("whisper_base", batch, precision)
     frames = WHISPER_FRAMES // 2
     audio = b.input((batch, frames, spec.hidden), "encoder_output") if past else _encoder(b, spec)
-    ids = b.input((batch, seq_len), "input_ids", "int32")
-    positions = b.input((seq_len,), "position_ids", "int32")
+    ids = b.input((batch, seq.tokens), "input_ids", "int32")
+    positions = b.input((seq.tokens,), "position_ids", "int32")
     x = b.add("decoder.embed.add", b.embedding("decoder.embed_tokens", ids, WHISPER_VOCAB, spec.hidden),
               b.embedding("decoder.embed_positions", positions, WHISPER_TEXT_POSITIONS, spec.hidden))
-    x = transformer_stack(b, "decoder", x, spec, past or 0, context=audio, cached_context=bool(past))
+    x = transformer_stack(b, "decoder", x, spec, past or 0, context=audio, cached_context=bool(past),
+                          keys=seq.keys)
     b.linear("proj_out", b.norm("decoder.layer_norm", x), WHISPER_VOCAB, bias=False,
              weight=b.table("decoder.embed_tokens"))
-    return b.graph(**spec.meta("encoder-decoder", seq_len, WHISPER_VOCAB),
+    return b.graph(**spec.meta("encoder-decoder", seq.tokens, WHISPER_VOCAB),
                    max_positions=WHISPER_TEXT_POSITIONS, tied_embeddings=True, past=past or 0,
-                   cross_tokens=frames)
+                   cross_tokens=frames, **seq.meta)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from accelsim.errors import WorkloadError
 from accelsim.workload.ir import Graph, OpKind
+from accelsim.workload.seqlen import SeqLengths, shape
 from accelsim.workload.zoo._builder import VECTOR_FLOPS, Act, NetBuilder
 from accelsim.workload.zoo._transformer import TransformerSpec, transformer_stack
 
@@ -13,14 +14,6 @@ BERT_BASE = TransformerSpec(layers=12, hidden=768, heads=12, ffn=3072, pre_norm=
 BERT_LARGE = TransformerSpec(layers=24, hidden=1024, heads=16, ffn=4096, pre_norm=False)
 DISTILBERT = TransformerSpec(layers=6, hidden=768, heads=12, ffn=3072, pre_norm=False)
 VIT_B16 = TransformerSpec(layers=12, hidden=768, heads=12, ffn=3072, fused_qkv=True)
-
-
-def check_seq_len(seq_len: int, max_positions: int) -> None:
-    """The model's context (its learned position table, or the length it was trained at) bounds
-    the tokens a pass sees."""
-    if seq_len > max_positions:
-        raise WorkloadError(f"must be at most {max_positions} (the model's context), got {seq_len}",
-                            key="seq_len")
 
 
 def _bert_embeddings(b: NetBuilder, seq_len: int, hidden: int, vocab: int = BERT_VOCAB,
@@ -36,34 +29,39 @@ def _bert_embeddings(b: NetBuilder, seq_len: int, hidden: int, vocab: int = BERT
     return b.norm("embeddings.norm", b.add("embeddings.add", *terms))
 
 
-def _bert(name: str, spec: TransformerSpec, batch: int, precision: str, seq_len: int,
-          vocab: int = BERT_VOCAB, max_positions: int = BERT_MAX_POSITIONS, token_types: int = 2) -> Graph:
+def _bert(name: str, spec: TransformerSpec, batch: int, precision: str,
+          seq_len: int | str | SeqLengths, vocab: int = BERT_VOCAB,
+          max_positions: int = BERT_MAX_POSITIONS, token_types: int = 2) -> Graph:
     """A BERT encoder (post-norm layers) with its pooler: tanh(dense(first token))."""
-    check_seq_len(seq_len, max_positions)
+    seq = shape(seq_len, max_positions)
     b = NetBuilder(name, batch, precision)
-    x = _bert_embeddings(b, seq_len, spec.hidden, vocab, max_positions, token_types)
-    cls = b.view(transformer_stack(b, "encoder", x, spec), (batch, spec.hidden), "cls")
+    x = _bert_embeddings(b, seq.tokens, spec.hidden, vocab, max_positions, token_types)
+    cls = b.view(transformer_stack(b, "encoder", x, spec, keys=seq.keys), (batch, spec.hidden), "cls")
     b.activation("pooler.act", b.linear("pooler.dense", cls, spec.hidden), "tanh")
-    return b.graph(**spec.meta("encoder", seq_len, vocab))
+    return b.graph(**spec.meta("encoder", seq.tokens, vocab), **seq.meta)
 
 
-def bert_base(batch: int = 1, precision: str = "fp16", seq_len: int = 128) -> Graph:
-    """BERT-base-uncased (Devlin et al. 2018) with its pooler, as in HuggingFace BertModel."""
+def bert_base(batch: int = 1, precision: str = "fp16", seq_len: int | str = 128) -> Graph:
+    """BERT-base-uncased (Devlin et al. 2018) with its pooler, as in HuggingFace BertModel.
+
+    seq_len: a length, or a distribution of lengths (accelsim.workload.seqlen)."""
     return _bert("bert_base", BERT_BASE, batch, precision, seq_len)
 
 
-def bert_large(batch: int = 1, precision: str = "fp16", seq_len: int = 384) -> Graph:
-    """BERT-large-uncased (Devlin et al. 2018) with its pooler; seq 384 as in MLPerf's SQuAD task."""
+def bert_large(batch: int = 1, precision: str = "fp16", seq_len: int | str = 384) -> Graph:
+    """BERT-large-uncased (Devlin et al. 2018) with its pooler; seq 384 as in MLPerf's SQuAD task.
+
+    seq_len: a length, or a distribution of lengths, e.g. "squad" (accelsim.workload.seqlen)."""
     return _bert("bert_large", BERT_LARGE, batch, precision, seq_len)
 
 
-def distilbert(batch: int = 1, precision: str = "fp16", seq_len: int = 128) -> Graph:
+def distilbert(batch: int = 1, precision: str = "fp16", seq_len: int | str = 128) -> Graph:
     """DistilBERT-base-uncased (Sanh et al. 2019): 6 BERT layers, no token types, no pooler."""
-    check_seq_len(seq_len, BERT_MAX_POSITIONS)
+    seq = shape(seq_len, BERT_MAX_POSITIONS)
     b = NetBuilder("distilbert", batch, precision)
-    transformer_stack(b, "transformer", _bert_embeddings(b, seq_len, DISTILBERT.hidden, token_types=0),
-                      DISTILBERT)
-    return b.graph(**DISTILBERT.meta("encoder", seq_len, BERT_VOCAB))
+    transformer_stack(b, "transformer", _bert_embeddings(b, seq.tokens, DISTILBERT.hidden,
+                                                         token_types=0), DISTILBERT, keys=seq.keys)
+    return b.graph(**DISTILBERT.meta("encoder", seq.tokens, BERT_VOCAB), **seq.meta)
 
 
 def vit_b16(batch: int = 1, precision: str = "fp16", image_size: int = 224) -> Graph:
