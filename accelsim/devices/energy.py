@@ -125,11 +125,11 @@ def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float = 0.0,
 
 
 def active_power(device, energy: Energy, busy_s: float) -> Energy:
-    """`energy` with its dynamic components rescaled to sum to (tdp - idle) x `busy_s`, split in
-    their bottom-up proportions (unchanged where the device has no TDP or no dynamic energy)."""
+    """`energy` with its dynamic components rescaled to sum to (tdp - busy power) x `busy_s`, split
+    in their bottom-up proportions (unchanged where the device has no TDP or no dynamic energy)."""
     dynamic = energy.compute + energy.onchip + energy.offchip
     if device.power.tdp is None or dynamic == 0:
         return energy
-    scale = max(device.power.tdp - device.power.idle, 0.0) * busy_s / dynamic
+    scale = max(device.power.tdp - device.power.busy, 0.0) * busy_s / dynamic
     return replace(energy, compute=energy.compute * scale, onchip=energy.onchip * scale,
                    offchip=energy.offchip * scale)

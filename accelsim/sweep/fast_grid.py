@@ -94,7 +94,7 @@ def finish_grid(compute_s, memory_s, overhead_s, compute_j, onchip_j, offchip_j,
 
 def active_parts(parts: list, tdp_w: float | None, idle_w, busy_s) -> list:
     """energy.active_power on a grid: with a TDP, the (compute, on-chip, off-chip) dynamic energy
-    rescaled to (tdp - idle) x busy time, split in proportion; without one, as given."""
+    rescaled to (tdp - busy power) x busy time, split in proportion; without one, as given."""
     if tdp_w is None:
         return parts
     dynamic = parts[0] + parts[1] + parts[2]
