@@ -42,14 +42,15 @@ def host_waits(device_s, dispatch: float) -> np.ndarray:
     return waits
 
 
-def with_host_waits(costs: Sequence[OpCost], dispatch: float, busy_w: float) -> list[OpCost]:
-    """The costs with each op's wait on the host added to its latency, drawn at `busy_w`; an op
-    that waits longer than its work is bound by "overhead"."""
+def with_host_waits(costs: Sequence[OpCost], device, stack: str | None) -> list[OpCost]:
+    """The costs of a run under `stack` with each op's wait on the host added to its latency, drawn
+    at the device's busy power; an op that waits longer than its work is bound by "overhead"."""
+    dispatch = dispatch_s(device, stack)
     if dispatch <= 0:
         return list(costs)
     waits = host_waits([c.latency_s for c in costs], dispatch)
     return [c if wait == 0 else replace(
         c, latency_s=c.latency_s + wait,
-        energy=replace(c.energy, static=c.energy.static + busy_w * wait),
+        energy=replace(c.energy, static=c.energy.static + device.power.busy * wait),
         bound="overhead" if wait > max(c.compute_s, c.memory_s) else c.bound)
         for c, wait in zip(costs, (float(w) for w in waits))]

@@ -9,7 +9,7 @@ from dataclasses import asdict, replace
 
 from accelsim.devices import cost_all, effective_precision, run_precision
 from accelsim.devices.area import device_area_mm2
-from accelsim.devices.host import dispatch_s, with_host_waits
+from accelsim.devices.host import with_host_waits
 from accelsim.engine.analytic import schedule
 from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.errors import UsageError
@@ -119,7 +119,7 @@ def with_interval(totals: dict, device) -> dict:
 
 
 def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False,
-              stack: str = ""):
+              stack: str | None = None):
     """(costs, layer results) of a trace's ops on a device, scheduled by `engine` (the event engine
     with weight prefetch if `prefetch`); under a `stack` that dispatches op by op from the host
     (eager), each op's wait on the host is in its latency (devices.host)."""
@@ -127,8 +127,7 @@ def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False
     if prefetch and engine != "event":
         raise UsageError("prefetch needs the event engine (engine='event', --engine event)",
                          key="prefetch")
-    costs = with_host_waits(cost_all(trace.ops, device), dispatch_s(device, stack),
-                            device.power.busy)
+    costs = with_host_waits(cost_all(trace.ops, device), device, stack)
     if engine == "event":
         from accelsim.engine.sim import schedule as simulate_events
 
@@ -172,8 +171,7 @@ def event_timeline(workload, device, *, prefetch: bool = False, **options):
     from accelsim.engine.sim import run as run_events
 
     device, graph, _precision, trace = prepare(workload, device, **options)
-    costs = with_host_waits(cost_all(trace.ops, device), dispatch_s(device, graph.info("stack")),
-                            device.power.busy)
+    costs = with_host_waits(cost_all(trace.ops, device), device, graph.info("stack"))
     return run_events(trace.ops, costs, prefetch=prefetch)
 
 
