@@ -64,7 +64,8 @@ def test_host_waits_follow_the_async_launch_queue():
 
 def eager_decode(device, **extra):
     """A batch-1 llama2_7b decode step under the eager stack."""
-    return accelsim.simulate("llama2_7b", device, precision="fp16", stack="eager", **DECODE, **extra)
+    return accelsim.simulate("llama2_7b", device, precision="fp16", stack="eager", **DECODE,
+                             **extra)
 
 
 def test_a_host_bound_eager_decode_takes_ops_times_dispatch():

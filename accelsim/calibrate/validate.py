@@ -32,12 +32,12 @@ OFFLINE_BATCH = 256                            # MLPerf offline: a batch large e
 SQUAD_MEAN_TOKENS = round(384 * (1 - 0.54))
 DECODE_CONTEXT = 512                           # tokens in the KV cache of an LLM decode-step case
 DECODE_STEP = (("seq_len", 1), ("past", DECODE_CONTEXT))
-# ML.ENERGY leaderboard v1 ran Hugging Face PyTorch models op by op (github.com/ml-energy/leaderboard
-# scripts/benchmark.py: FastChat load_model + generate_stream, energy from Zeus): the eager stack
+# ML.ENERGY leaderboard v1 ran Hugging Face PyTorch models op by op (github.com/ml-energy/
+# leaderboard scripts/benchmark.py: FastChat load_model + generate_stream, energy from Zeus)
 LEADERBOARD_V1_DECODE = RunSpec("llama2_7b", "a100", precision="fp16", params=DECODE_STEP,
                                 stack="eager")
-LEADERBOARD_V1_NOTE = (f"one decode step at {DECODE_CONTEXT} tokens of context under the eager stack "
-                       "(the leaderboard ran HF transformers via FastChat), bound by its host")
+LEADERBOARD_V1_NOTE = (f"one decode step at {DECODE_CONTEXT} tokens of context under the eager "
+                       "stack (the leaderboard ran HF transformers via FastChat), bound by its host")
 V3_STAND_IN = ("the source names no model: an 8B grouped-query-attention decoder stands in, as the "
                "v3.0 benchmark runs (its README's example: Qwen/Qwen3-8B on vLLM)")
 VLLM_GAP = ("vLLM's per-step host work (scheduling, input preparation, sampling for thousands of "

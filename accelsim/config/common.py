@@ -42,7 +42,7 @@ class PowerSpec(Strict):
 
     @model_validator(mode="after")
     def _idle_within_tdp(self) -> PowerSpec:
-        """Idle power, and idle plus active power, cannot exceed the board's thermal design power."""
+        """Idle power, and idle plus active power, cannot exceed the board's TDP."""
         if self.tdp is not None and self.idle > self.tdp:
             raise ValueError(f"idle power {self.idle:g} W is above the TDP {self.tdp:g} W")
         if self.tdp is not None and self.busy > self.tdp:

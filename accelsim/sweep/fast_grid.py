@@ -128,8 +128,9 @@ def summary(latency, energy, trace, capacity) -> tuple[np.ndarray, np.ndarray, n
 def distinct_op_totals(device, spec, overrides, trace, design: dict, keys: dict, features,
                        names: tuple[str, ...], op_grid, stack: str = "") -> FastTotals:
     """Whole-run totals costing each distinct op once: `features(op, device)` gives its numbers
-    (`names`), `op_grid(device, columns, design, idle_w)` their OpGrid on every design point; under
-    a `stack` whose host dispatches op by op (devices.host), the waits on the host in trace order."""
+    (`names`), `op_grid(device, columns, design, idle_w)` their OpGrid on every design point;
+    under a `stack` whose host dispatches op by op (devices.host), the waits on the host in trace
+    order."""
     from accelsim.devices.host import dispatch_s, host_waits
 
     table = np.array([features(op, device) for op in trace.ops], dtype=np.float64)
