@@ -272,14 +272,14 @@ def test_api_event_engine(a100):
         simulate(graph, a100, engine="simpy")
 
 
-def test_static_energy_is_idle_power_over_the_run_not_per_op():
+def test_static_energy_is_busy_power_over_the_run_not_per_op():
     """With overlapping ops the event engine's run is shorter than the sum of op latencies; static
-    energy is the device's idle power times the run, under either engine."""
+    energy is the device's busy power (idle + active) times the run, under either engine."""
     from accelsim import simulate
     from accelsim.api import load_device
 
-    idle = load_device("a100").power.idle
+    busy = load_device("a100").power.busy
     for engine in ("analytic", "event"):
         result = simulate("resnet50", "a100", mode="training", batch=8, engine=engine)
         static = result.totals["energy_breakdown_j"]["static"]
-        assert static == pytest.approx(idle * result.totals["latency_s"], rel=1e-12)
+        assert static == pytest.approx(busy * result.totals["latency_s"], rel=1e-12)

@@ -88,7 +88,8 @@ GPU_DESIGNS = {"sms": [16, 60, 132, 208], "memory.bandwidth": [0.3e12, 1e12, 3.3
 
 @pytest.mark.parametrize("workload, device, options", [
     ("resnet50", "h100", {}), ("resnet50", "a100", {"batch": 32}),
-    ("bert_base", "v100", {"precision": "fp32"}), ("gpt2", "mi300x", {"mode": "training"})])
+    ("bert_base", "v100", {"precision": "fp32"}), ("gpt2", "mi300x", {"mode": "training"}),
+    ("llama2_7b", "a100", {"stack": "eager", "precision": "fp16", "seq_len": 1, "past": 64})])
 def test_fast_gpu_equals_simulate(workload, device, options):
     fast = fast_gpu(workload, device=device, sms=GPU_DESIGNS["sms"],
                     bandwidth=GPU_DESIGNS["memory.bandwidth"], l2_size=GPU_DESIGNS["l2.size"],

@@ -269,7 +269,7 @@ def test_energy_components_add_up(pair, mode, engine):
     assert latency > 0
     assert all(value >= 0 for value in parts.values()), parts
     assert sum(parts.values()) == pytest.approx(r["energy_j"], rel=1e-9)
-    assert parts["static"] == pytest.approx(load_device(device).power.idle * latency, rel=1e-9)
+    assert parts["static"] == pytest.approx(load_device(device).power.busy * latency, rel=1e-9)
     assert r["average_power_w"] == pytest.approx(r["energy_j"] / latency, rel=1e-9)
     assert r["throughput"] == pytest.approx(r["samples_per_step"] / latency, rel=1e-9)
     assert all(layer.energy_j >= 0 and layer.latency_s >= 0 for layer in r.layers)

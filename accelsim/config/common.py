@@ -25,18 +25,28 @@ class Memory(Strict):
 
 
 class PowerSpec(Strict):
-    """Board/chip power: thermal design power and idle (static) power; `host`, a device's share of
-    the rest of its server (CPUs, NICs, switches, fans), counted in multi-device training energy."""
+    """Board/chip power: thermal design power and idle (static) power; `active`, what a busy device
+    draws above idle before its work's dynamic energy (boost clocks, cores and caches powered, while
+    kernels run or it waits on the host between them); `host`, a device's share of the rest of its
+    server (CPUs, NICs, switches, fans), counted in multi-device training energy."""
 
     tdp: Power | None = None
     idle: Power = 0.0
+    active: Power = 0.0
     host: Power = 0.0
+
+    @property
+    def busy(self) -> float:
+        """Watts drawn while running before dynamic energy: idle + active."""
+        return self.idle + self.active
 
     @model_validator(mode="after")
     def _idle_within_tdp(self) -> PowerSpec:
-        """Idle power cannot exceed the board's thermal design power."""
+        """Idle power, and idle plus active power, cannot exceed the board's TDP."""
         if self.tdp is not None and self.idle > self.tdp:
             raise ValueError(f"idle power {self.idle:g} W is above the TDP {self.tdp:g} W")
+        if self.tdp is not None and self.busy > self.tdp:
+            raise ValueError(f"idle + active power {self.busy:g} W is above the TDP {self.tdp:g} W")
         return self
 
 
@@ -46,6 +56,7 @@ class EnergyOverrides(Strict):
     mac_pj: dict[Precision, float] = Field(default_factory=dict)   # precision -> pJ per MAC
     sram_pj_per_byte: float | None = Field(default=None, gt=0)
     dram_pj_per_byte: float | None = Field(default=None, gt=0)
+    fabric_pj_per_byte: float | None = Field(default=None, gt=0)  # a DRAM byte's route on chip
     register_pj_per_byte: float | None = Field(default=None, gt=0)
     noc_pj_per_byte: float | None = Field(default=None, gt=0)    # inter-PE links
     vector_flop_pj: float | None = Field(default=None, gt=0)     # one non-MAC FLOP

@@ -1,4 +1,5 @@
-"""GPU schema: SMs, tensor-core peaks per precision, GEMM tiles, L2, HBM, launch overhead."""
+"""GPU schema: SMs, tensor-core peaks per precision, GEMM tiles, L2, HBM, launch overhead, eager
+host dispatch."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class GpuConfig(DeviceBase):
     sparsity_2_4: bool = False                     # 2:4 sparse weights double tensor throughput
     l2: Cache | None = None
     launch_overhead: Seconds = 0.0
+    eager_dispatch: Seconds = 0.0          # host seconds per op under the eager stack (devices.host)
     tiles: tuple[tuple[Count, Count], ...] = Field(DEFAULT_TILES, min_length=1)   # (M, N) tiles
     register_file: Bytes = 256 * 1024              # per SM: 64K 32-bit registers (Volta-Hopper whitepapers)
     mma: Mma = Field(default_factory=Mma)   # its operand traffic prices register-file energy

@@ -24,7 +24,7 @@ class Energy:
     compute: float = 0.0     # MACs and vector arithmetic
     onchip: float = 0.0      # registers, SRAM/cache accesses
     offchip: float = 0.0     # DRAM/HBM accesses and host transfers
-    static: float = 0.0      # leakage/idle power x latency
+    static: float = 0.0      # idle + active (busy) power x latency
 
     @property
     def total(self) -> float:
@@ -109,9 +109,10 @@ def finish(op: Op, device, *, compute_s: float, memory_s: float, reads: float, w
            work_s: float | None = None,       # None: compute and memory overlap
            cycles: int | None = None,         # None: latency x clock
            unit: str = "") -> OpCost:
-    """OpCost of an op that takes overhead + work; `energy` is dynamic, static is added here."""
+    """OpCost of an op that takes overhead + work; `energy` is dynamic, static (the device's busy
+    power, idle + active, over the latency) is added here."""
     latency = overhead_s + (max(compute_s, memory_s) if work_s is None else work_s)
-    energy = within_power_limit(replace(energy, static=device.power.idle * latency), latency,
+    energy = within_power_limit(replace(energy, static=device.power.busy * latency), latency,
                                 device.power.tdp)
     return OpCost(
         flops=op.flops, macs=op.macs, latency_s=latency, dram_read_bytes=reads,

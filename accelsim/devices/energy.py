@@ -95,17 +95,20 @@ def dram_type(device) -> str:
 
 
 def dram_pj_per_byte(device) -> float:
-    """Energy per byte of off-chip traffic, by memory type (YAML override first)."""
+    """Energy per byte of off-chip traffic: the DRAM access, by memory type (YAML override first),
+    plus the byte's route across the chip between the memory PHYs and the cores where the YAML
+    gives it (`energy.fabric_pj_per_byte`: wires and crossbar, priced from the die's size)."""
+    fabric = device.energy.fabric_pj_per_byte or 0.0
     if device.energy.dram_pj_per_byte is not None:
-        return device.energy.dram_pj_per_byte
-    return DRAM_PJ_PER_BIT[dram_type(device)] * 8
+        return device.energy.dram_pj_per_byte + fabric
+    return DRAM_PJ_PER_BIT[dram_type(device)] * 8 + fabric
 
 
 def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float = 0.0,
               onchip_bytes: float = 0.0, sram_size: float = 1024 * 1024,
               register_bytes: float = 0.0, noc_bytes: float = 0.0,
               sram_pj: float | None = None) -> Energy:
-    """Energy of one op: its MACs and vector FLOPs, bytes per memory level, and idle power x time.
+    """Energy of one op: its MACs and vector FLOPs, bytes per memory level, and busy power x time.
 
     `onchip_bytes` are SRAM accesses priced for an array of `sram_size` bytes; `register_bytes` and
     `noc_bytes` are PE register-file and inter-PE traffic (spatial arrays that count them);
@@ -118,15 +121,15 @@ def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float = 0.0,
               + register_bytes * register_pj_per_byte(device) + noc_bytes * noc_pj_per_byte(device))
     return Energy(compute=compute * PJ, onchip=onchip * PJ,
                   offchip=dram_bytes * dram_pj_per_byte(device) * PJ,
-                  static=device.power.idle * latency_s)
+                  static=device.power.busy * latency_s)
 
 
 def active_power(device, energy: Energy, busy_s: float) -> Energy:
-    """`energy` with its dynamic components rescaled to sum to (tdp - idle) x `busy_s`, split in
-    their bottom-up proportions (unchanged where the device has no TDP or no dynamic energy)."""
+    """`energy` with its dynamic components rescaled to sum to (tdp - busy power) x `busy_s`, split
+    in their bottom-up proportions (unchanged where the device has no TDP or no dynamic energy)."""
     dynamic = energy.compute + energy.onchip + energy.offchip
     if device.power.tdp is None or dynamic == 0:
         return energy
-    scale = max(device.power.tdp - device.power.idle, 0.0) * busy_s / dynamic
+    scale = max(device.power.tdp - device.power.busy, 0.0) * busy_s / dynamic
     return replace(energy, compute=energy.compute * scale, onchip=energy.onchip * scale,
                    offchip=energy.offchip * scale)

@@ -19,6 +19,9 @@ and B (n x k_bytes) and reads and writes the accumulators C and D (2 x m x n x a
 for m16n8k{32/e} with fp32/int32 accumulators, 1792 bytes for 4096/e MACs, i.e. 0.4375 x e bytes per
 MAC, priced as an SRAM access of the SM's register-file size (energy.sram_pj_per_byte); L2 traffic
 is priced by the L2's size (1 MB banks behind an H-tree, devices.components).
+Each HBM byte also pays its route across the die between the memory PHYs and the SMs
+(`energy.fabric_pj_per_byte`, wire energy over a die side), and while it runs the GPU draws its busy
+power: idle + `power.active` (boost clocks, SMs and caches powered), whatever its work.
 Where a GPU's YAML gives measured tensor-core MAC energies (`energy.mac_pj`, fitted to GEMMs that run
 at the board power limit), they replace the 45 nm figures. No op draws more than the board's TDP:
 devices.base.within_power_limit scales its dynamic energy down to it, with latency unchanged (the

@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 
 from accelsim.devices import cost_all, effective_precision, run_precision
 from accelsim.devices.area import device_area_mm2
+from accelsim.devices.host import with_host_waits
 from accelsim.engine.analytic import schedule
 from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.errors import UsageError
@@ -68,13 +69,13 @@ def check_engine(engine: str) -> None:
 
 def run_totals(costs, layers, device) -> dict[str, float]:
     """Latency, work, traffic and energy by component of one costed trace. Static power is drawn
-    once over the run: under the event engine ops overlap, so summing the per-op static terms
-    (idle power x op latency) would count the overlapped time twice."""
+    once over the run, busy power (idle + active) x latency: under the event engine ops overlap, so
+    summing the per-op static terms would count the overlapped time twice."""
     latency = max((layer.start_s + layer.latency_s for layer in layers), default=0.0)
     return {"latency_s": latency, "flops": sum(c.flops for c in costs),
             "macs": sum(c.macs for c in costs), "dram_bytes": sum(c.dram_bytes for c in costs),
             **{part: sum(getattr(c.energy, part) for c in costs) for part in DYNAMIC_ENERGY},
-            "static": device.power.idle * latency}
+            "static": device.power.busy * latency}
 
 
 def summary_totals(params: int, run: dict, memory: MemoryBreakdown, samples: int, device) -> dict:
@@ -118,14 +119,16 @@ def with_interval(totals: dict, device) -> dict:
     return bounded
 
 
-def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False):
+def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False,
+              stack: str | None = None):
     """(costs, layer results) of a trace's ops on a device, scheduled by `engine` (the event engine
-    with weight prefetch if `prefetch`)."""
+    with weight prefetch if `prefetch`); under a `stack` that dispatches op by op from the host
+    (eager), each op's wait on the host is in its latency (devices.host)."""
     check_engine(engine)
     if prefetch and engine != "event":
         raise UsageError("prefetch needs the event engine (engine='event', --engine event)",
                          key="prefetch")
-    costs = cost_all(trace.ops, device)
+    costs = with_host_waits(cost_all(trace.ops, device), device, stack)
     if engine == "event":
         from accelsim.engine.sim import schedule as simulate_events
 
@@ -170,8 +173,9 @@ def event_timeline(workload, device, *, prefetch: bool = False, **options):
     """The simpy engine's timeline of a run (unit lanes and memory channels), for traces."""
     from accelsim.engine.sim import run as run_events
 
-    device, _graph, _precision, trace = prepare(workload, device, **options)
-    return run_events(trace.ops, cost_all(trace.ops, device), prefetch=prefetch)
+    device, graph, _precision, trace = prepare(workload, device, **options)
+    costs = with_host_waits(cost_all(trace.ops, device), device, graph.info("stack"))
+    return run_events(trace.ops, costs, prefetch=prefetch)
 
 
 def simulate_single(workload, device, *, mode: str = "inference", engine: str = "analytic",
@@ -195,7 +199,7 @@ def simulate_prepared(graph: Graph, precision: str, trace, device, *, mode: str 
                       engine: str = "analytic", prefetch: bool = False) -> Result:
     """The Result of a prepared run (see prepare) on `device`: a trace costed on many variants of
     one device (a calibration's search) is built once."""
-    costs, layers = run_trace(trace, device, engine, prefetch=prefetch)
+    costs, layers = run_trace(trace, device, engine, prefetch=prefetch, stack=graph.info("stack"))
     run = run_totals(costs, layers, device)
     latency = run["latency_s"]
     totals = summary_totals(graph.params, run, trace.memory, trace.samples_per_step, device)

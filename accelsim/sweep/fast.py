@@ -105,7 +105,7 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     area = systolic_area_mm2(design["rows"] * design["cols"] * device.arrays_per_core * device.cores,
                              per_point("sram_bytes"), precision=widest_precision(device.precisions),
                              process_nm=device.process_nm)
-    static_w = leakage_w(area) if modelled_power else device.power.idle
+    static_w = leakage_w(area) if modelled_power else device.power.busy
     energy = per_point("compute_j") + onchip_j + dram * per_point("dram_j_per_byte") \
         + static_w * latency
     return FastSweep(**design, cycles=cycles, stall_cycles=stalls, dram_bytes=dram,

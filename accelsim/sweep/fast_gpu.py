@@ -30,9 +30,9 @@ def fast_gpu(graph, *, device="h100", sms=None, clock=None, bandwidth=None, capa
     (B/s) are scalars or arrays, broadcast together; None keeps the device's value.
     """
     spec = device
-    device, _graph, trace = prepare_run(graph, device, overrides=overrides, precision=precision,
-                                        mode=mode, batch=batch, stack=stack, kind="gpu",
-                                        **workload_params)
+    device, graph, trace = prepare_run(graph, device, overrides=overrides, precision=precision,
+                                       mode=mode, batch=batch, stack=stack, kind="gpu",
+                                       **workload_params)
     l2 = device.l2
     design = broadcast_designs(
         {"sms": sms, "clock": clock, "bandwidth": bandwidth, "capacity": capacity,
@@ -42,7 +42,7 @@ def fast_gpu(graph, *, device="h100", sms=None, clock=None, bandwidth=None, capa
          "l2_bandwidth": l2.bandwidth if l2 and l2.bandwidth else 0.0},
         positive=("sms", "clock", "bandwidth", "capacity"), integers=("sms",))
     return distinct_op_totals(device, spec, overrides, trace, design, FAST_KEYS, _features,
-                              FEATURES, _op_grid)
+                              FEATURES, _op_grid, stack=graph.info("stack"))
 
 
 def _op_grid(device, columns: dict, design: dict, idle_w):

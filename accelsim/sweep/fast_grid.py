@@ -94,7 +94,7 @@ def finish_grid(compute_s, memory_s, overhead_s, compute_j, onchip_j, offchip_j,
 
 def active_parts(parts: list, tdp_w: float | None, idle_w, busy_s) -> list:
     """energy.active_power on a grid: with a TDP, the (compute, on-chip, off-chip) dynamic energy
-    rescaled to (tdp - idle) x busy time, split in proportion; without one, as given."""
+    rescaled to (tdp - busy power) x busy time, split in proportion; without one, as given."""
     if tdp_w is None:
         return parts
     dynamic = parts[0] + parts[1] + parts[2]
@@ -103,11 +103,12 @@ def active_parts(parts: list, tdp_w: float | None, idle_w, busy_s) -> list:
 
 
 def run_totals(grid: OpGrid, counts: np.ndarray, design: dict, device, trace,
-               area_mm2, idle_w) -> FastTotals:
+               area_mm2, idle_w, wait_s=0.0) -> FastTotals:
     """Whole-run totals from per-distinct-op costs, each op counted `counts` times: latency is
-    their sum (the analytic engine), static energy idle power x latency (as engine.single's)."""
+    their sum plus `wait_s` on the host (the analytic engine), static energy busy power x latency
+    (as engine.single's)."""
     weights = np.asarray(counts, dtype=np.float64)
-    latency = weights @ grid.latency_s
+    latency = weights @ grid.latency_s + wait_s
     energy = weights @ grid.dynamic_j + idle_w * latency
     return FastTotals(design, latency, energy, weights @ grid.dram_bytes,
                       *summary(latency, energy, trace, design.get("capacity",
@@ -125,22 +126,31 @@ def summary(latency, energy, trace, capacity) -> tuple[np.ndarray, np.ndarray, n
 
 
 def distinct_op_totals(device, spec, overrides, trace, design: dict, keys: dict, features,
-                       names: tuple[str, ...], op_grid) -> FastTotals:
+                       names: tuple[str, ...], op_grid, stack: str = "") -> FastTotals:
     """Whole-run totals costing each distinct op once: `features(op, device)` gives its numbers
-    (`names`), `op_grid(device, columns, design, idle_w)` their OpGrid on every design point."""
+    (`names`), `op_grid(device, columns, design, idle_w)` their OpGrid on every design point;
+    under a `stack` whose host dispatches op by op (devices.host), the waits on the host in trace
+    order."""
+    from accelsim.devices.host import dispatch_s, host_waits
+
     table = np.array([features(op, device) for op in trace.ops], dtype=np.float64)
     first, counts = group_ops(table)
     area, idle = design_power(device, spec, overrides, design, keys)
     grid = op_grid(device, dict(zip(names, table[first].T)), design, idle)
-    return run_totals(grid, counts, design, device, trace, area, idle)
+    dispatch = dispatch_s(device, stack)
+    waits = 0.0
+    if dispatch > 0:
+        inverse = np.unique(table, axis=0, return_inverse=True)[1].reshape(-1)
+        waits = host_waits(grid.latency_s[inverse], dispatch).sum(axis=0)
+    return run_totals(grid, counts, design, device, trace, area, idle, waits)
 
 
 def design_power(device, spec, overrides, design: dict, keys: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(die area, idle power) of each design point: the area model of the device with the point's
+    """(die area, busy power) of each design point: the area model of the device with the point's
     swept values (`keys`: the path's FAST_KEYS), evaluated once per distinct combination (memory
-    sizes and bandwidths do not change a die); idle power is the YAML's, or for a device named
-    without a `power:` block (`spec`, with `overrides`) the modelled leakage of each point's die,
-    as accelsim.api.load_device gives it."""
+    sizes and bandwidths do not change a die); busy power is the YAML's idle + active, or for a
+    device named without a `power:` block (`spec`, with `overrides`) the modelled leakage of each
+    point's die, as accelsim.api.load_device gives it."""
     from accelsim.config.loader import load_device
     from accelsim.devices.area import device_area_mm2, has_power_block, leakage_w
 
@@ -156,7 +166,7 @@ def design_power(device, spec, overrides, design: dict, keys: dict) -> tuple[np.
         areas = np.full(points, device_area_mm2(device))
     modelled = isinstance(spec, (str, os.PathLike)) and \
         not has_power_block(load_device(spec, overrides))
-    return areas, leakage_w(areas) if modelled else np.full(points, device.power.idle)
+    return areas, leakage_w(areas) if modelled else np.full(points, device.power.busy)
 
 
 def with_values(config, values: dict):

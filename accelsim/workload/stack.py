@@ -1,6 +1,9 @@
 """The software stack a network runs under: how its ops become kernels.
 
-- eager: every op is its own kernel, as PyTorch runs a model op by op without a compiler.
+- eager: every op is its own kernel, as PyTorch runs a model op by op without a compiler; on GPUs
+  the host dispatches each op (Python, dispatcher, launch: the device's `eager_dispatch`) and the
+  GPU waits when the host falls behind (accelsim.devices.host). Compiled stacks replay captured
+  graphs (CUDA graphs, TensorRT, vLLM) without per-op host work.
 - compiled: what inference compilers and XLA do (TensorRT, XLA, TFLite, Vitis AI, NPU compilers):
   conv + batchnorm + activation run in the producing kernel's epilogue, and attention is one fused
   kernel (FlashAttention-style: the S x S scores never reach DRAM). Residual adds join the GEMM's
