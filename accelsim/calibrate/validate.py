@@ -129,10 +129,10 @@ CASES: dict[str, Case] = {
     "X05": Case("cpu", RunSpec("resnet50", "xeon_8480", batch=OFFLINE_BATCH, precision="int8"),
                 note="compiled stack (oneDNN post-op fusion); one socket of the two-socket system"),
     "X06": Case("cpu", RunSpec("bert_large", "xeon_8480", batch=OFFLINE_BATCH, precision="int8",
-                               params=(("seq_len", SQUAD_MEAN_TOKENS),)),
-                note=f"compiled stack; padding-free at the mean {SQUAD_MEAN_TOKENS} tokens: Intel's "
-                     "offline SUT sorts samples by length and packs whole samples up to 1300 "
-                     "tokens per batch (inference_results v3.0/v3.1 closed/Intel bert-99 "
+                               params=SQUAD),
+                note="compiled stack; padding-free over SQuAD v1.1's length distribution, as P06: "
+                     "Intel's offline SUT sorts samples by length and packs whole samples up to "
+                     "1300 tokens per batch (inference_results v3.0/v3.1 closed/Intel bert-99 "
                      "torch_sut.cpp, run.sh -w 1300); one socket of the two-socket system"),
     "S01": Case("gpu", ServeSpec("llama31_70b", "mi300x", prompt=128, generate=2048,
                                  requests=3200, max_batch=3200, tp=8, precision="fp8"),

@@ -17,7 +17,7 @@ SPEC: a whole number (a fixed length, as before); uniform:A:B, lognormal:MEAN:SI
 zipf:THETA:MAX as `accelsim serve --prompt` reads them (accelsim.workload.requests), a lognormal
 rounded to whole tokens and clipped at the model's context (tokenizers truncate there); file:PATH
 (a CSV of one length per line, or `length,count` rows; a header line and # comments allowed); or
-a name in NAMED. Padding-free runs: the compiled stack on GPUs (PADDING_FREE); every other run pads
+a name in NAMED. Padding-free runs: the compiled stack on GPUs and CPUs (PADDING_FREE); others pad
 to the longest length the distribution gives (uniform's B, zipf's MAX, the file's longest, a named
 distribution's maximum, the model's context for a lognormal).
 """
@@ -38,7 +38,7 @@ from accelsim.workload.requests import length_spec
 KEY = "seq_len"
 # the length specs accelsim.workload.requests reads
 DISTRIBUTIONS = {"uniform": "uniform:A:B", "lognormal": "lognormal:MEAN:SIGMA", "zipf": "zipf:THETA:MAX"}
-PADDING_FREE = (("compiled", "gpu"),)     # (stack, device kind) whose runtime removes padding
+PADDING_FREE = (("compiled", "gpu"), ("compiled", "cpu"))  # (stack, kind) whose runtime drops padding
 MAX_SIGMA = 10.0                          # a lognormal wider than this spans > 40 decades
 TAIL_SIGMAS = 12.0                        # lognormal mass beyond mu + 12 sigma (< 2e-33) is dropped
 # SQuAD v1.1 dev under BERT's WordPiece at max_seq_length 384 (doc stride 128), as MLPerf runs it:
