@@ -113,7 +113,7 @@ LAYERS = [(12, 12, 3, 3, 4, 8, 1, 1), (16, 16, 3, 3, 2, 5, 2, 2), gemm_layer(20,
 @pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
 @pytest.mark.parametrize("layer", LAYERS)
 def test_demand_rows_match_whole_matrices(dataflow, layer):
-    """demand_row, fold by fold, gives SCALE-Sim's concatenated demand matrices."""
+    """row_span, fold by fold, gives SCALE-Sim's concatenated demand matrices."""
     memory = Memory(4, 3, dataflow, 1024, 1024, 1024, 0)
     srcs = sources(layer, memory)
     sr, sc, t = roles(layer, dataflow)
@@ -125,9 +125,11 @@ def test_demand_rows_match_whole_matrices(dataflow, layer):
             for fr in range(-(-sr // 4)):
                 spec = k.fold_spec(flow, op, fc, fr, 4, 3, sr, sc, t)
                 for r in range(k.fold_rows(flow, 4, 3, t)):
-                    line = np.empty(4, dtype=np.int64)
-                    k.demand_row(srcs[op], spec, r, line)
-                    rows.append(line[:spec[9]].copy())
+                    lo, hi, first, step = k.row_span(spec, r)
+                    line = np.full(spec[9], -1, dtype=np.int64)
+                    for c in range(lo, hi):
+                        line[c] = srcs[op][spec[0] + first + step * c, spec[1] + c]
+                    rows.append(line)
         assert np.array_equal(np.array(rows), whole[op])
 
 

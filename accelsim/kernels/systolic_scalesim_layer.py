@@ -126,21 +126,13 @@ def _user_read_state(stream: np.ndarray, words: int, bandwidth: int, size: int):
     active = min(-(-active_words // per_set), lines)
     prefetch = min(-(-(words - active_words) // per_set), lines - active)
     first_lines = min(-(-active_words // bandwidth), -(-stream.size // bandwidth))
-    state = np.zeros(20, dtype=np.int64)
+    state = np.zeros(11, dtype=np.int64)
     state[[k.R_START, k.R_END, k.R_LINES, k.R_ACTIVE, k.R_PREFETCH]] = 0, active, lines, active, \
         prefetch
     state[[k.R_PF_LINES, k.R_BW, k.R_ACCESS]] = -(-(words - active_words) // bandwidth), bandwidth, \
         first_lines * bandwidth
     state[[k.R_TRACE_FIRST, k.R_TRACE_LAST, k.R_LAST_PF]] = -first_lines, -1, -1
     return state, index, set_of[order].astype(np.int64)
-
-
-def _calc_read_state(words: int) -> np.ndarray:
-    """A CALC read buffer's initial state."""
-    state = np.zeros(20, dtype=np.int64)
-    state[k.R_ITEMS] = words // k.SETS_PER_BUFFER
-    state[k.R_END] = k.WINDOW_SETS - 1
-    return state
 
 
 def _write_state(words: int, bandwidth: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,26 +175,20 @@ def layer_report(layer, memory: Memory) -> LayerReport:
         raise ValueError(f"dataflow must be one of {k.DATAFLOWS}")
     sr, sc, t = roles(layer, memory.dataflow)
     srcs = sources(layer, memory)
-    user = memory.user_bandwidth > 0
-    words = (memory.ifmap_sram, memory.filter_sram)
-    reads = np.zeros((2, 20), dtype=np.int64)
-    tables = []
-    for op, ((block, diagonal), src) in enumerate(zip(_prefetch_layout(memory.dataflow, memory),
-                                                      srcs)):
-        size = int(src.max()) + 1
-        if user:
-            reads[op], index, sets = _user_read_state(prefetch_order(src, block, diagonal),
-                                                      words[op], memory.user_bandwidth, size)
-            tables.append((np.full(1, -1, dtype=np.int64), index, sets))
-        else:
-            reads[op] = _calc_read_state(words[op])
-            empty = np.zeros(1, dtype=np.int64)
-            tables.append((np.full(size, -1, dtype=np.int64), empty, empty))
-    write, fills = _write_state(memory.ofmap_sram, memory.user_bandwidth or memory.cols)
     shape = np.array([memory.rows, memory.cols, sr, sc, t], dtype=np.int64)
-    out = k.simulate(*srcs, shape, k.DATAFLOWS.index(memory.dataflow), user, reads,
-                     (tables[0][0], tables[1][0]), (tables[0][1], tables[1][1]),
-                     (tables[0][2], tables[1][2]), write, fills)
+    flow = k.DATAFLOWS.index(memory.dataflow)
+    write, fills = _write_state(memory.ofmap_sram, memory.user_bandwidth or memory.cols)
+    words = (memory.ifmap_sram, memory.filter_sram)
+    if memory.user_bandwidth > 0:
+        buffers = [_user_read_state(prefetch_order(src, block, diagonal), sram, memory.user_bandwidth,
+                                    int(src.max()) + 1)
+                   for (block, diagonal), src, sram in zip(_prefetch_layout(memory.dataflow, memory),
+                                                           srcs, words)]
+        out = k.simulate_user(*srcs, shape, flow, *buffers[0], *buffers[1], write, fills)
+    else:
+        items = np.array(words, dtype=np.int64) // k.SETS_PER_BUFFER
+        segment_of = [np.full(int(src.max()) + 1, -1, dtype=np.int64) for src in srcs[:2]]
+        out = k.simulate_calc(*srcs, shape, flow, items, *segment_of, write, fills)
     mapping, compute = fold_stats(memory, sr, sc, t)
     macs = sr * sc * t
     total = int(out[k.TOTAL])
