@@ -28,7 +28,6 @@ class Memory(NamedTuple):
     filter_sram: int
     ofmap_sram: int
     user_bandwidth: int      # words per cycle per buffer (InterfaceBandwidth USER); 0: CALC
-    offsets: tuple[int, int, int] = (0, 10_000_000, 20_000_000)
 
 
 class LayerReport(NamedTuple):
@@ -50,37 +49,41 @@ def gemm_layer(m: int, n: int, k_: int) -> tuple[int, ...]:
     return (m, k_, 1, k_, 1, n, 1, 1)
 
 
-def operands(layer, offsets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """SCALE-Sim's ifmap (P x K), filter (K x N) and ofmap (P x N) address matrices."""
+def _outer(along_rows: np.ndarray, along_cols: np.ndarray, transposed: bool) -> np.ndarray:
+    """The matrix of along_rows[i] + along_cols[j], or its transpose, built C-contiguous, in int32
+    where every sum fits."""
+    big = int(along_rows.max()) + int(along_cols.max()) >= np.iinfo(np.int32).max
+    along_rows, along_cols = (a.astype(np.int64 if big else np.int32) for a in (along_rows, along_cols))
+    return np.add.outer(along_cols, along_rows) if transposed else np.add.outer(along_rows, along_cols)
+
+
+def operands(layer, transposed: tuple[bool, bool, bool] = (False, False, False)):
+    """SCALE-Sim's ifmap (P x K), filter (K x N) and ofmap (P x N) address matrices (each
+    transposed where asked), counted from each operand's first address (SCALE-Sim's offsets shift
+    a whole operand, which no buffer count sees); -1 where a window leaves the input."""
     h, w, fh, fw, ch, nf, sh, sw = layer
     oh, ow = -(-(h - fh + sh) // sh), -(-(w - fw + sw) // sw)
-    p, window = np.arange(oh * ow)[:, None], np.arange(fh * fw * ch)[None, :]
+    p, window, n = np.arange(oh * ow), np.arange(fh * fw * ch), np.arange(nf)
     i_row, i_col = (p // ow) * sh, (p % ow) * sw
     c_row, rest = np.divmod(window, fw * ch)
     c_col, c_ch = np.divmod(rest, ch)
-    valid = (c_row + i_row < h) & (c_col + i_col < w)
-    ifmap = np.where(valid, ((i_row + c_row) * w + i_col + c_col) * ch + c_ch + offsets[0], -1)
-    filt = np.arange(nf)[None, :] * fh * fw * ch + window.T + offsets[1]
-    ofmap = nf * p + np.arange(nf)[None, :] + offsets[2]
-    return ifmap, filt, ofmap
-
-
-def _relative(matrix: np.ndarray) -> np.ndarray:
-    """Addresses counted from the lowest one (-1 kept), C-contiguous int64."""
-    valid = matrix >= 0
-    low = matrix[valid].min() if valid.any() else 0
-    return np.ascontiguousarray(np.where(valid, matrix - low, -1), dtype=np.int64)
+    ifmap = _outer((i_row * w + i_col) * ch, (c_row * w + c_col) * ch + c_ch, transposed[0])
+    leaving = np.flatnonzero((i_row > h - fh) | (i_col > w - fw))
+    if leaving.size:
+        outside = (i_row[leaving, None] + c_row >= h) | (i_col[leaving, None] + c_col >= w)
+        if transposed[0]:
+            ifmap[:, leaving] = np.where(outside.T, -1, ifmap[:, leaving])
+        else:
+            ifmap[leaving] = np.where(outside, -1, ifmap[leaving])
+    return (ifmap, _outer(window, n * window.size, transposed[1]),
+            _outer(p * nf, n, transposed[2]))
 
 
 def sources(layer, memory: Memory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The matrices each dataflow cuts its folds from: ws (I, F, O), os (I^T, F, O), is (I^T, F^T,
-    O^T), in relative addresses."""
-    ifmap, filt, ofmap = (_relative(m) for m in operands(layer, memory.offsets))
-    if memory.dataflow == "ws":
-        return ifmap, filt, ofmap
-    if memory.dataflow == "os":
-        return _relative(ifmap.T), filt, ofmap
-    return _relative(ifmap.T), _relative(filt.T), _relative(ofmap.T)
+    O^T)."""
+    return operands(layer, {"ws": (False, False, False), "os": (True, False, False),
+                            "is": (True, True, True)}[memory.dataflow])
 
 
 def roles(layer, dataflow: str) -> tuple[int, int, int]:
@@ -187,7 +190,7 @@ def layer_report(layer, memory: Memory) -> LayerReport:
         out = k.simulate_user(*srcs, shape, flow, *buffers[0], *buffers[1], write, fills)
     else:
         items = np.array(words, dtype=np.int64) // k.SETS_PER_BUFFER
-        segment_of = [np.full(int(src.max()) + 1, -1, dtype=np.int64) for src in srcs[:2]]
+        segment_of = [np.full(int(src.max()) + 1, -1, dtype=np.int32) for src in srcs[:2]]
         out = k.simulate_calc(*srcs, shape, flow, items, *segment_of, write, fills)
     mapping, compute = fold_stats(memory, sr, sc, t)
     macs = sr * sc * t
