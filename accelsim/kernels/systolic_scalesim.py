@@ -105,41 +105,106 @@ def row_span(spec, r):
 
 
 @njit
-def _calc_stream(src, dataflow, operand, shape, per_window, segment_of):
-    """One read operand's stream cut greedily into segments of `per_window` distinct addresses
-    (segment_of: each address's latest segment, -1 at first): (DRAM reads, first and last busy
-    row, segments filled, row of the last fill)."""
+def _repeats(dataflow, operand, row_folds, col_folds):
+    """How a read operand's demand repeats: (groups, folds per block, blocks per group). A stream
+    operand's folds depend on one fold index only, so its stream is one block of folds repeated
+    (os filter: each column fold's fold, row_folds times; the others: the row folds, col_folds
+    times); a stationary operand's folds are all different."""
+    if dataflow == OS and operand == FILTER:
+        return col_folds, 1, row_folds
+    if operand == (FILTER if dataflow == WS else IFMAP if dataflow == IS else -1):
+        return 1, row_folds * col_folds, 1
+    return 1, row_folds, col_folds
+
+
+@njit
+def _row_busy(src, spec, r):
+    """Whether row r of a fold's demand holds an address."""
+    lo, hi, start, step = row_span(spec, r)
+    for c in range(lo, hi):
+        if src[spec[0] + start + step * c, spec[1] + c] >= 0:
+            return True
+    return False
+
+
+@njit
+def _busy_row(src, dataflow, operand, shape, backwards):
+    """The first (or last) demand row of an operand that holds an address; -1: none."""
     rows, cols, sr, sc, t = shape[0], shape[1], shape[2], shape[3], shape[4]
+    fold_n, row_folds = fold_rows(dataflow, rows, cols, t), _ceil_div(sr, rows)
+    total = _ceil_div(sc, cols) * row_folds * fold_n
+    for j in range(total):
+        i = total - 1 - j if backwards else j
+        fold, r = divmod(i, fold_n)
+        spec = fold_spec(dataflow, operand, fold // row_folds, fold % row_folds, rows, cols, sr, sc,
+                         t)
+        if _row_busy(src, spec, r):
+            return i
+    return -1
+
+
+@njit
+def _calc_stream(src, dataflow, operand, shape, per_window, distinct, segment_of):
+    """One read operand's stream cut greedily into segments of `per_window` distinct addresses
+    (segment_of: each address's latest segment, -1 at first): (DRAM reads, segments filled, row of
+    the last fill). Repeated blocks are skipped once the cut repeats: a block that reads nothing
+    new ends its group; two fills at the same place of the block, `period` blocks apart, repeat
+    every `period` blocks; a block of `distinct` addresses, at least a window of them, reads all
+    of them new each time (none is still in the segment when it comes back)."""
+    rows, cols, sr, sc, t = shape[0], shape[1], shape[2], shape[3], shape[4]
+    row_folds, fold_n, width = _ceil_div(sr, rows), fold_rows(dataflow, rows, cols, t), max(rows,
+                                                                                             cols)
+    groups, block, repeats = _repeats(dataflow, operand, row_folds, _ceil_div(sc, cols))
     segment = filled = reads = windows = 0
-    first = last = last_fill = -1
-    i = 0
-    for fc in range(_ceil_div(sc, cols)):
-        for fr in range(_ceil_div(sr, rows)):
-            spec = fold_spec(dataflow, operand, fc, fr, rows, cols, sr, sc, t)
-            row0, col0 = spec[0], spec[1]
-            for r in range(fold_rows(dataflow, rows, cols, t)):
-                lo, hi, start, step = row_span(spec, r)
-                busy = False
-                for c in range(lo, hi):
-                    addr = src[row0 + start + step * c, col0 + c]
-                    if addr < 0:
-                        continue
-                    busy = True
-                    if segment_of[addr] != segment:
+    last_fill = -1
+    for g in range(groups):
+        fills = {-1: (0, 0)}                     # place in the block -> (block, windows) there
+        b = 0
+        while b < repeats:
+            before = reads
+            for f in range(block):
+                fc, fr = (g, 0) if groups > 1 else divmod(f, row_folds) if repeats == 1 else (0, f)
+                spec = fold_spec(dataflow, operand, fc, fr, rows, cols, sr, sc, t)
+                row0, col0 = spec[0], spec[1]
+                for r in range(fold_n):
+                    lo, hi, start, step = row_span(spec, r)
+                    for c in range(lo, hi):
+                        addr = src[row0 + start + step * c, col0 + c]
+                        if addr < 0 or segment_of[addr] == segment:
+                            continue
                         segment_of[addr] = segment
                         reads += 1
                         filled += 1
-                        if filled == per_window:
-                            segment += 1
-                            filled = 0
-                            windows += 1
-                            last_fill = i
-                if busy:
-                    if first < 0:
-                        first = i
-                    last = i
-                i += 1
-    return reads, first, last, windows, last_fill
+                        if filled != per_window:
+                            continue
+                        segment += 1
+                        filled = 0
+                        windows += 1
+                        last_fill = ((g * repeats + b) * block + f) * fold_n + r
+                        place = (f * fold_n + r) * width + c
+                        if place not in fills:
+                            fills[place] = (b, windows)
+                            continue
+                        period, skipped = b - fills[place][0], windows - fills[place][1]
+                        jumps = (repeats - 1 - b) // period
+                        windows += jumps * skipped
+                        segment += jumps * skipped
+                        reads += jumps * skipped * per_window
+                        b += jumps * period
+                        last_fill += jumps * period * block * fold_n
+                        fills.clear()
+            if reads == before:
+                b = repeats
+            elif distinct and b == 0 and reads - before >= per_window > 0 and repeats > 2:
+                skipped = filled + (repeats - 2) * (reads - before)
+                windows += skipped // per_window
+                segment += skipped // per_window
+                filled = skipped % per_window
+                reads += (repeats - 2) * (reads - before)
+                b = repeats - 1
+            else:
+                b += 1
+    return reads, windows, last_fill
 
 
 @njit
@@ -308,11 +373,13 @@ def simulate_user(ifmap_src, filter_src, ofmap_src, shape, dataflow, if_state, i
 
 
 @njit
-def _calc_dram(src, dataflow, operand, shape, items, segment_of, cycles, out, col):
+def _calc_dram(src, dataflow, operand, shape, items, distinct, segment_of, cycles, out, col):
     """A CALC read operand's DRAM start, stop and reads into out[col:col + 3]; its SRAM start and
     stop cycles: (start, stop)."""
-    reads, first, last, windows, last_fill = _calc_stream(src, dataflow, operand, shape,
-                                                          WINDOW_SETS * items, segment_of)
+    reads, windows, last_fill = _calc_stream(src, dataflow, operand, shape, WINDOW_SETS * items,
+                                             distinct, segment_of)
+    first, last = _busy_row(src, dataflow, operand, shape, False), _busy_row(src, dataflow, operand,
+                                                                           shape, True)
     if windows:      # the first window's prefetch ends two cycles before the first read
         out[col] = cycles[first] - _ceil_div(WINDOW_SETS * items, CALC_BANDWIDTH)
         out[col + 1] = cycles[last_fill] + 1
@@ -326,10 +393,11 @@ def _calc_dram(src, dataflow, operand, shape, items, segment_of, cycles, out, co
 
 
 @njit
-def simulate_calc(ifmap_src, filter_src, ofmap_src, shape, dataflow, items, if_segment_of,
-                  f_segment_of, write, fills):
+def simulate_calc(ifmap_src, filter_src, ofmap_src, shape, dataflow, items, distinct,
+                  if_segment_of, f_segment_of, write, fills):
     """Serve one layer's demand rows through CALC read buffers of `items` (ifmap, filter) words
-    per set; the report row as simulate_user's. *_segment_of: -1 per relative address."""
+    per set; the report row as simulate_user's. distinct: whether no address repeats within the
+    (ifmap, filter) source; *_segment_of: -1 per relative address."""
     rows, cols, sr, sc, t = shape[0], shape[1], shape[2], shape[3], shape[4]
     n_rows = _ceil_div(sc, cols) * _ceil_div(sr, rows) * fold_rows(dataflow, rows, cols, t)
     cycles = np.empty(n_rows, dtype=np.int64)
@@ -348,7 +416,7 @@ def simulate_calc(ifmap_src, filter_src, ofmap_src, shape, dataflow, items, if_s
     _flush(write, fills, served)
     out = _report(served, stalls, sram, write)
     out[IF_SRAM_START], out[IF_SRAM_STOP] = _calc_dram(ifmap_src, dataflow, IFMAP, shape, items[0],
-                                                       if_segment_of, cycles, out, IF_DRAM_START)
+                                                       distinct[0], if_segment_of, cycles, out, IF_DRAM_START)
     out[F_SRAM_START], out[F_SRAM_STOP] = _calc_dram(filter_src, dataflow, FILTER, shape, items[1],
-                                                     f_segment_of, cycles, out, F_DRAM_START)
+                                                     distinct[1], f_segment_of, cycles, out, F_DRAM_START)
     return out

@@ -86,6 +86,12 @@ def sources(layer, memory: Memory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                             "is": (True, True, True)}[memory.dataflow])
 
 
+def _windows_apart(layer) -> bool:
+    """Whether no two of a conv layer's windows share an input (no ifmap address repeats)."""
+    h, w, fh, fw, ch, nf, sh, sw = layer
+    return (fh <= sh or h - fh < sh) and (fw <= sw or w - fw < sw)
+
+
 def roles(layer, dataflow: str) -> tuple[int, int, int]:
     """(Sr, Sc, T) of a layer under a dataflow."""
     h, w, fh, fw, ch, nf, sh, sw = layer
@@ -191,7 +197,8 @@ def layer_report(layer, memory: Memory) -> LayerReport:
     else:
         items = np.array(words, dtype=np.int64) // k.SETS_PER_BUFFER
         segment_of = [np.full(int(src.max()) + 1, -1, dtype=np.int32) for src in srcs[:2]]
-        out = k.simulate_calc(*srcs, shape, flow, items, *segment_of, write, fills)
+        out = k.simulate_calc(*srcs, shape, flow, items, np.array([_windows_apart(layer), True]),
+                              *segment_of, write, fills)
     mapping, compute = fold_stats(memory, sr, sc, t)
     macs = sr * sc * t
     total = int(out[k.TOTAL])
