@@ -47,7 +47,7 @@ CALC_BANDWIDTH = 10          # words per cycle of a CALC read buffer's first pre
  R_BW, R_LAST_PF) = range(11)
 # write-buffer state
 (W_FREE, W_LINE, W_HEAD, W_TAIL, W_DRAIN_END, W_ACCESS, W_FIRST, W_LAST, W_TRACED, W_TOTAL,
- W_DRAIN, W_BW, W_EVER) = range(13)
+ W_DRAIN, W_BW) = range(12)
 
 
 @njit
@@ -226,51 +226,54 @@ def _drain(state, fills, start_cycle):
 
 
 @njit
-def _close_line(state, fills):
-    """Append the current (possibly partial) line to the buffer's trace."""
+def _close_line(state, fills, words):
+    """Append a (possibly partial) line of `words` to the buffer's trace."""
     if state[W_TAIL] - state[W_HEAD] >= fills.size:
         raise ValueError("ofmap write-buffer trace overflow")
-    fills[state[W_TAIL] % fills.size] = state[W_LINE]
+    fills[state[W_TAIL] % fills.size] = words
     state[W_TAIL] += 1
-    state[W_LINE] = 0
-    state[W_EVER] = 1
 
 
 @njit
-def _write(state, fills, cycle):
-    """One ofmap word into the write buffer at `cycle`: the cycle it is taken (service_writes)."""
-    state[W_LINE] += 1
-    state[W_FREE] -= 1
-    if state[W_LINE] == state[W_BW]:
-        _close_line(state, fills)
-    if cycle < state[W_DRAIN_END]:
-        if state[W_FREE] <= 0:
-            cycle = state[W_DRAIN_END]
-    elif state[W_FREE] < state[W_TOTAL] - state[W_DRAIN]:
-        if state[W_LINE] != 0:
-            _close_line(state, fills)
-        state[W_DRAIN_END] = _drain(state, fills, cycle)
+def _write(state, fills, words, cycle):
+    """`words` ofmap words into the write buffer at `cycle`, one at a time (service_writes): the
+    cycle the last is taken."""
+    free, line, drain_end = state[W_FREE], state[W_LINE], state[W_DRAIN_END]
+    bandwidth, low = state[W_BW], state[W_TOTAL] - state[W_DRAIN]
+    for _ in range(words):
+        line += 1
+        free -= 1
+        if line == bandwidth:
+            _close_line(state, fills, line)
+            line = 0
+        if cycle < drain_end:
+            if free <= 0:
+                cycle = drain_end
+        elif free < low:
+            if line != 0:
+                _close_line(state, fills, line)
+                line = 0
+            state[W_FREE], state[W_DRAIN_END] = free, drain_end
+            drain_end = _drain(state, fills, cycle)
+            free = state[W_FREE]
+    state[W_FREE], state[W_LINE], state[W_DRAIN_END] = free, line, drain_end
     return cycle
 
 
 @njit
-def _write_row(src, spec, r, state, fills, cycle):
-    """Row r of a fold's ofmap demand into the write buffer: (any word written, the cycle the
-    last is taken)."""
-    lo, hi, start, step = row_span(spec, r)
-    busy = False
-    for c in range(lo, hi):
-        if src[spec[0] + start + step * c, spec[1] + c] >= 0:
-            busy = True
-            cycle = _write(state, fills, cycle)
-    return busy, cycle
+def _write_row(spec, r, state, fills, cycle):
+    """Row r of a fold's ofmap demand (an address everywhere) into the write buffer: (any word
+    written, the cycle the last is taken)."""
+    lo, hi = row_span(spec, r)[:2]
+    return hi > lo, _write(state, fills, hi - lo, cycle)
 
 
 @njit
 def _flush(state, fills, cycle):
     """Drain everything left once the layer's last row is written (empty_all_buffers)."""
     if state[W_LINE] != 0:
-        _close_line(state, fills)
+        _close_line(state, fills, state[W_LINE])
+        state[W_LINE] = 0
     while state[W_TAIL] > state[W_HEAD]:
         state[W_DRAIN_END] = _drain(state, fills, cycle)
         cycle = state[W_DRAIN_END] + 1
@@ -338,11 +341,11 @@ def _report(total, stalls, sram, write):
 
 
 @njit
-def simulate_user(ifmap_src, filter_src, ofmap_src, shape, dataflow, if_state, if_index, if_sets,
+def simulate_user(ifmap_src, filter_src, shape, dataflow, if_state, if_index, if_sets,
                   f_state, f_index, f_sets, write, fills):
     """Serve one layer's demand rows through USER read buffers; the report row (see the column
-    constants), int64. Sources hold addresses relative to each operand's lowest (-1: none).
-    shape: [rows, cols, Sr, Sc, T]; *_state, *_index, *_sets: a read buffer's state and the CSR of
+    constants), int64. The ifmap and filter sources hold addresses relative to each operand's
+    lowest (-1: none); the ofmap is counted, not addressed. shape: [rows, cols, Sr, Sc, T]; *_state, *_index, *_sets: a read buffer's state and the CSR of
     the sets holding each address; write, fills: the ofmap buffer's state and its ring of fills."""
     rows, cols, sr, sc, t = shape[0], shape[1], shape[2], shape[3], shape[4]
     sram = np.full((3, 2), np.iinfo(np.int64).min)
@@ -360,7 +363,7 @@ def simulate_user(ifmap_src, filter_src, ofmap_src, shape, dataflow, if_state, i
                 _mark(sram, IFMAP, busy, cycle + 1 + if_delay)
                 busy, f_delay = _user_row(filter_src, f_spec, r, f_state, f_index, f_sets, cycle)
                 _mark(sram, FILTER, busy, cycle + 1 + f_delay)
-                busy, served = _write_row(ofmap_src, o_spec, r, write, fills, cycle)
+                busy, served = _write_row(o_spec, r, write, fills, cycle)
                 _mark(sram, OFMAP, busy, served)
                 stalls += max(if_delay, f_delay, served - cycle - 1)
                 i += 1
@@ -393,7 +396,7 @@ def _calc_dram(src, dataflow, operand, shape, items, distinct, segment_of, cycle
 
 
 @njit
-def simulate_calc(ifmap_src, filter_src, ofmap_src, shape, dataflow, items, distinct,
+def simulate_calc(ifmap_src, filter_src, shape, dataflow, items, distinct,
                   if_segment_of, f_segment_of, write, fills):
     """Serve one layer's demand rows through CALC read buffers of `items` (ifmap, filter) words
     per set; the report row as simulate_user's. distinct: whether no address repeats within the
@@ -409,7 +412,7 @@ def simulate_calc(ifmap_src, filter_src, ofmap_src, shape, dataflow, items, dist
             spec = fold_spec(dataflow, OFMAP, fc, fr, rows, cols, sr, sc, t)
             for r in range(fold_rows(dataflow, rows, cols, t)):
                 cycles[i] = i + stalls
-                busy, served = _write_row(ofmap_src, spec, r, write, fills, cycles[i])
+                busy, served = _write_row(spec, r, write, fills, cycles[i])
                 _mark(sram, OFMAP, busy, served)
                 stalls += max(0, served - cycles[i] - 1)
                 i += 1

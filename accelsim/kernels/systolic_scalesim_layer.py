@@ -146,7 +146,7 @@ def _user_read_state(stream: np.ndarray, words: int, bandwidth: int, size: int):
 
 def _write_state(words: int, bandwidth: int) -> tuple[np.ndarray, np.ndarray]:
     """The ofmap write buffer's initial state and line ring."""
-    state = np.zeros(13, dtype=np.int64)
+    state = np.zeros(12, dtype=np.int64)
     state[[k.W_FREE, k.W_TOTAL, k.W_BW]] = words, words, bandwidth
     state[k.W_DRAIN] = words - math.ceil(words * 0.5)
     return state, np.zeros(4 * (words + bandwidth) + 16, dtype=np.int64)
@@ -193,11 +193,11 @@ def layer_report(layer, memory: Memory) -> LayerReport:
                                     int(src.max()) + 1)
                    for (block, diagonal), src, sram in zip(_prefetch_layout(memory.dataflow, memory),
                                                            srcs, words)]
-        out = k.simulate_user(*srcs, shape, flow, *buffers[0], *buffers[1], write, fills)
+        out = k.simulate_user(*srcs[:2], shape, flow, *buffers[0], *buffers[1], write, fills)
     else:
         items = np.array(words, dtype=np.int64) // k.SETS_PER_BUFFER
         segment_of = [np.full(int(src.max()) + 1, -1, dtype=np.int32) for src in srcs[:2]]
-        out = k.simulate_calc(*srcs, shape, flow, items, np.array([_windows_apart(layer), True]),
+        out = k.simulate_calc(*srcs[:2], shape, flow, items, np.array([_windows_apart(layer), True]),
                               *segment_of, write, fills)
     mapping, compute = fold_stats(memory, sr, sc, t)
     macs = sr * sc * t
