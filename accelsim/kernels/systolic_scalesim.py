@@ -411,10 +411,12 @@ def simulate_calc(ifmap_src, filter_src, shape, dataflow, items, distinct,
         for fr in range(_ceil_div(sr, rows)):
             spec = fold_spec(dataflow, OFMAP, fc, fr, rows, cols, sr, sc, t)
             for r in range(fold_rows(dataflow, rows, cols, t)):
-                cycles[i] = i + stalls
-                busy, served = _write_row(spec, r, write, fills, cycles[i])
-                _mark(sram, OFMAP, busy, served)
-                stalls += max(0, served - cycles[i] - 1)
+                cycles[i] = served = i + stalls
+                lo, hi = row_span(spec, r)[:2]
+                if hi > lo:
+                    served = _write(write, fills, hi - lo, cycles[i])
+                    _mark(sram, OFMAP, True, served)
+                    stalls += max(0, served - cycles[i] - 1)
                 i += 1
     _flush(write, fills, served)
     out = _report(served, stalls, sram, write)

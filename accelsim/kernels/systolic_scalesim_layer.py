@@ -196,7 +196,8 @@ def layer_report(layer, memory: Memory) -> LayerReport:
         out = k.simulate_user(*srcs[:2], shape, flow, *buffers[0], *buffers[1], write, fills)
     else:
         items = np.array(words, dtype=np.int64) // k.SETS_PER_BUFFER
-        segment_of = [np.full(int(src.max()) + 1, -1, dtype=np.int32) for src in srcs[:2]]
+        h, w, fh, fw, ch, nf = layer[:6]
+        segment_of = [np.full(size, -1, dtype=np.int32) for size in (h * w * ch, fh * fw * ch * nf)]
         out = k.simulate_calc(*srcs[:2], shape, flow, items, np.array([_windows_apart(layer), True]),
                               *segment_of, write, fills)
     mapping, compute = fold_stats(memory, sr, sc, t)
