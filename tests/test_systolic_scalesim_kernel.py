@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from accelsim.kernels import systolic_scalesim as k
-from accelsim.kernels.systolic_scalesim_layer import (Memory, gemm_layer, layer_report,
-                                                      prefetch_order, roles, sources)
+from accelsim.kernels.systolic_scalesim_layer import (Memory, _windows_apart, gemm_layer,
+                                                      layer_report, prefetch_order, roles, sources)
 
 
 def _skew(matrix: np.ndarray) -> np.ndarray:
@@ -155,3 +155,38 @@ def test_dram_reads_match_the_set_references(h, fh, ch, nf, stride, rows, cols, 
         else:
             want = calc_reads_reference(demands[op], words)
         assert report.dram_reads[op] == want
+
+
+def calc_stream_reference(demand: np.ndarray, per_window: int) -> tuple[int, int, int]:
+    """A CALC read stream cut greedily into segments of per_window distinct addresses: (reads,
+    segments filled, demand row of the last fill)."""
+    segment: set = set()
+    reads, windows, last = 0, 0, -1
+    for row, line in enumerate(demand):
+        for addr in line:
+            if addr == -1 or addr in segment:
+                continue
+            segment.add(addr)
+            reads += 1
+            if len(segment) == per_window:
+                segment, windows, last = set(), windows + 1, row
+    return reads, windows, last
+
+
+@settings(deadline=None, max_examples=40)
+@given(h=st.integers(3, 12), fh=st.integers(1, 3), ch=st.integers(1, 3), nf=st.integers(1, 9),
+       stride=st.integers(1, 3), rows=st.integers(2, 5), cols=st.integers(2, 5),
+       dataflow=st.sampled_from(["os", "ws", "is"]), per_window=st.integers(0, 60))
+def test_calc_stream_skips_repeats_exactly(h, fh, ch, nf, stride, rows, cols, dataflow, per_window):
+    """The CALC cut, with its skips of repeated blocks, gives the reads, fills and last fill row of
+    the cut of the whole demand matrix."""
+    layer = (h, h, min(fh, h), min(fh, h), ch, nf, stride, stride)
+    srcs = sources(layer, Memory(rows, cols, dataflow, 1, 1, 1, 0))
+    sr, sc, t = roles(layer, dataflow)
+    demands = demand_reference(srcs, dataflow, rows, cols, sr, sc, t)
+    shape = np.array([rows, cols, sr, sc, t])
+    flow = k.DATAFLOWS.index(dataflow)
+    for op, distinct in ((0, _windows_apart(layer)), (1, True)):
+        table = np.full(int(srcs[op].max()) + 1, -1, dtype=np.int32)
+        got = k._calc_stream(srcs[op], flow, op, shape, per_window, distinct, table)
+        assert tuple(got) == calc_stream_reference(demands[op], per_window)
