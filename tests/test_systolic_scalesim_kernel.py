@@ -190,3 +190,14 @@ def test_calc_stream_skips_repeats_exactly(h, fh, ch, nf, stride, rows, cols, da
         table = np.full(int(srcs[op].max()) + 1, -1, dtype=np.int32)
         got = k._calc_stream(srcs[op], flow, op, shape, per_window, distinct, table)
         assert tuple(got) == calc_stream_reference(demands[op], per_window)
+
+
+@pytest.mark.parametrize("h", [3, 4, 5, 7])
+@pytest.mark.parametrize("fh", [1, 2, 3])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_windows_apart_exactly_when_no_ifmap_address_repeats(h, fh, stride):
+    """_windows_apart (which lets the CALC cut skip) holds just when the im2col has no repeat."""
+    for layer in ((h, h, fh, fh, 2, 3, stride, stride), (h, 5, fh, 1, 1, 2, stride, 1)):
+        ifmap = sources(layer, Memory(2, 2, "ws", 1, 1, 1, 0))[0]
+        valid = ifmap[ifmap >= 0]
+        assert _windows_apart(layer) == (np.unique(valid).size == valid.size)

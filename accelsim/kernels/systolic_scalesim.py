@@ -118,13 +118,13 @@ def _repeats(dataflow, operand, row_folds, col_folds):
 
 
 @njit
-def _row_busy(src, spec, r):
-    """Whether row r of a fold's demand holds an address."""
+def _row_addresses(src, spec, r):
+    """How many addresses row r of a fold's demand holds."""
     lo, hi, start, step = row_span(spec, r)
+    held = 0
     for c in range(lo, hi):
-        if src[spec[0] + start + step * c, spec[1] + c] >= 0:
-            return True
-    return False
+        held += src[spec[0] + start + step * c, spec[1] + c] >= 0
+    return held
 
 
 @njit
@@ -138,7 +138,7 @@ def _busy_row(src, dataflow, operand, shape, backwards):
         fold, r = divmod(i, fold_n)
         spec = fold_spec(dataflow, operand, fold // row_folds, fold % row_folds, rows, cols, sr, sc,
                          t)
-        if _row_busy(src, spec, r):
+        if _row_addresses(src, spec, r):
             return i
     return -1
 
@@ -150,7 +150,8 @@ def _calc_stream(src, dataflow, operand, shape, per_window, distinct, segment_of
     the last fill). Repeated blocks are skipped once the cut repeats: a block that reads nothing
     new ends its group; two fills at the same place of the block, `period` blocks apart, repeat
     every `period` blocks; a block of `distinct` addresses, at least a window of them, reads all
-    of them new each time (none is still in the segment when it comes back)."""
+    of them new each time (none is still in the segment when it comes back), so its rows are only
+    counted (a filter has an address everywhere) and its middle blocks skipped."""
     rows, cols, sr, sc, t = shape[0], shape[1], shape[2], shape[3], shape[4]
     row_folds, fold_n, width = _ceil_div(sr, rows), fold_rows(dataflow, rows, cols, t), max(rows,
                                                                                              cols)
@@ -159,6 +160,8 @@ def _calc_stream(src, dataflow, operand, shape, per_window, distinct, segment_of
     last_fill = -1
     for g in range(groups):
         fills = {-1: (0, 0)}                     # place in the block -> (block, windows) there
+        region = src[:, g * cols:min(sc, (g + 1) * cols)] if groups > 1 else src
+        fresh = distinct and (repeats == 1 or np.count_nonzero(region >= 0) >= per_window > 0)
         b = 0
         while b < repeats:
             before = reads
@@ -168,6 +171,16 @@ def _calc_stream(src, dataflow, operand, shape, per_window, distinct, segment_of
                 row0, col0 = spec[0], spec[1]
                 for r in range(fold_n):
                     lo, hi, start, step = row_span(spec, r)
+                    if fresh:
+                        new = hi - lo if operand == FILTER else _row_addresses(src, spec, r)
+                        reads += new
+                        filled += new
+                        if filled >= per_window > 0:
+                            windows += filled // per_window
+                            segment += filled // per_window
+                            filled %= per_window
+                            last_fill = ((g * repeats + b) * block + f) * fold_n + r
+                        continue
                     for c in range(lo, hi):
                         addr = src[row0 + start + step * c, col0 + c]
                         if addr < 0 or segment_of[addr] == segment:

@@ -89,7 +89,7 @@ def sources(layer, memory: Memory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _windows_apart(layer) -> bool:
     """Whether no two of a conv layer's windows share an input (no ifmap address repeats)."""
     h, w, fh, fw, ch, nf, sh, sw = layer
-    return (fh <= sh or h - fh < sh) and (fw <= sw or w - fw < sw)
+    return (fh <= sh or h == fh) and (fw <= sw or w == fw)     # h == fh: one window row
 
 
 def roles(layer, dataflow: str) -> tuple[int, int, int]:
