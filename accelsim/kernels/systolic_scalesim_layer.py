@@ -102,8 +102,11 @@ def roles(layer, dataflow: str) -> tuple[int, int, int]:
 
 def _diagonals(matrix: np.ndarray) -> np.ndarray:
     """Elements in anti-diagonal order, each diagonal from its bottom row up (SCALE-Sim's skew)."""
+    rows, cols = matrix.shape
     r, c = np.indices(matrix.shape)
-    return matrix[r.ravel(), c.ravel()][np.lexsort((-r.ravel(), (r + c).ravel()))]
+    slots = np.full((rows + cols - 1) * cols, -1, dtype=np.int64)    # diagonal-major, column-minor
+    slots[((r + c) * cols + c).ravel()] = np.arange(matrix.size)
+    return matrix.ravel()[slots[slots >= 0]]
 
 
 def prefetch_order(src: np.ndarray, block: int, diagonal: bool) -> np.ndarray:
@@ -130,7 +133,11 @@ def _user_read_state(stream: np.ndarray, words: int, bandwidth: int, size: int):
     set_of = np.arange(valid.size) // per_set
     lines = valid.size // per_set + 1
     order = np.argsort(valid, kind="stable")
-    index = np.searchsorted(valid[order], np.arange(size + 1)).astype(np.int64)
+    held, set_of = valid[order], set_of[order]
+    first = np.ones(held.size, dtype=bool)          # each (address, set) once
+    first[1:] = (held[1:] != held[:-1]) | (set_of[1:] != set_of[:-1])
+    held, set_of = held[first], set_of[first]
+    index = np.searchsorted(held, np.arange(size + 1)).astype(np.int64)
     active_words = math.ceil(words * 0.5)
     active = min(-(-active_words // per_set), lines)
     prefetch = min(-(-(words - active_words) // per_set), lines - active)
@@ -141,7 +148,7 @@ def _user_read_state(stream: np.ndarray, words: int, bandwidth: int, size: int):
     state[[k.R_PF_LINES, k.R_BW, k.R_ACCESS]] = -(-(words - active_words) // bandwidth), bandwidth, \
         first_lines * bandwidth
     state[[k.R_TRACE_FIRST, k.R_TRACE_LAST, k.R_LAST_PF]] = -first_lines, -1, -1
-    return state, index, set_of[order].astype(np.int64)
+    return state, index, set_of.astype(np.int64)
 
 
 def _write_state(words: int, bandwidth: int) -> tuple[np.ndarray, np.ndarray]:
