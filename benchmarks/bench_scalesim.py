@@ -3,13 +3,15 @@
 SCALE-Sim's wall times (same .cfg and topology, measured once on this machine, never run here)
 are in scalesim_times.csv (ResNet-50: the first 8 columns of workloads/scalesim/Resnet50.csv, which
 SCALE-Sim v2 cannot read with its extra ones; both measured while other jobs loaded the machine).
-Run: python benchmarks/bench_scalesim.py.
+accelsim's CPU seconds (user + system) print beside its wall time: on a loaded machine the wall
+time mostly measures the wait for a core. Run: python benchmarks/bench_scalesim.py.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -22,14 +24,20 @@ TOPOLOGIES = {"alexnet": ROOT / "accelsim" / "workloads" / "scalesim" / "alexnet
               "resnet50": ROOT / "accelsim" / "workloads" / "scalesim" / "Resnet50.csv"}
 
 
-def cli_seconds(topology: Path) -> float:
-    """Wall time of one `accelsim scalesim` run in a fresh process."""
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cli_seconds(topology: Path) -> tuple[float, float]:
+    """Wall time and CPU seconds of one `accelsim scalesim` run in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         subprocess.run([sys.executable, "-m", "accelsim", "scalesim", "-c", str(CFG), "-t",
                         str(topology), "-p", out], check=True, env=env, capture_output=True)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, _children_cpu() - cpu
 
 
 def main() -> None:
@@ -38,14 +46,16 @@ def main() -> None:
         measured = {row["topology"]: row for row in csv.DictReader(handle)}
     cli_seconds(TOPOLOGIES["alexnet"])                      # compile and cache the kernels once
     for name, topology in TOPOLOGIES.items():
-        ours = cli_seconds(topology)
+        ours, cpu = cli_seconds(topology)
         row = measured.get(name)
         if row is None:
-            print(f"{name}: accelsim scalesim {ours:.2f} s (no SCALE-Sim time stored)")
+            print(f"{name}: accelsim scalesim {ours:.2f} s ({cpu:.2f} s CPU; no SCALE-Sim time "
+                  "stored)")
             continue
         theirs = float(row["wall_s"])
-        print(f"{name}: accelsim scalesim {ours:.2f} s, SCALE-Sim {row['scalesim_version']} "
-              f"{theirs:.1f} s ({row['measured']}): {theirs / ours:.0f}x faster")
+        print(f"{name}: accelsim scalesim {ours:.2f} s ({cpu:.2f} s CPU), SCALE-Sim "
+              f"{row['scalesim_version']} {theirs:.1f} s ({row['measured']}): {theirs / ours:.0f}x "
+              f"faster ({theirs / cpu:.0f}x against accelsim's CPU seconds)")
 
 
 if __name__ == "__main__":

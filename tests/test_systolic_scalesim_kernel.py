@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from accelsim.kernels import systolic_scalesim as k
-from accelsim.kernels.systolic_scalesim_layer import (Memory, gemm_layer, layer_report,
-                                                      prefetch_order, roles, sources)
+from accelsim.kernels.systolic_scalesim_layer import (Memory, _windows_apart, gemm_layer,
+                                                      layer_report, prefetch_order, roles, sources)
 
 
 def _skew(matrix: np.ndarray) -> np.ndarray:
@@ -113,7 +113,7 @@ LAYERS = [(12, 12, 3, 3, 4, 8, 1, 1), (16, 16, 3, 3, 2, 5, 2, 2), gemm_layer(20,
 @pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
 @pytest.mark.parametrize("layer", LAYERS)
 def test_demand_rows_match_whole_matrices(dataflow, layer):
-    """demand_row, fold by fold, gives SCALE-Sim's concatenated demand matrices."""
+    """row_span, fold by fold, gives SCALE-Sim's concatenated demand matrices."""
     memory = Memory(4, 3, dataflow, 1024, 1024, 1024, 0)
     srcs = sources(layer, memory)
     sr, sc, t = roles(layer, dataflow)
@@ -125,9 +125,11 @@ def test_demand_rows_match_whole_matrices(dataflow, layer):
             for fr in range(-(-sr // 4)):
                 spec = k.fold_spec(flow, op, fc, fr, 4, 3, sr, sc, t)
                 for r in range(k.fold_rows(flow, 4, 3, t)):
-                    line = np.empty(4, dtype=np.int64)
-                    k.demand_row(srcs[op], spec, r, line)
-                    rows.append(line[:spec[9]].copy())
+                    lo, hi, first, step = k.row_span(spec, r)
+                    line = np.full(spec[9], -1, dtype=np.int64)
+                    for c in range(lo, hi):
+                        line[c] = srcs[op][spec[0] + first + step * c, spec[1] + c]
+                    rows.append(line)
         assert np.array_equal(np.array(rows), whole[op])
 
 
@@ -153,3 +155,49 @@ def test_dram_reads_match_the_set_references(h, fh, ch, nf, stride, rows, cols, 
         else:
             want = calc_reads_reference(demands[op], words)
         assert report.dram_reads[op] == want
+
+
+def calc_stream_reference(demand: np.ndarray, per_window: int) -> tuple[int, int, int]:
+    """A CALC read stream cut greedily into segments of per_window distinct addresses: (reads,
+    segments filled, demand row of the last fill)."""
+    segment: set = set()
+    reads, windows, last = 0, 0, -1
+    for row, line in enumerate(demand):
+        for addr in line:
+            if addr == -1 or addr in segment:
+                continue
+            segment.add(addr)
+            reads += 1
+            if len(segment) == per_window:
+                segment, windows, last = set(), windows + 1, row
+    return reads, windows, last
+
+
+@settings(deadline=None, max_examples=40)
+@given(h=st.integers(3, 12), fh=st.integers(1, 3), ch=st.integers(1, 3), nf=st.integers(1, 9),
+       stride=st.integers(1, 3), rows=st.integers(2, 5), cols=st.integers(2, 5),
+       dataflow=st.sampled_from(["os", "ws", "is"]), per_window=st.integers(0, 60))
+def test_calc_stream_skips_repeats_exactly(h, fh, ch, nf, stride, rows, cols, dataflow, per_window):
+    """The CALC cut, with its skips of repeated blocks, gives the reads, fills and last fill row of
+    the cut of the whole demand matrix."""
+    layer = (h, h, min(fh, h), min(fh, h), ch, nf, stride, stride)
+    srcs = sources(layer, Memory(rows, cols, dataflow, 1, 1, 1, 0))
+    sr, sc, t = roles(layer, dataflow)
+    demands = demand_reference(srcs, dataflow, rows, cols, sr, sc, t)
+    shape = np.array([rows, cols, sr, sc, t])
+    flow = k.DATAFLOWS.index(dataflow)
+    for op, distinct in ((0, _windows_apart(layer)), (1, True)):
+        table = np.full(int(srcs[op].max()) + 1, -1, dtype=np.int32)
+        got = k._calc_stream(srcs[op], flow, op, shape, per_window, distinct, table)
+        assert tuple(got) == calc_stream_reference(demands[op], per_window)
+
+
+@pytest.mark.parametrize("h", [3, 4, 5, 7])
+@pytest.mark.parametrize("fh", [1, 2, 3])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_windows_apart_exactly_when_no_ifmap_address_repeats(h, fh, stride):
+    """_windows_apart (which lets the CALC cut skip) holds just when the im2col has no repeat."""
+    for layer in ((h, h, fh, fh, 2, 3, stride, stride), (h, 5, fh, 1, 1, 2, stride, 1)):
+        ifmap = sources(layer, Memory(2, 2, "ws", 1, 1, 1, 0))[0]
+        valid = ifmap[ifmap >= 0]
+        assert _windows_apart(layer) == (np.unique(valid).size == valid.size)

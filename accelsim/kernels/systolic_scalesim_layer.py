@@ -28,7 +28,6 @@ class Memory(NamedTuple):
     filter_sram: int
     ofmap_sram: int
     user_bandwidth: int      # words per cycle per buffer (InterfaceBandwidth USER); 0: CALC
-    offsets: tuple[int, int, int] = (0, 10_000_000, 20_000_000)
 
 
 class LayerReport(NamedTuple):
@@ -50,37 +49,47 @@ def gemm_layer(m: int, n: int, k_: int) -> tuple[int, ...]:
     return (m, k_, 1, k_, 1, n, 1, 1)
 
 
-def operands(layer, offsets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """SCALE-Sim's ifmap (P x K), filter (K x N) and ofmap (P x N) address matrices."""
+def _outer(along_rows: np.ndarray, along_cols: np.ndarray, transposed: bool) -> np.ndarray:
+    """The matrix of along_rows[i] + along_cols[j], or its transpose, built C-contiguous, in int32
+    where every sum fits."""
+    big = int(along_rows.max()) + int(along_cols.max()) >= np.iinfo(np.int32).max
+    along_rows, along_cols = (a.astype(np.int64 if big else np.int32) for a in (along_rows, along_cols))
+    return np.add.outer(along_cols, along_rows) if transposed else np.add.outer(along_rows, along_cols)
+
+
+def operands(layer, transposed: tuple[bool, bool, bool] = (False, False, False)):
+    """SCALE-Sim's ifmap (P x K), filter (K x N) and ofmap (P x N) address matrices (each
+    transposed where asked), counted from each operand's first address (SCALE-Sim's offsets shift
+    a whole operand, which no buffer count sees); -1 where a window leaves the input."""
     h, w, fh, fw, ch, nf, sh, sw = layer
     oh, ow = -(-(h - fh + sh) // sh), -(-(w - fw + sw) // sw)
-    p, window = np.arange(oh * ow)[:, None], np.arange(fh * fw * ch)[None, :]
+    p, window, n = np.arange(oh * ow), np.arange(fh * fw * ch), np.arange(nf)
     i_row, i_col = (p // ow) * sh, (p % ow) * sw
     c_row, rest = np.divmod(window, fw * ch)
     c_col, c_ch = np.divmod(rest, ch)
-    valid = (c_row + i_row < h) & (c_col + i_col < w)
-    ifmap = np.where(valid, ((i_row + c_row) * w + i_col + c_col) * ch + c_ch + offsets[0], -1)
-    filt = np.arange(nf)[None, :] * fh * fw * ch + window.T + offsets[1]
-    ofmap = nf * p + np.arange(nf)[None, :] + offsets[2]
-    return ifmap, filt, ofmap
-
-
-def _relative(matrix: np.ndarray) -> np.ndarray:
-    """Addresses counted from the lowest one (-1 kept), C-contiguous int64."""
-    valid = matrix >= 0
-    low = matrix[valid].min() if valid.any() else 0
-    return np.ascontiguousarray(np.where(valid, matrix - low, -1), dtype=np.int64)
+    ifmap = _outer((i_row * w + i_col) * ch, (c_row * w + c_col) * ch + c_ch, transposed[0])
+    leaving = np.flatnonzero((i_row > h - fh) | (i_col > w - fw))
+    if leaving.size:
+        outside = (i_row[leaving, None] + c_row >= h) | (i_col[leaving, None] + c_col >= w)
+        if transposed[0]:
+            ifmap[:, leaving] = np.where(outside.T, -1, ifmap[:, leaving])
+        else:
+            ifmap[leaving] = np.where(outside, -1, ifmap[leaving])
+    return (ifmap, _outer(window, n * window.size, transposed[1]),
+            _outer(p * nf, n, transposed[2]))
 
 
 def sources(layer, memory: Memory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The matrices each dataflow cuts its folds from: ws (I, F, O), os (I^T, F, O), is (I^T, F^T,
-    O^T), in relative addresses."""
-    ifmap, filt, ofmap = (_relative(m) for m in operands(layer, memory.offsets))
-    if memory.dataflow == "ws":
-        return ifmap, filt, ofmap
-    if memory.dataflow == "os":
-        return _relative(ifmap.T), filt, ofmap
-    return _relative(ifmap.T), _relative(filt.T), _relative(ofmap.T)
+    O^T)."""
+    return operands(layer, {"ws": (False, False, False), "os": (True, False, False),
+                            "is": (True, True, True)}[memory.dataflow])
+
+
+def _windows_apart(layer) -> bool:
+    """Whether no two of a conv layer's windows share an input (no ifmap address repeats)."""
+    h, w, fh, fw, ch, nf, sh, sw = layer
+    return (fh <= sh or h == fh) and (fw <= sw or w == fw)     # h == fh: one window row
 
 
 def roles(layer, dataflow: str) -> tuple[int, int, int]:
@@ -93,8 +102,11 @@ def roles(layer, dataflow: str) -> tuple[int, int, int]:
 
 def _diagonals(matrix: np.ndarray) -> np.ndarray:
     """Elements in anti-diagonal order, each diagonal from its bottom row up (SCALE-Sim's skew)."""
+    rows, cols = matrix.shape
     r, c = np.indices(matrix.shape)
-    return matrix[r.ravel(), c.ravel()][np.lexsort((-r.ravel(), (r + c).ravel()))]
+    slots = np.full((rows + cols - 1) * cols, -1, dtype=np.int64)    # diagonal-major, column-minor
+    slots[((r + c) * cols + c).ravel()] = np.arange(matrix.size)
+    return matrix.ravel()[slots[slots >= 0]]
 
 
 def prefetch_order(src: np.ndarray, block: int, diagonal: bool) -> np.ndarray:
@@ -121,31 +133,27 @@ def _user_read_state(stream: np.ndarray, words: int, bandwidth: int, size: int):
     set_of = np.arange(valid.size) // per_set
     lines = valid.size // per_set + 1
     order = np.argsort(valid, kind="stable")
-    index = np.searchsorted(valid[order], np.arange(size + 1)).astype(np.int64)
+    held, set_of = valid[order], set_of[order]
+    first = np.ones(held.size, dtype=bool)          # each (address, set) once
+    first[1:] = (held[1:] != held[:-1]) | (set_of[1:] != set_of[:-1])
+    held, set_of = held[first], set_of[first]
+    index = np.searchsorted(held, np.arange(size + 1)).astype(np.int64)
     active_words = math.ceil(words * 0.5)
     active = min(-(-active_words // per_set), lines)
     prefetch = min(-(-(words - active_words) // per_set), lines - active)
     first_lines = min(-(-active_words // bandwidth), -(-stream.size // bandwidth))
-    state = np.zeros(20, dtype=np.int64)
+    state = np.zeros(11, dtype=np.int64)
     state[[k.R_START, k.R_END, k.R_LINES, k.R_ACTIVE, k.R_PREFETCH]] = 0, active, lines, active, \
         prefetch
     state[[k.R_PF_LINES, k.R_BW, k.R_ACCESS]] = -(-(words - active_words) // bandwidth), bandwidth, \
         first_lines * bandwidth
     state[[k.R_TRACE_FIRST, k.R_TRACE_LAST, k.R_LAST_PF]] = -first_lines, -1, -1
-    return state, index, set_of[order].astype(np.int64)
-
-
-def _calc_read_state(words: int) -> np.ndarray:
-    """A CALC read buffer's initial state."""
-    state = np.zeros(20, dtype=np.int64)
-    state[k.R_ITEMS] = words // k.SETS_PER_BUFFER
-    state[k.R_END] = k.WINDOW_SETS - 1
-    return state
+    return state, index, set_of.astype(np.int64)
 
 
 def _write_state(words: int, bandwidth: int) -> tuple[np.ndarray, np.ndarray]:
     """The ofmap write buffer's initial state and line ring."""
-    state = np.zeros(13, dtype=np.int64)
+    state = np.zeros(12, dtype=np.int64)
     state[[k.W_FREE, k.W_TOTAL, k.W_BW]] = words, words, bandwidth
     state[k.W_DRAIN] = words - math.ceil(words * 0.5)
     return state, np.zeros(4 * (words + bandwidth) + 16, dtype=np.int64)
@@ -183,26 +191,22 @@ def layer_report(layer, memory: Memory) -> LayerReport:
         raise ValueError(f"dataflow must be one of {k.DATAFLOWS}")
     sr, sc, t = roles(layer, memory.dataflow)
     srcs = sources(layer, memory)
-    user = memory.user_bandwidth > 0
-    words = (memory.ifmap_sram, memory.filter_sram)
-    reads = np.zeros((2, 20), dtype=np.int64)
-    tables = []
-    for op, ((block, diagonal), src) in enumerate(zip(_prefetch_layout(memory.dataflow, memory),
-                                                      srcs)):
-        size = int(src.max()) + 1
-        if user:
-            reads[op], index, sets = _user_read_state(prefetch_order(src, block, diagonal),
-                                                      words[op], memory.user_bandwidth, size)
-            tables.append((np.full(1, -1, dtype=np.int64), index, sets))
-        else:
-            reads[op] = _calc_read_state(words[op])
-            empty = np.zeros(1, dtype=np.int64)
-            tables.append((np.full(size, -1, dtype=np.int64), empty, empty))
-    write, fills = _write_state(memory.ofmap_sram, memory.user_bandwidth or memory.cols)
     shape = np.array([memory.rows, memory.cols, sr, sc, t], dtype=np.int64)
-    out = k.simulate(*srcs, shape, k.DATAFLOWS.index(memory.dataflow), user, reads,
-                     (tables[0][0], tables[1][0]), (tables[0][1], tables[1][1]),
-                     (tables[0][2], tables[1][2]), write, fills)
+    flow = k.DATAFLOWS.index(memory.dataflow)
+    write, fills = _write_state(memory.ofmap_sram, memory.user_bandwidth or memory.cols)
+    words = (memory.ifmap_sram, memory.filter_sram)
+    if memory.user_bandwidth > 0:
+        buffers = [_user_read_state(prefetch_order(src, block, diagonal), sram, memory.user_bandwidth,
+                                    int(src.max()) + 1)
+                   for (block, diagonal), src, sram in zip(_prefetch_layout(memory.dataflow, memory),
+                                                           srcs, words)]
+        out = k.simulate_user(*srcs[:2], shape, flow, *buffers[0], *buffers[1], write, fills)
+    else:
+        items = np.array(words, dtype=np.int64) // k.SETS_PER_BUFFER
+        h, w, fh, fw, ch, nf = layer[:6]
+        segment_of = [np.full(size, -1, dtype=np.int32) for size in (h * w * ch, fh * fw * ch * nf)]
+        out = k.simulate_calc(*srcs[:2], shape, flow, items, np.array([_windows_apart(layer), True]),
+                              *segment_of, write, fills)
     mapping, compute = fold_stats(memory, sr, sc, t)
     macs = sr * sc * t
     total = int(out[k.TOTAL])

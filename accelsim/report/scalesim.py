@@ -28,7 +28,7 @@ DETAILED = "LayerID, " + ", ".join(
 def memory(cfg: ScalesimCfg) -> Memory:
     """The .cfg's array and memory system."""
     return Memory(cfg.rows, cfg.cols, cfg.dataflow, cfg.ifmap_sram, cfg.filter_sram,
-                  cfg.ofmap_sram, cfg.user_bandwidth, cfg.offsets)
+                  cfg.ofmap_sram, cfg.user_bandwidth)
 
 
 def reports(cfg: ScalesimCfg, graph: Graph) -> list[LayerReport]:
