@@ -18,12 +18,15 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from accelsim.config.cpu import CpuConfig
 from accelsim.devices.base import OpCost, finish, op_by_op
 from accelsim.devices.energy import active_power, op_energy
 from accelsim.devices.gpu import gemm_operands
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
+
+if TYPE_CHECKING:
+    from accelsim.config.cpu import CpuConfig
 
 
 def cost(op: Op, device: CpuConfig) -> OpCost:

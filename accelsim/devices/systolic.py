@@ -50,10 +50,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from accelsim.config.systolic import SystolicConfig
 from accelsim.devices import mapper
 from accelsim.devices.base import OpCost
 from accelsim.devices.energy import (PJ, dram_pj_per_byte, mac_pj, noc_pj_per_byte, op_energy,
@@ -65,6 +65,10 @@ from accelsim.kernels.systolic_scalesim_layer import (LayerReport, Memory, fold_
                                                       layer_report)
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind, Tensor
 from accelsim.workload.trace import storage
+
+if TYPE_CHECKING:
+    from accelsim.config.systolic import SystolicConfig
+
 
 NONE_RESIDENT: frozenset[str] = frozenset()
 
