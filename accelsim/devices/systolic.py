@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -272,6 +273,17 @@ def active_plan(layers, layer_bytes, designs, memory, arrays_per_core: int,
         len(field), len(designs), *field.shape[2:]) for grid, field in zip(grids, plans)))
 
 
+@lru_cache(maxsize=4096)
+def gemm_plan(dims: tuple[int, ...], layer_bytes: tuple[float, ...], design: tuple[int, ...],
+              memory: tuple[float, ...], arrays_per_core: int, vector: int) -> tuple:
+    """(cycles, stall cycles, DRAM reads, DRAM writes, SRAM bytes, operand bytes) of one GEMM
+    (m, n, k, count) on one design from active_plan, kept: a network repeats its layers."""
+    p = active_plan(list(dims), list(layer_bytes), list(design), list(memory), arrays_per_core,
+                    np.array([[vector]]))
+    return (int(p.cycles[0, 0]), int(p.stall_cycles[0, 0]), float(p.dram_read[0, 0]),
+            float(p.dram_write[0, 0]), float(p.sram_bytes[0, 0]), tuple(p.operands[0, 0].tolist()))
+
+
 def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
     """A GEMM-like op on the systolic arrays."""
     if device.array.dataflow == "rs":
@@ -281,15 +293,14 @@ def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpC
     g = op.gemm
     design, memory = design_row(device)
     vector = vector_cycles(op, device)
-    p = active_plan([g.m, g.n, g.k, g.count], operand_bytes(op, resident), design, memory,
-                    device.arrays_per_core, np.array([[vector]]))
-    compute = max(int(p.cycles[0, 0]), vector)
-    reads, writes = float(p.dram_read[0, 0]), float(p.dram_write[0, 0])
-    cost = _finish(op, device, compute, int(p.stall_cycles[0, 0]), reads, writes,
-                   float(p.sram_bytes[0, 0]), "array", sram_pj=buffers_pj(device, p.operands[0, 0]))
+    cycles, stalls, reads, writes, sram_bytes, operands = gemm_plan(
+        (g.m, g.n, g.k, g.count), tuple(operand_bytes(op, resident)), tuple(design), tuple(memory),
+        device.arrays_per_core, vector)
+    cost = _finish(op, device, max(cycles, vector), stalls, reads, writes, sram_bytes, "array",
+                   sram_pj=buffers_pj(device, operands))
     mapping, utilization = fold_stats(scalesim_memory(device, op.precision),
                                       *kernel.roles(g.m, g.n, g.k, design[kernel.DATAFLOW]))
-    cost = replace(cost, traffic=traffic_levels(p.operands[0, 0]),
+    cost = replace(cost, traffic=traffic_levels(operands),
                    mapping_efficiency=mapping / 100, compute_utilization=utilization / 100)
     return cost if device.mapping.mode == "fixed" else _searched_array_cost(op, device, cost)
 
