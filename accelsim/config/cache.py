@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import tempfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +76,8 @@ def load(path: Path, *, plain: bool = False) -> object | None:
 
 def store(path: Path, files: Sequence[Path], device: object) -> None:
     """Keep `device`, made from `files`, for later loads; silently skipped where nothing is writable."""
+    import tempfile                    # not paid by loads
+
     entry = _entry(path)
     recorded = stamps(files)
     if entry is None or not recorded:
