@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from accelsim.devices import mapper
+from accelsim.devices import components, mapper
 from accelsim.devices.base import OpCost
 from accelsim.devices.energy import (PJ, dram_pj_per_byte, mac_pj, noc_pj_per_byte, op_energy,
                                      register_pj_per_byte, sram_pj_per_byte)
@@ -334,9 +334,20 @@ def scalesim_memory(device: SystolicConfig, precision: str) -> Memory:
 
 
 def buffer_pj_per_byte(device: SystolicConfig) -> np.ndarray:
-    """Energy per byte of the ifmap, filter and ofmap SRAMs, each priced by its own size."""
-    sizes = np.array([device.sram.ifmap, device.sram.filter, device.sram.ofmap])
-    return np.broadcast_to(sram_pj_per_byte(device, sizes), (3,))
+    """Energy per byte of the ifmap, filter and ofmap SRAMs, each priced by its own size (as
+    devices.energy.sram_pj_per_byte prices them: the YAML's `sram_pj_per_byte` overrides)."""
+    override = device.energy.sram_pj_per_byte
+    if override is not None:
+        return np.broadcast_to(override, (3,))
+    return _sram_prices((device.sram.ifmap, device.sram.filter, device.sram.ofmap), device.process_nm)
+
+
+@lru_cache(maxsize=1024)
+def _sram_prices(sizes: tuple[float, ...], process_nm: float) -> np.ndarray:
+    """Energy per byte of SRAMs of `sizes` bytes at `process_nm`, kept: every GEMM of a run asks."""
+    prices = components.sram_pj_per_byte(np.array(sizes), process_nm=process_nm)
+    prices.flags.writeable = False
+    return prices
 
 
 def buffers_pj(device: SystolicConfig, operands: Sequence[float]) -> float:
