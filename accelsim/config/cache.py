@@ -3,7 +3,9 @@
 An entry is named by accelsim's version and a checksum of the device file's path, and records that
 path and the modification time and size of every file it was made from: the device's `extends:`
 chain and the schema modules of accelsim.config. A change to any of them, or an entry that cannot
-be read, is a miss. Entries live in $ACCELSIM_CACHE_DIR, else $XDG_CACHE_HOME/accelsim, else
+be read, is a miss. An entry holds the device twice: its Plain mirror (accelsim.config.plain),
+which single runs load without importing pydantic, and the pickled pydantic model, unpickled only
+when asked for. Entries live in $ACCELSIM_CACHE_DIR, else $XDG_CACHE_HOME/accelsim, else
 ~/.cache/accelsim (ACCELSIM_CACHE_DIR=off turns the cache off); where nothing can be written,
 nothing is kept.
 """
@@ -13,12 +15,12 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import tempfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from accelsim._version import __version__
+from accelsim.config.plain import mirror
 
 ENV_VAR = "ACCELSIM_CACHE_DIR"
 SCHEMA_DIR = Path(__file__).resolve().parent
@@ -55,22 +57,27 @@ def _entry(path: Path) -> Path | None:
     return where / f"device-{__version__}-{zlib.crc32(str(path).encode()):08x}.pickle"
 
 
-def load(path: Path) -> object | None:
-    """The cached device of file `path` if none of its files changed, else None."""
+def load(path: Path, *, plain: bool = False) -> object | None:
+    """The cached device of file `path` (its Plain mirror if `plain`) if none of its files changed,
+    else None."""
     entry = _entry(path)
     if entry is None:
         return None
     try:
         with open(entry, "rb") as file:
-            files, recorded, device = pickle.load(file)
+            files, recorded, mirrored, pickled = pickle.load(file)
+        fresh = files and files[0] == path and recorded and stamps(files) == recorded
+        if not fresh:
+            return None
+        return mirrored if plain else pickle.loads(pickled)
     except Exception:                  # missing, truncated or from another version: a miss
         return None
-    fresh = files and files[0] == path and recorded and stamps(files) == recorded
-    return device if fresh else None
 
 
 def store(path: Path, files: Sequence[Path], device: object) -> None:
     """Keep `device`, made from `files`, for later loads; silently skipped where nothing is writable."""
+    import tempfile                    # not paid by loads
+
     entry = _entry(path)
     recorded = stamps(files)
     if entry is None or not recorded:
@@ -82,7 +89,9 @@ def store(path: Path, files: Sequence[Path], device: object) -> None:
         return
     try:
         with os.fdopen(handle, "wb") as file:
-            pickle.dump((tuple(files), recorded, device), file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((tuple(files), recorded, mirror(device),
+                         pickle.dumps(device, protocol=pickle.HIGHEST_PROTOCOL)),
+                        file, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, entry)
     except OSError:
         with contextlib.suppress(OSError):

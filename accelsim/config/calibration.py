@@ -3,16 +3,15 @@ from and how far its predictions of held-out measurements ran, the source of eve
 
 from __future__ import annotations
 
-import math
-
 from pydantic import Field, model_validator
 
+from accelsim.config.derived import CalibrationDerived
 from accelsim.config.types import Count, Strict
 
 MAX_LOG_ERROR = 5.0      # |log(measured / predicted)| beyond e**5 (~150x) is not a calibration
 
 
-class Calibration(Strict):
+class Calibration(CalibrationDerived, Strict):
     """Fitted parameters, their measurements and the quantiles of held-out log errors."""
 
     measurements: str                      # the measurements file the parameters were fitted to
@@ -34,12 +33,3 @@ class Calibration(Strict):
             raise ValueError(f"log_error_lo {self.log_error_lo:g} is above log_error_hi "
                              f"{self.log_error_hi:g}")
         return self
-
-    def interval(self, seconds: float) -> tuple[float, float]:
-        """(low, high) bounds on a predicted time at `coverage`."""
-        return seconds * math.exp(self.log_error_lo), seconds * math.exp(self.log_error_hi)
-
-    def describe(self) -> str:
-        """One line: how the interval was made."""
-        return (f"{self.coverage:.0%} interval from {self.residuals} held-out residuals of "
-                f"{self.measurements} ({self.date}); {self.method}".rstrip("; "))

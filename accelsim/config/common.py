@@ -7,21 +7,17 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from accelsim.config.calibration import Calibration
+from accelsim.config.derived import DeviceDerived, MacArrayDerived, MemoryDerived
 from accelsim.config.types import Bandwidth, Bytes, Count, Fraction, Power, Precision, Strict
 
 
-class Memory(Strict):
+class Memory(MemoryDerived, Strict):
     """Off-chip memory (HBM, DDR, LPDDR): capacity and peak bandwidth."""
 
     type: str = "DRAM"
     capacity: Bytes | None = None
     bandwidth: Bandwidth
     efficiency: Fraction = 1.0   # achievable fraction of peak bandwidth (streaming benchmarks)
-
-    @property
-    def effective_bandwidth(self) -> float:
-        """Achievable bytes/s: peak bandwidth x efficiency."""
-        return self.bandwidth * self.efficiency
 
 
 class PowerSpec(Strict):
@@ -62,7 +58,7 @@ class EnergyOverrides(Strict):
     vector_flop_pj: float | None = Field(default=None, gt=0)     # one non-MAC FLOP
 
 
-class MacArray(Strict):
+class MacArray(MacArrayDerived, Strict):
     """A MAC array's parallelism per cycle: output pixels x input channels x output channels."""
 
     pixels: Count = 1
@@ -70,11 +66,6 @@ class MacArray(Strict):
     out_channels: Count = 1
     depthwise_pixels: Count | None = None    # pixels per cycle in depthwise convs (None: `pixels`)
     channel_augmentation: bool = False       # pack kernel-width taps into idle input channels
-
-    @property
-    def macs(self) -> int:
-        """MACs per cycle when every lane is busy."""
-        return self.pixels * self.in_channels * self.out_channels
 
 
 class Fabric(Strict):
@@ -84,7 +75,7 @@ class Fabric(Strict):
     inter: str | None = None     # between nodes (None: the intra fabric spans the whole job)
 
 
-class DeviceBase(Strict):
+class DeviceBase(DeviceDerived, Strict):
     """Fields every device has: identity, process node, off-chip memory, power, price."""
 
     name: str
@@ -99,11 +90,3 @@ class DeviceBase(Strict):
         default=("inference", "training"), min_length=1)   # what the part can run (serve is inference)
     interconnect: Fabric | None = None     # None: PCIe 4 x16 and InfiniBand HDR (a generic server)
     calibration: Calibration | None = None  # written by `accelsim calibrate`: runs report intervals
-
-    def peak_flops(self, precision: str) -> float:
-        """Peak dense FLOP/s at `precision` (0 if the device cannot compute at it)."""
-        raise NotImplementedError
-
-    def supports(self, precision: str) -> bool:
-        """Whether the device computes natively at `precision`."""
-        return self.peak_flops(precision) > 0

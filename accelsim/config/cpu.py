@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from accelsim.config.common import DeviceBase, Memory
+from accelsim.config.derived import CpuDerived, EfficiencyDerived
 from accelsim.config.types import Bytes, Count, Fraction, Frequency, Precision, Seconds, Strict
 
 
@@ -32,19 +33,15 @@ class CpuMemory(Memory):
     channels: Count | None = None    # memory channels per socket (bandwidth is their sum)
 
 
-class CpuEfficiency(Strict):
+class CpuEfficiency(EfficiencyDerived, Strict):
     """Achievable fractions of peak, each with its source in the YAML."""
 
     compute: Fraction = 1.0          # best large-GEMM fraction of the peak
     per_precision: dict[Precision, Fraction] = Field(default_factory=dict)   # where it differs
     vector: Fraction = 1.0           # SIMD fraction for non-GEMM math
 
-    def gemm(self, precision: str) -> float:
-        """Achievable fraction of the peak for GEMMs at `precision`."""
-        return self.per_precision.get(precision, self.compute)
 
-
-class CpuConfig(DeviceBase):
+class CpuConfig(CpuDerived, DeviceBase):
     """A CPU socket: `cores` cores at `clock`, each with SIMD units and optionally a matrix unit.
 
     `simd` and `matrix` give FLOPs per cycle per core by precision (2 per FMA lane; int8 counts
@@ -61,21 +58,3 @@ class CpuConfig(DeviceBase):
     memory: CpuMemory
     op_overhead: Seconds = 0.0       # fixed time per op (primitive dispatch, thread fork/join)
     efficiency: CpuEfficiency = CpuEfficiency()
-
-    def flops_per_cycle(self, precision: str) -> int:
-        """FLOPs per cycle per core at `precision` on the faster of the SIMD and matrix units."""
-        return max(self.simd.get(precision, 0), self.matrix.get(precision, 0))
-
-    def peak_flops(self, precision: str) -> float:
-        """cores x clock x FLOPs/cycle/core at `precision` (0 if neither unit computes at it)."""
-        return float(self.cores * self.flops_per_cycle(precision)) * self.clock
-
-    def on_matrix_unit(self, precision: str) -> bool:
-        """Whether GEMMs at `precision` run on the matrix unit (it beats the SIMD units)."""
-        return self.matrix.get(precision, 0) > self.simd.get(precision, 0)
-
-    @property
-    def vector_flops(self) -> float:
-        """SIMD FLOP/s for non-GEMM math: the fp32 rate (the slowest SIMD rate if absent)."""
-        per_cycle = self.simd.get("fp32") or min(self.simd.values())
-        return float(self.cores * per_cycle) * self.clock

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from accelsim.config.common import DeviceBase, MacArray
+from accelsim.config.derived import FpgaDerived
 from accelsim.config.types import Bandwidth, Bytes, Count, Frequency, Precision, Seconds, Strict
 
 
@@ -29,7 +30,7 @@ class Dpu(Strict):
         return self
 
 
-class FpgaConfig(DeviceBase):
+class FpgaConfig(FpgaDerived, DeviceBase):
     """An FPGA running a DPU-style overlay; `bram` is the on-chip buffer of one DPU core."""
 
     kind: Literal["fpga"]
@@ -46,19 +47,3 @@ class FpgaConfig(DeviceBase):
         if self.dpu.feature_buffer is not None and self.dpu.feature_buffer >= self.bram:
             raise ValueError("dpu.feature_buffer must be smaller than bram")
         return self
-
-    @property
-    def feature_buffer(self) -> float:
-        """Bytes of one core's activation (image) banks."""
-        return self.dpu.feature_buffer if self.dpu.feature_buffer is not None else self.bram / 2
-
-    @property
-    def weight_buffer(self) -> float:
-        """Bytes of one core's weight banks: the rest of its BRAM."""
-        return self.bram - self.feature_buffer
-
-    def peak_flops(self, precision: str) -> float:
-        """cores x ops/cycle x clock at a supported precision."""
-        if precision not in self.precisions:
-            return 0.0
-        return float(self.dpu.cores * self.dpu.ops_per_cycle) * self.clock

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from accelsim.config.common import DeviceBase
+from accelsim.config.derived import EfficiencyDerived, GpuDerived
 from accelsim.config.types import (Bandwidth, Bytes, Count, FlopRate, Fraction, Frequency, Precision,
                                    Seconds, Strict)
 from accelsim.config.yaml_lines import YamlMap, as_yaml_map, merge
@@ -40,7 +41,7 @@ class PeakBasis(Strict):
     clock: Frequency
 
 
-class GpuEfficiency(Strict):
+class GpuEfficiency(EfficiencyDerived, Strict):
     """Achievable fractions of peak, each with its source in the YAML."""
 
     compute: Fraction = 1.0          # best large-GEMM fraction of `peak` (large tiles, K -> infinity)
@@ -49,12 +50,8 @@ class GpuEfficiency(Strict):
     tile_overhead_k: float = Field(0.0, ge=0, le=1e6)   # K steps each CTA pays for fill + epilogue
     tile_intensity: float = Field(0.0, ge=0, le=1e4)    # tile tm*tn/(tm+tn) that keeps an SM busy
 
-    def gemm(self, precision: str) -> float:
-        """Achievable fraction of the dense peak for GEMMs at `precision`."""
-        return self.per_precision.get(precision, self.compute)
 
-
-class GpuConfig(DeviceBase):
+class GpuConfig(GpuDerived, DeviceBase):
     """A GPU: streaming multiprocessors with tensor cores and HBM (on AMD parts, `sms` counts compute
     units and the tensor cores are matrix cores).
 
@@ -78,22 +75,6 @@ class GpuConfig(DeviceBase):
     mma: Mma = Field(default_factory=Mma)   # its operand traffic prices register-file energy
     efficiency: GpuEfficiency = Field(default_factory=GpuEfficiency)
     extra: dict[str, float] = Field(default_factory=dict)
-
-    @property
-    def peak_scale(self) -> float:
-        """SMs x clock relative to `peak_at`: what the datasheet peaks are multiplied by."""
-        if self.peak_at is None:
-            return 1.0
-        return self.sms / self.peak_at.sms * (self.clock / self.peak_at.clock)
-
-    def peak_flops(self, precision: str) -> float:
-        """Peak dense FLOP/s: the datasheet table scaled to this config's SMs and clock."""
-        return self.peak.get(precision, 0.0) * self.peak_scale
-
-    @property
-    def vector_flops(self) -> float:
-        """CUDA-core FLOP/s for non-GEMM math: the fp32 peak (the slowest listed rate if absent)."""
-        return (self.peak.get("fp32") or min(self.peak.values())) * self.peak_scale
 
 
 def quote_peak(tree: YamlMap, own: YamlMap) -> YamlMap:

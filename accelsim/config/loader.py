@@ -14,12 +14,14 @@ if TYPE_CHECKING:
     from accelsim.config.common import DeviceBase as DeviceConfig
 
 
-def load_device(spec: str | os.PathLike, overrides: Sequence[str] = ()) -> DeviceConfig:
+def load_device(spec: str | os.PathLike, overrides: Sequence[str] = (), *,
+                plain: bool = False) -> DeviceConfig:
     """A validated device from a bundled name ("a100") or a YAML path, with --set overrides;
-    a bundled device without overrides comes from accelsim.config.cache once validated."""
+    a bundled device without overrides comes from accelsim.config.cache once validated, as its
+    pydantic-free mirror (accelsim.config.plain) if `plain` (for runs, which only read it)."""
     path = resolve(spec)
     cached = not overrides and path.is_relative_to(hw_configs_dir().resolve())
-    device = cache.load(path) if cached else None
+    device = cache.load(path, plain=plain) if cached else None
     if device is None:
         from accelsim.config.overrides import apply_overrides
         from accelsim.config.tree import read_tree, validate

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from accelsim.config.common import DeviceBase, MacArray
+from accelsim.config.derived import NpuDerived
 from accelsim.config.explain import did_you_mean
 from accelsim.config.types import (Bandwidth, Bytes, Count, FlopRate, Frequency, Precision, Seconds,
                                    Strict)
@@ -36,7 +37,7 @@ class Host(Strict):
     invoke_overhead: Seconds = 0.0     # fixed host+driver time per inference (runtime call, sync)
 
 
-class NpuConfig(DeviceBase):
+class NpuConfig(NpuDerived, DeviceBase):
     """An NPU: a MAC array at `clock` with on-chip SRAM and op fallback to a host CPU."""
 
     kind: Literal["npu"]
@@ -56,7 +57,3 @@ class NpuConfig(DeviceBase):
             raise ValueError(f"array has {self.array.macs} MAC lanes, macs_per_cycle peaks at "
                              f"{max(self.macs_per_cycle.values())}")
         return self
-
-    def peak_flops(self, precision: str) -> float:
-        """2 x MACs/cycle x clock at a supported precision."""
-        return 2.0 * self.macs_per_cycle.get(precision, 0) * self.clock

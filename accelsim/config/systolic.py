@@ -8,6 +8,7 @@ from typing import Literal, NamedTuple
 from pydantic import Field, model_validator
 
 from accelsim.config.common import DeviceBase, Memory
+from accelsim.config.derived import SystolicDerived
 from accelsim.config.types import Bytes, Count, Frequency, Precision, Strict
 from accelsim.errors import ConfigError
 
@@ -79,7 +80,7 @@ class VectorUnit(Strict):
     flops_per_cycle: Count = 128   # per core
 
 
-class SystolicConfig(DeviceBase):
+class SystolicConfig(SystolicDerived, DeviceBase):
     """A chip of `cores` x `arrays_per_core` systolic arrays with SRAM and off-chip memory."""
 
     kind: Literal["systolic"]
@@ -110,15 +111,6 @@ class SystolicConfig(DeviceBase):
             raise ValueError("memory.model scalesim models one os/ws/is array: set cores and "
                              "arrays_per_core to 1")
         return self
-
-    @property
-    def pes(self) -> int:
-        """Processing elements (MAC units) on the chip."""
-        return self.array.rows * self.array.cols * self.arrays_per_core * self.cores
-
-    def peak_flops(self, precision: str) -> float:
-        """2 FLOPs per PE per cycle at any supported precision."""
-        return 2.0 * self.pes * self.clock if precision in self.precisions else 0.0
 
 
 class ScalesimCfg(NamedTuple):

@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from accelsim.config.cpu import CpuConfig
 from accelsim.devices.base import OpCost, finish
 from accelsim.devices.energy import active_power, op_energy
 from accelsim.devices.gpu import gemm_operands
 from accelsim.devices.mapping import resident_activations
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
 from accelsim.workload.trace import storage
+
+if TYPE_CHECKING:
+    from accelsim.config.cpu import CpuConfig
 
 NONE_RESIDENT: frozenset[str] = frozenset()
 

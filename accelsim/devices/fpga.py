@@ -27,12 +27,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from accelsim.config.fpga import FpgaConfig
 from accelsim.devices.base import OpCost, finish, op_by_op
 from accelsim.devices.energy import op_energy
 from accelsim.devices.mapping import array_cycles, dram_traffic, layer_shape, pipelined, tiles
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op
+
+if TYPE_CHECKING:
+    from accelsim.config.fpga import FpgaConfig
+
 
 def _frames(op: Op) -> int:
     """Independent frames in the op: the leading dimension of its output (1 if it has none)."""

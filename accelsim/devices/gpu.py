@@ -31,12 +31,16 @@ GEMM efficiencies are fitted to throughputs measured at the power limit, so thro
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from accelsim.config.gpu import GpuConfig
 from accelsim.devices.base import OpCost, finish, op_by_op
 from accelsim.devices.energy import PJ, op_energy, sram_pj_per_byte
 from accelsim.kernels import gpu as tiling
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op
+
+if TYPE_CHECKING:
+    from accelsim.config.gpu import GpuConfig
+
 
 CUDA_CORE_PRECISIONS = ("fp32", "fp64")   # GEMMs at these run on CUDA cores, not tensor cores
 THIN_PADDING = 2.0     # a CUDA-core GEMM streams (GEMV-like) when tiling would double its math

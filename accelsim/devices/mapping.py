@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from accelsim.config.common import MacArray
 from accelsim.workload.ir import Op, pointwise
 from accelsim.workload.trace import live_ranges, storage
+
+if TYPE_CHECKING:
+    from accelsim.config.common import MacArray
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from accelsim.config.npu import NpuConfig
 from accelsim.devices.base import Energy, OpCost, bound, finish
 from accelsim.devices.energy import active_power, op_energy
 from accelsim.devices.mapping import array_cycles, layer_shape
 from accelsim.errors import UsageError
 from accelsim.workload.ir import Op
+
+if TYPE_CHECKING:
+    from accelsim.config.npu import NpuConfig
 
 
 @dataclass(frozen=True)

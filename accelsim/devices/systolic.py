@@ -50,11 +50,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from accelsim.config.systolic import SystolicConfig
-from accelsim.devices import mapper
+from accelsim.devices import components, mapper
 from accelsim.devices.base import OpCost
 from accelsim.devices.energy import (PJ, dram_pj_per_byte, mac_pj, noc_pj_per_byte, op_energy,
                                      register_pj_per_byte, sram_pj_per_byte)
@@ -65,6 +66,10 @@ from accelsim.kernels.systolic_scalesim_layer import (LayerReport, Memory, fold_
                                                       layer_report)
 from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind, Tensor
 from accelsim.workload.trace import storage
+
+if TYPE_CHECKING:
+    from accelsim.config.systolic import SystolicConfig
+
 
 NONE_RESIDENT: frozenset[str] = frozenset()
 
@@ -268,6 +273,17 @@ def active_plan(layers, layer_bytes, designs, memory, arrays_per_core: int,
         len(field), len(designs), *field.shape[2:]) for grid, field in zip(grids, plans)))
 
 
+@lru_cache(maxsize=4096)
+def gemm_plan(dims: tuple[int, ...], layer_bytes: tuple[float, ...], design: tuple[int, ...],
+              memory: tuple[float, ...], arrays_per_core: int, vector: int) -> tuple:
+    """(cycles, stall cycles, DRAM reads, DRAM writes, SRAM bytes, operand bytes) of one GEMM
+    (m, n, k, count) on one design from active_plan, kept: a network repeats its layers."""
+    p = active_plan(list(dims), list(layer_bytes), list(design), list(memory), arrays_per_core,
+                    np.array([[vector]]))
+    return (int(p.cycles[0, 0]), int(p.stall_cycles[0, 0]), float(p.dram_read[0, 0]),
+            float(p.dram_write[0, 0]), float(p.sram_bytes[0, 0]), tuple(p.operands[0, 0].tolist()))
+
+
 def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpCost:
     """A GEMM-like op on the systolic arrays."""
     if device.array.dataflow == "rs":
@@ -277,15 +293,14 @@ def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpC
     g = op.gemm
     design, memory = design_row(device)
     vector = vector_cycles(op, device)
-    p = active_plan([g.m, g.n, g.k, g.count], operand_bytes(op, resident), design, memory,
-                    device.arrays_per_core, np.array([[vector]]))
-    compute = max(int(p.cycles[0, 0]), vector)
-    reads, writes = float(p.dram_read[0, 0]), float(p.dram_write[0, 0])
-    cost = _finish(op, device, compute, int(p.stall_cycles[0, 0]), reads, writes,
-                   float(p.sram_bytes[0, 0]), "array", sram_pj=buffers_pj(device, p.operands[0, 0]))
+    cycles, stalls, reads, writes, sram_bytes, operands = gemm_plan(
+        (g.m, g.n, g.k, g.count), tuple(operand_bytes(op, resident)), tuple(design), tuple(memory),
+        device.arrays_per_core, vector)
+    cost = _finish(op, device, max(cycles, vector), stalls, reads, writes, sram_bytes, "array",
+                   sram_pj=buffers_pj(device, operands))
     mapping, utilization = fold_stats(scalesim_memory(device, op.precision),
                                       *kernel.roles(g.m, g.n, g.k, design[kernel.DATAFLOW]))
-    cost = replace(cost, traffic=traffic_levels(p.operands[0, 0]),
+    cost = replace(cost, traffic=traffic_levels(operands),
                    mapping_efficiency=mapping / 100, compute_utilization=utilization / 100)
     return cost if device.mapping.mode == "fixed" else _searched_array_cost(op, device, cost)
 
@@ -319,9 +334,20 @@ def scalesim_memory(device: SystolicConfig, precision: str) -> Memory:
 
 
 def buffer_pj_per_byte(device: SystolicConfig) -> np.ndarray:
-    """Energy per byte of the ifmap, filter and ofmap SRAMs, each priced by its own size."""
-    sizes = np.array([device.sram.ifmap, device.sram.filter, device.sram.ofmap])
-    return np.broadcast_to(sram_pj_per_byte(device, sizes), (3,))
+    """Energy per byte of the ifmap, filter and ofmap SRAMs, each priced by its own size (as
+    devices.energy.sram_pj_per_byte prices them: the YAML's `sram_pj_per_byte` overrides)."""
+    override = device.energy.sram_pj_per_byte
+    if override is not None:
+        return np.broadcast_to(override, (3,))
+    return _sram_prices((device.sram.ifmap, device.sram.filter, device.sram.ofmap), device.process_nm)
+
+
+@lru_cache(maxsize=1024)
+def _sram_prices(sizes: tuple[float, ...], process_nm: float) -> np.ndarray:
+    """Energy per byte of SRAMs of `sizes` bytes at `process_nm`, kept: every GEMM of a run asks."""
+    prices = components.sram_pj_per_byte(np.array(sizes), process_nm=process_nm)
+    prices.flags.writeable = False
+    return prices
 
 
 def buffers_pj(device: SystolicConfig, operands: Sequence[float]) -> float:

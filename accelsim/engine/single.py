@@ -25,14 +25,15 @@ TIMES = ("latency_s", "ttft_s", "tpot_s")      # totals a calibration's interval
 RATES = ("throughput", "tokens_per_s", "decode_tokens_per_s", "prefill_tokens_per_s")
 
 
-def load_device(spec, overrides: Sequence[str] = ()):
+def load_device(spec, overrides: Sequence[str] = (), *, plain: bool = False):
     """A validated device config from a bundled name, a YAML path or a config object; a YAML
-    without a `power:` block draws its modelled leakage as idle power (devices.area)."""
+    without a `power:` block draws its modelled leakage as idle power (devices.area). `plain`:
+    a cached bundled device may come as its pydantic-free mirror (accelsim.config.plain)."""
     from accelsim.config.loader import load_device as load
     from accelsim.devices.area import with_modelled_power
 
     if isinstance(spec, (str, os.PathLike)):
-        return with_modelled_power(load(spec, overrides))
+        return with_modelled_power(load(spec, overrides, plain=plain))
     if overrides:
         raise UsageError("overrides apply only to devices given by name or path", key="overrides")
     return spec
@@ -156,7 +157,7 @@ def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
     graph restricted to `only` ops of one kind and run under `stack` (default: the device kind's
     for the mode, accelsim.workload.stack), its meta "stack" saying which; a seq_len distribution
     is padded where the run pads (accelsim.workload.seqlen)."""
-    device = load_device(device, overrides)
+    device = load_device(device, overrides, plain=True)
     check_mode(device, mode)
     precision = run_precision(device, precision)
     stack = resolve_stack(stack, device.kind, mode)

@@ -16,12 +16,11 @@ costs more than the kernels save. The same kernels give the same numbers either 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 IN_TREE = os.path.join(os.path.dirname(__file__), "__pycache__")
-FALLBACK = os.path.join(tempfile.gettempdir(), "accelsim-numba-cache")
+FALLBACK = "accelsim-numba-cache"          # under the temporary directory
 # ResNet-50 with numba / plain Python, kernel time only: systolic (tpu_v4) 16 / 24 ms, gpu (a100)
 # 13 / 18 ms; row stationary (eyeriss) 54 ms / 8.6 s and the SCALE-Sim replay (minutes) stay numba.
 PLAIN_FAST = frozenset({"accelsim.kernels.systolic", "accelsim.kernels.gpu"})
@@ -30,6 +29,8 @@ _single_run = False
 
 def writable_dir(paths: Iterable[str]) -> str | None:
     """The first of `paths` that can be created and written to, or None."""
+    import tempfile                    # when numba compiles: single runs compile nothing
+
     for path in paths:
         try:
             os.makedirs(path, exist_ok=True)
@@ -42,8 +43,11 @@ def writable_dir(paths: Iterable[str]) -> str | None:
 
 def cache_dir() -> str | None:
     """Where numba should cache: NUMBA_CACHE_DIR if writable, else in-tree, else a temp dir."""
+    import tempfile
+
     configured = os.environ.get("NUMBA_CACHE_DIR")
-    return writable_dir([configured] if configured else [IN_TREE, FALLBACK])
+    fallback = os.path.join(tempfile.gettempdir(), FALLBACK)
+    return writable_dir([configured] if configured else [IN_TREE, fallback])
 
 
 @contextmanager
