@@ -9,6 +9,7 @@ import pytest
 
 from accelsim.config import cache
 from accelsim.config.loader import hw_configs_dir, load_device
+from accelsim.config.paths import resolve
 from tests.hostile.cli import accelsim
 
 
@@ -76,3 +77,14 @@ def test_cli_results_are_byte_identical_with_the_cache_off_missing_and_hit(tmp_p
         runs.append([line for line in done.out.splitlines() if '"created_utc"' not in line])
     assert runs[0] == runs[1] == runs[2]      # validated, validated and kept, the kept mirror
     assert list((tmp_path / "c").glob("device-*.pickle"))
+
+
+def test_a_schema_module_edited_while_a_process_runs_is_never_stored_as_current(cache_dir,
+                                                                                  monkeypatch):
+    # a process that imported the old schema stores its device; the module's file then differs
+    # from the stamps taken at import, so the entry is a miss for every later process
+    schema = cache.SCHEMA_STAMPS[0]
+    edited = ((schema[0], schema[1] + 1, schema[2]), *cache.SCHEMA_STAMPS[1:])
+    load_device("tpu_v4")
+    monkeypatch.setattr(cache, "SCHEMA_STAMPS", edited)       # what a later process sees on disk
+    assert cache.load(resolve("tpu_v4")) is None

@@ -36,9 +36,8 @@ def directory() -> Path | None:
     return Path(base) / "accelsim"
 
 
-def stamps(paths: Sequence[Path]) -> Stamps:
-    """(path, mtime in ns, size) of each file, and of the schema modules."""
-    files = [*paths, *sorted(SCHEMA_DIR.glob("*.py"))]
+def _stamp(files: Sequence[Path]) -> Stamps:
+    """(path, mtime in ns, size) of each file; () if one is missing."""
     found = []
     for path in files:
         try:
@@ -47,6 +46,17 @@ def stamps(paths: Sequence[Path]) -> Stamps:
             return ()
         found.append((str(path), stat.st_mtime_ns, stat.st_size))
     return tuple(found)
+
+
+# the schema modules as this process runs them: taken once, before a schema class is imported, so
+# that a module edited while a process runs never gets its old classes stored under its new stamp
+SCHEMA_STAMPS = _stamp(sorted(SCHEMA_DIR.glob("*.py")))
+
+
+def stamps(paths: Sequence[Path]) -> Stamps:
+    """(path, mtime in ns, size) of each file, and of the schema modules as imported."""
+    found = _stamp(paths)
+    return found + SCHEMA_STAMPS if found and SCHEMA_STAMPS else ()
 
 
 def _entry(path: Path) -> Path | None:

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from accelsim.config.calibration import Calibration
-from accelsim.config.derived import DeviceDerived, MacArrayDerived, MemoryDerived
+from accelsim.config.derived import DeviceDerived, MacArrayDerived, MemoryDerived, PowerDerived
 from accelsim.config.types import Bandwidth, Bytes, Count, Fraction, Power, Precision, Strict
 
 
@@ -20,7 +20,7 @@ class Memory(MemoryDerived, Strict):
     efficiency: Fraction = 1.0   # achievable fraction of peak bandwidth (streaming benchmarks)
 
 
-class PowerSpec(Strict):
+class PowerSpec(PowerDerived, Strict):
     """Board/chip power: thermal design power and idle (static) power; `active`, what a busy device
     draws above idle before its work's dynamic energy (boost clocks, cores and caches powered, while
     kernels run or it waits on the host between them); `host`, a device's share of the rest of its
@@ -30,11 +30,6 @@ class PowerSpec(Strict):
     idle: Power = 0.0
     active: Power = 0.0
     host: Power = 0.0
-
-    @property
-    def busy(self) -> float:
-        """Watts drawn while running before dynamic energy: idle + active."""
-        return self.idle + self.active
 
     @model_validator(mode="after")
     def _idle_within_tdp(self) -> PowerSpec:

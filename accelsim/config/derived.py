@@ -15,6 +15,15 @@ class MemoryDerived:
         return self.bandwidth * self.efficiency
 
 
+class PowerDerived:
+    """Board or chip power."""
+
+    @property
+    def busy(self) -> float:
+        """Watts drawn while running before dynamic energy: idle + active."""
+        return self.idle + self.active
+
+
 class MacArrayDerived:
     """A MAC array's lanes."""
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.errors import UsageError
-from accelsim.files import read_text
 
 ARRIVALS = ("poisson", "gamma", "constant", "offline")
 TRACE_KEYS = ("arrival_s", "prompt_tokens", "output_tokens")
@@ -163,6 +162,8 @@ def _field(row: dict, key: str, path: str, line: int, whole: bool) -> float:
 
 def load_trace(path: str, limit: int | None = None) -> Requests:
     """Requests from a trace file (the first `limit` rows, if given), sorted by arrival."""
+    from accelsim.files import read_text      # PyYAML with it: off the run path
+
     text = read_text(path, path, UsageError)
     if not text.strip():
         raise UsageError("the trace has no requests", file=path)

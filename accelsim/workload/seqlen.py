@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.errors import UsageError, WorkloadError, did_you_mean
-from accelsim.files import read_text
 from accelsim.workload.requests import length_spec
 
 KEY = "seq_len"
@@ -111,6 +110,8 @@ def _lognormal(mean: float, sigma: float, cap: int, spec: str) -> tuple[np.ndarr
 
 def _csv_lengths(path: str) -> tuple[np.ndarray, np.ndarray]:
     """(lengths, counts) of a lengths file (see the module docstring)."""
+    from accelsim.files import read_text      # PyYAML with it: off the run path
+
     text = read_text(path, path, UsageError)
     lengths, counts = [], []
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
