@@ -115,6 +115,17 @@ def test_capacity_meets_the_slo_and_a_bit_more_does_not():
     assert not run_load(setup, requests_at(capacity * 1.1), slo).totals["slo_met"]
 
 
+def test_a_burst_met_at_every_rate_is_flagged_not_reported_as_capacity():
+    # 4 requests fit in one batch: the SLO holds up to the search's highest rate, a rate no server
+    # sustains, so the capacity comes with the steady-state warning
+    setup = prepare_serving("gpt2", "a100")
+    with pytest.warns(UserWarning, match="steady state"):
+        capacity, _run, _runs = search_capacity(
+            setup, lambda qps: synthetic_requests(4, qps, prompt="16", output="4", seed=1),
+            "ttft_p90=1s", 10.0)
+    assert capacity >= 1e5 / 2
+
+
 def test_length_specs_and_profile_fit():
     rng = np.random.default_rng(0)
     assert set(sample_lengths("uniform:3:5", 500, rng, "prompt")) == {3, 4, 5}

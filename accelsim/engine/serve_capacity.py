@@ -50,7 +50,9 @@ def search_capacity(setup: ServeSetup, requests_at: Callable[[float], Requests],
             break
         lo = hi
     else:
-        return (lo, best, runs) if factor > 1 else (0.0, None, runs)
+        if factor < 1:
+            return 0.0, None, runs
+        hi = lo                            # met at the highest rate tried: no bracket to bisect
     lo, hi = sorted((lo, hi))
     while hi - lo > TOLERANCE * hi:
         mid = (lo + hi) / 2
