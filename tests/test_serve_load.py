@@ -30,6 +30,18 @@ def test_one_request_at_a_time_reproduces_run_mode_serve(workload, prompt, gener
     assert result.requests["tbt_mean_s"][0] == pytest.approx(reference["tpot_s"], rel=0.05)
 
 
+def test_serving_energy_counts_active_power_while_iterating():
+    # a lone request keeps its replica busy from arrival to finish: raising power.active by 50 W
+    # adds 50 W x the run's duration (idle power is unchanged; dynamic energy does not depend on it)
+    def energy(active: str) -> dict:
+        setup = prepare_serving("gpt2", "a100", overrides=[f"power.active={active}"])
+        return run_load(setup, one(128, 16)).totals
+
+    low, high = energy("50 W"), energy("100 W")
+    assert low["duration_s"] == high["duration_s"]
+    assert high["energy_j"] - low["energy_j"] == pytest.approx(50.0 * low["duration_s"], rel=1e-9)
+
+
 def test_constant_service_single_server_matches_md1_waiting_time():
     # M/D/1, Pollaczek-Khinchine: mean wait in queue W = rho * S / (2 (1 - rho)).
     setup = prepare_serving("gpt2", "a100", max_batch=1)

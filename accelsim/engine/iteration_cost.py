@@ -98,6 +98,7 @@ class IterationCost:
         self.weight_bytes = (base.param_bytes - experts + experts / self.ep) / self.tp
         self.kv_bytes_per_token = kv_cache_bytes(base, 1) / self.tp
         self.idle_power_w = self.device.power.idle * self.tp * self.ep
+        self.active_power_w = self.device.power.active * self.tp * self.ep   # while iterating
         self._dispatch_per_token = [dispatch_bytes(op) for op in moe_ops(base)]
         self._tokens = _grid(MAX_GRID)
         self._keys = _grid(self.context, CHUNK_STEPS)

@@ -15,7 +15,8 @@ KV cache capacity per device = MEMORY_UTILIZATION x memory - weights - peak acti
 largest iteration, in blocks of `block_size` tokens (weights per device: the dense ones / tp, the
 experts' / (tp x ep)). A request whose prompt + output exceeds the
 model's context or the whole cache is refused (status "refused", warned); if all are, the run is.
-Energy: the iterations' dynamic energy plus idle power of every device over the run.
+Energy: the iterations' dynamic energy, active power (power.active) of every device while its
+group iterates, and idle power of every device over the run.
 """
 
 from __future__ import annotations
@@ -305,6 +306,7 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, ener
     span = max(r.finish for r in served) - start
     tokens = sum(r.output for r in served)
     idle_j = setup.cost.idle_power_w * setup.replicas * span
+    static_j = idle_j + setup.cost.active_power_w * sum(it[2] for it in iterations)
     totals = latency_totals({"ttft": ttft, "tbt": gaps, "e2e": e2e}, bounds)
     good = good_requests({"ttft": ttft, "tbt": tbt_mean, "e2e": e2e}, bounds)
     batch_sizes = [it[5] for it in iterations]
@@ -324,8 +326,8 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, ener
         "kv_capacity_bytes": setup.blocks * setup.block_size * kv_token_bytes,
         "kv_peak_bytes": max(r.peak_blocks for r in replicas) * setup.block_size * kv_token_bytes,
         "preemptions": sum(r.preemptions for r in replicas),
-        "energy_j": dynamic_j + idle_j,
-        "energy_per_token_j": (dynamic_j + idle_j) / tokens if tokens else 0.0,
+        "energy_j": dynamic_j + static_j,
+        "energy_per_token_j": (dynamic_j + static_j) / tokens if tokens else 0.0,
     })
     if setup.ep > 1:
         busy = sum(it[2] for it in iterations)
