@@ -237,3 +237,16 @@ def test_cli_bad_trace_files_name_file_line_and_key(content, fragments, tmp_path
     (tmp_path / "t.csv").write_text(content)
     assert_clean_error(accelsim("serve", "gpt2", "--device", "a100", "--trace", "t.csv",
                                 cwd=tmp_path), *fragments)
+
+
+def test_whisper_serves_with_its_own_task_prompt_by_default(tmp_path):
+    # the generic 512-token default prompt exceeds Whisper's 448-token decoder context; its
+    # requests start from the 4-token task prompt (start-of-transcript, language, task, timestamps)
+    out = tmp_path / "requests.csv"
+    done = accelsim("serve", "whisper_base", "--device", "a100", "--qps", "1", "--requests", "5",
+                    "--requests-out", str(out), "--json")
+    assert done.code == 0, done.err
+    assert json.loads(done.out)["totals"]["requests"] == 5
+    rows = out.read_text().splitlines()
+    column = rows[0].split(",").index("prompt_tokens")
+    assert {row.split(",")[column] for row in rows[1:]} == {"4"}

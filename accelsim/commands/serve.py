@@ -25,7 +25,7 @@ STATIC_BATCH = 16       # a static batch's activations are its padded prompts: k
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--prompt", default=None, metavar="N|DIST",
               help="Prompt tokens: a number, uniform:A:B, lognormal:MEAN:SIGMA or zipf:THETA:MAX "
-                   "[default: 512].")
+                   "[default: 512; Whisper: its 4-token task prompt].")
 @click.option("--generate", default=None, metavar="N|DIST",
               help="Output tokens per request, as --prompt [default: 128].")
 @click.option("--lengths", default=None, metavar="PROFILE",
@@ -150,20 +150,21 @@ def _requests(trace_path, count, seed, prompt, generate, lengths, arrival, cv, w
         return (lambda _qps: trace), int(trace.prompt.max())
     if lengths:
         prompt, generate = profile_lengths(lengths)
-    context = _context(workload, precision, params)
-    options = dict(arrival=arrival, cv=cv, prompt=prompt or "512", output=generate or "128",
+    context, default_prompt = _context(workload, precision, params)
+    options = dict(arrival=arrival, cv=cv, prompt=prompt or default_prompt, output=generate or "128",
                    seed=seed, max_tokens=context)
     unit = synthetic_requests(count, 1.0, **options)      # drawn once: rates scale its arrivals
     return (lambda qps: Requests(unit.arrival_s / (qps or 1.0), unit.prompt, unit.output)), \
         int(unit.prompt.max())
 
 
-def _context(workload, precision, params) -> int | None:
-    """The model's context in tokens (None if unbounded)."""
+def _context(workload, precision, params) -> tuple[int | None, str]:
+    """(the model's context in tokens (None if unbounded), its default prompt length): 512, or
+    the model's own where it names one (Whisper's decoder starts from a 4-token task prompt)."""
     from accelsim.engine.single import load_workload
 
-    return load_workload(workload, precision=precision or "fp16",
-                         **workload_params(params)).info("max_positions")
+    graph = load_workload(workload, precision=precision or "fp16", **workload_params(params))
+    return graph.info("max_positions"), str(graph.info("serve_prompt", 512))
 
 
 def _run_capacity(setup, requests_at, slo, qps):

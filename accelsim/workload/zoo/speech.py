@@ -14,6 +14,9 @@ WHISPER_BASE = TransformerSpec(layers=6, hidden=512, heads=8, ffn=2048,
 WHISPER_MELS = 80
 WHISPER_FRAMES = 3000
 WHISPER_TEXT_POSITIONS = 448
+# the decoder's prompt when transcribing: <|startoftranscript|>, language, <|transcribe|>,
+# <|notimestamps|> (Radford et al. 2022, Fig. 1; openai/whisper tokenizer sot_sequence)
+WHISPER_TASK_PROMPT = 4
 WHISPER_VOCAB = 51865
 
 
@@ -55,4 +58,4 @@ def whisper_base(batch: int = 1, precision: str = "fp16", seq_len: int = WHISPER
              weight=b.table("decoder.embed_tokens"))
     return b.graph(**spec.meta("encoder-decoder", seq.tokens, WHISPER_VOCAB),
                    max_positions=WHISPER_TEXT_POSITIONS, tied_embeddings=True, past=past or 0,
-                   cross_tokens=frames, **seq.meta)
+                   cross_tokens=frames, serve_prompt=WHISPER_TASK_PROMPT, **seq.meta)
