@@ -140,9 +140,16 @@ def prepare_serving(workload, device, *, scheduler: str = "continuous", max_batc
         raise InfeasibleError(
             f"no room for a KV cache on {device.name}: {MEMORY_UTILIZATION:.0%} of "
             f"{fmt_bytes(device.memory.capacity)} holds weights {fmt_bytes(cost.weight_bytes)} + "
-            f"activations {fmt_bytes(activations)} per device (a smaller max_batch or "
-            f"token_budget needs fewer activations)", key="device")
+            f"activations {fmt_bytes(activations)} per device ({_kv_hint(device, cost)})",
+            key="device")
     return setup
+
+
+def _kv_hint(device, cost: IterationCost) -> str:
+    """What would make room for a KV cache: more devices when the weights alone fill the memory."""
+    if cost.weight_bytes >= device.memory.capacity * MEMORY_UTILIZATION:
+        return "the weights alone do not fit: split them over more devices with --tp or --ep"
+    return "a smaller max_batch or token_budget needs fewer activations"
 
 
 _COSTS: dict = {}           # recent cost models, so sweeps and setups of one model share a grid

@@ -96,6 +96,8 @@ REFUSED = [
     (["run", "resnet50", "--device", "a100", "--set", "power.idle=900 W"],
      ["power", "above the TDP"]),
     (["show", "a100", "--set", "sms=100000000000000000000000000000"], ["sms"]),
+    (["serve", "llama31_405b", "--device", "a100", "--qps", "1"],
+     ["no room for a KV cache", "weights alone do not fit", "--tp"]),
 ]
 
 
