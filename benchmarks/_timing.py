@@ -1,5 +1,6 @@
 """Shared timing helper for the benchmark scripts."""
 
+import resource
 import time
 
 
@@ -13,3 +14,9 @@ def best_of(run, repeats: int = 20, clock=time.perf_counter) -> float:
         run()
         times.append(clock() - start)
     return min(times)
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

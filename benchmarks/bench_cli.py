@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import compileall
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _timing import children_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ["-m", "accelsim", "run", "resnet50", "--device", "tpu_v4", "--json"]
@@ -26,12 +27,11 @@ def seconds(args: list[str], repeats: int = 3) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     walls, cpus = [], []
     for _ in range(repeats):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before = children_cpu()
         start = time.perf_counter()
         subprocess.run([sys.executable, *args], env=env, check=True, stdout=subprocess.DEVNULL)
         walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        cpus.append(children_cpu() - before)
     return min(walls), min(cpus)
 
 

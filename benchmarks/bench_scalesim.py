@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _timing import children_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / "tests" / "golden" / "scalesim" / "alexnet_32x32_os_calc" / "scale.cfg"
@@ -24,20 +25,14 @@ TOPOLOGIES = {"alexnet": ROOT / "accelsim" / "workloads" / "scalesim" / "alexnet
               "resnet50": ROOT / "accelsim" / "workloads" / "scalesim" / "Resnet50.csv"}
 
 
-def _children_cpu() -> float:
-    """CPU seconds (user + system) of this process's finished children so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def cli_seconds(topology: Path) -> tuple[float, float]:
     """Wall time and CPU seconds of one `accelsim scalesim` run in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as out:
-        start, cpu = time.perf_counter(), _children_cpu()
+        start, cpu = time.perf_counter(), children_cpu()
         subprocess.run([sys.executable, "-m", "accelsim", "scalesim", "-c", str(CFG), "-t",
                         str(topology), "-p", out], check=True, env=env, capture_output=True)
-        return time.perf_counter() - start, _children_cpu() - cpu
+        return time.perf_counter() - start, children_cpu() - cpu
 
 
 def main() -> None:

@@ -34,8 +34,8 @@ STACK_HELP = ("Software stack: eager (every op its own kernel, as PyTorch eager)
               "CPUs, compiled elsewhere (XLA).")
 PARAM_HELP = ("Workload parameter, e.g. --param seq_len=512 or --param image_size=160. A "
               "transformer's seq_len may be a distribution of lengths: uniform:A:B, "
-              "lognormal:MEAN:SIGMA, zipf:THETA:MAX, file:PATH.csv or squad (padding-free on "
-              "GPUs' compiled stack, padded to the longest elsewhere).")
+              "lognormal:MEAN:SIGMA, zipf:THETA:MAX, file:PATH.csv or squad (padding-free under "
+              "the compiled stack on GPUs and CPUs, padded to the longest elsewhere).")
 STACK = click.option("--stack", type=click.Choice(["eager", "compiled"]), default=None,
                      help=STACK_HELP)
 

@@ -124,9 +124,9 @@ class ScalesimCfg(NamedTuple):
     filter_sram: int
     ofmap_sram: int
     user_bandwidth: int               # words per cycle per buffer; 0 for InterfaceBandwidth CALC
-    offsets: tuple[int, int, int]
 
 
+# the offsets are checked but not kept: addresses are counted from each operand's first
 CFG_KEYS = {"ArrayHeight": 1, "ArrayWidth": 1, "IfmapSramSzkB": 1, "FilterSramSzkB": 1,
             "OfmapSramSzkB": 1, "IfmapOffset": 0, "FilterOffset": 0, "OfmapOffset": 0}
 
@@ -164,8 +164,7 @@ def read_scalesim_cfg(path: str | Path) -> ScalesimCfg:
     kb = 1024
     return ScalesimCfg(run_name, numbers["ArrayHeight"], numbers["ArrayWidth"], dataflow,
                        numbers["IfmapSramSzkB"] * kb, numbers["FilterSramSzkB"] * kb,
-                       numbers["OfmapSramSzkB"] * kb, bandwidth,
-                       (numbers["IfmapOffset"], numbers["FilterOffset"], numbers["OfmapOffset"]))
+                       numbers["OfmapSramSzkB"] * kb, bandwidth)
 
 
 def _cfg_int(section, key: str, low: int, first: bool = False) -> int:

@@ -98,10 +98,10 @@ def dram_pj_per_byte(device) -> float:
     """Energy per byte of off-chip traffic: the DRAM access, by memory type (YAML override first),
     plus the byte's route across the chip between the memory PHYs and the cores where the YAML
     gives it (`energy.fabric_pj_per_byte`: wires and crossbar, priced from the die's size)."""
-    fabric = device.energy.fabric_pj_per_byte or 0.0
-    if device.energy.dram_pj_per_byte is not None:
-        return device.energy.dram_pj_per_byte + fabric
-    return DRAM_PJ_PER_BIT[dram_type(device)] * 8 + fabric
+    access = device.energy.dram_pj_per_byte
+    if access is None:
+        access = DRAM_PJ_PER_BIT[dram_type(device)] * 8
+    return access + (device.energy.fabric_pj_per_byte or 0.0)
 
 
 def op_energy(device, op: Op, *, dram_bytes: float, latency_s: float = 0.0,

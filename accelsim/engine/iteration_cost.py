@@ -256,10 +256,6 @@ class IterationCost:
             seconds, joules = seconds + s, joules + j
         return seconds, joules, tokens
 
-    def iteration(self, chunks, decodes: int, decode_keys: int) -> tuple[float, float]:
-        """(seconds, dynamic joules) of an iteration of one rank (see _rank) on its own."""
-        return self.group_iteration([(chunks, decodes, decode_keys)])[:2]
-
     def group_iteration(self, work) -> tuple[float, float, float]:
         """(seconds, dynamic joules, all-to-all seconds) of an iteration of a replica whose ep
         ranks each run one (chunks, decodes, decode_keys) of `work` (see _rank), in step."""

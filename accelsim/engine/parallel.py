@@ -406,8 +406,9 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     device = single.load_device(device, overrides)
     check_mode(device, "training")
     precision = run_precision(device, precision)
-    graph = single.load_workload(workload, batch=batch, precision=precision, **run_lengths(
-        workload_params, resolve_stack(stack, device.kind, "training"), device.kind))
+    stack = resolve_stack(stack, device.kind, "training")
+    graph = single.load_workload(workload, batch=batch, precision=precision,
+                                 **run_lengths(workload_params, stack, device.kind))
     graph = with_dropout(graph) if dropout else graph
     checkpoint = trace_checkpoint(recompute, graph)
     seq_len = graph.info("seq_len")
@@ -416,7 +417,6 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     cluster = interconnect if isinstance(interconnect, Cluster) else \
         default_cluster(device, interconnect, devices_per_node)
 
-    stack = resolve_stack(stack, device.kind, "training")
     shard = shard_experts(shard_graph(graph, config.tp), config.ep)
     shard = apply_stack(recipe.sequence_parallel(graph, shard, config.tp) if sequence_parallel else shard,
                         stack, device.kind)

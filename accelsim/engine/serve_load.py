@@ -313,7 +313,8 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, ener
     span = max(r.finish for r in served) - start
     tokens = sum(r.output for r in served)
     idle_j = setup.cost.idle_power_w * setup.replicas * span
-    static_j = idle_j + setup.cost.active_power_w * sum(it[2] for it in iterations)
+    busy = sum(it[2] for it in iterations)
+    static_j = idle_j + setup.cost.active_power_w * busy
     totals = latency_totals({"ttft": ttft, "tbt": gaps, "e2e": e2e}, bounds)
     good = good_requests({"ttft": ttft, "tbt": tbt_mean, "e2e": e2e}, bounds)
     batch_sizes = [it[5] for it in iterations]
@@ -337,7 +338,6 @@ def _result(setup, requests, states, refused, routed, replicas, iterations, ener
         "energy_per_token_j": (dynamic_j + static_j) / tokens if tokens else 0.0,
     })
     if setup.ep > 1:
-        busy = sum(it[2] for it in iterations)
         totals.update({"devices": setup.devices,
                        "weights_per_device_bytes": setup.cost.weight_bytes,
                        "all_to_all_s": exchange_s,

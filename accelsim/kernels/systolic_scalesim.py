@@ -424,17 +424,17 @@ def simulate_calc(ifmap_src, filter_src, shape, dataflow, items, distinct,
         for fr in range(_ceil_div(sr, rows)):
             spec = fold_spec(dataflow, OFMAP, fc, fr, rows, cols, sr, sc, t)
             for r in range(fold_rows(dataflow, rows, cols, t)):
-                cycles[i] = served = i + stalls
-                lo, hi = row_span(spec, r)[:2]
-                if hi > lo:
-                    served = _write(write, fills, hi - lo, cycles[i])
-                    _mark(sram, OFMAP, True, served)
-                    stalls += max(0, served - cycles[i] - 1)
+                cycles[i] = i + stalls
+                busy, served = _write_row(spec, r, write, fills, cycles[i])
+                _mark(sram, OFMAP, busy, served)
+                stalls += max(0, served - cycles[i] - 1)
                 i += 1
     _flush(write, fills, served)
     out = _report(served, stalls, sram, write)
-    out[IF_SRAM_START], out[IF_SRAM_STOP] = _calc_dram(ifmap_src, dataflow, IFMAP, shape, items[0],
-                                                       distinct[0], if_segment_of, cycles, out, IF_DRAM_START)
-    out[F_SRAM_START], out[F_SRAM_STOP] = _calc_dram(filter_src, dataflow, FILTER, shape, items[1],
-                                                     distinct[1], f_segment_of, cycles, out, F_DRAM_START)
+    out[IF_SRAM_START], out[IF_SRAM_STOP] = _calc_dram(
+        ifmap_src, dataflow, IFMAP, shape, items[0], distinct[0], if_segment_of, cycles, out,
+        IF_DRAM_START)
+    out[F_SRAM_START], out[F_SRAM_STOP] = _calc_dram(
+        filter_src, dataflow, FILTER, shape, items[1], distinct[1], f_segment_of, cycles, out,
+        F_DRAM_START)
     return out

@@ -61,11 +61,12 @@ def broadcast_designs(values: dict, defaults: dict, *, positive=(), integers=())
     return out
 
 
-def group_ops(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first op of each distinct feature row, ops per row): ops whose cost-relevant numbers
-    agree cost the same on every design."""
-    _, first, counts = np.unique(features, axis=0, return_index=True, return_counts=True)
-    return first, counts
+def group_ops(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first op of each distinct feature row, each op's row, ops per row): ops whose
+    cost-relevant numbers agree cost the same on every design."""
+    _, first, inverse, counts = np.unique(features, axis=0, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    return first, inverse.reshape(-1), counts
 
 
 class OpGrid(NamedTuple):
@@ -134,13 +135,12 @@ def distinct_op_totals(device, spec, overrides, trace, design: dict, keys: dict,
     from accelsim.devices.host import dispatch_s, host_waits
 
     table = np.array([features(op, device) for op in trace.ops], dtype=np.float64)
-    first, counts = group_ops(table)
+    first, inverse, counts = group_ops(table)
     area, idle = design_power(device, spec, overrides, design, keys)
     grid = op_grid(device, dict(zip(names, table[first].T)), design, idle)
     dispatch = dispatch_s(device, stack)
     waits = 0.0
     if dispatch > 0:
-        inverse = np.unique(table, axis=0, return_inverse=True)[1].reshape(-1)
         waits = host_waits(grid.latency_s[inverse], dispatch).sum(axis=0)
     return run_totals(grid, counts, design, device, trace, area, idle, waits)
 
