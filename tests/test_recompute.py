@@ -157,3 +157,12 @@ def test_published_training_runs_within_15_percent():
     assert len(training) >= 7
     for row in training:
         assert abs(row.error_pct) <= 15, (row.id, row.error_pct)
+
+
+def test_sequence_parallelism_splits_a_moe_blocks_output_as_its_input():
+    # a MoE block's output is reduce-scattered like a row-parallel output: under tp=2 with sequence
+    # parallelism both its input and output hold half the sequence (Mixtral, 64 tokens)
+    graph = build("mixtral_8x7b", seq_len=64)
+    shard = sequence_parallel(graph, shard_graph(graph, 2), 2)
+    moe = next(op for op in shard.ops if op.kind.value == "moe")
+    assert moe.inputs[0].shape[-2] == moe.outputs[0].shape[-2] == 32

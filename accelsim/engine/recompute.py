@@ -27,7 +27,7 @@ from accelsim.workload.ir import Graph, Tensor
 from accelsim.workload.training import layer_cuts
 
 RECOMPUTE = ("none", "selective", "full")
-SEQUENCE_SPLIT_ROLES = ("replicated", "row", "vocab")   # ops whose b x s x h outputs SP splits
+SEQUENCE_SPLIT_ROLES = ("replicated", "row", "vocab", "experts")   # b x s x h outputs SP splits
 
 
 def resolve_recompute(recompute: str | None, checkpoint: bool) -> str:
