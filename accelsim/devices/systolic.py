@@ -166,7 +166,7 @@ def rs_design_row(device: SystolicConfig, precision: str) -> tuple[list[float], 
               bytes_per_cycle(device), device.sram.bytes_per_cycle or math.inf]
     prices = [mac_pj(device, precision), register_pj_per_byte(device), noc_pj_per_byte(device),
               sram_pj_per_byte(device, global_buffer(device)), dram_pj_per_byte(device),
-              device.power.idle / device.clock / PJ]
+              device.power.busy / device.clock / PJ]
     return design, prices
 
 
@@ -234,7 +234,7 @@ def mapper_problem(op: Op, device: SystolicConfig) -> tuple[mapper.Layer, mapper
     hardware = mapper.Hardware(
         device.array.rows, device.array.cols, *memory[:3], memory[3] / arrays,
         mac_pj(device, op.precision), sram_pj_per_byte(device, sram), dram_pj_per_byte(device),
-        device.power.idle / device.clock / PJ / arrays, (device.array.dataflow,))
+        device.power.busy / device.clock / PJ / arrays, (device.array.dataflow,))
     return layer, hardware, arrays
 
 
