@@ -3,7 +3,8 @@
 A kind's model is the module accelsim.devices.<kind>, one per entry of accelsim.config.KINDS, and
 implements DeviceModel: `cost(op, device)` for one op alone and `costs(ops, device)` for a whole
 run in order, where a kind with whole-run state (an NPU's weight cache, a systolic chip's resident
-activations) plans it; the others take the default, `costs = op_by_op(cost)`.
+activations) plans it (`costs = with_resident(cost, plan)` for resident activations); the
+others take the default, `costs = op_by_op(cost)`.
 """
 
 from __future__ import annotations
@@ -76,6 +77,21 @@ def op_by_op(cost: Callable[[Op, Any], OpCost]) -> Callable[[Sequence[Op], Any],
     def costs(ops: Sequence[Op], device) -> list[OpCost]:
         """Costs of a run's ops in order, each costed alone."""
         return [cost(op, device) for op in ops]
+    return costs
+
+
+NONE_RESIDENT: frozenset[str] = frozenset()
+
+
+def with_resident(cost: Callable[[Op, Any, frozenset[str]], OpCost],
+                  plan: Callable[[Sequence[Op], Any], frozenset[str]]
+                  ) -> Callable[[Sequence[Op], Any], list[OpCost]]:
+    """The `costs` of a kind that keeps activations on chip: `plan` picks the resident ones for
+    the whole run, then each op is costed with them."""
+    def costs(ops: Sequence[Op], device) -> list[OpCost]:
+        """Costs of a run's ops in order, activations kept on chip where the plan holds them."""
+        resident = plan(ops, device)
+        return [cost(op, device, resident) for op in ops]
     return costs
 
 

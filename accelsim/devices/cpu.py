@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from accelsim.devices.base import OpCost, finish
+from accelsim.devices.base import NONE_RESIDENT, OpCost, finish, with_resident
 from accelsim.devices.energy import active_power, op_energy
 from accelsim.devices.gpu import gemm_operands
 from accelsim.devices.mapping import resident_activations
@@ -35,9 +35,6 @@ from accelsim.workload.trace import storage
 
 if TYPE_CHECKING:
     from accelsim.config.cpu import CpuConfig
-
-NONE_RESIDENT: frozenset[str] = frozenset()
-
 
 def cost(op: Op, device: CpuConfig, resident: frozenset[str] = NONE_RESIDENT) -> OpCost:
     """Cost of one op on one CPU socket; `resident`: activations held on chip (no DRAM bytes)."""
@@ -57,10 +54,7 @@ def resident_tensors(ops: Sequence[Op], device: CpuConfig) -> frozenset[str]:
                                                    device.cache.llc))
 
 
-def costs(ops: Sequence[Op], device: CpuConfig) -> list[OpCost]:
-    """Costs of a run's ops in order, activations kept on chip where they fit."""
-    resident = resident_tensors(ops, device)
-    return [cost(op, device, resident) for op in ops]
+costs = with_resident(cost, resident_tensors)
 
 
 def on_chip_parts(op: Op, resident: frozenset[str]) -> tuple[float, float, float]:

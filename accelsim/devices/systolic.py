@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from accelsim.devices import components, mapper
-from accelsim.devices.base import OpCost
+from accelsim.devices.base import NONE_RESIDENT, OpCost, with_resident
 from accelsim.devices.energy import (PJ, dram_pj_per_byte, mac_pj, noc_pj_per_byte, op_energy,
                                      register_pj_per_byte, sram_pj_per_byte)
 from accelsim.devices.mapping import layer_shape, resident_activations
@@ -69,9 +69,6 @@ from accelsim.workload.trace import storage
 
 if TYPE_CHECKING:
     from accelsim.config.systolic import SystolicConfig
-
-
-NONE_RESIDENT: frozenset[str] = frozenset()
 
 
 def cost(op: Op, device: SystolicConfig, resident: frozenset[str] = NONE_RESIDENT) -> OpCost:
@@ -95,10 +92,7 @@ def resident_tensors(ops: Sequence[Op], device: SystolicConfig) -> frozenset[str
     return resident_activations(ops, device.shared_sram) if device.shared_sram else NONE_RESIDENT
 
 
-def costs(ops: Sequence[Op], device: SystolicConfig) -> list[OpCost]:
-    """Costs of a run's ops in order, activations kept in the shared SRAM where they fit."""
-    resident = resident_tensors(ops, device)
-    return [cost(op, device, resident) for op in ops]
+costs = with_resident(cost, resident_tensors)
 
 
 def bytes_per_cycle(device: SystolicConfig) -> float:
