@@ -1,5 +1,6 @@
-"""The Xeon MLPerf rows (X05, X06): sourced AMX rates, activations kept on chip, padding-free BERT,
-and the README's accuracy table rows as `accelsim validate` answers them."""
+"""The Xeon MLPerf rows (X05, X06): sourced AMX rates, activations kept on chip, one instance per
+core for a batch with a sample for every core, padding-free BERT, and the README's accuracy table
+rows as `accelsim validate` answers them."""
 
 from __future__ import annotations
 
@@ -51,6 +52,51 @@ def test_an_activation_between_ops_stays_on_chip_when_it_fits(xeon, megabytes, k
     size = megabytes * 2.0**20
     assert one.dram_read_bytes == size and two.dram_write_bytes == size   # network input, output
     assert one.dram_write_bytes == two.dram_read_bytes == (0.0 if kept else size)
+
+
+DRAM = 8 * 4800e6 * 8                     # Intel ARK: DDR5-4800 x 8 channels of 8 bytes
+
+
+def compute_and_stream_ops(weights_mib: int = 32):
+    """A bf16 GEMM that fits the L3 (compute bound) and a 1 GiB elementwise op (memory bound)."""
+    gemm = validation.gemm_op(4096, 4096, 4096, "bf16")
+    if weights_mib != 32:
+        b = gemm.weights[0]
+        gemm = gemm.with_(weights=(Tensor(b.name, (weights_mib, 2**19), "bf16"),))
+    x = Tensor("x", (512, 2**20), "bf16")
+    stream = Op(name="relu", kind=OpKind.ELEMENTWISE, inputs=(x,),
+                outputs=(Tensor("y", x.shape, "bf16"),), precision="bf16")
+    return [gemm, stream]
+
+
+def test_a_batch_with_a_sample_per_core_runs_one_instance_per_core(xeon):
+    # Intel's MLPerf offline runs pin one instance per core: compute of some instances hides the
+    # DRAM waits of others, so the socket takes max(all compute, all DRAM time) plus overheads
+    ops = compute_and_stream_ops()
+    compute = 2 * 4096**3 / (CORES * CLOCK * AMX_BF16 * ONEDNN_AMX_SHARE)       # 3.6 ms
+    memory = (3 * 32 * 2.0**20 + 2 * 2.0**30) / (DRAM * xeon.memory.efficiency)  # 9.1 ms
+    vector = 2.0**29 / xeon.vector_flops / xeon.efficiency.vector                 # the relu
+    serial = cpu.costs(ops, xeon)
+    assert sum(c.latency_s for c in serial) == pytest.approx(
+        compute + memory - 3 * 32 * 2.0**20 / (DRAM * xeon.memory.efficiency) + 2 * xeon.op_overhead)
+    spread = cpu.batch_parallel(serial, ops, xeon, samples=CORES)
+    assert sum(c.latency_s for c in spread) == pytest.approx(
+        max(compute + vector, memory) + 2 * xeon.op_overhead)
+    assert [c.bound for c in spread] == ["memory", "memory"]
+    busy = sum(c.latency_s for c in spread)
+    assert sum(c.energy.total for c in spread) <= xeon.power.tdp * busy * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("samples, weights_mib, phase", [
+    (CORES - 1, 32, "forward"),        # a core without a sample: one instance over all cores
+    (CORES, 128, "forward"),           # weights beyond the 105 MiB L3: every instance would stream them
+    (CORES, 32, "dgrad")])             # training runs one data-parallel instance
+def test_other_runs_stay_one_instance_over_all_cores(xeon, samples, weights_mib, phase):
+    from accelsim.workload.ir import Phase
+
+    ops = [op.with_(phase=Phase(phase)) for op in compute_and_stream_ops(weights_mib)]
+    serial = cpu.costs(ops, xeon)
+    assert cpu.batch_parallel(serial, ops, xeon, samples) == serial
 
 
 def test_x06_runs_padding_free_batches_as_intels_sut_packs_them():

@@ -147,6 +147,7 @@ CPU_DESIGNS = {"cores": [4, 56, 128, 32], "memory.bandwidth": [50e9, 307e9, 1e12
 
 
 @pytest.mark.parametrize("workload, options", [("resnet50", {}),
+                                               ("resnet50", {"batch": 64, "precision": "int8"}),
                                                ("bert_base", {"precision": "fp32"}),
                                                ("gpt2", {"mode": "training"})])
 def test_fast_cpu_equals_simulate(workload, options):

@@ -127,7 +127,8 @@ CASES: dict[str, Case] = {
                                params=SQUAD),
                 note="compiled stack; padding-free over SQuAD v1.1's length distribution, as P06"),
     "X05": Case("cpu", RunSpec("resnet50", "xeon_8480", batch=OFFLINE_BATCH, precision="int8"),
-                note="compiled stack (oneDNN post-op fusion); one socket of the two-socket system"),
+                note="compiled stack (oneDNN post-op fusion); one instance per core, as Intel's "
+                     "run_offline.sh pins them; one socket of the two-socket system"),
     "X06": Case("cpu", RunSpec("bert_large", "xeon_8480", batch=OFFLINE_BATCH, precision="int8",
                                params=SQUAD),
                 note="compiled stack; padding-free over SQuAD v1.1's length distribution, as P06: "

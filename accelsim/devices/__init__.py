@@ -25,9 +25,13 @@ def cost(op: Op, device) -> OpCost:
     return model(device.kind).cost(op, device)
 
 
-def cost_all(ops: Sequence[Op], device) -> list[OpCost]:
-    """Costs of a run's ops in order, planned by the device kind's `costs`."""
-    return model(device.kind).costs(ops, device)
+def cost_all(ops: Sequence[Op], device, samples: int = 1) -> list[OpCost]:
+    """Costs of a run's ops in order, planned by the device kind's `costs`; a kind that spreads a
+    batch of `samples` over independent instances (its optional `batch_parallel`) does so."""
+    kind = model(device.kind)
+    costs = kind.costs(ops, device)
+    spread = getattr(kind, "batch_parallel", None)
+    return costs if spread is None else spread(costs, ops, device, samples)
 
 
 def run_precision(device, requested: str | None) -> str:

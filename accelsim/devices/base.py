@@ -4,7 +4,9 @@ A kind's model is the module accelsim.devices.<kind>, one per entry of accelsim.
 implements DeviceModel: `cost(op, device)` for one op alone and `costs(ops, device)` for a whole
 run in order, where a kind with whole-run state (an NPU's weight cache, a systolic chip's resident
 activations) plans it (`costs = with_resident(cost, plan)` for resident activations); the
-others take the default, `costs = op_by_op(cost)`.
+others take the default, `costs = op_by_op(cost)`. A kind may also define
+`batch_parallel(costs, ops, device, samples)`: how a batch spread over independent instances
+changes the run's costs (CPUs, one instance per core).
 """
 
 from __future__ import annotations

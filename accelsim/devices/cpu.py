@@ -16,6 +16,13 @@
   non-inclusive LLC, on_chip_bytes = cores x L2 + LLC in all (mapping.resident_activations plans
   which). A resident tensor moves no DRAM bytes; weights always stream from DRAM.
 - Time: max(compute, memory) + `op_overhead` (primitive dispatch and thread fork/join).
+- Throughput mode (batch_parallel): an inference batch with a sample for every core runs as one
+  independent instance per core, as Intel's MLPerf offline runs do (inference_results v3.0-v4.1
+  closed/Intel resnet50 run_offline.sh: --num_instance = cores, --cpus_per_instance 1). The
+  instances drift apart, so while some wait on DRAM others compute: the socket is bound by the
+  whole run's compute or DRAM time, whichever is larger, and each op takes its time on that
+  resource. It needs the weights to fit the shared LLC once for all instances; otherwise every
+  instance would stream them itself, and the batch runs as one instance over all cores.
 - Energy: the bottom-up components (energy.op_energy) rescaled so that the socket draws its TDP
   while an op works (energy.active_power), plus idle power x latency.
 """
@@ -24,13 +31,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from accelsim.devices.base import NONE_RESIDENT, OpCost, finish, with_resident
+from accelsim.devices.base import (NONE_RESIDENT, OpCost, finish, with_resident,
+                                   within_power_limit)
 from accelsim.devices.energy import active_power, op_energy
 from accelsim.devices.gpu import gemm_operands
 from accelsim.devices.mapping import resident_activations
-from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind
+from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind, Phase
 from accelsim.workload.trace import storage
 
 if TYPE_CHECKING:
@@ -55,6 +64,40 @@ def resident_tensors(ops: Sequence[Op], device: CpuConfig) -> frozenset[str]:
 
 
 costs = with_resident(cost, resident_tensors)
+
+
+def instance_per_core(ops: Sequence[Op], device: CpuConfig, samples: int) -> bool:
+    """Whether a run of `samples` goes one instance per core (see the module docstring)."""
+    if samples < device.cores or any(op.phase is not Phase.FORWARD for op in ops):
+        return False
+    weights = {w.name: w.bytes for op in ops for w in op.weights}
+    return sum(weights.values()) <= device.cache.llc
+
+
+def batch_parallel(costs: Sequence[OpCost], ops: Sequence[Op], device: CpuConfig,
+                   samples: int) -> list[OpCost]:
+    """A run's op costs with its batch of `samples` spread one instance per core where that is how
+    it runs (instance_per_core): each op then takes its time on the run's busier resource."""
+    if not instance_per_core(ops, device, samples):
+        return list(costs)
+    by_compute = sum(c.compute_s for c in costs) >= sum(c.memory_s for c in costs)
+    return [_on_busier(c, by_compute, device) for c in costs]
+
+
+def _on_busier(cost: OpCost, by_compute: bool, device: CpuConfig) -> OpCost:
+    """`cost` taking its compute (or memory) time plus its overhead instead of the larger of the
+    two, its dynamic energy scaled with the time the socket spends on it at TDP."""
+    work_s = cost.compute_s if by_compute else cost.memory_s
+    alone = max(cost.compute_s, cost.memory_s)
+    overhead = cost.latency_s - alone
+    latency = overhead + work_s
+    scale = work_s / alone if alone > 0 else 1.0
+    energy = replace(cost.energy, compute=cost.energy.compute * scale,
+                     onchip=cost.energy.onchip * scale, offchip=cost.energy.offchip * scale,
+                     static=device.power.busy * latency)
+    return replace(cost, latency_s=latency, cycles=round(latency * device.clock),
+                   bound="overhead" if overhead > work_s else "compute" if by_compute else "memory",
+                   energy=within_power_limit(energy, latency, device.power.tdp))
 
 
 def on_chip_parts(op: Op, resident: frozenset[str]) -> tuple[float, float, float]:

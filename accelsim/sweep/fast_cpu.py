@@ -56,8 +56,19 @@ def fast_cpu(graph, *, device="xeon_8480", cores=None, clock=None, bandwidth=Non
     names = FEATURES + tuple(f"held_{part}{j}" for j in range(len(plans)) for part in "abc")
     return distinct_op_totals(device, spec, overrides, trace, design, FAST_KEYS,
                               lambda op, dev: _features(op, dev, plans), names,
-                              lambda dev, col, points, idle: _op_grid(dev, col, points, idle,
-                                                                      plan.reshape(-1)))
+                              lambda dev, col, points, idle, counts: _op_grid(
+                                  dev, col, points, idle, plan.reshape(-1),
+                                  _instance_per_core(trace, points), counts))
+
+
+def _instance_per_core(trace, design: dict) -> np.ndarray:
+    """devices.cpu.instance_per_core on every design point."""
+    from accelsim.workload.ir import Phase
+
+    if any(op.phase is not Phase.FORWARD for op in trace.ops):
+        return np.zeros(design["cores"].shape, bool)
+    weights = sum({w.name: w.bytes for op in trace.ops for w in op.weights}.values())
+    return (trace.samples_per_step >= design["cores"]) & (weights <= design["llc"])
 
 
 def _features(op, device, plans) -> list[float]:
@@ -102,9 +113,11 @@ def _blocked_reads(col: dict, cache: np.ndarray, held_a=0.0, held_b=0.0) -> np.n
     return np.where(fits, a_read + b_read, blocked)
 
 
-def _op_grid(device, col: dict, design: dict, idle, plan: np.ndarray):
-    """devices.cpu.cost of the distinct ops on every design point (`plan`: each point's index
-    into the on-chip plans)."""
+def _op_grid(device, col: dict, design: dict, idle, plan: np.ndarray, spread: np.ndarray,
+             counts: np.ndarray):
+    """devices.cpu.costs of the distinct ops (`counts` of each) on every design point (`plan`:
+    each point's index into the on-chip plans; `spread`: where the batch runs one instance per
+    core, devices.cpu.batch_parallel)."""
     from accelsim.devices.energy import PJ, dram_pj_per_byte, sram_pj_per_byte
 
     held_a, held_b, held_c = (_held(col, part, plan) for part in "abc")
@@ -127,7 +140,10 @@ def _op_grid(device, col: dict, design: dict, idle, plan: np.ndarray):
     sram_pj = sram_pj_per_byte(device, design["llc"])
     parts = [np.broadcast_to(col["compute_j"][:, None], reads.shape), onchip * sram_pj * PJ,
              (reads + writes) * dram_pj_per_byte(device) * PJ]
+    by_compute = counts @ compute_s >= counts @ memory_s
+    work = np.where(spread, np.where(by_compute, compute_s, memory_s),
+                    np.maximum(compute_s, memory_s))
     tdp = device.power.tdp
-    parts = active_parts(parts, tdp, idle, np.maximum(compute_s, memory_s))
+    parts = active_parts(parts, tdp, idle, work)
     return finish_grid(compute_s, memory_s, device.op_overhead, *parts, reads + writes,
-                       idle_w=idle, tdp_w=tdp)
+                       idle_w=idle, tdp_w=tdp, work_s=work)

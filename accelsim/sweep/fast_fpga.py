@@ -53,7 +53,8 @@ def fast_fpga(graph, *, device="zcu102_dpu", clock=None, cores=None, bandwidth=N
     if (design["feature_buffer"] >= design["bram"]).any():
         raise UsageError("dpu.feature_buffer must be smaller than bram", key="feature_buffer")
     return distinct_op_totals(device, spec, overrides, trace, design, FAST_KEYS, _features,
-                              FEATURES, _op_grid)
+                              FEATURES, lambda dev, col, points, idle, _counts:
+                              _op_grid(dev, col, points, idle))
 
 
 def _features(op, device) -> list[float]:

@@ -42,7 +42,8 @@ def fast_gpu(graph, *, device="h100", sms=None, clock=None, bandwidth=None, capa
          "l2_bandwidth": l2.bandwidth if l2 and l2.bandwidth else 0.0},
         positive=("sms", "clock", "bandwidth", "capacity"), integers=("sms",))
     return distinct_op_totals(device, spec, overrides, trace, design, FAST_KEYS, _features,
-                              FEATURES, _op_grid, stack=graph.info("stack"))
+                              FEATURES, lambda dev, col, points, idle, _counts:
+                              _op_grid(dev, col, points, idle), stack=graph.info("stack"))
 
 
 def _op_grid(device, columns: dict, design: dict, idle_w):

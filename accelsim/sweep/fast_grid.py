@@ -131,13 +131,13 @@ def distinct_op_totals(device, spec, overrides, trace, design: dict, keys: dict,
     """Whole-run totals costing each distinct op once: `features(op, device)` gives its numbers
     (`names`), `op_grid(device, columns, design, idle_w)` their OpGrid on every design point;
     under a `stack` whose host dispatches op by op (devices.host), the waits on the host in trace
-    order."""
+    order. op_grid also gets how many ops each distinct row stands for, for whole-run rules."""
     from accelsim.devices.host import dispatch_s, host_waits
 
     table = np.array([features(op, device) for op in trace.ops], dtype=np.float64)
     first, inverse, counts = group_ops(table)
     area, idle = design_power(device, spec, overrides, design, keys)
-    grid = op_grid(device, dict(zip(names, table[first].T)), design, idle)
+    grid = op_grid(device, dict(zip(names, table[first].T)), design, idle, counts)
     dispatch = dispatch_s(device, stack)
     waits = 0.0
     if dispatch > 0:
