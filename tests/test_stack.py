@@ -103,3 +103,19 @@ def test_bad_stack_and_only_are_clean_cli_errors():
                        "no 'lstm' ops")
     assert_clean_error(cli("run", "gpt2", "--device", "a100", "--mode", "serve", "--only",
                            "matmul"), "only")
+
+
+def test_inference_folds_each_batchnorm_into_its_conv_leaving_the_bias_add():
+    # TensorRT, oneDNN, TFLite and XLA fold an inference batchnorm (y = a x + b, 2 FLOPs per
+    # element) into the conv before it: a scales the weights ahead of time, b is the conv's bias
+    graph = build("resnet50")
+    norms = [op for op in graph.ops if op.attr("norm") == "batchnorm"]
+    assert len(norms) == 53                                   # one after each of the 53 convs
+    assert all(op.vector_flops == 2 * op.outputs[0].elements for op in norms)
+    elements = sum(op.outputs[0].elements for op in norms)
+    vector = sum(op.vector_flops for op in graph.ops)
+    inference = apply_stack(graph, "compiled", "gpu")
+    assert sum(op.vector_flops for op in inference.ops) == vector - elements
+    assert sum(op.macs for op in inference.ops) == sum(op.macs for op in graph.ops)
+    training = apply_stack(graph, "compiled", "systolic", "training")    # batch statistics
+    assert sum(op.vector_flops for op in training.ops) == vector

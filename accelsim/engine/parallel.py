@@ -419,7 +419,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
 
     shard = shard_experts(shard_graph(graph, config.tp), config.ep)
     shard = apply_stack(recipe.sequence_parallel(graph, shard, config.tp) if sequence_parallel else shard,
-                        stack, device.kind)
+                        stack, device.kind, "training")
     trace = with_accumulation(single.prepare(shard, device, mode="training", optimizer=optimizer,
                                              checkpoint=checkpoint, stack=stack)[3],
                               config.micro_batches, grad_accumulation)

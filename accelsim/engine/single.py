@@ -165,7 +165,7 @@ def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
                           **run_lengths(workload_params, stack, device.kind))
     if isinstance(workload, Graph):
         graph, precision = computable(graph, device)
-    graph = apply_stack(only_ops(graph, only), stack, device.kind)
+    graph = apply_stack(only_ops(graph, only), stack, device.kind, mode)
     trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
     return device, graph, precision, trace
 

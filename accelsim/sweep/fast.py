@@ -79,7 +79,7 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     stack = resolve_stack(stack, device.kind, mode)
     graph = load_workload(graph, batch=batch, precision=precision,
                           **run_lengths(workload_params, stack, device.kind))
-    graph = apply_stack(graph, stack, device.kind)
+    graph = apply_stack(graph, stack, device.kind, mode)
     trace = build_trace(graph, mode)
     design = _designs(device, rows, cols, dataflow, ifmap_sram, filter_sram, ofmap_sram, bandwidth)
     gemms = [op for op in trace.ops if _on_array(op)]

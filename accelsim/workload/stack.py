@@ -5,7 +5,8 @@
   GPU waits when the host falls behind (accelsim.devices.host). Compiled stacks replay captured
   graphs (CUDA graphs, TensorRT, vLLM) without per-op host work.
 - compiled: what inference compilers and XLA do (TensorRT, XLA, TFLite, Vitis AI, NPU compilers):
-  conv + batchnorm + activation run in the producing kernel's epilogue, and attention is one fused
+  conv + batchnorm + activation run in the producing kernel's epilogue (for inference the batchnorm
+  folded into the conv's weights and bias, leaving a bias add), and attention is one fused
   kernel (FlashAttention-style: the S x S scores never reach DRAM). Residual adds join the GEMM's
   epilogue where the compiler does that: TensorRT (GPUs), XLA (TPUs, systolic arrays) and oneDNN
   on CPUs (its "sum" post-op); the
@@ -55,11 +56,12 @@ def resolve_stack(stack: str | None, kind: str, mode: str) -> str:
     return stack
 
 
-def apply_stack(graph: Graph, stack: str, kind: str) -> Graph:
-    """The graph as `stack` runs it on a device of `kind` (compiled: fused), with meta "stack"
-    recording which."""
+def apply_stack(graph: Graph, stack: str, kind: str, mode: str = "inference") -> Graph:
+    """The graph as `stack` runs it on a device of `kind` in `mode` (compiled: fused, and for
+    inference batchnorms folded into the GEMMs before them), with meta "stack" recording which."""
     check_stack(stack)
-    ran = graph if stack == "eager" else fuse(graph, residual=kind in RESIDUAL_FUSING_KINDS)
+    ran = graph if stack == "eager" else fuse(graph, residual=kind in RESIDUAL_FUSING_KINDS,
+                                              fold_batchnorm=mode != "training")
     return replace(ran, meta=tuple((k, v) for k, v in ran.meta if k != "stack") + (("stack", stack),))
 
 

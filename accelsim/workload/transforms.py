@@ -23,8 +23,12 @@
   add + relu): the merged op keeps the producer's name and GEMM, adds the vector FLOPs and reads the
   consumer's other inputs, and the intermediate tensor disappears. A GEMM takes only epilogues with
   no other input (device models read every input of a GEMM op as a tiled operand, so a fused residual
-  would be charged as re-read per tile). Fusion targets inference; a training trace of a fused graph
-  differentiates each merged op as one op.
+  would be charged as re-read per tile). (3) with fold_batchnorm (inference), a batchnorm right
+  after a GEMM is folded into it as inference compilers do (TensorRT, oneDNN/IPEX, TFLite, XLA):
+  its scale multiplies the weights once ahead of time and its shift becomes the GEMM's bias, so
+  only the bias add (1 FLOP per element, not the multiply-add's 2) stays in the epilogue. Fusion
+  targets inference; a training trace of a fused graph differentiates each merged op as one op,
+  and training never folds a batchnorm (it normalizes with each batch's statistics).
 - distillation(teacher, student): parameter, MAC and FLOP deltas of a smaller network trained to mimic
   a larger one (accuracy is out of scope); `accelsim whatif --student` adds the device costs.
 """
@@ -163,6 +167,11 @@ def _fused_attention(scores: Op, softmax: Op, context: Op, taken: set[str]) -> O
     return _merge(scores.name if name in taken else name, scores, [softmax, context], gemm)
 
 
+def _bias_add(batchnorm: Op) -> Op:
+    """A batchnorm folded into the GEMM before it: only its shift, the GEMM's bias, is added."""
+    return batchnorm.with_(vector_flops=sum(t.elements for t in batchnorm.outputs))
+
+
 def _epilogue(chain: list[Op], op: Op, readers: dict[str, int], residual: bool) -> bool:
     """Whether `op` (elementwise or batchnorm) can run in the epilogue of the chain before it;
     an op with other inputs (a residual add) only when `residual`."""
@@ -175,11 +184,12 @@ def _epilogue(chain: list[Op], op: Op, readers: dict[str, int], residual: bool) 
             or all(storage(t.name) == producer.outputs[0].name for t in op.inputs))
 
 
-def fuse(graph: Graph, *, residual: bool = False) -> Graph:
+def fuse(graph: Graph, *, residual: bool = False, fold_batchnorm: bool = False) -> Graph:
     """The graph with attention cores fused and epilogue ops merged into their producers.
 
     residual=True also folds ops that read another tensor (residual adds) into a GEMM's epilogue,
     as TensorRT deploys CNNs; the device models then read that tensor as an extra GEMM input.
+    fold_batchnorm=True folds a batchnorm that directly follows a GEMM into its weights and bias.
     """
     ops = list(graph.ops)
     readers = _readers(ops)
@@ -189,7 +199,9 @@ def fuse(graph: Graph, *, residual: bool = False) -> Graph:
         if len(group) == 3:
             chains.append([_fused_attention(*group, taken)])
         elif chains and _epilogue(chains[-1], group[0], readers, residual):
-            chains[-1].append(group[0])
+            folded = fold_batchnorm and len(chains[-1]) == 1 and chains[-1][0].gemm is not None \
+                and group[0].attr("norm") == "batchnorm"
+            chains[-1].append(_bias_add(group[0]) if folded else group[0])
         else:
             chains.append([group[0]])
     merged = [chain[0] if len(chain) == 1 else _merge(chain[0].name, chain[0], chain[1:])
