@@ -54,12 +54,31 @@ def test_the_tdp_clamps_a_saturating_gemm_and_not_a_copy():
 def test_host_waits_follow_the_async_launch_queue():
     # dispatch 10: op 0 issued at 10 runs to 15; op 1 issued at 20 (waits 5) runs a long 50 to 75;
     # ops 2 and 3 were issued at 30 and 40, while the device was busy: no wait
-    waits = host_waits([5.0, 50.0, 1.0, 1.0], 10.0)
+    one = np.ones(4)
+    waits = host_waits([5.0, 50.0, 1.0, 1.0], 10.0, one)
     assert waits.tolist() == [10.0, 5.0, 0.0, 0.0]
-    assert host_waits([5.0, 50.0], 0.0).tolist() == [0.0, 0.0]
+    assert host_waits([5.0, 50.0], 0.0, one[:2]).tolist() == [0.0, 0.0]
     # design points along a second axis are independent queues
-    grid = host_waits(np.array([[1.0, 30.0], [1.0, 30.0]]), 10.0)
+    grid = host_waits(np.array([[1.0, 30.0], [1.0, 30.0]]), 10.0, one[:2])
     assert grid.tolist() == [[10.0, 10.0], [9.0, 0.0]]
+    # ops sharing one host call (a multi-tensor optimizer step) are issued together
+    # two ops of one call: issued at 5 (waits 5, runs to 6) and 10 (waits 4)
+    assert host_waits([1.0, 1.0], 10.0, np.array([0.5, 0.5])).tolist() == [5.0, 4.0]
+
+
+@pytest.mark.parametrize("optimizer, calls", [("adam", 8), ("sgd", 3)])
+def test_an_eager_optimizer_step_is_dispatched_as_its_foreach_calls(optimizer, calls):
+    # torch.optim's default on CUDA is the multi-tensor (foreach) step: _multi_tensor_adam makes 8
+    # calls for all weights, _multi_tensor_sgd with momentum 3, whatever the number of weights
+    from accelsim.devices.host import host_calls
+    from accelsim.workload.training import training_trace
+
+    trace = training_trace(load_workload("resnet50", precision="fp16"), optimizer=optimizer)
+    steps = [op for op in trace.ops if op.phase.value == "optimizer"]
+    # torchvision ResNet-50: 53 convs, 53 batchnorms and the fc own weights
+    assert len(steps) == 107
+    shares = host_calls(trace.ops)
+    assert shares.sum() == pytest.approx(len(trace.ops) - len(steps) + calls)
 
 
 def eager_decode(device, **extra):

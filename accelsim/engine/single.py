@@ -129,7 +129,8 @@ def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False
     if prefetch and engine != "event":
         raise UsageError("prefetch needs the event engine (engine='event', --engine event)",
                          key="prefetch")
-    costs = with_host_waits(cost_all(trace.ops, device, trace.samples_per_step), device, stack)
+    costs = with_host_waits(cost_all(trace.ops, device, trace.samples_per_step), trace.ops,
+                            device, stack)
     if engine == "event":
         from accelsim.engine.sim import schedule as simulate_events
 
@@ -175,8 +176,8 @@ def event_timeline(workload, device, *, prefetch: bool = False, **options):
     from accelsim.engine.sim import run as run_events
 
     device, graph, _precision, trace = prepare(workload, device, **options)
-    costs = with_host_waits(cost_all(trace.ops, device, trace.samples_per_step), device,
-                            graph.info("stack"))
+    costs = with_host_waits(cost_all(trace.ops, device, trace.samples_per_step), trace.ops,
+                            device, graph.info("stack"))
     return run_events(trace.ops, costs, prefetch=prefetch)
 
 

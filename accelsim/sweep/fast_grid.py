@@ -132,7 +132,7 @@ def distinct_op_totals(device, spec, overrides, trace, design: dict, keys: dict,
     (`names`), `op_grid(device, columns, design, idle_w)` their OpGrid on every design point;
     under a `stack` whose host dispatches op by op (devices.host), the waits on the host in trace
     order. op_grid also gets how many ops each distinct row stands for, for whole-run rules."""
-    from accelsim.devices.host import dispatch_s, host_waits
+    from accelsim.devices.host import dispatch_s, host_calls, host_waits
 
     table = np.array([features(op, device) for op in trace.ops], dtype=np.float64)
     first, inverse, counts = group_ops(table)
@@ -141,7 +141,7 @@ def distinct_op_totals(device, spec, overrides, trace, design: dict, keys: dict,
     dispatch = dispatch_s(device, stack)
     waits = 0.0
     if dispatch > 0:
-        waits = host_waits(grid.latency_s[inverse], dispatch).sum(axis=0)
+        waits = host_waits(grid.latency_s[inverse], dispatch, host_calls(trace.ops)).sum(axis=0)
     return run_totals(grid, counts, design, device, trace, area, idle, waits)
 
 

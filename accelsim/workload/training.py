@@ -50,17 +50,23 @@ STATE_DTYPE = "fp32"     # optimizer moments and master weights (mixed-precision
 
 @dataclass(frozen=True)
 class Optimizer:
-    """An update rule: the fp32 state tensors it keeps per weight and its FLOPs per parameter."""
+    """An update rule: the fp32 state tensors it keeps per weight, its FLOPs per parameter and the
+    host calls of one step in PyTorch's multi-tensor (foreach) implementation, its default on GPUs:
+    each call updates every weight at once, so an eager step dispatches these, not one per weight."""
 
     states: tuple[str, ...]
     flops_per_param: int
+    foreach_calls: int
 
 
 OPTIMIZERS = {
-    # m = b1 m + (1-b1) g (3), v = b2 v + (1-b2) g^2 (4), w -= lr m / (sqrt(v) + eps) (5)
-    "adam": Optimizer(states=("exp_avg", "exp_avg_sq"), flops_per_param=12),
-    # SGD with momentum: v = mu v + g (2), w -= lr v (2)
-    "sgd": Optimizer(states=("momentum_buffer",), flops_per_param=4),
+    # m = b1 m + (1-b1) g (3), v = b2 v + (1-b2) g^2 (4), w -= lr m / (sqrt(v) + eps) (5);
+    # torch.optim.adam._multi_tensor_adam: _foreach_add_ (step), _foreach_lerp_ (m), _foreach_mul_
+    # and _foreach_addcmul_ (v), _foreach_sqrt, _foreach_div_, _foreach_add_ (eps), _foreach_addcdiv_
+    "adam": Optimizer(states=("exp_avg", "exp_avg_sq"), flops_per_param=12, foreach_calls=8),
+    # SGD with momentum: v = mu v + g (2), w -= lr v (2); torch.optim.sgd._multi_tensor_sgd:
+    # _foreach_mul_ and _foreach_add_ (v), _foreach_add_ (w)
+    "sgd": Optimizer(states=("momentum_buffer",), flops_per_param=4, foreach_calls=3),
 }
 
 KEEPS_OUTPUT = ("relu", "relu6", "sigmoid", "tanh")   # elementwise fns whose derivative follows from y
@@ -146,7 +152,8 @@ def optimizer_op(name: str, weights: tuple[Tensor, ...], rule: Optimizer, master
 
 
 def optimizer_ops(forward: tuple[Op, ...], rule: Optimizer, master: bool) -> tuple[Op, ...]:
-    """One update per op that first owns weights, after every wgrad that writes those gradients."""
+    """One update per op that first owns weights, after every wgrad that writes those gradients;
+    each carries its share of the step's foreach host calls (attr "host_calls")."""
     writers: dict[str, list[str]] = {}
     for op in forward:
         for w in op.weights:
@@ -158,7 +165,8 @@ def optimizer_ops(forward: tuple[Op, ...], rule: Optimizer, master: bool) -> tup
         if owned:
             deps = tuple(dict.fromkeys(d for w in owned for d in writers[storage(w.name)]))
             ops.append(optimizer_op(op.name, owned, rule, master, deps))
-    return tuple(ops)
+    share = (("host_calls", rule.foreach_calls / len(ops)),) if ops else ()
+    return tuple(op.with_(attrs=op.attrs + share) for op in ops)
 
 
 def layer_cuts(ops: tuple[Op, ...]) -> list[int]:
