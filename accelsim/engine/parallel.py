@@ -55,8 +55,8 @@ from accelsim.engine.grad_accumulation import check_accumulation, with_accumulat
 from accelsim.engine import recompute as recipe
 from accelsim.engine.recompute import bubble_slots, in_flight, resolve_recompute, trace_checkpoint
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
-from accelsim.workload.seqlen import run_lengths
-from accelsim.workload.stack import apply_stack, resolve_stack
+from accelsim.workload.run_load import load_for_run
+from accelsim.workload.stack import apply_stack
 from accelsim.errors import UsageError, check_name
 from accelsim.workload.dropout import with_dropout
 from accelsim.workload.ir import Graph, Op, Phase
@@ -406,9 +406,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     device = single.load_device(device, overrides)
     check_mode(device, "training")
     precision = run_precision(device, precision)
-    stack = resolve_stack(stack, device.kind, "training")
-    graph = single.load_workload(workload, batch=batch, precision=precision,
-                                 **run_lengths(workload_params, stack, device.kind))
+    stack, graph = load_for_run(workload, stack, device.kind, "training", batch=batch,
+                                precision=precision, **workload_params)
     graph = with_dropout(graph) if dropout else graph
     checkpoint = trace_checkpoint(recompute, graph)
     seq_len = graph.info("seq_len")
