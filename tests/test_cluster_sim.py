@@ -152,3 +152,15 @@ def test_cluster_energy_adds_devices_idle_host_and_links():
     assert result["energy_per_step_j"] == pytest.approx(sum(energy.values()))
     assert result["average_power_w"] == pytest.approx(result["energy_per_step_j"] / step)
     assert 2 * 55.0 < result["average_power_w"] < 2 * 6500 / 8      # idle < P < 2/8 of a DGX max
+
+
+def test_cluster_energy_splits_active_power_from_the_work():
+    run = dict(devices=2, parallel="dp=2", global_batch=8, seq_len=1024)
+    result = simulate_parallel("gpt2", "a100", **run)
+    without = simulate_parallel("gpt2", "a100", overrides=("power.active=0 W",), **run)
+    energy, calm = result.totals["energy_breakdown_j"], without.totals["energy_breakdown_j"]
+    op_s = 2 * sum(result.config.micro_batches * (s.forward_s + s.backward_s) + s.optimizer_s
+                   for s in result.stages)
+    assert energy["devices_active"] == pytest.approx(100.0 * op_s)    # a100.yaml: active 100 W
+    assert calm["devices_active"] == 0.0 < calm["devices_dynamic"]
+    assert without.step_time_s == result.step_time_s      # power does not set the time

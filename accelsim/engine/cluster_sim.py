@@ -467,14 +467,17 @@ def plan_step(stages, config, cluster, virtual_stages: int = 1, sequence_paralle
 
 
 def step_energy(stages, config, timeline: StepTimeline, plan: StepPlan, idle_w: float,
-                step_s: float | None = None, host_w: float = 0.0) -> dict:
-    """Joules of one step for the whole cluster: devices' dynamic energy (per-micro-batch op
-    energies x micro-batches x ranks), their idle power and their share of the host servers'
-    (`host_w` each) over the step (`step_s`, default the timeline's), and the links' energy per bit
-    moved; with the average power."""
+                step_s: float | None = None, host_w: float = 0.0, active_w: float = 0.0) -> dict:
+    """Joules of one step for the whole cluster: devices' energy above idle while their ops run
+    (per-micro-batch op energies x micro-batches x ranks), split into the work's dynamic energy and
+    the active power (`active_w` each, above idle) over the op time; their idle power and their
+    share of the host servers' (`host_w` each) over the step (`step_s`, default the timeline's); the
+    links' energy per bit moved; with the average power."""
     ranks, step = config.tp * config.dp, timeline.step_time_s if step_s is None else step_s
-    dynamic = ranks * math.fsum(config.micro_batches * (s.forward_j + s.backward_j) + s.optimizer_j
-                                for s in stages)
+    busy = ranks * math.fsum(config.micro_batches * (s.forward_j + s.backward_j) + s.optimizer_j
+                             for s in stages)
+    active = ranks * active_w * math.fsum(config.micro_batches * (s.forward_s + s.backward_s)
+                                          + s.optimizer_s for s in stages)
     static, host = config.devices * idle_w * step, config.devices * host_w * step
     link_j, unpriced = 0.0, set()
     for name, nbytes in timeline.link_bytes.items():
@@ -483,8 +486,8 @@ def step_energy(stages, config, timeline: StepTimeline, plan: StepPlan, idle_w: 
             unpriced.add(name.split()[0])
             continue
         link_j += ranks * nbytes * 8 * per_bit
-    total = dynamic + static + host + link_j
+    total = busy + static + host + link_j
     return {"energy_per_step_j": total, "average_power_w": total / step if step else 0.0,
-            "energy_breakdown_j": {"devices_dynamic": dynamic, "devices_idle": static,
-                                   "host": host, "links": link_j},
+            "energy_breakdown_j": {"devices_dynamic": busy - active, "devices_active": active,
+                                   "devices_idle": static, "host": host, "links": link_j},
             "links_without_energy_per_bit": sorted(unpriced)}

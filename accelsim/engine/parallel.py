@@ -55,8 +55,8 @@ from accelsim.engine.grad_accumulation import check_accumulation, with_accumulat
 from accelsim.engine import recompute as recipe
 from accelsim.engine.recompute import bubble_slots, in_flight, resolve_recompute, trace_checkpoint
 from accelsim.engine.tensor_parallel import shard_graph, tensor_parallel_all_reduces
-from accelsim.workload.seqlen import run_lengths
-from accelsim.workload.stack import apply_stack, resolve_stack
+from accelsim.workload.run_load import load_for_run
+from accelsim.workload.stack import apply_stack
 from accelsim.errors import UsageError, check_name
 from accelsim.workload.dropout import with_dropout
 from accelsim.workload.ir import Graph, Op, Phase
@@ -209,7 +209,7 @@ class StageResult:
     boundary_bytes: tuple[float, float] = (0.0, 0.0)   # activations at the start, end boundary
     grad_bytes: float = 0.0         # per device
     weight_bytes: float = 0.0       # per device, before ZeRO sharding
-    forward_j: float = 0.0          # dynamic energy per micro-batch
+    forward_j: float = 0.0          # per micro-batch, above idle: dynamic + active power x op time
     backward_j: float = 0.0
     optimizer_j: float = 0.0        # per step
     recompute_s: float = 0.0        # the part of backward_s that re-runs forward ops
@@ -406,9 +406,8 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     device = single.load_device(device, overrides)
     check_mode(device, "training")
     precision = run_precision(device, precision)
-    stack = resolve_stack(stack, device.kind, "training")
-    graph = single.load_workload(workload, batch=batch, precision=precision,
-                                 **run_lengths(workload_params, stack, device.kind))
+    stack, graph = load_for_run(workload, stack, device.kind, "training", batch=batch,
+                                precision=precision, **workload_params)
     graph = with_dropout(graph) if dropout else graph
     checkpoint = trace_checkpoint(recompute, graph)
     seq_len = graph.info("seq_len")
@@ -425,7 +424,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
                               config.micro_batches, grad_accumulation)
     layers = single.run_trace(trace, device)[1]     # op times only: memory is per stage, below
     seconds: dict[str, dict[Phase, float]] = {}
-    joules: dict[str, dict[Phase, float]] = {}      # dynamic: the idle part is the step's
+    joules: dict[str, dict[Phase, float]] = {}      # above idle: the idle part is the step's
     for layer in layers:
         name = layer.name.rsplit(".", 1)[0] if layer.phase != Phase.FORWARD.value else layer.name
         for table, value in ((seconds, layer.latency_s),
@@ -457,7 +456,7 @@ def simulate_parallel(workload, device, *, devices: int, parallel: str | dict | 
     timeline = cluster_sim.simulate_step(plan)
     step = with_overheads(timeline.step_time_s, straggler, dataloader_s)
     energy = cluster_sim.step_energy(stages, config, timeline, plan, device.power.idle, step,
-                                     device.power.host)
+                                     device.power.host, device.power.active)
     item = "tokens" if seq_len else "samples"
     return ParallelResult(
         workload=graph.name, device=device.name, device_kind=device.kind, precision=precision,

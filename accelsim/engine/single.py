@@ -15,8 +15,8 @@ from accelsim.engine.feasibility import check_mode, memory_fit
 from accelsim.errors import UsageError
 from accelsim.result import DYNAMIC_ENERGY, ENERGY_PARTS, Result
 from accelsim.workload.ir import Graph
-from accelsim.workload.seqlen import run_lengths
-from accelsim.workload.stack import apply_stack, only_ops, resolve_stack
+from accelsim.workload.run_load import load_for_run, load_workload  # noqa: F401 (re-exported)
+from accelsim.workload.stack import apply_stack, only_ops
 from accelsim.workload.trace import MemoryBreakdown
 
 MODES = ("inference", "training", "serve")
@@ -37,15 +37,6 @@ def load_device(spec, overrides: Sequence[str] = (), *, plain: bool = False):
     if overrides:
         raise UsageError("overrides apply only to devices given by name or path", key="overrides")
     return spec
-
-
-def load_workload(spec, *, batch: int = 1, precision: str = "fp16", **params) -> Graph:
-    """A network Graph from a zoo name or a file path (SCALE-Sim CSV, YAML)."""
-    if isinstance(spec, Graph):
-        return spec
-    from accelsim.workload.loader import load_workload as load
-
-    return load(spec, batch=batch, precision=precision, **params)
 
 
 def build_trace(graph: Graph, mode: str, *, optimizer: str = "adam", checkpoint: bool = False):
@@ -150,25 +141,29 @@ def computable(graph: Graph, device) -> tuple[Graph, str]:
     return replace(graph, ops=ops), label
 
 
-def prepare(workload, device, *, mode: str = "inference", batch: int = 1,
-            precision: str | None = None, overrides: Sequence[str] = (), optimizer: str = "adam",
-            checkpoint: bool = False, stack: str | None = None, only: str | None = None,
-            **workload_params):
-    """(device config, graph, precision, trace) of a single-device inference or training run; the
-    graph restricted to `only` ops of one kind and run under `stack` (default: the device kind's
-    for the mode, accelsim.workload.stack), its meta "stack" saying which; a seq_len distribution
-    is padded where the run pads (accelsim.workload.seqlen)."""
+def prepare(workload, device, *, overrides: Sequence[str] = (), **options):
+    """(device config, graph, precision, trace) of a single-device inference or training run on
+    `device` (a bundled name, YAML path or config) with `overrides` (options: see prepare_on)."""
     device = load_device(device, overrides, plain=True)
+    return (device, *prepare_on(device, workload, **options))
+
+
+def prepare_on(device, workload, *, mode: str = "inference", batch: int = 1,
+               precision: str | None = None, optimizer: str = "adam", checkpoint: bool = False,
+               stack: str | None = None, only: str | None = None, **workload_params):
+    """(graph, precision, trace) of a single-device inference or training run on a loaded `device`;
+    the graph restricted to `only` ops of one kind and run under `stack` (default: the device
+    kind's for the mode, accelsim.workload.stack), its meta "stack" saying which; a seq_len
+    distribution is padded where the run pads (accelsim.workload.run_load)."""
     check_mode(device, mode)
     precision = run_precision(device, precision)
-    stack = resolve_stack(stack, device.kind, mode)
-    graph = load_workload(workload, batch=batch, precision=precision,
-                          **run_lengths(workload_params, stack, device.kind))
+    stack, graph = load_for_run(workload, stack, device.kind, mode, batch=batch,
+                                precision=precision, **workload_params)
     if isinstance(workload, Graph):
         graph, precision = computable(graph, device)
     graph = apply_stack(only_ops(graph, only), stack, device.kind, mode)
     trace = build_trace(graph, mode, optimizer=optimizer, checkpoint=checkpoint)
-    return device, graph, precision, trace
+    return graph, precision, trace
 
 
 def event_timeline(workload, device, *, prefetch: bool = False, **options):

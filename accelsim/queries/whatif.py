@@ -16,8 +16,7 @@ from accelsim.errors import UsageError
 from accelsim.devices import run_precision
 from accelsim.queries.common import OnRun, envelope, notify, summary
 from accelsim.result import Result
-from accelsim.workload.seqlen import run_lengths
-from accelsim.workload.stack import resolve_stack
+from accelsim.workload.run_load import load_for_run
 from accelsim.workload.transforms import Distillation
 
 METRICS = ("latency_s", "throughput", "energy_j", "average_power_w", "dram_bytes",
@@ -127,17 +126,15 @@ def whatif(workload, device, *, overrides: Sequence[str] = (), quantize: str | N
     new_device = api.load_device(device, overrides) if overrides else base_device
     precision = run_precision(base_device, precision)
     base_stack, variant_stack = ("eager", "compiled") if fuse else (stack, stack)
-    # a seq_len distribution is padded where a run pads: the two runs may size it differently
-    base_params, variant_params = (
-        run_lengths(workload_params, resolve_stack(run_stack, run_device.kind, mode), run_device.kind)
-        for run_stack, run_device in ((base_stack, base_device), (variant_stack, new_device)))
-    graph = api.load_workload(workload, batch=batch, precision=precision, **base_params)
-    what = [f"set {item}" for item in overrides]
-    changed, distilled = graph, None
-    if variant_params != base_params:
-        changed = api.load_workload(workload, batch=batch, precision=precision, **variant_params)
+    # each run sizes a seq_len distribution as its own stack and device pad it
+    graph, changed = (
+        load_for_run(spec, run_stack, run_device.kind, mode, batch=batch, precision=precision,
+                     **workload_params)[1]
+        for spec, run_stack, run_device in ((workload, base_stack, base_device),
+                                            (workload if student is None else student,
+                                             variant_stack, new_device)))
+    what, distilled = [f"set {item}" for item in overrides], None
     if student is not None:
-        changed = api.load_workload(student, batch=batch, precision=precision, **variant_params)
         check_student(graph, changed)
         distilled = transforms.distillation(graph, changed)
         what.append(f"student {changed.name}")

@@ -60,13 +60,10 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     scalars or arrays, broadcast together; None keeps the device's value. The graph runs under
     `stack` (default: the device kind's for the mode), as accelsim.simulate runs it.
     """
-    from accelsim.api import build_trace, load_workload
-    from accelsim.devices import run_precision
     from accelsim.devices.systolic import check_precision, resident_tensors
     from accelsim.devices.area import leakage_w, systolic_area_mm2, widest_precision
     from accelsim.devices.energy import PJ, sram_pj_per_byte
-    from accelsim.workload.seqlen import run_lengths
-    from accelsim.workload.stack import apply_stack, resolve_stack
+    from accelsim.engine.single import prepare_on
 
     device, modelled_power = _device(device, overrides)
     if device.kind != "systolic":
@@ -75,12 +72,8 @@ def fast_systolic(graph, rows=None, cols=None, dataflow=None, *, device="scalesi
     if device.mapping.mode != "fixed":
         raise UsageError("the fast path runs the device's fixed mapping; sweep mapping.mode "
                          "without --fast", key="mapping.mode")
-    precision = run_precision(device, precision)
-    stack = resolve_stack(stack, device.kind, mode)
-    graph = load_workload(graph, batch=batch, precision=precision,
-                          **run_lengths(workload_params, stack, device.kind))
-    graph = apply_stack(graph, stack, device.kind, mode)
-    trace = build_trace(graph, mode)
+    _graph, _precision, trace = prepare_on(device, graph, mode=mode, batch=batch,
+                                           precision=precision, stack=stack, **workload_params)
     design = _designs(device, rows, cols, dataflow, ifmap_sram, filter_sram, ofmap_sram, bandwidth)
     gemms = [op for op in trace.ops if _on_array(op)]
     for op in gemms:

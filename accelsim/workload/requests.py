@@ -22,6 +22,8 @@ import numpy as np
 from accelsim.errors import UsageError
 
 ARRIVALS = ("poisson", "gamma", "constant", "offline")
+LENGTH_SHAPES = {"uniform": "uniform:A:B", "lognormal": "lognormal:MEAN:SIGMA",
+                 "zipf": "zipf:THETA:MAX"}      # a drawn length spec's kind -> its form
 TRACE_KEYS = ("arrival_s", "prompt_tokens", "output_tokens")
 Z90 = 1.2815515655446004        # standard normal 90th percentile
 
@@ -75,10 +77,9 @@ def length_spec(spec: str, key: str) -> tuple[str, tuple[float, ...]]:
         if value != int(value) or value > 2**31:
             raise UsageError(f"expected a whole number of tokens, got {spec!r}", key=key)
         return "fixed", (int(value),)
-    shapes = {"uniform": 2, "lognormal": 2, "zipf": 2}
-    if kind not in shapes or len(args) != shapes[kind]:
-        raise UsageError(f"expected a number, uniform:A:B, lognormal:MEAN:SIGMA or zipf:THETA:MAX, "
-                         f"got {spec!r}", key=key)
+    if kind not in LENGTH_SHAPES or len(args) != LENGTH_SHAPES[kind].count(":"):
+        *forms, last = LENGTH_SHAPES.values()
+        raise UsageError(f"expected a number, {', '.join(forms)} or {last}, got {spec!r}", key=key)
     a, b = (_number(arg, key, spec) for arg in args)
     if kind == "uniform" and a > b:
         raise UsageError(f"uniform:A:B needs A <= B, got {spec!r}", key=key)

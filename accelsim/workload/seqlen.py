@@ -32,11 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.errors import UsageError, WorkloadError, did_you_mean
-from accelsim.workload.requests import length_spec
+from accelsim.workload.requests import LENGTH_SHAPES, length_spec
 
 KEY = "seq_len"
-# the length specs accelsim.workload.requests reads
-DISTRIBUTIONS = {"uniform": "uniform:A:B", "lognormal": "lognormal:MEAN:SIGMA", "zipf": "zipf:THETA:MAX"}
 PADDING_FREE = (("compiled", "gpu"), ("compiled", "cpu"))  # (stack, kind) whose runtime drops padding
 MAX_SIGMA = 10.0                          # a lognormal wider than this spans > 40 decades
 TAIL_SIGMAS = 12.0                        # lognormal mass beyond mu + 12 sigma (< 2e-33) is dropped
@@ -170,8 +168,8 @@ def distribution(spec: str, cap: int) -> tuple[np.ndarray, np.ndarray, int]:
         longest = int(lengths[counts > 0].max())
         _check_longest(longest, cap, spec)
         return lengths, counts / counts.sum(), longest
-    if name.split(":")[0] not in DISTRIBUTIONS and not _is_number(name):
-        raise UsageError(f"expected a length, {', '.join(DISTRIBUTIONS.values())}, file:PATH or "
+    if name.split(":")[0] not in LENGTH_SHAPES and not _is_number(name):
+        raise UsageError(f"expected a length, {', '.join(LENGTH_SHAPES.values())}, file:PATH or "
                          f"{' or '.join(NAMED)}; got {spec!r}{did_you_mean(name, list(NAMED))}",
                          key=KEY)
     kind, args = length_spec(spec, KEY)
