@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.kernels._aot import aot
 from accelsim.kernels._jit import njit
 
 OS, WS, IS = 0, 1, 2
@@ -353,7 +354,7 @@ def _report(total, stalls, sram, write):
     return out
 
 
-@njit
+@aot("i8[:](i4[:,:], i4[:,:], i8[:], i8, i8[:], i8[:], i8[:], i8[:], i8[:], i8[:], i8[:], i8[:])")
 def simulate_user(ifmap_src, filter_src, shape, dataflow, if_state, if_index, if_sets,
                   f_state, f_index, f_sets, write, fills):
     """Serve one layer's demand rows through USER read buffers; the report row (see the column
@@ -408,7 +409,7 @@ def _calc_dram(src, dataflow, operand, shape, items, distinct, segment_of, cycle
     return cycles[first] + 1, cycles[last] + 1
 
 
-@njit
+@aot("i8[:](i4[:,:], i4[:,:], i8[:], i8, i8[:], b1[:], i4[:], i4[:], i8[:], i8[:])")
 def simulate_calc(ifmap_src, filter_src, shape, dataflow, items, distinct,
                   if_segment_of, f_segment_of, write, fills):
     """Serve one layer's demand rows through CALC read buffers of `items` (ifmap, filter) words
