@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import configparser
 from pathlib import Path
 from typing import NamedTuple
 
 from accelsim.errors import ConfigError
+from accelsim.text_files import read_text
 
 
 class ScalesimCfg(NamedTuple):
@@ -28,10 +30,6 @@ CFG_KEYS = {"ArrayHeight": 1, "ArrayWidth": 1, "IfmapSramSzkB": 1, "FilterSramSz
 
 def read_scalesim_cfg(path: str | Path) -> ScalesimCfg:
     """Read a SCALE-Sim .cfg ([general] run_name, [architecture_presets], [run_presets])."""
-    import configparser
-
-    from accelsim.files import read_text         # with PyYAML: not paid by device loads
-
     name = str(path)
     parser = configparser.ConfigParser()
     try:

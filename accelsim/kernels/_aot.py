@@ -19,7 +19,6 @@ import importlib.machinery
 import importlib.util
 import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -150,6 +149,8 @@ def _load(name: str, path: str) -> dict | None:
 
 def _build(module: str, name: str, path: str) -> str | None:
     """Build the extension in a child process; None, else why it failed (one line)."""
+    import subprocess
+
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get(
         "PYTHONPATH")]))}
     try:

@@ -146,8 +146,8 @@ def _busy_row(src, dataflow, operand, shape, backwards):
 @njit
 def _calc_stream(src, dataflow, operand, shape, per_window, distinct, segment_of):
     """One read operand's stream cut greedily into segments of `per_window` distinct addresses
-    (segment_of: each address's latest segment, 0 at first; they count from 1): (DRAM reads, segments filled, row of
-    the last fill). Repeated blocks are skipped once the cut repeats: a block that reads nothing
+    (segment_of: each address's latest segment, 0 at first; segments count from 1): (DRAM reads,
+    segments filled, row of the last fill). Repeated blocks are skipped once the cut repeats: a block that reads nothing
     new ends its group; two fills at the same place of the block, `period` blocks apart, repeat
     every `period` blocks; a block of `distinct` addresses, at least a window of them, reads all
     of them new each time (none is still in the segment when it comes back), so its rows are only
@@ -354,7 +354,8 @@ def _report(total, stalls, sram, write):
     return out
 
 
-@aot("i8[:](i4[:,:], i4[:,:], i8[:], i8, i8[:], i8[:], i8[:], i8[:], i8[:], i8[:], i8[:], i8[:])")
+@aot("i8[:](i4[:,:], i4[:,:], i8[:], i8, i8[:], i8[:], i8[:], i8[:], i8[:], i8[:], i8[:], "
+     "i8[:])")
 def simulate_user(ifmap_src, filter_src, shape, dataflow, if_state, if_index, if_sets,
                   f_state, f_index, f_sets, write, fills):
     """Serve one layer's demand rows through USER read buffers; the report row (see the column
