@@ -4,22 +4,25 @@
 extension: numba.pycc compiles a module's entry points into one C extension, stored where numba
 caches (`_jit.cache_dir()`) and named after a hash of the kernel sources and of the numba, numpy
 and Python versions, so a stale one is never loaded. The first call that finds no extension builds
-it, in a child process, instead of JIT-compiling (about a minute of CPU, once); later processes load
-it in milliseconds. Where the build or the load fails (no C compiler, nothing writable, no
-numba.pycc) the kernels run JIT-compiled: one warning line, and a `.failed` note beside the
-extension's name so that later processes do not retry. pycc checks no argument, so an entry point
-runs only on arguments of exactly its signature's types; others go to the JIT kernel.
-NUMBA_DISABLE_JIT=1 keeps plain Python.
+it in a child process, instead of JIT-compiling (some 20 s, once), then loads it; later processes
+load it in milliseconds and never import numba. While another process builds it, a call runs the
+JIT kernel. Where the build or the load fails (no C compiler, nothing writable, no numba.pycc) the
+kernels run JIT-compiled: one warning line, and a `.failed` note beside the extension so that
+later processes do not retry. pycc checks no argument, so an entry point runs only on arguments of
+exactly its signature's types; others go to the JIT kernel. NUMBA_DISABLE_JIT=1 keeps plain Python.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.machinery
 import importlib.util
 import os
 import re
 import sys
+import time
+import warnings
 
 import numpy as np
 
@@ -28,7 +31,7 @@ from accelsim.kernels import _jit
 DTYPES = {"i4": np.dtype(np.int32), "i8": np.dtype(np.int64), "b1": np.dtype(np.bool_)}
 INT64 = (-2**63, 2**63)
 BUILD_SECONDS = 1800
-BUILD = "import sys; from accelsim.kernels._aot import build; build(*sys.argv[1:])"
+BUILD = "import sys; from accelsim.kernels._aot import main; main(sys.argv[1:])"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _modules: dict[str, dict | None] = {}        # kernel module -> its compiled entry points, or None
 
@@ -118,21 +121,21 @@ def _entry_points(namespace: dict) -> dict | None:
         return None
     if path is None or os.path.exists(path + ".failed"):
         return None
-    if os.path.isfile(path):
-        compiled = _load(name, path)
-        if compiled is not None:
-            return compiled
-    problem = _build(namespace["__name__"], name, path)
+    compiled = _load(name, path) if os.path.isfile(path) else None
+    if compiled is not None or not _lock(path + ".lock"):
+        return compiled                           # another process is building it: JIT this time
+    try:
+        problem = _build(namespace["__name__"], name, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path + ".lock")
     compiled = None if problem else _load(name, path)
     if compiled is None:
         problem = problem or "it does not load"
-        print(f"accelsim: kernels of {namespace['__name__']} not compiled ahead of time "
-              f"({problem}); using numba's JIT", file=sys.stderr)
-        try:
-            with open(path + ".failed", "w") as note:
-                note.write(problem + "\n")
-        except OSError:
-            pass
+        warnings.warn(f"kernels of {namespace['__name__']} not compiled ahead of time ({problem}); "
+                      "using numba's JIT", RuntimeWarning, stacklevel=2)
+        with contextlib.suppress(OSError), open(path + ".failed", "w") as note:
+            note.write(problem + "\n")
     return compiled
 
 
@@ -145,6 +148,20 @@ def _load(name: str, path: str) -> dict | None:
     except (ImportError, OSError):
         return None
     return vars(module)
+
+
+def _lock(path: str) -> bool:
+    """Create the build's lock file; False while another build holds it (unless it is stale)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            if time.time() - os.path.getmtime(path) > BUILD_SECONDS:
+                return True
+        return False
+    except OSError:
+        return False
 
 
 def _build(module: str, name: str, path: str) -> str | None:
@@ -191,3 +208,11 @@ def build(module: str, name: str, path: str) -> None:
                 os.remove(os.path.join(folder, other))
             except OSError:
                 pass
+
+
+def main(argv: list[str]) -> None:
+    """`build` in a child process: a failure exits with one line naming it."""
+    try:
+        build(*argv)
+    except Exception as exc:         # whatever pycc or the C compiler raises
+        sys.exit(f"{type(exc).__name__}: {(str(exc).strip() or 'failed').splitlines()[0]}")
