@@ -79,16 +79,14 @@ def _jit_disabled() -> bool:
 
 def extension_name(namespace: dict) -> str | None:
     """The extension's module name: the kernel module's, stamped with a hash of what the build
-    depends on (kernel sources, numba, numpy, Python); None where numba is not installed."""
+    depends on (every kernel source, numba, numpy, Python); None where numba is not installed."""
     spec = importlib.util.find_spec("numba")
     if spec is None or spec.origin is None:
         return None
-    sources = {namespace["__file__"], _jit.__file__, __file__,
-               os.path.join(os.path.dirname(spec.origin), "_version.py")}
-    sources |= {value.func.__globals__["__file__"] for value in namespace.values()
-                if isinstance(value, _jit.Kernel)}
+    here = os.path.dirname(__file__)
+    sources = [os.path.join(here, name) for name in sorted(os.listdir(here)) if name.endswith(".py")]
     digest = hashlib.sha256(f"{np.__version__} {sys.version}".encode())
-    for path in sorted(sources):
+    for path in [*sources, os.path.join(os.path.dirname(spec.origin), "_version.py")]:
         with open(path, "rb") as handle:
             digest.update(handle.read())
     return f"{namespace['__name__'].rpartition('.')[2]}_aot_{digest.hexdigest()[:16]}"
@@ -168,8 +166,8 @@ def _build(module: str, name: str, path: str) -> str | None:
     """Build the extension in a child process; None, else why it failed (one line)."""
     import subprocess
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get(
-        "PYTHONPATH")]))}
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_DISABLE_JIT"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
     try:
         done = subprocess.run([sys.executable, "-c", BUILD, module, name, path], env=env,
                               capture_output=True, text=True, timeout=BUILD_SECONDS)
