@@ -427,9 +427,10 @@ def simulate_calc(ifmap_src, filter_src, shape, dataflow, items, distinct,
             spec = fold_spec(dataflow, OFMAP, fc, fr, rows, cols, sr, sc, t)
             for r in range(fold_rows(dataflow, rows, cols, t)):
                 cycles[i] = i + stalls
-                busy, served = _write_row(spec, r, write, fills, cycles[i])
-                _mark(sram, OFMAP, busy, served)
-                stalls += max(0, served - cycles[i] - 1)
+                if r >= spec[5]:                    # prefix rows write nothing
+                    busy, served = _write_row(spec, r, write, fills, cycles[i])
+                    _mark(sram, OFMAP, busy, served)
+                    stalls += max(0, served - cycles[i] - 1)
                 i += 1
     _flush(write, fills, served)
     out = _report(served, stalls, sram, write)
