@@ -15,7 +15,6 @@ exactly its signature's types; others go to the JIT kernel. NUMBA_DISABLE_JIT=1 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.machinery
 import importlib.util
 import os
@@ -80,6 +79,8 @@ def _jit_disabled() -> bool:
 def extension_name(namespace: dict) -> str | None:
     """The extension's module name: the kernel module's, stamped with a hash of what the build
     depends on (every kernel source, numba, numpy, Python); None where numba is not installed."""
+    import hashlib                     # where a kernel runs: not paid by single runs
+
     spec = importlib.util.find_spec("numba")
     if spec is None or spec.origin is None:
         return None
