@@ -82,6 +82,8 @@ def test_compiled_entry_points_take_only_their_exact_types():
     assert kernel.accepts((matrix, 3, flags)) and kernel.accepts((matrix.T, np.int64(3), flags))
     frozen = matrix.copy()
     frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="scalar arguments must be i8"):
+        _aot.AotKernel(test_compiled_entry_points_take_only_their_exact_types, "i8(b1)")
     for wrong in [(matrix.astype(np.int64), 3, flags), (matrix, 3, flags.astype(np.int8)),
                   (matrix, True, flags), (matrix, np.int32(3), flags), (matrix, 2**63, flags),
                   (matrix, 3.0, flags), (matrix[0], 3, flags), (frozen, 3, flags), (matrix, 3)]:

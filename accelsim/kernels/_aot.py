@@ -44,6 +44,8 @@ class AotKernel(_jit.Kernel):
         args = signature[signature.index("(") + 1:signature.rindex(")")]
         self.types = [(DTYPES[code], dims.count(":"))
                       for code, dims in re.findall(r"(\w+)(\[[:, ]*\])?", args)]
+        if any(ndim == 0 and dtype != DTYPES["i8"] for dtype, ndim in self.types):
+            raise ValueError(f"{func.__name__}: scalar arguments must be i8")
 
     def __call__(self, *args):
         if self.jitted is None and not _jit_disabled():
@@ -86,8 +88,9 @@ def extension_name(namespace: dict) -> str | None:
         return None
     here = os.path.dirname(__file__)
     sources = [os.path.join(here, name) for name in sorted(os.listdir(here)) if name.endswith(".py")]
+    version = os.path.join(os.path.dirname(spec.origin), "_version.py")
     digest = hashlib.sha256(f"{np.__version__} {sys.version}".encode())
-    for path in [*sources, os.path.join(os.path.dirname(spec.origin), "_version.py")]:
+    for path in [*sources, version if os.path.isfile(version) else spec.origin]:
         with open(path, "rb") as handle:
             digest.update(handle.read())
     return f"{namespace['__name__'].rpartition('.')[2]}_aot_{digest.hexdigest()[:16]}"
