@@ -76,17 +76,19 @@ def test_a_scalesim_command_imports_no_numba_pydantic_yaml_or_rich(built, tmp_pa
 
 
 def test_compiled_entry_points_take_only_their_exact_types():
-    kernel = _aot.AotKernel(lambda *args: None, "i8[:](i4[:,:], i8, b1[:])")
+    kernel = _aot.AotKernel(lambda *args: None, "i8[::1](i4[:,::1], i8, b1[::1])")
     matrix, flags = np.zeros((2, 3), dtype=np.int32), np.zeros(4, dtype=bool)
     assert kernel.types == [(np.dtype(np.int32), 2), (np.dtype(np.int64), 0), (np.dtype(bool), 1)]
-    assert kernel.accepts((matrix, 3, flags)) and kernel.accepts((matrix.T, np.int64(3), flags))
+    assert kernel.accepts((matrix, 3, flags)) and kernel.accepts((matrix[1:], np.int64(3), flags))
     frozen = matrix.copy()
     frozen.flags.writeable = False
-    with pytest.raises(ValueError, match="scalar arguments must be i8"):
-        _aot.AotKernel(test_compiled_entry_points_take_only_their_exact_types, "i8(b1)")
+    for unsafe in ("i8(b1)", "i8(i8[:])"):
+        with pytest.raises(ValueError, match="i8 scalars or C-contiguous arrays"):
+            _aot.AotKernel(test_compiled_entry_points_take_only_their_exact_types, unsafe)
     for wrong in [(matrix.astype(np.int64), 3, flags), (matrix, 3, flags.astype(np.int8)),
                   (matrix, True, flags), (matrix, np.int32(3), flags), (matrix, 2**63, flags),
-                  (matrix, 3.0, flags), (matrix[0], 3, flags), (frozen, 3, flags), (matrix, 3)]:
+                  (matrix, 3.0, flags), (matrix[0], 3, flags), (frozen, 3, flags), (matrix.T, 3, flags),
+                  (matrix[:, 1:], 3, flags), (matrix, 3)]:
         assert not kernel.accepts(wrong)
 
 

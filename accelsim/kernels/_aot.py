@@ -42,10 +42,11 @@ class AotKernel(_jit.Kernel):
         super().__init__(func)
         self.signature = signature
         args = signature[signature.index("(") + 1:signature.rindex(")")]
-        self.types = [(DTYPES[code], dims.count(":"))
-                      for code, dims in re.findall(r"(\w+)(\[[:, ]*\])?", args)]
-        if any(ndim == 0 and dtype != DTYPES["i8"] for dtype, ndim in self.types):
-            raise ValueError(f"{func.__name__}: scalar arguments must be i8")
+        self.types = [(DTYPES[code], dims.count(",") + 1 if dims else 0)
+                      for code, dims in re.findall(r"(\w+)(\[[:, 1]*\])?", args)]
+        if any(ndim == 0 and dtype != DTYPES["i8"] for dtype, ndim in self.types) or \
+                args.count("[") != args.count("::1]"):
+            raise ValueError(f"{func.__name__}: arguments must be i8 scalars or C-contiguous arrays")
 
     def __call__(self, *args):
         if self.jitted is None and not _jit_disabled():
@@ -55,7 +56,7 @@ class AotKernel(_jit.Kernel):
         return super().__call__(*args)
 
     def accepts(self, args) -> bool:
-        """Whether `args` are exactly of the signature's types (aligned, writable arrays)."""
+        """Whether `args` are exactly of the signature's types (aligned, writable C arrays)."""
         if len(args) != len(self.types):
             return False
         for (dtype, ndim), arg in zip(self.types, args):
@@ -63,13 +64,14 @@ class AotKernel(_jit.Kernel):
                 if type(arg) not in (int, np.int64) or not INT64[0] <= arg < INT64[1]:
                     return False
             elif (type(arg) is not np.ndarray or arg.dtype != dtype or arg.ndim != ndim
-                  or not arg.flags.aligned or not arg.flags.writeable):
+                  or not (arg.flags.c_contiguous and arg.flags.aligned and arg.flags.writeable)):
                 return False
         return True
 
 
 def aot(signature: str):
-    """njit, plus an ahead-of-time build for arguments of exactly `signature`'s types (scalars: i8)."""
+    """njit, plus an ahead-of-time build for arguments of exactly `signature`'s types: i8 scalars
+    and C-contiguous arrays ("i8[::1](i4[:, ::1], i8)")."""
     return lambda func: AotKernel(func, signature)
 
 

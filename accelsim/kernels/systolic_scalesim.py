@@ -354,8 +354,8 @@ def _report(total, stalls, sram, write):
     return out
 
 
-@aot("i8[:](i4[:,:], i4[:,:], i8[:], i8, i8[:], i8[:], i8[:], i8[:], i8[:], i8[:], i8[:], "
-     "i8[:])")
+@aot("i8[::1](i4[:,::1], i4[:,::1], i8[::1], i8, i8[::1], i8[::1], i8[::1], i8[::1], i8[::1], "
+     "i8[::1], i8[::1], i8[::1])")
 def simulate_user(ifmap_src, filter_src, shape, dataflow, if_state, if_index, if_sets,
                   f_state, f_index, f_sets, write, fills):
     """Serve one layer's demand rows through USER read buffers; the report row (see the column
@@ -410,7 +410,8 @@ def _calc_dram(src, dataflow, operand, shape, items, distinct, segment_of, cycle
     return cycles[first] + 1, cycles[last] + 1
 
 
-@aot("i8[:](i4[:,:], i4[:,:], i8[:], i8, i8[:], b1[:], i4[:], i4[:], i8[:], i8[:])")
+@aot("i8[::1](i4[:,::1], i4[:,::1], i8[::1], i8, i8[::1], b1[::1], i4[::1], i4[::1], i8[::1], "
+     "i8[::1])")
 def simulate_calc(ifmap_src, filter_src, shape, dataflow, items, distinct,
                   if_segment_of, f_segment_of, write, fills):
     """Serve one layer's demand rows through CALC read buffers of `items` (ifmap, filter) words
