@@ -208,10 +208,8 @@ def build(module: str, name: str, path: str) -> None:
     stale = name.rpartition("_aot_")[0] + "_aot_"
     for other in os.listdir(folder):
         if other.startswith(stale) and not other.startswith(name):
-            try:
-                os.remove(os.path.join(folder, other))
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, other))       # older sources' builds and notes
 
 
 def main(argv: list[str]) -> None:

@@ -78,8 +78,8 @@ def _outer(along_rows: np.ndarray, along_cols: np.ndarray, transposed: bool) -> 
 
 def operands(layer, transposed: tuple[bool, bool] = (False, False)):
     """SCALE-Sim's ifmap (P x K) and filter (K x N) address matrices (each transposed where asked;
-    the ofmap's, P x N, is counted, never read), counted from each operand's first address (SCALE-Sim's offsets shift
-    a whole operand, which no buffer count sees); -1 where a window leaves the input."""
+    the ofmap's, P x N, is only counted), counted from each operand's first address (SCALE-Sim's
+    offsets shift a whole operand, which no buffer count sees); -1 where a window leaves the input."""
     h, w, fh, fw, ch, nf, sh, sw = layer
     oh, ow = -(-(h - fh + sh) // sh), -(-(w - fw + sw) // sw)
     p, window, n = np.arange(oh * ow), np.arange(fh * fw * ch), np.arange(nf)
