@@ -24,6 +24,7 @@ LAYERS = (
     ("config",),
     ("workload",),
     ("files",),
+    ("text_files",),
     ("result", "units", "errors", "bundled"),
     ("_version",),
 )

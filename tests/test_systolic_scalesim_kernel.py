@@ -35,6 +35,14 @@ def _gap(rows: int, width: int) -> np.ndarray:
     return np.full((rows, width), -1, dtype=np.int64)
 
 
+def with_ofmap(layer, memory: Memory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The read sources and SCALE-Sim's ofmap address matrix, P x N (transposed for is)."""
+    sr, sc, t = roles(layer, memory.dataflow)
+    p, n = {"ws": (t, sc), "os": (sr, sc), "is": (sc, t)}[memory.dataflow]
+    ofmap = np.add.outer(np.arange(p) * n, np.arange(n))
+    return (*sources(layer, memory), ofmap.T if memory.dataflow == "is" else ofmap)
+
+
 def demand_reference(srcs, dataflow: str, rows: int, cols: int, sr: int, sc: int, t: int):
     """The three whole demand matrices, fold by fold as systolic_compute_{os,ws,is} make them."""
     a, b, o = srcs
@@ -115,7 +123,7 @@ LAYERS = [(12, 12, 3, 3, 4, 8, 1, 1), (16, 16, 3, 3, 2, 5, 2, 2), gemm_layer(20,
 def test_demand_rows_match_whole_matrices(dataflow, layer):
     """row_span, fold by fold, gives SCALE-Sim's concatenated demand matrices."""
     memory = Memory(4, 3, dataflow, 1024, 1024, 1024, 0)
-    srcs = sources(layer, memory)
+    srcs = with_ofmap(layer, memory)
     sr, sc, t = roles(layer, dataflow)
     whole = demand_reference(srcs, dataflow, 4, 3, sr, sc, t)
     flow = k.DATAFLOWS.index(dataflow)
@@ -126,7 +134,7 @@ def test_demand_rows_match_whole_matrices(dataflow, layer):
                 spec = k.fold_spec(flow, op, fc, fr, 4, 3, sr, sc, t)
                 for r in range(k.fold_rows(flow, 4, 3, t)):
                     lo, hi, first, step = k.row_span(spec, r)
-                    line = np.full(spec[9], -1, dtype=np.int64)
+                    line = np.full(spec[8], -1, dtype=np.int64)
                     for c in range(lo, hi):
                         line[c] = srcs[op][spec[0] + first + step * c, spec[1] + c]
                     rows.append(line)
@@ -144,7 +152,7 @@ def test_dram_reads_match_the_set_references(h, fh, ch, nf, stride, rows, cols, 
     layer = (h, h, fh, fh, ch, nf, stride, stride)
     memory = Memory(rows, cols, dataflow, words, words, 4 * words, bandwidth)
     report = layer_report(layer, memory)
-    srcs = sources(layer, memory)
+    srcs = with_ofmap(layer, memory)
     demands = demand_reference(srcs, dataflow, rows, cols, *roles(layer, dataflow))
     blocks = {"ws": ((rows, True), (cols, False)), "os": ((rows, True), (cols, True)),
               "is": ((cols, False), (rows, True))}[dataflow]
@@ -181,13 +189,13 @@ def test_calc_stream_skips_repeats_exactly(h, fh, ch, nf, stride, rows, cols, da
     """The CALC cut, with its skips of repeated blocks, gives the reads, fills and last fill row of
     the cut of the whole demand matrix."""
     layer = (h, h, min(fh, h), min(fh, h), ch, nf, stride, stride)
-    srcs = sources(layer, Memory(rows, cols, dataflow, 1, 1, 1, 0))
+    srcs = with_ofmap(layer, Memory(rows, cols, dataflow, 1, 1, 1, 0))
     sr, sc, t = roles(layer, dataflow)
     demands = demand_reference(srcs, dataflow, rows, cols, sr, sc, t)
     shape = np.array([rows, cols, sr, sc, t])
     flow = k.DATAFLOWS.index(dataflow)
     for op, distinct in ((0, _windows_apart(layer)), (1, True)):
-        table = np.full(int(srcs[op].max()) + 1, -1, dtype=np.int32)
+        table = np.zeros(int(srcs[op].max()) + 1, dtype=np.int32)
         got = k._calc_stream(srcs[op], flow, op, shape, per_window, distinct, table)
         assert tuple(got) == calc_stream_reference(demands[op], per_window)
 

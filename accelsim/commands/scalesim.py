@@ -21,7 +21,7 @@ def scalesim(config: str, topology: str, outdir: str) -> None:
     """Run a topology as SCALE-Sim v2 does and write its COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv
     and DETAILED_ACCESS_REPORT.csv (same names, headers and layout) under OUTDIR/<run_name>/."""
     from accelsim.bundled import bundled
-    from accelsim.config.systolic import read_scalesim_cfg
+    from accelsim.config.scalesim_cfg import read_scalesim_cfg
     from accelsim.report.scalesim import reports, write_reports
     from accelsim.workload.importers.scalesim_csv import import_scalesim_csv
 

@@ -62,9 +62,9 @@ from accelsim.devices.energy import (PJ, dram_pj_per_byte, mac_pj, noc_pj_per_by
 from accelsim.devices.mapping import layer_shape, resident_activations
 from accelsim.errors import UsageError
 from accelsim.kernels import systolic as kernel
-from accelsim.kernels.systolic_scalesim_layer import (LayerReport, Memory, fold_stats, gemm_layer,
-                                                      layer_report)
-from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, OpKind, Tensor
+from accelsim.kernels.systolic_scalesim_layer import (LayerReport, Memory, fold_stats, layer_report,
+                                                      scalesim_layer)
+from accelsim.workload.ir import BYTES_PER_ELEMENT, Op, Tensor
 from accelsim.workload.trace import storage
 
 if TYPE_CHECKING:
@@ -297,24 +297,6 @@ def _array_cost(op: Op, device: SystolicConfig, resident: frozenset[str]) -> OpC
     cost = replace(cost, traffic=traffic_levels(operands),
                    mapping_efficiency=mapping / 100, compute_utilization=utilization / 100)
     return cost if device.mapping.mode == "fixed" else _searched_array_cost(op, device, cost)
-
-
-def scalesim_layer(op: Op) -> tuple[int, ...]:
-    """One GEMM of the op as SCALE-Sim's conv layer: an unpadded conv over the padded input where
-    the op is a convolution with its input size, else (a matmul, a linear layer) an M x K image."""
-    g = op.gemm
-    in_hw = op.attr("in_hw", None)
-    if op.kind is not OpKind.CONV2D or in_hw is None:
-        return gemm_layer(g.m, g.n, g.k)
-    fh, fw = _pair(op.attr("kernel", 1))
-    sh, sw = _pair(op.attr("stride", 1))
-    ph, pw = _pair(op.attr("padding", 0))
-    return (in_hw[0] + 2 * ph, in_hw[1] + 2 * pw, fh, fw, g.k // (fh * fw), g.n, sh, sw)
-
-
-def _pair(value) -> tuple[int, int]:
-    """An int or an (h, w) pair as a pair."""
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
 def scalesim_memory(device: SystolicConfig, precision: str) -> Memory:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.kernels._aot import aot
 from accelsim.kernels._jit import njit
 
 OS, WS, IS = 0, 1, 2
@@ -59,26 +60,25 @@ def _ceil_div(a, b):
 @njit
 def fold_spec(dataflow, operand, fc, fr, rows, cols, sr, sc, t):
     """How one operand's demand of fold (fc, fr) is cut from its source matrix:
-    (row0, col0, height, used height, used width, prefix rows, suffix rows, flip, skew, width)."""
+    (row0, col0, height, used height, used width, prefix rows, flip, skew, width)."""
     used_r, used_c = min(rows, sr - fr * rows), min(cols, sc - fc * cols)
-    block = rows + cols + t - 2
     if dataflow == WS:
         if operand == IFMAP:
-            return 0, fr * rows, t, t, used_r, rows, cols - 1, 0, 1, rows
+            return 0, fr * rows, t, t, used_r, rows, 0, 1, rows
         if operand == FILTER:
-            return fr * rows, fc * cols, rows, used_r, used_c, 0, block, 1, 0, cols
-        return 0, fc * cols, t, t, used_c, 2 * rows - 1, 0, 0, 1, cols
+            return fr * rows, fc * cols, rows, used_r, used_c, 0, 1, 0, cols
+        return 0, fc * cols, t, t, used_c, 2 * rows - 1, 0, 1, cols
     if dataflow == OS:
         if operand == IFMAP:
-            return 0, fr * rows, t, t, used_r, 0, cols - 1, 0, 1, rows
+            return 0, fr * rows, t, t, used_r, 0, 0, 1, rows
         if operand == FILTER:
-            return 0, fc * cols, t, t, used_c, 0, rows - 1, 0, 1, cols
-        return fr * rows, fc * cols, rows, used_r, used_c, t - 1, 0, 1, 1, cols
+            return 0, fc * cols, t, t, used_c, 0, 0, 1, cols
+        return fr * rows, fc * cols, rows, used_r, used_c, t - 1, 1, 1, cols
     if operand == IFMAP:
-        return fr * rows, fc * cols, rows, used_r, used_c, 0, block, 1, 0, cols
+        return fr * rows, fc * cols, rows, used_r, used_c, 0, 1, 0, cols
     if operand == FILTER:
-        return 0, fr * rows, t, t, used_r, rows, cols - 1, 0, 1, rows
-    return 0, fc * cols, t, t, used_c, 2 * rows - 1, 0, 0, 1, cols
+        return 0, fr * rows, t, t, used_r, rows, 0, 1, rows
+    return 0, fc * cols, t, t, used_c, 2 * rows - 1, 0, 1, cols
 
 
 @njit
@@ -91,7 +91,7 @@ def fold_rows(dataflow, rows, cols, t):
 def row_span(spec, r):
     """Row r of one fold's demand on its source: columns lo..hi-1 (the others: no request) hold
     src[row0 + first + step * c, col0 + c]; (lo, hi, first, step)."""
-    height, used_h, used_w, pre, flip, skew = spec[2], spec[3], spec[4], spec[5], spec[7], spec[8]
+    height, used_h, used_w, pre, flip, skew = spec[2], spec[3], spec[4], spec[5], spec[6], spec[7]
     q = r - pre                                   # the block row of column 0
     low_q = height - used_h if flip else 0       # block rows that fall on the source
     high_q = height - 1 if flip else used_h - 1
@@ -146,8 +146,8 @@ def _busy_row(src, dataflow, operand, shape, backwards):
 @njit
 def _calc_stream(src, dataflow, operand, shape, per_window, distinct, segment_of):
     """One read operand's stream cut greedily into segments of `per_window` distinct addresses
-    (segment_of: each address's latest segment, -1 at first): (DRAM reads, segments filled, row of
-    the last fill). Repeated blocks are skipped once the cut repeats: a block that reads nothing
+    (segment_of: each address's latest segment, 0 at first; segments count from 1): (DRAM reads,
+    segments filled, row of the last fill). Repeated blocks are skipped once the cut repeats: a block that reads nothing
     new ends its group; two fills at the same place of the block, `period` blocks apart, repeat
     every `period` blocks; a block of `distinct` addresses, at least a window of them, reads all
     of them new each time (none is still in the segment when it comes back), so its rows are only
@@ -156,7 +156,8 @@ def _calc_stream(src, dataflow, operand, shape, per_window, distinct, segment_of
     row_folds, fold_n, width = _ceil_div(sr, rows), fold_rows(dataflow, rows, cols, t), max(rows,
                                                                                              cols)
     groups, block, repeats = _repeats(dataflow, operand, row_folds, _ceil_div(sc, cols))
-    segment = filled = reads = windows = 0
+    filled = reads = windows = 0
+    segment = 1
     last_fill = -1
     for g in range(groups):
         fills = {-1: (0, 0)}                     # place in the block -> (block, windows) there
@@ -353,7 +354,8 @@ def _report(total, stalls, sram, write):
     return out
 
 
-@njit
+@aot("i8[::1](i4[:,::1], i4[:,::1], i8[::1], i8, i8[::1], i8[::1], i8[::1], i8[::1], i8[::1], "
+     "i8[::1], i8[::1], i8[::1])")
 def simulate_user(ifmap_src, filter_src, shape, dataflow, if_state, if_index, if_sets,
                   f_state, f_index, f_sets, write, fills):
     """Serve one layer's demand rows through USER read buffers; the report row (see the column
@@ -408,12 +410,13 @@ def _calc_dram(src, dataflow, operand, shape, items, distinct, segment_of, cycle
     return cycles[first] + 1, cycles[last] + 1
 
 
-@njit
+@aot("i8[::1](i4[:,::1], i4[:,::1], i8[::1], i8, i8[::1], b1[::1], i4[::1], i4[::1], i8[::1], "
+     "i8[::1])")
 def simulate_calc(ifmap_src, filter_src, shape, dataflow, items, distinct,
                   if_segment_of, f_segment_of, write, fills):
     """Serve one layer's demand rows through CALC read buffers of `items` (ifmap, filter) words
     per set; the report row as simulate_user's. distinct: whether no address repeats within the
-    (ifmap, filter) source; *_segment_of: -1 per relative address."""
+    (ifmap, filter) source; *_segment_of: 0 per relative address."""
     rows, cols, sr, sc, t = shape[0], shape[1], shape[2], shape[3], shape[4]
     n_rows = _ceil_div(sc, cols) * _ceil_div(sr, rows) * fold_rows(dataflow, rows, cols, t)
     cycles = np.empty(n_rows, dtype=np.int64)
@@ -425,9 +428,10 @@ def simulate_calc(ifmap_src, filter_src, shape, dataflow, items, distinct,
             spec = fold_spec(dataflow, OFMAP, fc, fr, rows, cols, sr, sc, t)
             for r in range(fold_rows(dataflow, rows, cols, t)):
                 cycles[i] = i + stalls
-                busy, served = _write_row(spec, r, write, fills, cycles[i])
-                _mark(sram, OFMAP, busy, served)
-                stalls += max(0, served - cycles[i] - 1)
+                if r >= spec[5]:                    # prefix rows write nothing
+                    busy, served = _write_row(spec, r, write, fills, cycles[i])
+                    _mark(sram, OFMAP, busy, served)
+                    stalls += max(0, served - cycles[i] - 1)
                 i += 1
     _flush(write, fills, served)
     out = _report(served, stalls, sram, write)

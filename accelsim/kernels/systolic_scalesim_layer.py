@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from accelsim.kernels import systolic_scalesim as k
+from accelsim.workload.ir import Op, OpKind
 
 CONV = ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "filters", "stride_h", "stride_w")
 
@@ -49,6 +50,24 @@ def gemm_layer(m: int, n: int, k_: int) -> tuple[int, ...]:
     return (m, k_, 1, k_, 1, n, 1, 1)
 
 
+def scalesim_layer(op: Op) -> tuple[int, ...]:
+    """One GEMM of the op as SCALE-Sim's conv layer: an unpadded conv over the padded input where
+    the op is a convolution with its input size, else (a matmul, a linear layer) an M x K image."""
+    g = op.gemm
+    in_hw = op.attr("in_hw", None)
+    if op.kind is not OpKind.CONV2D or in_hw is None:
+        return gemm_layer(g.m, g.n, g.k)
+    fh, fw = _pair(op.attr("kernel", 1))
+    sh, sw = _pair(op.attr("stride", 1))
+    ph, pw = _pair(op.attr("padding", 0))
+    return (in_hw[0] + 2 * ph, in_hw[1] + 2 * pw, fh, fw, g.k // (fh * fw), g.n, sh, sw)
+
+
+def _pair(value) -> tuple[int, int]:
+    """An int or an (h, w) pair as a pair."""
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
 def _outer(along_rows: np.ndarray, along_cols: np.ndarray, transposed: bool) -> np.ndarray:
     """The matrix of along_rows[i] + along_cols[j], or its transpose, built C-contiguous, in int32
     where every sum fits."""
@@ -57,10 +76,10 @@ def _outer(along_rows: np.ndarray, along_cols: np.ndarray, transposed: bool) -> 
     return np.add.outer(along_cols, along_rows) if transposed else np.add.outer(along_rows, along_cols)
 
 
-def operands(layer, transposed: tuple[bool, bool, bool] = (False, False, False)):
-    """SCALE-Sim's ifmap (P x K), filter (K x N) and ofmap (P x N) address matrices (each
-    transposed where asked), counted from each operand's first address (SCALE-Sim's offsets shift
-    a whole operand, which no buffer count sees); -1 where a window leaves the input."""
+def operands(layer, transposed: tuple[bool, bool] = (False, False)):
+    """SCALE-Sim's ifmap (P x K) and filter (K x N) address matrices (each transposed where asked;
+    the ofmap's, P x N, is only counted), counted from each operand's first address (SCALE-Sim's
+    offsets shift a whole operand, which no buffer count sees); -1 where a window leaves the input."""
     h, w, fh, fw, ch, nf, sh, sw = layer
     oh, ow = -(-(h - fh + sh) // sh), -(-(w - fw + sw) // sw)
     p, window, n = np.arange(oh * ow), np.arange(fh * fw * ch), np.arange(nf)
@@ -75,15 +94,14 @@ def operands(layer, transposed: tuple[bool, bool, bool] = (False, False, False))
             ifmap[:, leaving] = np.where(outside.T, -1, ifmap[:, leaving])
         else:
             ifmap[leaving] = np.where(outside, -1, ifmap[leaving])
-    return (ifmap, _outer(window, n * window.size, transposed[1]),
-            _outer(p * nf, n, transposed[2]))
+    return ifmap, _outer(window, n * window.size, transposed[1])
 
 
-def sources(layer, memory: Memory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The matrices each dataflow cuts its folds from: ws (I, F, O), os (I^T, F, O), is (I^T, F^T,
-    O^T)."""
-    return operands(layer, {"ws": (False, False, False), "os": (True, False, False),
-                            "is": (True, True, True)}[memory.dataflow])
+def sources(layer, memory: Memory) -> tuple[np.ndarray, np.ndarray]:
+    """The read matrices each dataflow cuts its folds from: ws (I, F), os (I^T, F), is (I^T, F^T)
+    (its ofmap: O, O, O^T)."""
+    return operands(layer, {"ws": (False, False), "os": (True, False),
+                            "is": (True, True)}[memory.dataflow])
 
 
 def _windows_apart(layer) -> bool:
@@ -200,12 +218,12 @@ def layer_report(layer, memory: Memory) -> LayerReport:
                                     int(src.max()) + 1)
                    for (block, diagonal), src, sram in zip(_prefetch_layout(memory.dataflow, memory),
                                                            srcs, words)]
-        out = k.simulate_user(*srcs[:2], shape, flow, *buffers[0], *buffers[1], write, fills)
+        out = k.simulate_user(*srcs, shape, flow, *buffers[0], *buffers[1], write, fills)
     else:
         items = np.array(words, dtype=np.int64) // k.SETS_PER_BUFFER
         h, w, fh, fw, ch, nf = layer[:6]
-        segment_of = [np.full(size, -1, dtype=np.int32) for size in (h * w * ch, fh * fw * ch * nf)]
-        out = k.simulate_calc(*srcs[:2], shape, flow, items, np.array([_windows_apart(layer), True]),
+        segment_of = [np.zeros(size, dtype=np.int32) for size in (h * w * ch, fh * fw * ch * nf)]
+        out = k.simulate_calc(*srcs, shape, flow, items, np.array([_windows_apart(layer), True]),
                               *segment_of, write, fills)
     mapping, compute = fold_stats(memory, sr, sc, t)
     macs = sr * sc * t

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from accelsim.config.systolic import ScalesimCfg
-from accelsim.devices.systolic import scalesim_layer
-from accelsim.kernels.systolic_scalesim_layer import LayerReport, Memory, layer_report
+from accelsim.config.scalesim_cfg import ScalesimCfg
+from accelsim.kernels.systolic_scalesim_layer import LayerReport, Memory, layer_report, scalesim_layer
 from accelsim.workload.ir import Graph
 
 COMPUTE = "LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute Util %,"

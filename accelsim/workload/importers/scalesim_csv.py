@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from accelsim.errors import WorkloadError
-from accelsim.files import read_text
+from accelsim.text_files import read_text
 from accelsim.workload.ir import Gemm, Graph, Op, OpKind, Tensor
 from accelsim.workload.limits import MAX_OPS, MAX_SIZE, is_size
 
