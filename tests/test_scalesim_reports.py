@@ -61,7 +61,19 @@ def test_bad_values_name_their_key(capsys, tmp_path, edit, key):
     cfg.write_text(text.replace(edit, key))
     code, _, err = invoke(capsys, "scalesim", "-c", str(cfg), "-t",
                           str(GOLDEN / "gemm_small.csv"), "-p", str(tmp_path))
-    assert code == 2 and key.split()[0].rstrip(":") in err
+    assert code == 2 and key.split()[0].rstrip(":") in err and "bad.cfg" in err
+
+
+def test_a_bad_number_names_the_file_and_line_of_its_option(capsys, tmp_path):
+    text = (GOLDEN / "runs" / "conv_small_8x8_ws_user" / "scale.cfg").read_text()
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("Bandwidth"))
+    lines[row] = "Bandwidth : -3"
+    cfg = tmp_path / "bad.cfg"
+    cfg.write_text("\n".join(lines) + "\n")
+    code, _, err = invoke(capsys, "scalesim", "-c", str(cfg), "-t",
+                          str(GOLDEN / "gemm_small.csv"), "-p", str(tmp_path))
+    assert code == 2 and f"bad.cfg:{row + 1}: Bandwidth: expected an integer >= 1" in err
 
 
 @pytest.mark.slow

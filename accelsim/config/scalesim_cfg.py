@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,11 +34,12 @@ def read_scalesim_cfg(path: str | Path) -> ScalesimCfg:
     name = str(path)
     parser = configparser.ConfigParser()
     try:
-        parser.read_string(read_text(path, name, ConfigError), source=name)
+        text = read_text(path, name, ConfigError)
+        parser.read_string(text, source=name)
         run_name = parser.get("general", "run_name").strip()
         arch = parser["architecture_presets"]
         mode = parser.get("run_presets", "InterfaceBandwidth").strip().upper()
-        numbers = {key: _cfg_int(arch, key, low) for key, low in CFG_KEYS.items()}
+        numbers = {key: _cfg_int(arch, key, low, (name, text)) for key, low in CFG_KEYS.items()}
         dataflow = arch["Dataflow"].strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read SCALE-Sim config: {exc}", file=name) from None
@@ -51,7 +53,7 @@ def read_scalesim_cfg(path: str | Path) -> ScalesimCfg:
     if mode not in ("USER", "CALC"):
         raise ConfigError(f"InterfaceBandwidth must be USER or CALC, got {mode!r}", file=name,
                           key="InterfaceBandwidth")
-    bandwidth = _cfg_int(arch, "Bandwidth", 1, first=True) if mode == "USER" else 0
+    bandwidth = _cfg_int(arch, "Bandwidth", 1, (name, text), first=True) if mode == "USER" else 0
     if not run_name:
         raise ConfigError("run_name is empty", file=name, key="run_name")
     kb = 1024
@@ -60,11 +62,16 @@ def read_scalesim_cfg(path: str | Path) -> ScalesimCfg:
                        numbers["OfmapSramSzkB"] * kb, bandwidth)
 
 
-def _cfg_int(section, key: str, low: int, first: bool = False) -> int:
-    """An integer option >= low (`first`: the first of a comma-separated list, as SCALE-Sim)."""
+def _cfg_int(section, key: str, low: int, source: tuple[str, str], first: bool = False) -> int:
+    """An integer option >= low (`first`: the first of a comma-separated list, as SCALE-Sim);
+    `source`: the file's name and text, to name the line of a bad value."""
     text = section[key].strip()
     if first:
         text = text.split(",")[0].strip()
     if not text.isdigit() or int(text) < low:
-        raise ConfigError(f"expected an integer >= {low}, got {text!r}", key=key)
+        name, lines = source
+        option = re.compile(rf"\s*{key}\s*[:=]", re.IGNORECASE)
+        line = next((i for i, row in enumerate(lines.splitlines(), 1) if option.match(row)), None)
+        raise ConfigError(f"expected an integer >= {low}, got {text!r}", file=name, line=line,
+                          key=key)
     return int(text)
