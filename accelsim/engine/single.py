@@ -111,6 +111,13 @@ def with_interval(totals: dict, device) -> dict:
     return bounded
 
 
+def trace_costs(trace, device, stack: str | None) -> list:
+    """The costs of a trace's ops on a device: its batch spread where the kind does that, and
+    under a host-dispatched `stack` each op's wait on the host (devices.host)."""
+    return with_host_waits(cost_all(trace.ops, device, trace.samples_per_step), trace.ops, device,
+                           stack)
+
+
 def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False,
               stack: str | None = None):
     """(costs, layer results) of a trace's ops on a device, scheduled by `engine` (the event engine
@@ -120,8 +127,7 @@ def run_trace(trace, device, engine: str = "analytic", *, prefetch: bool = False
     if prefetch and engine != "event":
         raise UsageError("prefetch needs the event engine (engine='event', --engine event)",
                          key="prefetch")
-    costs = with_host_waits(cost_all(trace.ops, device, trace.samples_per_step), trace.ops,
-                            device, stack)
+    costs = trace_costs(trace, device, stack)
     if engine == "event":
         from accelsim.engine.sim import schedule as simulate_events
 
@@ -171,9 +177,7 @@ def event_timeline(workload, device, *, prefetch: bool = False, **options):
     from accelsim.engine.sim import run as run_events
 
     device, graph, _precision, trace = prepare(workload, device, **options)
-    costs = with_host_waits(cost_all(trace.ops, device, trace.samples_per_step), trace.ops,
-                            device, graph.info("stack"))
-    return run_events(trace.ops, costs, prefetch=prefetch)
+    return run_events(trace.ops, trace_costs(trace, device, graph.info("stack")), prefetch=prefetch)
 
 
 def simulate_single(workload, device, *, mode: str = "inference", engine: str = "analytic",
