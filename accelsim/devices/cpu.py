@@ -66,19 +66,20 @@ def resident_tensors(ops: Sequence[Op], device: CpuConfig) -> frozenset[str]:
 costs = with_resident(cost, resident_tensors)
 
 
-def instance_per_core(ops: Sequence[Op], device: CpuConfig, samples: int) -> bool:
-    """Whether a run of `samples` goes one instance per core (see the module docstring)."""
-    if samples < device.cores or any(op.phase is not Phase.FORWARD for op in ops):
+def instance_per_core(ops: Sequence[Op], samples: int, cores, llc):
+    """Whether a run of `samples` on `cores` with an L3 of `llc` bytes goes one instance per core
+    (see the module docstring); cores and llc may be arrays of design points."""
+    if any(op.phase is not Phase.FORWARD for op in ops):
         return False
-    weights = {w.name: w.bytes for op in ops for w in op.weights}
-    return sum(weights.values()) <= device.cache.llc
+    weights = sum({w.name: w.bytes for op in ops for w in op.weights}.values())
+    return (samples >= cores) & (weights <= llc)
 
 
 def batch_parallel(costs: Sequence[OpCost], ops: Sequence[Op], device: CpuConfig,
                    samples: int) -> list[OpCost]:
     """A run's op costs with its batch of `samples` spread one instance per core where that is how
     it runs (instance_per_core): each op then takes its time on the run's busier resource."""
-    if not instance_per_core(ops, device, samples):
+    if not instance_per_core(ops, samples, device.cores, device.cache.llc):
         return list(costs)
     by_compute = sum(c.compute_s for c in costs) >= sum(c.memory_s for c in costs)
     return [_on_busier(c, by_compute, device) for c in costs]

@@ -47,7 +47,7 @@ def fast_cpu(graph, *, device="xeon_8480", cores=None, clock=None, bandwidth=Non
         "l2": device.cache.l2}, positive=tuple(values), integers=("cores",))
     if not (device.cache.l1 < design["l2"]).all() or not (design["l2"] < design["llc"]).all():
         raise UsageError("caches must grow: l1 < l2 < llc", key="llc")
-    from accelsim.devices.cpu import on_chip_bytes
+    from accelsim.devices.cpu import instance_per_core, on_chip_bytes
     from accelsim.devices.mapping import resident_activations
 
     capacities, plan = np.unique(on_chip_bytes(design["cores"], design["l2"], design["llc"]),
@@ -58,17 +58,8 @@ def fast_cpu(graph, *, device="xeon_8480", cores=None, clock=None, bandwidth=Non
                               lambda op, dev: _features(op, dev, plans), names,
                               lambda dev, col, points, idle, counts: _op_grid(
                                   dev, col, points, idle, plan.reshape(-1),
-                                  _instance_per_core(trace, points), counts))
-
-
-def _instance_per_core(trace, design: dict) -> np.ndarray:
-    """devices.cpu.instance_per_core on every design point."""
-    from accelsim.workload.ir import Phase
-
-    if any(op.phase is not Phase.FORWARD for op in trace.ops):
-        return np.zeros(design["cores"].shape, bool)
-    weights = sum({w.name: w.bytes for op in trace.ops for w in op.weights}.values())
-    return (trace.samples_per_step >= design["cores"]) & (weights <= design["llc"])
+                                  instance_per_core(trace.ops, trace.samples_per_step,
+                                                    points["cores"], points["llc"]), counts))
 
 
 def _features(op, device, plans) -> list[float]:
